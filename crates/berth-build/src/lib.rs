@@ -1,0 +1,1 @@
+//! Dockerfile parser, stage graph and build solver.

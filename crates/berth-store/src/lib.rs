@@ -1,0 +1,1 @@
+//! Content store, snapshots, layers and image records.
