@@ -191,4 +191,57 @@ mod tests {
         ]);
         assert_eq!(program, expected);
     }
+
+    /// Needs root (CAP_BPF/CAP_SYS_ADMIN); works on any cgroup layout, proving the kernel's
+    /// verifier accepts what we generate.
+    #[test]
+    fn kernel_verifier_accepts_generated_programs() {
+        let mut many = vec![rule(false, DeviceKind::All, None, None, ACCESS_ALL)];
+        for minor in 0..64 {
+            many.push(rule(
+                true,
+                DeviceKind::Char,
+                Some(136),
+                Some(minor),
+                ACCESS_READ | ACCESS_WRITE,
+            ));
+        }
+        many.push(rule(true, DeviceKind::Block, None, None, ACCESS_MKNOD));
+        let rule_sets = [
+            vec![],
+            vec![
+                rule(false, DeviceKind::All, None, None, ACCESS_ALL),
+                rule(true, DeviceKind::Char, Some(1), Some(3), ACCESS_ALL),
+                rule(true, DeviceKind::Char, Some(1), Some(5), ACCESS_READ),
+            ],
+            vec![
+                rule(true, DeviceKind::All, None, None, ACCESS_ALL),
+                rule(
+                    false,
+                    DeviceKind::Block,
+                    Some(8),
+                    None,
+                    ACCESS_WRITE | ACCESS_MKNOD,
+                ),
+            ],
+            many,
+        ];
+        for rules in &rule_sets {
+            let program = compile(rules);
+            let loaded = crate::sys::load_device_program(&program, LICENSE, "berth_test");
+            if let Err((error, log)) = loaded {
+                panic!(
+                    "verifier rejected {} instructions: {error}\n{log}",
+                    program.len()
+                );
+            }
+        }
+        // And the loader does report rejection: a program without its final exit.
+        let mut broken = compile(&[]);
+        broken.pop();
+        let (error, log) = crate::sys::load_device_program(&broken, LICENSE, "berth_test")
+            .expect_err("a program falling off its end must be rejected");
+        assert_eq!(error.raw_os_error(), Some(libc::EINVAL), "{log}");
+        assert!(!log.is_empty());
+    }
 }
