@@ -5,12 +5,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use berth_cgroups::{CgroupError, FreezerState, Hierarchy, detect, manager};
-use common::{TestCgroup, cpu_ticks, eventually, read_trimmed, unique_name};
+use berth_cgroups::{CgroupError, Hierarchy, detect, manager};
+use common::{TestCgroup, cpu_ticks, eventually, read_trimmed, suite, unique_name};
 use oci_spec::runtime::{
-    LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType,
-    LinuxHugepageLimitBuilder, LinuxMemoryBuilder, LinuxNetworkBuilder, LinuxPidsBuilder,
-    LinuxResources, LinuxResourcesBuilder, LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
+    LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxHugepageLimitBuilder, LinuxMemoryBuilder,
+    LinuxNetworkBuilder, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder,
+    LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
 };
 
 const V1_ROOT: &str = "/sys/fs/cgroup";
@@ -273,47 +273,6 @@ fn cpu_and_cpuset_values_are_written() {
 }
 
 #[test]
-fn freeze_stops_and_thaw_resumes_a_busy_process() {
-    let mut cg = test_cgroup("freeze");
-    let pid = cg.spawn_inside("sh", &["-c", "while :; do :; done"]);
-    cg.manager.freeze(FreezerState::Frozen).unwrap();
-    assert_eq!(cg.manager.freezer_state().unwrap(), FreezerState::Frozen);
-    assert_eq!(
-        read_trimmed(dir_of(&cg, "freezer").join("freezer.state")),
-        "FROZEN"
-    );
-    let state = common::process_state(pid);
-    assert!(state.starts_with('D'), "frozen task state is {state}");
-    let before = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(cpu_ticks(pid), before, "a frozen process must not run");
-
-    cg.manager.freeze(FreezerState::Thawed).unwrap();
-    assert_eq!(cg.manager.freezer_state().unwrap(), FreezerState::Thawed);
-    assert!(
-        eventually(Duration::from_secs(3), || cpu_ticks(pid) > before),
-        "thawed process must run"
-    );
-}
-
-#[test]
-fn pids_lists_processes_of_descendant_cgroups() {
-    let mut cg = test_cgroup("pidslist");
-    let first = cg.spawn_inside("sleep", &["100"]);
-    let second = cg.spawn_inside("sleep", &["100"]);
-    // Move the second into a sub-cgroup of the pids hierarchy.
-    let sub = dir_of(&cg, "pids").join("sub");
-    std::fs::create_dir(&sub).unwrap();
-    std::fs::write(sub.join("cgroup.procs"), second.to_string()).unwrap();
-    let pids = cg.manager.pids().unwrap();
-    assert_eq!(pids, {
-        let mut v = vec![first, second];
-        v.sort();
-        v
-    });
-}
-
-#[test]
 fn stats_of_a_busy_process_are_non_zero() {
     let mut cg = test_cgroup("stats");
     // Allocate after joining (v1 does not move old charges) and then spin.
@@ -335,55 +294,6 @@ fn stats_of_a_busy_process_are_non_zero() {
     let json = serde_json::to_value(&stats).unwrap();
     assert!(json["cpu"]["usage"]["total"].as_u64().unwrap() > 0);
     assert!(json["memory"]["usage"]["usage"].as_u64().unwrap() > 0);
-}
-
-#[test]
-fn destroy_removes_every_directory() {
-    let mut cg = test_cgroup("destroy");
-    let pid = cg.spawn_inside("sleep", &["100"]);
-    let dirs: Vec<PathBuf> = cg.manager.paths().into_iter().map(|(_, d)| d).collect();
-    std::fs::create_dir(dirs[0].join("child")).unwrap();
-    assert!(dirs.iter().all(|d| d.is_dir()));
-    common::kill(pid);
-    let _ = cg.wait_output(pid);
-    cg.manager.destroy().unwrap();
-    for dir in &dirs {
-        assert!(!dir.exists(), "{} still exists", dir.display());
-    }
-}
-
-#[test]
-fn device_allow_list_lets_null_through_but_not_zero() {
-    let mut cg = test_cgroup("devices");
-    let nodes = tempfile::tempdir().unwrap();
-    common::make_device_nodes(nodes.path());
-    let pid = cg.spawn_inside("sh", &["-c", &common::device_probe_script(nodes.path())]);
-    let allow_null = LinuxDeviceCgroupBuilder::default()
-        .allow(true)
-        .typ(LinuxDeviceType::C)
-        .major(1)
-        .minor(3)
-        .access("rw")
-        .build()
-        .unwrap();
-    let deny_all = LinuxDeviceCgroupBuilder::default()
-        .allow(false)
-        .access("rwm")
-        .build()
-        .unwrap();
-    let resources = LinuxResourcesBuilder::default()
-        .devices(vec![deny_all, allow_null])
-        .build()
-        .unwrap();
-    cg.manager.set(&resources).unwrap();
-    assert_eq!(
-        read_trimmed(dir_of(&cg, "devices").join("devices.list")),
-        "c 1:3 rw"
-    );
-    cg.release(pid);
-    let (_, stdout, stderr) = cg.wait_output(pid);
-    assert!(stdout.contains("null-ok"), "{stdout} {stderr}");
-    assert!(stdout.contains("zero-denied"), "{stdout} {stderr}");
 }
 
 fn set_err(cg: &TestCgroup, resources: LinuxResources) -> CgroupError {
@@ -525,24 +435,30 @@ fn apply_and_set_with_pids_and_memory_is_fast() {
         .unwrap();
     let mut cg = test_cgroup("perf");
     let pid = cg.spawn_inside("sleep", &["100"]);
-    let rounds = 20;
-    let mut total = Duration::ZERO;
+    let rounds = 30;
+    let mut samples = Vec::new();
     for i in 0..rounds {
         let path = format!("{}-{i}", cg.cgroups_path);
         let m = manager(&path).unwrap();
         let started = Instant::now();
         m.apply(pid).unwrap();
         m.set(&resources).unwrap();
-        total += started.elapsed();
+        samples.push(started.elapsed());
         cg.manager.apply(pid).unwrap(); // move it back so the round's cgroup can go
         m.destroy().unwrap();
     }
-    let average = total / rounds;
-    eprintln!("apply+set (pids+memory), average of {rounds}: {average:?}");
-    // Debug build on a shared 2-core VM: keep the bound loose; the report quotes release numbers.
+    samples.sort();
+    let median = samples[samples.len() / 2];
+    eprintln!(
+        "apply+set (pids+memory) over {rounds} rounds: min {:?} median {median:?} max {:?}",
+        samples[0],
+        samples[samples.len() - 1]
+    );
+    // Shared 2-core VM with other builds running: bound the median loosely; the report quotes
+    // the measured numbers.
     assert!(
-        average < Duration::from_millis(5),
-        "apply+set took {average:?}"
+        median < Duration::from_millis(5),
+        "apply+set median {median:?}"
     );
 }
 
@@ -587,4 +503,39 @@ fn block_device() -> (i64, i64) {
         .expect("this test needs a vda/sda/nvme0n1/xvda disk");
     let (major, minor) = dev.trim().split_once(':').expect("major:minor");
     (major.parse().unwrap(), minor.parse().unwrap())
+}
+
+#[test]
+fn freeze_stops_and_thaw_resumes() {
+    let mut cg = test_cgroup("freeze");
+    let freezer = dir_of(&cg, "freezer");
+    suite::freeze_stops_and_thaw_resumes(&mut cg, |pid| {
+        assert_eq!(read_trimmed(freezer.join("freezer.state")), "FROZEN");
+        let state = common::process_state(pid);
+        assert!(state.starts_with('D'), "frozen task state is {state}");
+    });
+}
+
+#[test]
+fn pids_recurse_into_children() {
+    let mut cg = test_cgroup("pidslist");
+    let pids_dir = dir_of(&cg, "pids");
+    suite::pids_recurse_into_children(&mut cg, &pids_dir);
+}
+
+#[test]
+fn destroy_removes_every_directory() {
+    let mut cg = test_cgroup("destroy");
+    let memory_dir = dir_of(&cg, "memory");
+    suite::destroy_removes_the_tree(&mut cg, &memory_dir);
+}
+
+#[test]
+fn device_allow_list_and_update() {
+    let mut cg = test_cgroup("devices");
+    suite::device_rules_apply_and_update(&mut cg);
+    assert_eq!(
+        read_trimmed(dir_of(&cg, "devices").join("devices.list")),
+        "c 1:5 rw"
+    );
 }
