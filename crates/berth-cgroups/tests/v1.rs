@@ -247,6 +247,8 @@ fn cpu_and_cpuset_values_are_written() {
         .period(200_000u64)
         .cpus("0")
         .mems("0")
+        .realtime_period(1_000_000u64)
+        .realtime_runtime(10_000i64)
         .build()
         .unwrap();
     cg.manager
@@ -256,6 +258,8 @@ fn cpu_and_cpuset_values_are_written() {
     assert_eq!(read_trimmed(cpu_dir.join("cpu.shares")), "512");
     assert_eq!(read_trimmed(cpu_dir.join("cpu.cfs_quota_us")), "50000");
     assert_eq!(read_trimmed(cpu_dir.join("cpu.cfs_period_us")), "200000");
+    assert_eq!(read_trimmed(cpu_dir.join("cpu.rt_period_us")), "1000000");
+    assert_eq!(read_trimmed(cpu_dir.join("cpu.rt_runtime_us")), "10000");
     let cpuset = dir_of(&cg, "cpuset");
     assert_eq!(read_trimmed(cpuset.join("cpuset.cpus")), "0");
     assert_eq!(read_trimmed(cpuset.join("cpuset.mems")), "0");
@@ -537,5 +541,102 @@ fn device_allow_list_and_update() {
     assert_eq!(
         read_trimmed(dir_of(&cg, "devices").join("devices.list")),
         "c 1:5 rw"
+    );
+}
+
+#[test]
+fn kernel_limits_and_oom_killer_switch_are_written() {
+    let mut cg = test_cgroup("kmem");
+    cg.spawn_inside("sleep", &["100"]);
+    let memory = LinuxMemoryBuilder::default()
+        .kernel(64i64 << 20)
+        .kernel_tcp(16i64 << 20)
+        .disable_oom_killer(true)
+        .build()
+        .unwrap();
+    cg.manager
+        .set(
+            &LinuxResourcesBuilder::default()
+                .memory(memory)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let dir = dir_of(&cg, "memory");
+    assert_eq!(
+        read_trimmed(dir.join("memory.kmem.tcp.limit_in_bytes")),
+        (16u64 << 20).to_string()
+    );
+    let control = read_trimmed(dir.join("memory.oom_control"));
+    assert!(
+        control.lines().any(|l| l == "oom_kill_disable 1"),
+        "{control}"
+    );
+}
+
+#[test]
+fn zero_and_unset_fields_write_nothing() {
+    let mut cg = test_cgroup("zero");
+    cg.spawn_inside("sleep", &["100"]);
+    let memory_dir = dir_of(&cg, "memory");
+    let pids_dir = dir_of(&cg, "pids");
+    let cpu_dir = dir_of(&cg, "cpu");
+    let before = (
+        read_trimmed(memory_dir.join("memory.limit_in_bytes")),
+        read_trimmed(pids_dir.join("pids.max")),
+        read_trimmed(cpu_dir.join("cpu.shares")),
+    );
+    let resources = LinuxResourcesBuilder::default()
+        .memory(LinuxMemoryBuilder::default().limit(0i64).build().unwrap())
+        .pids(LinuxPidsBuilder::default().limit(0i64).build().unwrap())
+        .cpu(LinuxCpuBuilder::default().shares(0u64).build().unwrap())
+        // Requested-but-empty lists need no controller at all.
+        .hugepage_limits(vec![])
+        .build()
+        .unwrap();
+    cg.manager.set(&resources).unwrap();
+    let after = (
+        read_trimmed(memory_dir.join("memory.limit_in_bytes")),
+        read_trimmed(pids_dir.join("pids.max")),
+        read_trimmed(cpu_dir.join("cpu.shares")),
+    );
+    assert_eq!(before, after);
+    assert_eq!(after.1, "max");
+}
+
+#[test]
+fn unchanged_device_rules_are_not_rewritten() {
+    let mut cg = test_cgroup("devsame");
+    cg.spawn_inside("sleep", &["100"]);
+    let rule = |minor: i64| {
+        oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .typ(oci_spec::runtime::LinuxDeviceType::C)
+            .major(1)
+            .minor(minor)
+            .access("rwm")
+            .build()
+            .unwrap()
+    };
+    let deny_all = oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
+        .allow(false)
+        .build()
+        .unwrap();
+    let devices = |minor| {
+        LinuxResourcesBuilder::default()
+            .devices(vec![deny_all.clone(), rule(minor)])
+            .build()
+            .unwrap()
+    };
+    cg.manager.set(&devices(3)).unwrap();
+    // With a sub-cgroup the kernel refuses `deny a` (EINVAL): an identical update must not
+    // write it, a different one reports the refusal.
+    std::fs::create_dir(dir_of(&cg, "devices").join("sub")).unwrap();
+    cg.manager.set(&devices(3)).unwrap();
+    let err = cg.manager.set(&devices(5)).unwrap_err();
+    assert!(err.to_string().contains("devices.deny"), "{err}");
+    assert_eq!(
+        read_trimmed(dir_of(&cg, "devices").join("devices.list")),
+        "c 1:3 rwm"
     );
 }
