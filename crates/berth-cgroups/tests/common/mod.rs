@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod suite;
+pub mod v1;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
