@@ -170,3 +170,33 @@ fn destroy_removes_every_directory() {
     let memory_dir = dir_of(&cg, "memory");
     suite::destroy_removes_the_tree(&mut cg, &memory_dir);
 }
+
+#[test]
+fn blkio_stats_count_direct_io() {
+    let mut cg = test_cgroup("blkiostats");
+    let scratch = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let file = scratch.path().join("data");
+    // O_DIRECT bypasses the page cache, so the block layer (and blkio) sees every byte.
+    let script = format!(
+        "read line; dd if=/dev/zero of={f} bs=64k count=16 oflag=direct && \
+         exec dd if={f} of=/dev/null bs=64k iflag=direct",
+        f = file.display()
+    );
+    let pid = cg.spawn_inside("sh", &["-c", &script]);
+    cg.release(pid);
+    let (status, _, stderr) = cg.wait_output(pid);
+    assert!(status.success(), "dd failed: {stderr}");
+    let stats = cg.manager.stats().unwrap();
+    let bytes = |op: &str| -> u64 {
+        stats
+            .blkio
+            .io_service_bytes_recursive
+            .iter()
+            .filter(|e| e.op == op)
+            .map(|e| e.value)
+            .sum()
+    };
+    assert!(bytes("Write") >= 16 * 65536, "{:?}", stats.blkio);
+    assert!(bytes("Read") >= 16 * 65536, "{:?}", stats.blkio);
+    assert!(!stats.blkio.io_serviced_recursive.is_empty());
+}
