@@ -15,9 +15,14 @@ pub fn pivot_root(rootfs: &Path) -> Result<(), RootfsError> {
         rootfs: rootfs.to_path_buf(),
         source,
     };
+    let old_root = Path::new("/");
+    let old_root_fd = sys::open_dir_path(old_root).map_err(err)?;
     sys::chdir(rootfs).map_err(err)?;
     sys::pivot_root_dot(rootfs).map_err(err)?;
-    let old_root = Path::new("(old root)");
+    // Our cwd is still the new root's dentry, and "." in mount(2) does not cross the old root
+    // stacked on it: step onto the old root itself, or the rslave below would hit our mounts.
+    sys::fchdir(&old_root_fd, old_root).map_err(err)?;
+    drop(old_root_fd);
     sys::mount_flags(".", sys::MS_SLAVE | sys::MS_REC, old_root).map_err(err)?;
     sys::umount_detach(".", old_root).map_err(err)?;
     sys::chdir(Path::new("/")).map_err(err)

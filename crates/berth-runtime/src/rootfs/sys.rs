@@ -219,6 +219,10 @@ pub fn chdir(path: &Path) -> SysResult<()> {
     rustix::process::chdir(path).map_err(fail("chdir", path))
 }
 
+pub fn fchdir(fd: &OwnedFd, what: &Path) -> SysResult<()> {
+    rustix::process::fchdir(fd).map_err(fail("fchdir", what))
+}
+
 pub fn pivot_root_dot(what: &Path) -> SysResult<()> {
     rustix::process::pivot_root(".", ".").map_err(fail("pivot_root", what))
 }
