@@ -116,6 +116,13 @@ fn bind_mounts_enforce_their_options() {
 #[test]
 fn tmpfs_data_options_and_propagation() {
     let mut bundle = busybox();
+    let sticky = bundle.rootfs().join("srv/sticky");
+    std::fs::create_dir_all(&sticky).unwrap();
+    std::fs::set_permissions(
+        &sticky,
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
     add_mounts(
         &mut bundle,
         vec![
@@ -133,6 +140,7 @@ fn tmpfs_data_options_and_propagation() {
                 "/run/ro",
                 &["ro", "relatime", "mode=1777"],
             ),
+            mount("tmpfs", "tmpfs", "/srv/sticky", &["nosuid", "size=64k"]),
         ],
     );
     let f = in_container(&bundle, Options::default(), |cfg, f| {
@@ -144,6 +152,7 @@ fn tmpfs_data_options_and_propagation() {
         record_mount(f, "unbindable", "/run/unbindable");
         record_mount(f, "ro", "/run/ro");
         f.insert("mode".into(), node("/run/shared"));
+        f.insert("tmp_mode".into(), node("/srv/sticky"));
         f.insert(
             "write_ro".into(),
             outcome(std::fs::write("/run/ro/x", b"x")),
@@ -155,6 +164,10 @@ fn tmpfs_data_options_and_propagation() {
         "{f:#?}"
     );
     assert!(f["mode"].starts_with("d 0:0 700"), "{f:#?}");
+    assert!(
+        f["tmp_mode"].starts_with("d 0:0 1777"),
+        "tmpfs keeps the mode of the directory it covers: {f:#?}"
+    );
     assert!(f["shared.optional"].contains("shared:"), "{f:#?}");
     assert!(f["shared.options"].contains("nosuid"), "{f:#?}");
     assert!(

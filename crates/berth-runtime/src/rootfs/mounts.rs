@@ -72,6 +72,15 @@ impl Entry<'_> {
         }
     }
 
+    /// The data string with one more option appended.
+    pub fn data_with(&self, extra: &str) -> Result<CString, RootfsError> {
+        let joined = match self.opts.data.as_str() {
+            "" => extra.to_string(),
+            data => format!("{data},{extra}"),
+        };
+        CString::new(joined).map_err(|_| self.reject(MountRejection::NulByte))
+    }
+
     pub fn data(&self) -> Result<Option<CString>, RootfsError> {
         if self.opts.data.is_empty() {
             return Ok(None);
@@ -115,6 +124,7 @@ fn new_filesystem(
     entry: &Entry<'_>,
     strict: bool,
 ) -> Result<(), RootfsError> {
+    let inherited_mode = existing_dir_mode_for_tmpfs(ctx, entry);
     let fd = target(ctx, entry, Kind::Dir, strict)?;
     let mut flags = entry.opts.flags & !sys::MS_REMOUNT;
     if entry.clean == Path::new("dev") && flags & sys::MS_RDONLY != 0 {
@@ -125,7 +135,10 @@ fn new_filesystem(
         .source
         .map(Path::as_os_str)
         .unwrap_or(OsStr::new(entry.kind));
-    let data = entry.data()?;
+    let data = match inherited_mode {
+        Some(mode) => Some(entry.data_with(&format!("mode={mode:o}"))?),
+        None => entry.data()?,
+    };
     sys::mount(
         source,
         &sys::fd_path(fd.as_fd()),
@@ -136,6 +149,18 @@ fn new_filesystem(
     )
     .map_err(|e| entry.err(e))?;
     propagate(ctx.root, entry)
+}
+
+/// A tmpfs over an existing directory keeps that directory's mode unless the options give
+/// `mode=` (runc does the same, so `/tmp` stays 1777).
+fn existing_dir_mode_for_tmpfs(ctx: &MountCtx<'_>, entry: &Entry<'_>) -> Option<u32> {
+    let gives_mode = entry.opts.data.split(',').any(|o| o.starts_with("mode="));
+    if entry.kind != "tmpfs" || gives_mode {
+        return None;
+    }
+    let fd = ctx.root.open(entry.destination, false).ok()?;
+    let st = sys::fstat(fd.as_fd()).ok()?;
+    (FileType::from_raw_mode(st.st_mode) == FileType::Directory).then_some(st.st_mode & 0o7777)
 }
 
 /// sysfs needs a network namespace owned by our user namespace; without one runc bind-mounts

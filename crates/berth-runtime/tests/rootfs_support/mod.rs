@@ -21,6 +21,9 @@ pub type Findings = BTreeMap<String, String>;
 pub struct Options {
     pub no_pivot: bool,
     pub user_namespace: bool,
+    /// Runs in the forked child before any namespace is created (gets the bundle path): set up
+    /// what the container's namespaces should inherit, e.g. mounts whose flags get locked.
+    pub before_namespaces: Option<fn(&Path)>,
 }
 
 pub fn busybox() -> Bundle {
@@ -102,6 +105,9 @@ fn container_parent(
     go: OwnedFd,
     body: impl FnOnce(&RootfsConfig<'_>, &mut Findings),
 ) -> i32 {
+    if let Some(hook) = options.before_namespaces {
+        hook(cfg.bundle);
+    }
     if options.user_namespace {
         // SAFETY: plain syscall; this forked child is single-threaded as unshare(NEWUSER) needs.
         let rc = unsafe { libc::unshare(libc::CLONE_NEWUSER) };
