@@ -332,3 +332,96 @@ fn bad_values_are_named() {
     let msg = unknown_op.unwrap_err().to_string();
     assert!(msg.contains("SCMP_CMP_ALMOST"), "{msg}");
 }
+
+/// A profile shaped like Docker's default: ERRNO(EPERM) by default, three x86 ABIs, one big
+/// ALLOW rule over every syscall libseccomp knows natively but a denylist, plus Docker's
+/// argument rules (personality ×5, socket NE AF_VSOCK, clone MASKED_EQ, clone3 → ENOSYS).
+fn docker_like_profile() -> (LinuxSeccomp, usize) {
+    use libseccomp::{ScmpArch, ScmpSyscall};
+    let denied = [
+        "personality",
+        "socket",
+        "clone",
+        "clone3",
+        "mount",
+        "umount2",
+        "reboot",
+        "kexec_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "ptrace",
+        "bpf",
+        "setns",
+        "unshare",
+    ];
+    let names: Vec<String> = (0..600)
+        .filter_map(|n| {
+            ScmpSyscall::from_raw_syscall(n)
+                .get_name_by_arch(ScmpArch::native())
+                .ok()
+        })
+        .filter(|name| !denied.contains(&name.as_str()))
+        .collect();
+    let count = names.len();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut rules = vec![rule(&names, Action::ScmpActAllow, None)];
+    for persona in [0u64, 8, 0x20000, 0x20008, 0xffff_ffff] {
+        rules.push(with_args(
+            rule(&["personality"], Action::ScmpActAllow, None),
+            &[(0, Op::ScmpCmpEq, persona, None)],
+        ));
+    }
+    rules.push(with_args(
+        rule(&["socket"], Action::ScmpActAllow, None),
+        &[(0, Op::ScmpCmpNe, 40, None)],
+    ));
+    rules.push(with_args(
+        rule(&["clone"], Action::ScmpActAllow, None),
+        &[(0, Op::ScmpCmpMaskedEq, 0x7e02_0000, Some(0))],
+    ));
+    rules.push(rule(&["clone3"], Action::ScmpActErrno, Some(38)));
+    let profile = LinuxSeccompBuilder::default()
+        .default_action(Action::ScmpActErrno)
+        .default_errno_ret(1u32)
+        .architectures(vec![
+            oci_spec::runtime::Arch::ScmpArchX86_64,
+            oci_spec::runtime::Arch::ScmpArchX86,
+            oci_spec::runtime::Arch::ScmpArchX32,
+        ])
+        .syscalls(rules)
+        .build()
+        .unwrap();
+    (profile, count)
+}
+
+/// Not a pass/fail benchmark: prints how long compiling a Docker-sized profile takes
+/// (`cargo test -p berth-runtime --test process_seccomp -- --nocapture docker_sized`).
+#[test]
+fn docker_sized_profile_builds_and_reports_its_cost() {
+    let (profile, count) = docker_like_profile();
+    assert!(
+        count > 300,
+        "only {count} syscall names known to libseccomp"
+    );
+    let mut times = Vec::new();
+    let mut bpf_len = 0;
+    for _ in 0..30 {
+        let started = std::time::Instant::now();
+        let filter = seccomp::build(&profile).unwrap();
+        times.push(started.elapsed());
+        let mut bpf = tempfile::tempfile().unwrap();
+        filter.export_bpf(&bpf).unwrap();
+        bpf_len = std::io::Seek::seek(&mut bpf, std::io::SeekFrom::End(0)).unwrap();
+    }
+    times.sort();
+    assert!(bpf_len > 0);
+    println!(
+        "seccomp build of a Docker-sized profile ({count} allowed names, 3 arches): \
+         min {:?}, median {:?}, max {:?}; BPF {} instructions",
+        times[0],
+        times[times.len() / 2],
+        times[times.len() - 1],
+        bpf_len / 8
+    );
+}

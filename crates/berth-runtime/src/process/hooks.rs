@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,8 @@ use rustix::process::{Pid, PidfdFlags};
 
 /// How much of a failing hook's stderr the error keeps.
 const STDERR_CAP: usize = 4096;
+/// How long to wait for stderr's end after the hook exited.
+const STDERR_GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
@@ -62,6 +65,8 @@ fn command(hook: &Hook) -> Result<Command, HookError> {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    // Its own process group, so that a timeout kills whatever the hook started too.
+    cmd.process_group(0);
     Ok(cmd)
 }
 
@@ -78,17 +83,18 @@ fn run_one(hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
 
     // Feed stdin and drain stderr on their own threads so that neither pipe can block the
     // hook (or us) whatever it reads or writes.
-    let stdin = child.stdin.take().map(|mut pipe| {
+    // Neither thread is joined: whatever the hook left behind may hold the pipes open.
+    if let Some(mut pipe) = child.stdin.take() {
         let state = state_json.to_vec();
         thread::spawn(move || {
             // A hook may exit without reading its stdin: EPIPE is not an error.
             let _ = pipe.write_all(&state);
-        })
-    });
-    let stderr = child
-        .stderr
-        .take()
-        .map(|pipe| thread::spawn(move || read_capped(pipe)));
+        });
+    }
+    let (stderr_tx, stderr_rx) = mpsc::channel();
+    if let Some(pipe) = child.stderr.take() {
+        thread::spawn(move || stderr_tx.send(read_capped(pipe)));
+    }
 
     let status = match timeout {
         Some(secs) => wait_with_timeout(&mut child, secs, &path),
@@ -97,10 +103,8 @@ fn run_one(hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
             source,
         }),
     };
-    if let Some(writer) = stdin {
-        let _ = writer.join();
-    }
-    let stderr = stderr.and_then(|r| r.join().ok()).unwrap_or_default();
+    // Something the hook left running may hold its stderr open: do not wait for it forever.
+    let stderr = stderr_rx.recv_timeout(STDERR_GRACE).unwrap_or_default();
     let status = status?;
     if status.success() {
         Ok(())
@@ -152,6 +156,8 @@ fn wait_with_timeout(child: &mut Child, secs: i64, path: &Path) -> Result<ExitSt
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
+            // The group id is the hook's pid (process_group(0)); then the hook itself.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             let _ = child.kill();
             let _ = child.wait();
             return Err(HookError::TimedOut {

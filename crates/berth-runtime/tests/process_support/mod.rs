@@ -110,6 +110,18 @@ pub fn in_child<F: FnOnce() -> Result<String, String>>(body: F) -> Outcome {
 /// Runs `setup` in a forked child, then execs `argv` (absolute path first) with its stdout
 /// captured. A `setup` error is reported as exit 1 with the message; an exec failure as 127.
 pub fn exec_in_child<F: FnOnce() -> Result<(), String>>(setup: F, argv: &[&str]) -> Outcome {
+    exec(setup, argv, true)
+}
+
+/// Like `exec_in_child`, but the program writes to whatever stdout `setup` left in place.
+pub fn exec_in_child_own_stdio<F: FnOnce() -> Result<(), String>>(
+    setup: F,
+    argv: &[&str],
+) -> Outcome {
+    exec(setup, argv, false)
+}
+
+fn exec<F: FnOnce() -> Result<(), String>>(setup: F, argv: &[&str], capture: bool) -> Outcome {
     let args: Vec<CString> = argv.iter().map(|a| CString::new(*a).unwrap()).collect();
     let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
@@ -131,8 +143,10 @@ pub fn exec_in_child<F: FnOnce() -> Result<(), String>>(setup: F, argv: &[&str])
             }
             Err(_) => exit_now(101),
         }
-        // SAFETY: dup2 onto stdout of a pipe end we own; the pipe end is close-on-exec.
-        unsafe { libc::dup2(out_write.as_raw_fd(), 1) };
+        if capture {
+            // SAFETY: dup2 onto stdout of a pipe end we own; the pipe end is close-on-exec.
+            unsafe { libc::dup2(out_write.as_raw_fd(), 1) };
+        }
         // SAFETY: `ptrs` and `env` are NULL-terminated arrays of valid C strings that
         // outlive the call (execve does not return on success).
         unsafe { libc::execve(ptrs[0], ptrs.as_ptr(), env.as_ptr()) };
