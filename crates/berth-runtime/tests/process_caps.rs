@@ -182,3 +182,45 @@ fn capability_names_parse_and_unknown_ones_are_named() {
         .unwrap();
     assert_eq!(last, kernel);
 }
+
+/// In a user namespace whose setgroups is "deny", the switch skips setgroups (as runc) instead
+/// of failing, and still changes gid/uid.
+#[test]
+fn setgroups_is_skipped_when_the_user_namespace_denies_it() {
+    berth_testutil::require_root();
+    let user = UserBuilder::default()
+        .uid(0u32)
+        .gid(0u32)
+        .additional_gids(vec![10u32])
+        .build()
+        .unwrap();
+    let report = in_child(|| {
+        // SAFETY: the forked child is single-threaded, as CLONE_NEWUSER requires; nothing
+        // else in it depends on the namespaces it had.
+        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWUSER) }
+            .map_err(|e| format!("unshare(CLONE_NEWUSER): {e}"))?;
+        // Map only our own ids: allowed to ourselves once setgroups is denied.
+        for (file, content) in [
+            ("/proc/self/setgroups", "deny"),
+            ("/proc/self/uid_map", "0 0 1"),
+            ("/proc/self/gid_map", "0 0 1"),
+        ] {
+            std::fs::write(file, content).map_err(|e| format!("{file}: {e}"))?;
+        }
+        if user::setgroups_allowed().map_err(|e| e.to_string())? {
+            return Err("setgroups reported allowed after writing deny".to_string());
+        }
+        user::switch(&user).map_err(|e| e.to_string())?;
+        std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())
+    })
+    .expect_ok();
+    assert_eq!(status_field(&report, "Uid"), "0\t0\t0\t0");
+    assert_eq!(status_field(&report, "Gid"), "0\t0\t0\t0");
+    // The groups inherited from the test process (root's) are kept: setgroups was skipped.
+    assert!(
+        !status_field(&report, "Groups")
+            .split_whitespace()
+            .any(|g| g == "10"),
+        "{report}"
+    );
+}

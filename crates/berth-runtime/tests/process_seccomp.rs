@@ -425,3 +425,45 @@ fn docker_sized_profile_builds_and_reports_its_cost() {
         bpf_len / 8
     );
 }
+
+#[test]
+fn same_argument_twice_splits_into_or_rules_and_trace_without_tracer_is_enosys() {
+    berth_testutil::require_root();
+    let profile = allow_all_but(vec![
+        // Two conditions on arg 1 cannot be ANDed by libseccomp: runc (and we) OR them.
+        with_args(
+            rule(&["kill"], Action::ScmpActErrno, Some(libc::EBADE as u32)),
+            &[
+                (1, Op::ScmpCmpEq, libc::SIGCONT as u64, None),
+                (1, Op::ScmpCmpEq, libc::SIGWINCH as u64, None),
+            ],
+        ),
+        rule(&["getppid"], Action::ScmpActTrace, Some(7)),
+    ]);
+    let report = in_child(|| {
+        seccomp::load(&profile).map_err(|e| e.to_string())?;
+        // SAFETY: getpid cannot fail.
+        let me = unsafe { libc::getpid() };
+        // SAFETY: getppid is traced; with no tracer the kernel fails it with ENOSYS (the raw
+        // syscall, since glibc's getppid does not treat its result as an error).
+        let ppid = unsafe { libc::syscall(libc::SYS_getppid) };
+        let ppid_errno = errno();
+        Ok(format!(
+            "cont={} winch={} zero={} ppid={} errno={}",
+            kill_errno(me, libc::SIGCONT),
+            kill_errno(me, libc::SIGWINCH),
+            kill_errno(me, 0),
+            ppid,
+            ppid_errno
+        ))
+    })
+    .expect_ok();
+    assert_eq!(
+        report,
+        format!(
+            "cont={0} winch={0} zero=0 ppid=-1 errno={1}",
+            libc::EBADE,
+            libc::ENOSYS
+        )
+    );
+}

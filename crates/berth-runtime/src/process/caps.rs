@@ -251,3 +251,28 @@ pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapsError> {
 pub fn no_new_privs() -> Result<(), CapsError> {
     rthread::set_no_new_privs(true).map_err(|e| CapsError::NoNewPrivs { source: e.into() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_beyond_the_kernels_last_are_ignored() {
+        let set: Capabilities = [Capability::Chown, Capability::Syslog, Capability::Bpf]
+            .into_iter()
+            .collect();
+        // A kernel whose last capability is CAP_AUDIT_CONTROL (30) knows only CAP_CHOWN here.
+        assert_eq!(mask(Some(&set), 30, "bounding"), 1);
+        assert_eq!(mask(Some(&set), 40, "bounding"), 1 | 1 << 34 | 1 << 39);
+        assert_eq!(mask(None, 40, "ambient"), 0);
+    }
+
+    #[test]
+    fn every_capability_has_a_distinct_number_up_to_40() {
+        let mut numbers: Vec<u32> = ALL.iter().map(|c| number(*c)).collect();
+        numbers.sort();
+        assert_eq!(numbers, (0..=40).collect::<Vec<_>>());
+        assert_eq!(cap_name(21), "CAP_SYS_ADMIN");
+        assert_eq!(cap_name(63), "capability 63");
+    }
+}
