@@ -395,35 +395,50 @@ fn docker_like_profile() -> (LinuxSeccomp, usize) {
     (profile, count)
 }
 
-/// Not a pass/fail benchmark: prints how long compiling a Docker-sized profile takes
+fn min_median(mut times: Vec<std::time::Duration>) -> String {
+    times.sort();
+    format!("min {:?} median {:?}", times[0], times[times.len() / 2])
+}
+
+/// Not a pass/fail benchmark: prints what a Docker-sized profile costs to build (rules into
+/// libseccomp), to compile (rules + BPF generation), and to load once compiled
 /// (`cargo test -p berth-runtime --test process_seccomp -- --nocapture docker_sized`).
 #[test]
 fn docker_sized_profile_builds_and_reports_its_cost() {
+    berth_testutil::require_root();
     let (profile, count) = docker_like_profile();
     assert!(
         count > 300,
         "only {count} syscall names known to libseccomp"
     );
-    let mut times = Vec::new();
-    let mut bpf_len = 0;
-    for _ in 0..30 {
-        let started = std::time::Instant::now();
-        let filter = seccomp::build(&profile).unwrap();
-        times.push(started.elapsed());
-        let mut bpf = tempfile::tempfile().unwrap();
-        filter.export_bpf(&bpf).unwrap();
-        bpf_len = std::io::Seek::seek(&mut bpf, std::io::SeekFrom::End(0)).unwrap();
+    let mut native_only = profile.clone();
+    native_only.set_architectures(None);
+    for (label, profile) in [("x86_64+x86+x32", &profile), ("native only", &native_only)] {
+        let (mut build, mut compile) = (Vec::new(), Vec::new());
+        let mut compiled = None;
+        for _ in 0..20 {
+            let started = std::time::Instant::now();
+            drop(seccomp::build(profile).unwrap());
+            build.push(started.elapsed());
+            let started = std::time::Instant::now();
+            compiled = Some(seccomp::CompiledFilter::compile(profile).unwrap());
+            compile.push(started.elapsed());
+        }
+        let compiled = compiled.unwrap();
+        let load_us = in_child(|| {
+            let started = std::time::Instant::now();
+            compiled.load().map_err(|e| e.to_string())?;
+            Ok(started.elapsed().as_micros().to_string())
+        })
+        .expect_ok();
+        println!(
+            "Docker-sized profile, {count} names, {label}: build {}; compile {}; \
+             load compiled ({} insns) {load_us}us",
+            min_median(build),
+            min_median(compile),
+            compiled.instructions()
+        );
     }
-    times.sort();
-    assert!(bpf_len > 0);
-    println!(
-        "seccomp build of a Docker-sized profile ({count} allowed names, 3 arches): \
-         min {:?}, median {:?}, max {:?}; BPF {} instructions",
-        times[0],
-        times[times.len() / 2],
-        times[times.len() - 1],
-        bpf_len / 8
-    );
 }
 
 #[test]
@@ -465,5 +480,82 @@ fn same_argument_twice_splits_into_or_rules_and_trace_without_tracer_is_enosys()
             libc::EBADE,
             libc::ENOSYS
         )
+    );
+}
+
+/// The listener fd really carries notifications: a grandchild's intercepted syscall is
+/// answered by the child holding the fd (the seccomp agent's role).
+#[test]
+fn notify_listener_answers_the_notifying_syscall() {
+    use std::os::fd::AsRawFd;
+    berth_testutil::require_root();
+    let profile = allow_all_but(vec![rule(&["getppid"], Action::ScmpActNotify, None)]);
+    let report = in_child(|| {
+        let fd = seccomp::load_with_notify(&profile)
+            .map_err(|e| e.to_string())?
+            .ok_or("no notify fd")?;
+        let grandchild = process_support::spawn_child(|| {
+            // SAFETY: getppid is intercepted; the agent (our parent) answers 4242.
+            let answer = unsafe { libc::syscall(libc::SYS_getppid) };
+            Ok(answer.to_string())
+        });
+        let request = libseccomp::ScmpNotifReq::receive(fd.as_raw_fd())
+            .map_err(|e| format!("receive: {e}"))?;
+        let name = request.data.syscall.get_name().map_err(|e| e.to_string())?;
+        libseccomp::ScmpNotifResp::new_val(
+            request.id,
+            4242,
+            libseccomp::ScmpNotifRespFlags::empty(),
+        )
+        .respond(fd.as_raw_fd())
+        .map_err(|e| format!("respond: {e}"))?;
+        match grandchild.wait() {
+            Outcome::Exited { code: 0, report } => Ok(format!("{name} -> {report}")),
+            other => Err(format!("grandchild: {other:?}")),
+        }
+    })
+    .expect_ok();
+    assert_eq!(report, "getppid -> 4242");
+}
+
+/// A compiled program survives a round trip through bytes (a cache) and loads the same rules.
+#[test]
+fn compiled_program_round_trips_and_loads_fast() {
+    berth_testutil::require_root();
+    let profile = allow_all_but(vec![rule(
+        &["mkdir", "mkdirat"],
+        Action::ScmpActErrno,
+        Some(libc::EROFS as u32),
+    )]);
+    let compiled = seccomp::CompiledFilter::compile(&profile).unwrap();
+    let bytes = compiled.program_bytes();
+    assert_eq!(bytes.len(), compiled.instructions() * 8);
+    let restored = seccomp::CompiledFilter::from_program_bytes(&bytes, compiled.flags()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = std::ffi::CString::new(dir.path().join("x").to_str().unwrap()).unwrap();
+    let report = in_child(|| {
+        let started = std::time::Instant::now();
+        restored.load().map_err(|e| e.to_string())?;
+        let took = started.elapsed();
+        Ok(format!(
+            "mkdir={} load_us={}",
+            mkdir_errno(&target),
+            took.as_micros()
+        ))
+    })
+    .expect_ok();
+    println!(
+        "loading a compiled {}-instruction filter: {report}",
+        compiled.instructions()
+    );
+    assert!(
+        report.starts_with(&format!("mkdir={} ", libc::EROFS)),
+        "{report}"
+    );
+    assert_eq!(
+        seccomp::CompiledFilter::from_program_bytes(&bytes[..7], 0)
+            .unwrap_err()
+            .to_string(),
+        "a seccomp BPF program of 7 bytes is not 1..=4096 instructions of 8 bytes"
     );
 }

@@ -18,7 +18,9 @@ use oci_spec::runtime::{
     LinuxSeccompOperator, LinuxSyscall,
 };
 
-use super::sys;
+mod program;
+
+pub use program::CompiledFilter;
 
 /// Syscalls take at most six arguments.
 const MAX_SYSCALL_ARGS: usize = 6;
@@ -47,12 +49,20 @@ pub enum SeccompError {
         "seccomp action SCMP_ACT_NOTIFY (syscall {syscall}) needs a listener: use seccomp::load_with_notify and hand the fd to the agent at linux.seccomp.listenerPath"
     )]
     NotifyNeedsListener { syscall: String },
-    #[error("SCMP_ACT_NOTIFY is not supported by this libseccomp/kernel: {source}")]
-    NotifyUnsupported { source: LibError },
-    #[error("duplicating the seccomp notify fd: {source}")]
+    #[error("taking the seccomp notify fd: {source}")]
     NotifyFd { source: std::io::Error },
-    #[error("loading the seccomp filter (needs no_new_privs or CAP_SYS_ADMIN): {source}")]
-    Load { source: LibError },
+    #[error("exporting the seccomp BPF program: {source}")]
+    ExportBpf { source: LibError },
+    #[error("reading the exported seccomp BPF program: {source}")]
+    Export { source: std::io::Error },
+    #[error("a seccomp BPF program of {bytes} bytes is not 1..=4096 instructions of 8 bytes")]
+    InvalidProgram { bytes: usize },
+    #[error(
+        "loading the seccomp filter (flags {flags:#x}; needs no_new_privs or CAP_SYS_ADMIN): {source}"
+    )]
+    LoadProgram { flags: u64, source: std::io::Error },
+    #[error("seccomp TSYNC could not synchronise thread {thread}")]
+    TsyncFailed { thread: i64 },
 }
 
 fn action_name(action: LinuxSeccompAction) -> String {
@@ -261,23 +271,11 @@ pub fn load(seccomp: &LinuxSeccomp) -> Result<(), SeccompError> {
     if let Some(syscall) = first_notify_syscall(seccomp) {
         return Err(SeccompError::NotifyNeedsListener { syscall });
     }
-    build(seccomp)?
-        .load()
-        .map_err(|source| SeccompError::Load { source })
+    CompiledFilter::compile(seccomp)?.load().map(|_| ())
 }
 
 /// Like `load`, and when the profile uses SCMP_ACT_NOTIFY returns the filter's notify fd
 /// (close-on-exec) for the caller to send to the agent at `listenerPath`.
 pub fn load_with_notify(seccomp: &LinuxSeccomp) -> Result<Option<OwnedFd>, SeccompError> {
-    let uses_notify = first_notify_syscall(seccomp).is_some();
-    let ctx = build(seccomp)?;
-    ctx.load().map_err(|source| SeccompError::Load { source })?;
-    if !uses_notify {
-        return Ok(None);
-    }
-    let raw = ctx
-        .get_notify_fd()
-        .map_err(|source| SeccompError::NotifyUnsupported { source })?;
-    let fd = sys::dup_cloexec(raw).map_err(|source| SeccompError::NotifyFd { source })?;
-    Ok(Some(fd))
+    CompiledFilter::compile(seccomp)?.load()
 }

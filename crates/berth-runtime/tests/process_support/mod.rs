@@ -87,6 +87,23 @@ fn wait(pid: i32, report: OwnedFd) -> Outcome {
 /// Runs `body` in a forked child. `Ok(text)` → exit 0 with `text` as the report; `Err(text)`
 /// → exit 1. A panic in the child becomes exit 101 (it never unwinds into the harness).
 pub fn in_child<F: FnOnce() -> Result<String, String>>(body: F) -> Outcome {
+    spawn_child(body).wait()
+}
+
+/// A forked child not yet waited for.
+pub struct Pending {
+    pid: i32,
+    report: OwnedFd,
+}
+
+impl Pending {
+    pub fn wait(self) -> Outcome {
+        wait(self.pid, self.report)
+    }
+}
+
+/// Like `in_child` but returns at once, so the parent can interact with the child.
+pub fn spawn_child<F: FnOnce() -> Result<String, String>>(body: F) -> Pending {
     let (read, write) = pipe();
     // SAFETY: fork has no preconditions; the child below only runs `body` and `_exit`s.
     let pid = unsafe { libc::fork() };
@@ -104,7 +121,7 @@ pub fn in_child<F: FnOnce() -> Result<String, String>>(body: F) -> Outcome {
         exit_now(code);
     }
     drop(write);
-    wait(pid, read)
+    Pending { pid, report: read }
 }
 
 /// Runs `setup` in a forked child, then execs `argv` (absolute path first) with its stdout
