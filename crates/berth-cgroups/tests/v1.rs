@@ -200,3 +200,9 @@ fn blkio_stats_count_direct_io() {
     assert!(bytes("Read") >= 16 * 65536, "{:?}", stats.blkio);
     assert!(!stats.blkio.io_serviced_recursive.is_empty());
 }
+
+#[test]
+fn destroy_reports_every_busy_directory() {
+    let mut cg = test_cgroup("destroybusy");
+    suite::destroy_reports_every_busy_directory(&mut cg);
+}

@@ -94,3 +94,9 @@ fn ebpf_device_program_denies_and_is_replaced_on_update() {
     let (mut cg, _) = test_cgroup("v2devices");
     suite::device_rules_apply_and_update(&mut cg);
 }
+
+#[test]
+fn destroy_reports_every_busy_directory() {
+    let (mut cg, _) = test_cgroup("v2destroybusy");
+    suite::destroy_reports_every_busy_directory(&mut cg);
+}

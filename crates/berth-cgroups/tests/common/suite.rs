@@ -111,3 +111,27 @@ pub fn device_rules_apply_and_update(cg: &mut TestCgroup) {
         "{output}"
     );
 }
+
+/// `destroy` with a live process inside fails for every directory (EBUSY) and names them all.
+pub fn destroy_reports_every_busy_directory(cg: &mut TestCgroup) {
+    cg.spawn_inside("sleep", &["100"]);
+    let dirs: Vec<_> = cg.manager.paths().into_iter().map(|(_, d)| d).collect();
+    match cg.manager.destroy() {
+        Err(berth_cgroups::CgroupError::Destroy { failures }) => {
+            let failed: Vec<_> = failures.iter().map(|f| f.path.clone()).collect();
+            assert_eq!(failed, dirs);
+            for failure in &failures {
+                assert_eq!(
+                    failure.source.raw_os_error(),
+                    Some(libc::EBUSY),
+                    "{failure:?}"
+                );
+            }
+        }
+        other => panic!("destroy of a busy cgroup must fail for each directory: {other:?}"),
+    }
+    assert!(
+        dirs.iter().all(|d| d.is_dir()),
+        "nothing may be half-removed"
+    );
+}
