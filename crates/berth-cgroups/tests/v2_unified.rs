@@ -100,3 +100,39 @@ fn destroy_reports_every_busy_directory() {
     let (mut cg, _) = test_cgroup("v2destroybusy");
     suite::destroy_reports_every_busy_directory(&mut cg);
 }
+
+#[test]
+fn unified_entries_are_written_verbatim() {
+    let (mut cg, dir) = test_cgroup("v2unified");
+    cg.spawn_inside("sleep", &["100"]);
+    // Core cgroup files exist without any controller, so they exercise the verbatim path.
+    let unified = std::collections::HashMap::from([
+        ("cgroup.max.descendants".to_owned(), "3".to_owned()),
+        ("cgroup.max.depth".to_owned(), "2".to_owned()),
+    ]);
+    cg.manager
+        .set(
+            &LinuxResourcesBuilder::default()
+                .unified(unified)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(read_trimmed(dir.join("cgroup.max.descendants")), "3");
+    assert_eq!(read_trimmed(dir.join("cgroup.max.depth")), "2");
+    let escape =
+        std::collections::HashMap::from([("../cgroup.max.depth".to_owned(), "1".to_owned())]);
+    let err = cg
+        .manager
+        .set(
+            &LinuxResourcesBuilder::default()
+                .unified(escape)
+                .build()
+                .unwrap(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, CgroupError::InvalidUnifiedKey { .. }),
+        "{err}"
+    );
+}
