@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_cgroups::{CgroupError, Hierarchy, detect, manager};
 use common::v1::{V1_ROOT, dir_of, test_cgroup};
@@ -104,9 +104,8 @@ fn stats_of_a_busy_process_are_non_zero() {
 }
 
 #[test]
-fn apply_and_set_with_pids_and_memory_is_fast() {
+fn repeated_apply_set_destroy_moves_the_process_and_limits_each_round() {
     berth_testutil::require_root();
-    let _ = detect().unwrap(); // detection is cached per process; measure the per-container work
     let resources = LinuxResourcesBuilder::default()
         .memory(
             LinuxMemoryBuilder::default()
@@ -117,33 +116,21 @@ fn apply_and_set_with_pids_and_memory_is_fast() {
         .pids(LinuxPidsBuilder::default().limit(100i64).build().unwrap())
         .build()
         .unwrap();
-    let mut cg = test_cgroup("perf");
+    let mut cg = test_cgroup("rounds");
     let pid = cg.spawn_inside("sleep", &["100"]);
-    let rounds = 30;
-    let mut samples = Vec::new();
-    for i in 0..rounds {
+    for i in 0..5 {
         let path = format!("{}-{i}", cg.cgroups_path);
         let m = manager(&path).unwrap();
-        let started = Instant::now();
         m.apply(pid).unwrap();
         m.set(&resources).unwrap();
-        samples.push(started.elapsed());
+        assert_eq!(m.pids().unwrap(), vec![pid], "round {i}: pid moved in");
+        assert_eq!(m.stats().unwrap().pids.limit, 100, "round {i}: pids limit");
         cg.manager.apply(pid).unwrap(); // move it back so the round's cgroup can go
         m.destroy().unwrap();
+        for (_, dir) in m.paths() {
+            assert!(!dir.exists(), "round {i}: {} removed", dir.display());
+        }
     }
-    samples.sort();
-    let median = samples[samples.len() / 2];
-    eprintln!(
-        "apply+set (pids+memory) over {rounds} rounds: min {:?} median {median:?} max {:?}",
-        samples[0],
-        samples[samples.len() - 1]
-    );
-    // Shared 2-core VM with other builds running: bound the median loosely; the report quotes
-    // the measured numbers.
-    assert!(
-        median < Duration::from_millis(5),
-        "apply+set median {median:?}"
-    );
 }
 
 #[test]
