@@ -226,3 +226,64 @@ fn docker_sized_profile_builds_and_reports_its_cost() {
         );
     }
 }
+
+#[test]
+fn compile_cached_reuses_the_stored_program_and_ignores_tampered_entries() {
+    use std::os::unix::fs::PermissionsExt;
+    berth_testutil::require_root();
+    let cache = tempfile::Builder::new()
+        .prefix("berth-process-seccomp-cache-")
+        .tempdir()
+        .unwrap();
+    let dir = cache.path().join("filters");
+    let (profile, _) = docker_like_profile();
+
+    let started = std::time::Instant::now();
+    let first = seccomp::CompiledFilter::compile_cached(&profile, &dir).unwrap();
+    let cold = started.elapsed();
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    assert_eq!(
+        std::fs::metadata(entry).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+
+    let mut warm = Vec::new();
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let again = seccomp::CompiledFilter::compile_cached(&profile, &dir).unwrap();
+        warm.push(started.elapsed());
+        assert_eq!(again.program_bytes(), first.program_bytes());
+        assert_eq!(again.flags(), first.flags());
+    }
+    println!(
+        "Docker-sized profile via compile_cached: cold {cold:?}, warm {}",
+        min_median(warm)
+    );
+
+    // A different profile gets its own entry.
+    let other = allow_all_but(vec![rule(&["mkdir"], Action::ScmpActErrno, None)]);
+    let small = seccomp::CompiledFilter::compile_cached(&other, &dir).unwrap();
+    assert_ne!(small.program_bytes(), first.program_bytes());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+
+    // Garbage or a group-writable entry is not trusted: recompiled and rewritten.
+    std::fs::write(entry, b"not a filter").unwrap();
+    let healed = seccomp::CompiledFilter::compile_cached(&profile, &dir).unwrap();
+    assert_eq!(healed.program_bytes(), first.program_bytes());
+    std::fs::set_permissions(entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let healed = seccomp::CompiledFilter::compile_cached(&profile, &dir).unwrap();
+    assert_eq!(healed.program_bytes(), first.program_bytes());
+    assert_eq!(
+        std::fs::metadata(entry).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}

@@ -80,7 +80,10 @@ impl CompiledFilter {
 
     /// Rebuilds a filter from `program_bytes` and `flags` saved earlier (e.g. in a cache).
     pub fn from_program_bytes(bytes: &[u8], flags: u64) -> Result<CompiledFilter, SeccompError> {
-        if bytes.is_empty() || !bytes.len().is_multiple_of(INSN_SIZE) || bytes.len() / INSN_SIZE > MAX_INSNS {
+        if bytes.is_empty()
+            || !bytes.len().is_multiple_of(INSN_SIZE)
+            || bytes.len() / INSN_SIZE > MAX_INSNS
+        {
             return Err(SeccompError::InvalidProgram { bytes: bytes.len() });
         }
         let program = bytes
