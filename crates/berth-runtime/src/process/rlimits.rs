@@ -22,7 +22,11 @@ pub enum RlimitError {
         current_hard: String,
     },
     #[error("{limit}: hard limit {hard} is above the kernel's fs.nr_open ({nr_open})")]
-    AboveNrOpen { limit: String, hard: u64, nr_open: u64 },
+    AboveNrOpen {
+        limit: String,
+        hard: u64,
+        nr_open: u64,
+    },
     #[error("{limit}: setrlimit(soft={soft}, hard={hard}): {source}")]
     Set {
         limit: String,
@@ -70,15 +74,29 @@ fn explain_eperm(rlimit: &PosixRlimit, limit: String) -> RlimitError {
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok());
         if let Some(nr_open) = nr_open.filter(|n| hard > *n) {
-            return RlimitError::AboveNrOpen { limit, hard, nr_open };
+            return RlimitError::AboveNrOpen {
+                limit,
+                hard,
+                nr_open,
+            };
         }
     }
     let current = getrlimit(resource).maximum;
     if current.is_some_and(|current| hard > current) {
         let current_hard = current.map_or("unlimited".to_string(), |v| v.to_string());
-        return RlimitError::NeedsSysResource { limit, soft, hard, current_hard };
+        return RlimitError::NeedsSysResource {
+            limit,
+            soft,
+            hard,
+            current_hard,
+        };
     }
-    RlimitError::Set { limit, soft, hard, source: Errno::PERM.into() }
+    RlimitError::Set {
+        limit,
+        soft,
+        hard,
+        source: Errno::PERM.into(),
+    }
 }
 
 /// Sets each rlimit (setrlimit/prlimit). Raising a hard limit needs CAP_SYS_RESOURCE: the
