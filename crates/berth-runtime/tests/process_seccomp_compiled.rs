@@ -287,3 +287,33 @@ fn compile_cached_reuses_the_stored_program_and_ignores_tampered_entries() {
         0o600
     );
 }
+
+#[test]
+fn filter_flags_reach_the_seccomp_syscall() {
+    use oci_spec::runtime::LinuxSeccompFilterFlag as Flag;
+    let mut profile = allow_all_but(vec![rule(&["mkdir"], Action::ScmpActErrno, None)]);
+    profile.set_flags(Some(vec![
+        Flag::SeccompFilterFlagLog,
+        Flag::SeccompFilterFlagSpecAllow,
+    ]));
+    let compiled = seccomp::CompiledFilter::compile(&profile).unwrap();
+    assert_eq!(
+        compiled.flags(),
+        libc::SECCOMP_FILTER_FLAG_LOG | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
+    );
+    let notify = allow_all_but(vec![rule(&["getppid"], Action::ScmpActNotify, None)]);
+    let mut with_tsync = notify.clone();
+    with_tsync.set_flags(Some(vec![Flag::SeccompFilterFlagTsync]));
+    assert_eq!(
+        seccomp::CompiledFilter::compile(&notify).unwrap().flags(),
+        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
+    );
+    assert_eq!(
+        seccomp::CompiledFilter::compile(&with_tsync)
+            .unwrap()
+            .flags(),
+        libc::SECCOMP_FILTER_FLAG_TSYNC
+            | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
+            | libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+    );
+}
