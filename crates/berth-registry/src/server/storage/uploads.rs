@@ -141,9 +141,13 @@ impl Uploads {
 
     pub fn start(&self, repo: &RepoName) -> Result<Session, UploadError> {
         if self.cursors().len() >= self.max_sessions {
-            return Err(UploadError::TooManySessions {
-                limit: self.max_sessions,
-            });
+            // Sessions expired by `gc` (another process) leave stale cursors: forget those first.
+            self.cursors().retain(|id, _| self.dir(id).is_dir());
+            if self.cursors().len() >= self.max_sessions {
+                return Err(UploadError::TooManySessions {
+                    limit: self.max_sessions,
+                });
+            }
         }
         let id = UploadId::random();
         let dir = self.dir(&id);
