@@ -133,10 +133,17 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 /// Streams `len` bytes of `file` (from its current position) as a response body: a blocking
-/// reader thread fills 1 MiB buffers, at most a few in flight, so memory stays bounded.
-pub fn file_body(mut file: std::fs::File, len: u64) -> Body {
-    const CHUNK: usize = 1 << 20;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+/// reader thread fills 256 KiB buffers, at most two queued, so a download holds < 1 MiB.
+pub fn file_body(mut file: std::fs::File, len: u64) -> std::io::Result<Body> {
+    const CHUNK: usize = 256 << 10;
+    const SMALL: u64 = 64 << 10;
+    if len <= SMALL {
+        // Small blobs (configs, tiny layers): one read from the page cache beats a thread hop.
+        let mut buf = vec![0u8; len as usize];
+        file.read_exact(&mut buf)?;
+        return Ok(full(buf));
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     tokio::task::spawn_blocking(move || {
         let mut remaining = len;
         while remaining > 0 {
@@ -150,8 +157,7 @@ pub fn file_body(mut file: std::fs::File, len: u64) -> Body {
             remaining -= want as u64;
         }
     });
-    let stream = ChannelBody { rx, remaining: len };
-    stream.boxed_unsync()
+    Ok(ChannelBody { rx, remaining: len }.boxed_unsync())
 }
 
 struct ChannelBody {

@@ -112,7 +112,9 @@ pub fn get(
         file.seek(std::io::SeekFrom::Start(start))
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("seek blob {digest}: {e}")))?;
     }
-    Ok(finish(builder, file_body(file, len)))
+    let body = file_body(file, len)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("read blob {digest}: {e}")))?;
+    Ok(finish(builder, body))
 }
 
 /// Unlinks the blob from the repository; `gc` reclaims the bytes once nothing uses them.
