@@ -115,24 +115,32 @@ async fn read_limited(
             format!("manifests are limited to {limit} bytes"),
         )
     };
-    if header(req.headers(), "content-length")
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > limit)
-    {
+    // Bodies up to 4x the limit are drained so the client can read the 413; beyond that the
+    // connection is dropped rather than spending bandwidth on a hostile upload.
+    let drain_limit = limit.saturating_mul(4);
+    let declared = header(req.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > drain_limit) {
         return Err(too_large());
     }
     let content_type = header(req.headers(), "content-type").map(str::to_owned);
     let mut body = req.into_body();
     let mut buf = BytesMut::new();
+    let mut seen: u64 = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame
             .map_err(|e| ApiError::new(ErrorCode::ManifestInvalid, format!("reading body: {e}")))?;
         if let Ok(data) = frame.into_data() {
-            if buf.len() as u64 + data.len() as u64 > limit {
+            seen += data.len() as u64;
+            if seen > drain_limit {
                 return Err(too_large());
             }
-            buf.extend_from_slice(&data);
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            }
         }
+    }
+    if seen > limit {
+        return Err(too_large());
     }
     Ok((content_type, buf.to_vec()))
 }
