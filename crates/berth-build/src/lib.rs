@@ -1,1 +1,4 @@
-//! Dockerfile parser, stage graph and build solver.
+//! Dockerfile front end for `berth build`: the parser (BuildKit-compatible node tree), the shell
+//! lexer used for variable expansion, typed instructions and `.dockerignore` matching.
+
+pub mod expand;
