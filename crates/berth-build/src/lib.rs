@@ -2,3 +2,4 @@
 //! lexer used for variable expansion, typed instructions and `.dockerignore` matching.
 
 pub mod expand;
+pub mod parser;
