@@ -2,4 +2,5 @@
 //! lexer used for variable expansion, typed instructions and `.dockerignore` matching.
 
 pub mod expand;
+pub mod instructions;
 pub mod parser;

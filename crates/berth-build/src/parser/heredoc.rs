@@ -46,6 +46,11 @@ pub(super) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, ParseErrorK
     Ok(docs)
 }
 
+/// The heredoc a single word (`<<EOF`, `<<-"EOF"`) introduces, if it is one.
+pub fn parse_heredoc_word(word: &str) -> Option<Heredoc> {
+    parse_heredoc(word).ok().flatten()
+}
+
 /// Matches `^(\d*)<<(-?)([^<]*)$` and reads the delimiter word.
 pub(super) fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, ParseErrorKind> {
     let digits = word.len() - word.trim_start_matches(|c: char| c.is_ascii_digit()).len();

@@ -14,7 +14,7 @@ mod split_command;
 
 pub use directives::Directives;
 pub use error::{ParseError, ParseErrorKind};
-pub use heredoc::{Heredoc, chomp_heredoc_content};
+pub use heredoc::{Heredoc, chomp_heredoc_content, parse_heredoc_word};
 pub use node::{Arg, Node};
 pub use parse::{Dockerfile, parse, parse_named};
 pub use quote::go_quote;
