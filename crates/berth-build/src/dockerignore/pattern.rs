@@ -101,10 +101,10 @@ impl Pattern {
         for ch in text.chars() {
             let mut next = vec![false; self.states.len()];
             for (index, state) in self.states.iter().enumerate() {
-                if let (true, State::Step(set, to)) = (current[index], state) {
-                    if set.accepts(ch) {
-                        self.add(&mut next, *to);
-                    }
+                if let (true, State::Step(set, to)) = (current[index], state)
+                    && set.accepts(ch)
+                {
+                    self.add(&mut next, *to);
                 }
             }
             if !next.iter().any(|s| *s) {
