@@ -304,7 +304,8 @@ impl Scan<'_> {
             }
             Some(op @ ('-' | '+' | '?' | '#' | '%')) => self.modifier(&name, value, op, false),
             Some('/') => self.substitute(&name, value),
-            Some(_) | None => Err(Fail::MissingColon),
+            Some(_) => Err(Fail::MissingColon),
+            None => Err(Fail::MissingBrace),
         }
     }
 
