@@ -31,7 +31,14 @@ fn from_forms_and_errors() {
         "Dockerfile:1: FROM requires either one or three arguments"
     );
     assert!(err("FROM a AS 1abc").contains("invalid name for build stage"));
-    assert!(err("FROM --plat=x a").contains("unknown flag: --plat"));
+    assert_eq!(
+        err("FROM --platfrom=x a"),
+        "Dockerfile:1: FROM: unknown flag: --platfrom (did you mean --platform?)"
+    );
+    assert_eq!(
+        err("FORM a"),
+        "Dockerfile:1: unknown instruction: FORM (did you mean FROM?)"
+    );
 }
 
 #[test]

@@ -6,8 +6,31 @@ use super::duration::parse_go_duration;
 use super::error::{InstructionError, InstructionErrorKind as K};
 use super::flags::{FlagKind, Flags};
 use super::mount::parse_mount;
+use super::suggest::closest;
 use super::types::*;
 use crate::parser::{Heredoc, Node, chomp_heredoc_content};
+
+/// Every instruction keyword, for suggestions.
+const INSTRUCTION_NAMES: &[&str] = &[
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
 
 /// Converts one parsed node; `file` names the Dockerfile in errors.
 pub fn parse_instruction(node: &Node, file: &str) -> Result<Instruction, InstructionError> {
@@ -89,6 +112,7 @@ fn convert(node: &Node) -> Result<Instruction, K> {
         _ => {
             return Err(K::UnknownInstruction {
                 instruction: node.value.clone(),
+                suggestion: closest(&node.value, INSTRUCTION_NAMES).map(str::to_string),
             });
         }
     })

@@ -1,6 +1,7 @@
 //! Errors converting parse nodes into typed instructions; each names the file, line and
 //! instruction, and a bad flag names the flag.
 
+use super::suggest::hint;
 use crate::expand::ExpandError;
 
 /// `Dockerfile:7: unknown instruction: FOO`.
@@ -15,8 +16,11 @@ pub struct InstructionError {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InstructionErrorKind {
-    #[error("unknown instruction: {instruction}")]
-    UnknownInstruction { instruction: String },
+    #[error("unknown instruction: {instruction}{}", hint(suggestion))]
+    UnknownInstruction {
+        instruction: String,
+        suggestion: Option<String>,
+    },
     #[error("{instruction} requires exactly one argument")]
     ExactlyOneArgument { instruction: &'static str },
     #[error("{instruction} requires at least one argument")]
@@ -35,10 +39,11 @@ pub enum InstructionErrorKind {
     InvalidStageName { name: String },
     #[error("{instruction} names can not be blank")]
     BlankName { instruction: &'static str },
-    #[error("{instruction}: unknown flag: --{flag}")]
+    #[error("{instruction}: unknown flag: --{flag}{}", hint(suggestion))]
     UnknownFlag {
         instruction: &'static str,
         flag: String,
+        suggestion: Option<String>,
     },
     #[error("{instruction}: illegal flag: {flag}")]
     IllegalFlag {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::error::InstructionErrorKind;
+use super::suggest::closest;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FlagKind {
@@ -41,9 +42,11 @@ impl Flags {
                 None => (body, None),
             };
             let Some((declared, kind)) = spec.iter().find(|(n, _)| *n == name) else {
+                let names: Vec<&str> = spec.iter().map(|(n, _)| *n).collect();
                 return Err(InstructionErrorKind::UnknownFlag {
                     instruction,
                     flag: name.to_string(),
+                    suggestion: closest(name, &names).map(|n| format!("--{n}")),
                 });
             };
             let seen = values.entry(declared).or_default();

@@ -9,6 +9,7 @@ mod flags;
 mod mount;
 mod ports;
 mod stages;
+mod suggest;
 mod types;
 
 pub use convert::parse_instruction;
