@@ -2,9 +2,10 @@
 //! BuildKit's `instructions.ParseInstruction`.
 
 use super::Instruction;
-use super::duration::parse_go_duration;
+use super::copy_add::{add, copy};
 use super::error::{InstructionError, InstructionErrorKind as K};
 use super::flags::{FlagKind, Flags};
+use super::healthcheck::healthcheck;
 use super::mount::parse_mount;
 use super::suggest::closest;
 use super::types::*;
@@ -118,7 +119,7 @@ fn convert(node: &Node) -> Result<Instruction, K> {
     })
 }
 
-fn at_least_one(instruction: &'static str, args: &[String]) -> Result<(), K> {
+pub(super) fn at_least_one(instruction: &'static str, args: &[String]) -> Result<(), K> {
     if args.is_empty() {
         return Err(K::AtLeastOneArgument { instruction });
     }
@@ -159,7 +160,7 @@ fn is_valid_stage_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
-fn command_line(node: &Node, args: &[String]) -> CommandLine {
+pub(super) fn command_line(node: &Node, args: &[String]) -> CommandLine {
     if node.json || args.is_empty() {
         CommandLine::Exec(args.to_vec())
     } else {
@@ -167,7 +168,7 @@ fn command_line(node: &Node, args: &[String]) -> CommandLine {
     }
 }
 
-fn inline_files(heredocs: &[Heredoc]) -> Vec<InlineFile> {
+pub(super) fn inline_files(heredocs: &[Heredoc]) -> Vec<InlineFile> {
     heredocs
         .iter()
         .map(|doc| InlineFile {
@@ -262,121 +263,6 @@ fn arg_defs(args: &[String]) -> Result<Vec<ArgDef>, K> {
         .collect()
 }
 
-fn sources_and_dest(
-    instruction: &'static str,
-    node: &Node,
-    args: &[String],
-) -> Result<SourcesAndDest, K> {
-    let Some((dest, sources)) = args.split_last().filter(|(_, s)| !s.is_empty()) else {
-        return Err(K::NoDestination { instruction });
-    };
-    if is_heredoc_word(dest) {
-        return Err(K::HeredocDestination { instruction });
-    }
-    let files = inline_files(&node.heredocs);
-    let mut paths = Vec::new();
-    let mut inline = Vec::new();
-    for source in sources {
-        match heredoc_name(source) {
-            Some(name) => inline.extend(files.iter().find(|f| f.name == name).cloned()),
-            None => paths.push(source.clone()),
-        }
-    }
-    Ok(SourcesAndDest {
-        sources: paths,
-        inline,
-        dest: dest.clone(),
-    })
-}
-
-fn is_heredoc_word(word: &str) -> bool {
-    heredoc_name(word).is_some()
-}
-
-/// The delimiter a `<<NAME` source word refers to.
-fn heredoc_name(word: &str) -> Option<String> {
-    crate::parser::parse_heredoc_word(word).map(|doc| doc.name)
-}
-
-fn copy(node: &Node, args: &[String]) -> Result<Copy, K> {
-    let flags = Flags::parse(
-        "COPY",
-        &node.flags,
-        &[
-            ("from", FlagKind::String),
-            ("chown", FlagKind::String),
-            ("chmod", FlagKind::String),
-            ("link", FlagKind::Bool),
-            ("parents", FlagKind::Bool),
-            ("exclude", FlagKind::Repeated),
-        ],
-    )?;
-    Ok(Copy {
-        files: sources_and_dest("COPY", node, args)?,
-        from: flags.string("from"),
-        chown: flags.string("chown"),
-        chmod: flags.string("chmod"),
-        link: flags.bool("link"),
-        parents: flags.bool("parents"),
-        exclude: flags.all("exclude"),
-    })
-}
-
-fn add(node: &Node, args: &[String]) -> Result<Add, K> {
-    let flags = Flags::parse(
-        "ADD",
-        &node.flags,
-        &[
-            ("chown", FlagKind::String),
-            ("chmod", FlagKind::String),
-            ("checksum", FlagKind::String),
-            ("keep-git-dir", FlagKind::Bool),
-            ("link", FlagKind::Bool),
-            ("exclude", FlagKind::Repeated),
-        ],
-    )?;
-    let checksum = flags.string("checksum");
-    if let Some(sum) = checksum.as_deref().filter(|s| !s.contains('$')) {
-        check_digest(sum)?;
-    }
-    Ok(Add {
-        files: sources_and_dest("ADD", node, args)?,
-        chown: flags.string("chown"),
-        chmod: flags.string("chmod"),
-        checksum,
-        keep_git_dir: flags.bool("keep-git-dir"),
-        link: flags.bool("link"),
-        exclude: flags.all("exclude"),
-    })
-}
-
-/// `algorithm:hex` with a known algorithm and the right length.
-pub(super) fn check_digest(sum: &str) -> Result<(), K> {
-    let fail = |reason: &str| K::InvalidFlagValue {
-        instruction: "ADD",
-        flag: "checksum".to_string(),
-        value: sum.to_string(),
-        reason: reason.to_string(),
-    };
-    let (algorithm, hex) = sum
-        .split_once(':')
-        .ok_or_else(|| fail("want algorithm:hex"))?;
-    let want_len = match algorithm {
-        "sha256" => 64,
-        "sha384" => 96,
-        "sha512" => 128,
-        _ => return Err(fail("unsupported digest algorithm")),
-    };
-    if hex.len() != want_len
-        || !hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(fail("malformed hex digest"));
-    }
-    Ok(())
-}
-
 fn onbuild(node: &Node) -> Result<Onbuild, K> {
     Flags::parse("ONBUILD", &node.flags, &[])?;
     let Some(nested) = node.nested() else {
@@ -417,77 +303,4 @@ fn strip_onbuild_keyword(original: &str) -> &str {
         Some(word) if word.eq_ignore_ascii_case("onbuild") => trimmed[7..].trim_start(),
         _ => original,
     }
-}
-
-fn healthcheck(node: &Node, args: &[String]) -> Result<Healthcheck, K> {
-    let Some((kind, rest)) = args.split_first() else {
-        return Err(K::AtLeastOneArgument {
-            instruction: "HEALTHCHECK",
-        });
-    };
-    let kind = kind.to_uppercase();
-    if kind == "NONE" {
-        if !rest.is_empty() {
-            return Err(K::HealthcheckNoneArguments);
-        }
-        return Ok(Healthcheck::None);
-    }
-    let flags = Flags::parse(
-        "HEALTHCHECK",
-        &node.flags,
-        &[
-            ("interval", FlagKind::String),
-            ("timeout", FlagKind::String),
-            ("start-period", FlagKind::String),
-            ("start-interval", FlagKind::String),
-            ("retries", FlagKind::String),
-        ],
-    )?;
-    if kind != "CMD" {
-        return Err(K::HealthcheckUnknownType { kind });
-    }
-    if rest.is_empty() {
-        return Err(K::HealthcheckMissingCommand);
-    }
-    let duration = |flag: &str| -> Result<Option<std::time::Duration>, K> {
-        let Some(value) = flags.string(flag).filter(|v| !v.is_empty()) else {
-            return Ok(None);
-        };
-        let parsed = parse_go_duration(&value).ok_or_else(|| K::InvalidDuration {
-            instruction: "HEALTHCHECK",
-            flag: flag.to_string(),
-            value: value.clone(),
-        })?;
-        if !parsed.is_zero() && parsed < std::time::Duration::from_millis(1) {
-            return Err(K::DurationTooShort {
-                instruction: "HEALTHCHECK",
-                flag: flag.to_string(),
-                value,
-            });
-        }
-        Ok(Some(parsed))
-    };
-    let retries = match flags.string("retries").filter(|v| !v.is_empty()) {
-        None => None,
-        Some(value) => Some(
-            value
-                .parse::<u32>()
-                .ok()
-                .filter(|r| i32::try_from(*r).is_ok())
-                .ok_or_else(|| K::InvalidFlagValue {
-                    instruction: "HEALTHCHECK",
-                    flag: "retries".to_string(),
-                    value: value.clone(),
-                    reason: "want a non-negative integer".to_string(),
-                })?,
-        ),
-    };
-    Ok(Healthcheck::Check {
-        test: command_line(node, rest),
-        interval: duration("interval")?,
-        timeout: duration("timeout")?,
-        start_period: duration("start-period")?,
-        start_interval: duration("start-interval")?,
-        retries,
-    })
 }

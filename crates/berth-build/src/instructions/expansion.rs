@@ -4,7 +4,7 @@
 //! or to the child build.
 
 use super::Instruction;
-use super::convert::check_digest;
+use super::copy_add::check_digest;
 use super::error::InstructionErrorKind as K;
 use super::mount::parse_mount;
 use super::ports::parse_port_spec;

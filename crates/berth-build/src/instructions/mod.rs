@@ -2,10 +2,12 @@
 //! checked; stages group them; [`Instruction::expand`] applies variables where Docker does.
 
 mod convert;
+mod copy_add;
 mod duration;
 mod error;
 mod expansion;
 mod flags;
+mod healthcheck;
 mod mount;
 mod ports;
 mod stages;
