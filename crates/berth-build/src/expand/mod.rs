@@ -10,4 +10,4 @@ mod words;
 
 pub use error::ExpandError;
 pub use lexer::Lexer;
-pub use vars::{EnvList, VarLookup};
+pub use vars::{CaseInsensitive, EnvList, VarLookup};

@@ -82,6 +82,21 @@ impl VarLookup for EnvList {
     }
 }
 
+/// Windows semantics: variable names compare case-insensitively (`$pwd` finds `PWD`).
+#[derive(Debug, Clone, Copy)]
+pub struct CaseInsensitive<'a>(pub &'a EnvList);
+
+impl VarLookup for CaseInsensitive<'_> {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        let wanted = name.to_lowercase();
+        self.0
+            .entries
+            .iter()
+            .find(|(k, _)| k.to_lowercase() == wanted)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl<T: VarLookup + ?Sized> VarLookup for &T {
     fn lookup(&self, name: &str) -> Option<&str> {
         (**self).lookup(name)
