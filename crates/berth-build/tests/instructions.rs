@@ -261,6 +261,13 @@ USER ${APPUSER:-nobody}
     let file = parser::parse(source.as_bytes()).unwrap();
     let build = parse_build_file(&file).unwrap();
     assert_eq!(build.meta_args.len(), 2);
+    assert_eq!(
+        (
+            build.meta_args[1].def.name.as_str(),
+            build.meta_args[1].line
+        ),
+        ("TAG", 2)
+    );
     assert_eq!(build.stages.len(), 2);
     let mut args = BTreeMap::new();
     args.insert("BUILDPLATFORM".to_string(), "linux/amd64".to_string());
@@ -326,6 +333,20 @@ fn expansion_errors_name_the_line() {
             .starts_with("Dockerfile:2: invalid port specification"),
         "{e}"
     );
+}
+
+#[test]
+fn meta_arg_errors_name_their_line() {
+    let file = parser::parse(b"ARG A=1\nARG B=${NOPE:?needed}\nFROM x\n").unwrap();
+    let build = parse_build_file(&file).unwrap();
+    let e = build
+        .resolve_stage(0, &BTreeMap::new(), &EnvList::new())
+        .unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(e.to_string().contains("NOPE: needed"), "{e}");
+    let given = BTreeMap::from([("B".to_string(), "ok".to_string())]);
+    assert!(build.resolve_stage(0, &given, &EnvList::new()).is_ok());
+    assert!(build.resolve_stage(5, &given, &EnvList::new()).is_err());
 }
 
 #[test]

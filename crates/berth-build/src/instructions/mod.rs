@@ -19,7 +19,7 @@ pub use duration::parse_go_duration;
 pub use error::{InstructionError, InstructionErrorKind};
 pub use mount::{CacheSharing, FileInfo, Mount, parse_mount};
 pub use ports::parse_port_spec;
-pub use stages::{BuildFile, LocatedInstruction, PLATFORM_ARGS, Stage, parse_build_file};
+pub use stages::{BuildFile, LocatedInstruction, MetaArg, PLATFORM_ARGS, Stage, parse_build_file};
 pub use types::{
     Add, ArgDef, CommandLine, Copy, From, Healthcheck, InlineFile, KeyValue, Network, Onbuild,
     PortSpec, Protocol, Run, Security, SourcesAndDest,

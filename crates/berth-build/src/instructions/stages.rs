@@ -40,13 +40,20 @@ pub struct Stage {
     pub instructions: Vec<LocatedInstruction>,
 }
 
+/// One `ARG` definition before the first FROM, with its line for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaArg {
+    pub def: ArgDef,
+    pub line: usize,
+}
+
 /// A Dockerfile as stages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildFile {
     pub file: String,
     pub escape: char,
     /// ARGs before the first FROM: usable in FROM lines, and importable into stages.
-    pub meta_args: Vec<ArgDef>,
+    pub meta_args: Vec<MetaArg>,
     pub stages: Vec<Stage>,
 }
 
@@ -69,7 +76,12 @@ pub fn parse_build_file(dockerfile: &Dockerfile) -> Result<BuildFile, Instructio
                 from_line: node.start_line,
                 instructions: Vec::new(),
             }),
-            (Instruction::Arg(defs), None) => meta_args.extend(defs),
+            (Instruction::Arg(defs), None) => {
+                meta_args.extend(defs.into_iter().map(|def| MetaArg {
+                    def,
+                    line: node.start_line,
+                }));
+            }
             (other, Some(stage)) => stage.instructions.push(located(other)),
             (other, None) => {
                 return Err(InstructionError {
@@ -117,13 +129,13 @@ impl BuildFile {
                 env.set(name, value);
             }
         }
-        for def in &self.meta_args {
+        for MetaArg { def, line } in &self.meta_args {
             let value = match (build_args.get(&def.name), &def.default) {
                 (Some(given), _) => Some(given.clone()),
                 (None, Some(default)) => {
                     Some(self.lexer().process_word(default, &env).map_err(|source| {
                         self.error(
-                            0,
+                            *line,
                             K::Expand {
                                 instruction: "ARG".into(),
                                 source,
