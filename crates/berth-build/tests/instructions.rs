@@ -323,6 +323,12 @@ fn expansion_errors_name_the_line() {
         .unwrap_err();
     assert_eq!(e.line, 4);
     assert!(e.to_string().contains("NOPE: is required"), "{e}");
+    let file = parser::parse(b"FROM a\nSTOPSIGNAL ${S:-SIGKILL}\nSTOPSIGNAL SIGNOPE\n").unwrap();
+    let e = parse_build_file(&file)
+        .unwrap()
+        .resolve_stage(0, &BTreeMap::new(), &EnvList::new())
+        .unwrap_err();
+    assert_eq!(e.to_string(), "Dockerfile:3: invalid signal: \"SIGNOPE\"");
     let file = parser::parse(b"FROM a\nEXPOSE ${P:-http}\n").unwrap();
     let e = parse_build_file(&file)
         .unwrap()

@@ -192,11 +192,11 @@ impl Scan<'_> {
                 }
             }
         }
-        match stops.last() {
-            Some('}') => Err(Fail::Unterminated("}")),
-            Some('/') => Err(Fail::Unterminated("/")),
-            Some(_) => Err(Fail::Unterminated("stop character")),
-            None => Ok((result, words.finish(), None)),
+        // Stops are only ever `}` (possibly with `/` first): running out means no `}`.
+        if stops.is_empty() {
+            Ok((result, words.finish(), None))
+        } else {
+            Err(Fail::Unterminated("}"))
         }
     }
 

@@ -108,6 +108,8 @@ pub enum InstructionErrorKind {
     },
     #[error("no build stage in current context: {instruction} must come after a FROM")]
     NoStage { instruction: String },
+    #[error("invalid signal: {signal:?}")]
+    InvalidSignal { signal: String },
     #[error("no build stage with index {index}")]
     NoSuchStage { index: usize },
     #[error("{instruction}: {source}")]

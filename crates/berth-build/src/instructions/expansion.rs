@@ -8,6 +8,7 @@ use super::copy_add::check_digest;
 use super::error::InstructionErrorKind as K;
 use super::mount::parse_mount;
 use super::ports::parse_port_spec;
+use super::signal::parse_signal;
 use super::types::*;
 use crate::expand::{Lexer, VarLookup};
 
@@ -92,7 +93,11 @@ impl Instruction {
             Instruction::User(user) => Instruction::User(word(user)?),
             Instruction::Workdir(path) => Instruction::Workdir(word(path)?),
             Instruction::Volume(paths) => Instruction::Volume(list(paths)?),
-            Instruction::StopSignal(signal) => Instruction::StopSignal(word(signal)?),
+            Instruction::StopSignal(signal) => {
+                let signal = word(signal)?;
+                parse_signal(&signal)?;
+                Instruction::StopSignal(signal)
+            }
             Instruction::Run(run) => {
                 let mut expand_value = |value: &str| word(value).map_err(|e| e.to_string());
                 let mounts = run

@@ -10,6 +10,7 @@ mod flags;
 mod healthcheck;
 mod mount;
 mod ports;
+mod signal;
 mod stages;
 mod suggest;
 mod types;
@@ -19,6 +20,7 @@ pub use duration::parse_go_duration;
 pub use error::{InstructionError, InstructionErrorKind};
 pub use mount::{CacheSharing, FileInfo, Mount, parse_mount};
 pub use ports::parse_port_spec;
+pub use signal::parse_signal;
 pub use stages::{BuildFile, LocatedInstruction, MetaArg, PLATFORM_ARGS, Stage, parse_build_file};
 pub use types::{
     Add, ArgDef, CommandLine, Copy, From, Healthcheck, InlineFile, KeyValue, Network, Onbuild,
