@@ -356,6 +356,20 @@ fn meta_arg_errors_name_their_line() {
 }
 
 #[test]
+fn stage_names_are_unique_and_resolvable() {
+    let file = parser::parse(b"FROM a AS one\nFROM b AS Two\nFROM c\n").unwrap();
+    let build = parse_build_file(&file).unwrap();
+    assert_eq!(build.stage_index("two"), Some(1));
+    assert_eq!(build.stage_index("ONE"), Some(0));
+    assert_eq!(build.stage_index("2"), Some(2));
+    assert_eq!(build.stage_index("3"), None);
+    assert_eq!(build.stage_index("alpine"), None);
+    let file = parser::parse(b"FROM a AS x\nRUN y\nFROM b AS X\n").unwrap();
+    let e = parse_build_file(&file).unwrap_err();
+    assert_eq!(e.to_string(), "Dockerfile:3: duplicate stage name \"x\"");
+}
+
+#[test]
 fn instruction_before_from_is_an_error() {
     let file = parser::parse(b"ARG X\nRUN x\nFROM a\n").unwrap();
     let e = parse_build_file(&file).unwrap_err();

@@ -110,6 +110,8 @@ pub enum InstructionErrorKind {
     NoStage { instruction: String },
     #[error("invalid signal: {signal:?}")]
     InvalidSignal { signal: String },
+    #[error("duplicate stage name {name:?}")]
+    DuplicateStageName { name: String },
     #[error("no build stage with index {index}")]
     NoSuchStage { index: usize },
     #[error("{instruction}: {source}")]

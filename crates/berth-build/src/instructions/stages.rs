@@ -47,6 +47,13 @@ pub struct MetaArg {
     pub line: usize,
 }
 
+impl Stage {
+    /// The lower-cased `AS` name, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.from.stage_name.as_deref()
+    }
+}
+
 /// A Dockerfile as stages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildFile {
@@ -71,11 +78,23 @@ pub fn parse_build_file(dockerfile: &Dockerfile) -> Result<BuildFile, Instructio
             source: node.original.clone(),
         };
         match (instruction, stages.last_mut()) {
-            (Instruction::From(from), _) => stages.push(Stage {
-                from,
-                from_line: node.start_line,
-                instructions: Vec::new(),
-            }),
+            (Instruction::From(from), _) => {
+                let name = from.stage_name.as_deref();
+                if let Some(name) = name.filter(|n| stages.iter().any(|s| s.name() == Some(n))) {
+                    return Err(InstructionError {
+                        file,
+                        line: node.start_line,
+                        kind: Box::new(K::DuplicateStageName {
+                            name: name.to_string(),
+                        }),
+                    });
+                }
+                stages.push(Stage {
+                    from,
+                    from_line: node.start_line,
+                    instructions: Vec::new(),
+                });
+            }
             (Instruction::Arg(defs), None) => {
                 meta_args.extend(defs.into_iter().map(|def| MetaArg {
                     def,
@@ -103,6 +122,21 @@ pub fn parse_build_file(dockerfile: &Dockerfile) -> Result<BuildFile, Instructio
 }
 
 impl BuildFile {
+    /// The stage a `--from=`/`FROM` reference names: a stage name (case-insensitive) or an
+    /// index written as a number.
+    pub fn stage_index(&self, reference: &str) -> Option<usize> {
+        let lower = reference.to_lowercase();
+        self.stages
+            .iter()
+            .position(|stage| stage.name() == Some(lower.as_str()))
+            .or_else(|| {
+                reference
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|i| *i < self.stages.len())
+            })
+    }
+
     fn lexer(&self) -> Lexer {
         Lexer::new(self.escape)
     }
