@@ -111,7 +111,13 @@ fn token_soup() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(TOKENS), 0..60).prop_map(|t| t.concat())
 }
 
-fn golden_dockerfiles() -> Vec<Vec<u8>> {
+/// Read once: every case of the mutation property picks one of these.
+fn golden_dockerfiles() -> &'static [Vec<u8>] {
+    static FILES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    FILES.get_or_init(read_golden_dockerfiles)
+}
+
+fn read_golden_dockerfiles() -> Vec<Vec<u8>> {
     let root = berth_testutil::shared_dir().join("testdata/dockerfile-parser/testfiles");
     let mut files: Vec<Vec<u8>> = std::fs::read_dir(&root)
         .expect("golden dir")
