@@ -52,6 +52,8 @@ pub struct Pattern {
     text: String,
     exclusion: bool,
     states: Vec<State>,
+    /// The pattern's only match when it has no wildcards: a string compare is enough.
+    literal: Option<String>,
 }
 
 impl Pattern {
@@ -69,10 +71,20 @@ impl Pattern {
             _ => body,
         };
         let states = compile(&body)?;
+        let literal = states
+            .iter()
+            .map(|state| match state {
+                State::Step(CharSet::Literal(ch), _) => Some(Some(*ch)),
+                State::Accept => Some(None),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|chars| chars.into_iter().flatten().collect());
         Ok(Self {
             text: body,
             exclusion,
             states,
+            literal,
         })
     }
 
@@ -87,37 +99,48 @@ impl Pattern {
 
     /// Whether the whole of `path` (relative, `/`-separated) matches.
     pub fn matches(&self, path: &str) -> bool {
+        if let Some(literal) = &self.literal {
+            return literal == path;
+        }
         self.run(path).is_some_and(|set| set[self.states.len() - 1])
     }
 
     /// Whether some path starting with `prefix` could match (the NFA is still alive).
     pub fn could_match_with_prefix(&self, prefix: &str) -> bool {
+        if let Some(literal) = &self.literal {
+            return literal.starts_with(prefix);
+        }
         self.run(prefix).is_some_and(|set| set.iter().any(|s| *s))
     }
 
     fn run(&self, text: &str) -> Option<Vec<bool>> {
         let mut current = vec![false; self.states.len()];
-        self.add(&mut current, 0);
+        let mut next = vec![false; self.states.len()];
+        let mut stack = Vec::new();
+        self.add(&mut current, 0, &mut stack);
         for ch in text.chars() {
-            let mut next = vec![false; self.states.len()];
+            next.fill(false);
+            let mut alive = false;
             for (index, state) in self.states.iter().enumerate() {
                 if let (true, State::Step(set, to)) = (current[index], state)
                     && set.accepts(ch)
                 {
-                    self.add(&mut next, *to);
+                    self.add(&mut next, *to, &mut stack);
+                    alive = true;
                 }
             }
-            if !next.iter().any(|s| *s) {
+            if !alive {
                 return None;
             }
-            current = next;
+            std::mem::swap(&mut current, &mut next);
         }
         Some(current)
     }
 
     /// Adds `index` and everything reachable from it without consuming input.
-    fn add(&self, set: &mut [bool], index: usize) {
-        let mut stack = vec![index];
+    fn add(&self, set: &mut [bool], index: usize, stack: &mut Vec<usize>) {
+        stack.clear();
+        stack.push(index);
         while let Some(i) = stack.pop() {
             if set[i] {
                 continue;
