@@ -1,6 +1,8 @@
 //! OCI distribution: registry client and server.
 //!
+//! [`client`] pulls and pushes images (token/basic auth, chunked and cross-repository pushes).
 //! [`server`] is an OCI distribution-spec v1.1 registry (`berth registry serve`) over a
 //! content-addressed filesystem store, with htpasswd or token auth and optional TLS.
 
+pub mod client;
 pub mod server;

@@ -1,0 +1,120 @@
+//! Per-registry authentication state: the challenge each registry answered with, credentials
+//! from the store, and bearer tokens cached per (registry, scope set) until shortly before expiry.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::challenge::Challenge;
+use super::credentials::{CredentialStore, Credentials};
+use super::error::ClientError;
+use super::token;
+
+/// Tokens are refreshed this long before the registry says they expire.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+struct CachedToken {
+    value: String,
+    valid_until: Instant,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct AuthState {
+    challenges: Mutex<HashMap<String, Challenge>>,
+    tokens: Mutex<HashMap<(String, String), CachedToken>>,
+    explicit: Mutex<HashMap<String, Credentials>>,
+    store: Option<CredentialStore>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The canonical key of a scope set: sorted, de-duplicated, space separated.
+fn scope_key(scopes: &[String]) -> String {
+    let mut s: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    s.sort_unstable();
+    s.dedup();
+    s.join(" ")
+}
+
+impl AuthState {
+    pub(crate) fn new(store: Option<CredentialStore>) -> AuthState {
+        AuthState {
+            store,
+            ..AuthState::default()
+        }
+    }
+
+    /// Uses `creds` for `domain` instead of the store (login, tests, `--creds`).
+    pub(crate) fn set_credentials(&self, domain: &str, creds: Credentials) {
+        lock(&self.explicit).insert(domain.to_owned(), creds);
+        // Tokens minted for other credentials must not be reused.
+        lock(&self.tokens).retain(|(d, _), _| d != domain);
+    }
+
+    pub(crate) fn credentials(&self, domain: &str) -> Result<Option<Credentials>, ClientError> {
+        if let Some(c) = lock(&self.explicit).get(domain) {
+            return Ok(Some(c.clone()));
+        }
+        match &self.store {
+            Some(store) => Ok(store.get(domain)?),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn remember_challenge(&self, domain: &str, challenge: Challenge) {
+        lock(&self.challenges).insert(domain.to_owned(), challenge);
+    }
+
+    /// The Authorization header to send, fetching a token if the registry is known to want one
+    /// and none is cached for these scopes. `None` when the registry has not asked for auth.
+    pub(crate) async fn header_for(
+        &self,
+        http: &reqwest::Client,
+        domain: &str,
+        scopes: &[String],
+    ) -> Result<Option<String>, ClientError> {
+        let challenge = lock(&self.challenges).get(domain).cloned();
+        match challenge {
+            None => Ok(None),
+            Some(Challenge::Basic) => Ok(self.credentials(domain)?.map(|c| c.basic_header())),
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            }) => {
+                let mut wanted = scopes.to_vec();
+                if let Some(s) = scope
+                    && wanted.is_empty()
+                {
+                    wanted.push(s);
+                }
+                let key = (domain.to_owned(), scope_key(&wanted));
+                if let Some(t) = lock(&self.tokens).get(&key)
+                    && t.valid_until > Instant::now()
+                {
+                    return Ok(Some(format!("Bearer {}", t.value)));
+                }
+                let creds = self.credentials(domain)?;
+                let issued =
+                    token::fetch(http, &realm, service.as_deref(), &wanted, creds.as_ref()).await?;
+                let lifetime = issued.expires_in.saturating_sub(EXPIRY_MARGIN);
+                lock(&self.tokens).insert(
+                    key,
+                    CachedToken {
+                        value: issued.token.clone(),
+                        valid_until: Instant::now() + lifetime,
+                    },
+                );
+                Ok(Some(format!("Bearer {}", issued.token)))
+            }
+        }
+    }
+
+    /// After a 401: forget tokens for these scopes (they were refused) so the retry mints anew.
+    pub(crate) fn forget_token(&self, domain: &str, scopes: &[String]) {
+        lock(&self.tokens).remove(&(domain.to_owned(), scope_key(scopes)));
+    }
+}

@@ -1,0 +1,47 @@
+//! OCI distribution client: pull into a [`BlobSink`], push from a [`BlobSource`], with
+//! anonymous, Basic and Bearer-token auth, Docker-compatible stored logins, and progress events.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), berth_registry::client::ClientError> {
+//! use std::sync::Arc;
+//! use berth_registry::client::{ClientConfig, ImageRef, LayoutDir, PullOptions, RegistryClient};
+//! let client = RegistryClient::new(ClientConfig::default())?;
+//! let layout = Arc::new(LayoutDir::create(std::path::Path::new("/tmp/busybox"))?);
+//! let reference = ImageRef::parse_normalized("localhost:5000/busybox:1.36")?;
+//! let pulled = client.pull(&reference, layout, &PullOptions::default()).await?;
+//! println!("{}", pulled.manifest.digest);
+//! # Ok(()) }
+//! ```
+
+mod auth;
+pub mod challenge;
+pub mod credentials;
+pub mod error;
+pub mod layout;
+mod login;
+pub mod manifest;
+pub mod platform;
+pub mod progress;
+pub mod pull;
+pub mod push;
+pub mod reference;
+pub mod render;
+mod repo;
+pub mod sink;
+pub mod token;
+mod transport;
+mod verify;
+
+pub use credentials::{CredentialStore, Credentials};
+pub use error::ClientError;
+pub use layout::LayoutDir;
+pub use manifest::Descriptor;
+pub use platform::Platform;
+pub use progress::{BlobRole, Progress, ProgressEvent, Quiet, Recorder, TransferState};
+pub use pull::{PullOptions, PullResult};
+pub use push::{PushOptions, PushReport};
+pub use reference::ImageRef;
+pub use render::{BarRenderer, LineRenderer};
+pub use repo::{FetchedManifest, Repository};
+pub use sink::{BlobSink, BlobSource, BlobWriter, SinkError};
+pub use transport::{ClientConfig, RegistryClient};

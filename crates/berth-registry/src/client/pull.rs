@@ -1,0 +1,305 @@
+//! Pull: tag → manifest (choosing a platform from an index) → config and layers streamed into a
+//! [`BlobSink`] in parallel, each verified by size and digest before it is committed.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use berth_oci::Digest;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::error::{ClientError, error_chain};
+use super::manifest::{self, Descriptor, Manifest, select_platform};
+use super::platform::Platform;
+use super::progress::{BlobRole, Progress, Quiet, Tracker, TransferState};
+use super::reference::ImageRef;
+use super::repo::{FetchedManifest, Repository};
+use super::sink::BlobSink;
+use super::transport::RegistryClient;
+use super::verify::Hasher;
+
+/// Progress is reported at most every this many bytes per blob (plus state changes).
+const PROGRESS_STEP: u64 = 256 << 10;
+
+#[derive(Clone)]
+pub struct PullOptions {
+    /// Platform to pick from an index; the host's when `None`.
+    pub platform: Option<Platform>,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        PullOptions {
+            platform: None,
+            progress: Arc::new(Quiet),
+        }
+    }
+}
+
+impl std::fmt::Debug for PullOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullOptions")
+            .field("platform", &self.platform)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PullResult {
+    /// The image manifest written to the sink and recorded as root.
+    pub manifest: Descriptor,
+    /// The index (manifest list) the manifest was chosen from, when the reference named one.
+    pub index_digest: Option<Digest>,
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
+    /// Blobs downloaded vs. found already in the sink.
+    pub downloaded: usize,
+    pub already_present: usize,
+}
+
+impl RegistryClient {
+    /// Pulls `reference` into `sink` and records the manifest as a root named `reference`.
+    pub async fn pull(
+        &self,
+        reference: &ImageRef,
+        sink: Arc<dyn BlobSink>,
+        options: &PullOptions,
+    ) -> Result<PullResult, ClientError> {
+        let repo = Repository::new(self, reference.domain(), reference.path(), false, &[])?;
+        let top = repo
+            .get_manifest(&reference.manifest_reference(), reference.digest())
+            .await?;
+        let (image, index_digest) = match &top.manifest {
+            Manifest::Image(_) => (top, None),
+            Manifest::Index(index) => {
+                let want = options.platform.clone().unwrap_or_else(Platform::host);
+                let Some(chosen) = select_platform(index, &want) else {
+                    return Err(ClientError::NoMatchingPlatform {
+                        reference: reference.to_string(),
+                        wanted: want,
+                        available: index
+                            .manifests
+                            .iter()
+                            .filter_map(|d| d.platform.as_ref().map(ToString::to_string))
+                            .collect(),
+                    });
+                };
+                let child = repo
+                    .get_manifest(&chosen.digest.to_string(), Some(&chosen.digest))
+                    .await?;
+                check_manifest_size(&repo, chosen, &child)?;
+                let digest = top.digest.clone();
+                (child, Some(digest))
+            }
+        };
+        let Manifest::Image(parsed) = &image.manifest else {
+            return Err(ClientError::NoMatchingPlatform {
+                reference: reference.to_string(),
+                wanted: options.platform.clone().unwrap_or_else(Platform::host),
+                available: vec!["(nested index)".into()],
+            });
+        };
+        let mut blobs = vec![(parsed.config.clone(), BlobRole::Config)];
+        blobs.extend(parsed.layers.iter().map(|l| (l.clone(), BlobRole::Layer)));
+        let (downloaded, already_present) =
+            fetch_all(&repo, &blobs, &sink, &options.progress).await?;
+
+        let descriptor = Descriptor {
+            media_type: image.kind.media_type().to_owned(),
+            digest: image.digest.clone(),
+            size: image.bytes.len() as u64,
+            platform: None,
+            annotations: None,
+            urls: None,
+        };
+        if !sink.has_blob(&descriptor.digest)? {
+            let mut writer = sink
+                .begin(&descriptor.digest, descriptor.size)
+                .map_err(|source| ClientError::Blob {
+                    digest: descriptor.digest.clone(),
+                    source,
+                })?;
+            writer.write(&image.bytes)?;
+            writer.commit()?;
+        }
+        sink.add_root(&descriptor, &reference.to_string())?;
+        Ok(PullResult {
+            manifest: descriptor,
+            index_digest,
+            config: parsed.config.clone(),
+            layers: parsed.layers.clone(),
+            downloaded,
+            already_present,
+        })
+    }
+}
+
+fn check_manifest_size(
+    repo: &Repository,
+    wanted: &Descriptor,
+    got: &FetchedManifest,
+) -> Result<(), ClientError> {
+    let actual = got.bytes.len() as u64;
+    if actual != wanted.size {
+        return Err(ClientError::SizeMismatch {
+            url: repo
+                .url(&format!("manifests/{}", wanted.digest))?
+                .to_string(),
+            digest: wanted.digest.clone(),
+            expected: wanted.size,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Downloads every blob not already in the sink, at most `max_concurrent_transfers` at once.
+/// Returns (downloaded, already present). The first failure cancels the rest.
+async fn fetch_all(
+    repo: &Repository,
+    blobs: &[(Descriptor, BlobRole)],
+    sink: &Arc<dyn BlobSink>,
+    progress: &Arc<dyn Progress>,
+) -> Result<(usize, usize), ClientError> {
+    let limit = Arc::new(Semaphore::new(
+        repo.client.config().max_concurrent_transfers.max(1),
+    ));
+    let mut seen = HashSet::new();
+    let mut tasks = JoinSet::new();
+    for (desc, role) in blobs {
+        if !seen.insert(desc.digest.clone()) {
+            continue;
+        }
+        let tracker = Tracker {
+            sink: progress.clone(),
+            digest: desc.digest.clone(),
+            role: *role,
+            total: desc.size,
+        };
+        tracker.report(TransferState::Waiting, 0);
+        let (repo, sink, limit, desc) = (repo.clone(), sink.clone(), limit.clone(), desc.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.ok();
+            let result = fetch_one(&repo, &desc, sink.as_ref(), &tracker).await;
+            if result.is_err() {
+                tracker.report(TransferState::Failed, 0);
+            }
+            result
+        });
+    }
+    let (mut downloaded, mut present) = (0, 0);
+    while let Some(joined) = tasks.join_next().await {
+        let fetched = joined.map_err(|e| ClientError::Task {
+            detail: e.to_string(),
+        })??;
+        if fetched {
+            downloaded += 1;
+        } else {
+            present += 1;
+        }
+    }
+    Ok((downloaded, present))
+}
+
+/// `Ok(true)` when downloaded, `Ok(false)` when the sink already had it.
+async fn fetch_one(
+    repo: &Repository,
+    desc: &Descriptor,
+    sink: &dyn BlobSink,
+    tracker: &Tracker,
+) -> Result<bool, ClientError> {
+    let digest = &desc.digest;
+    let blob_err = |source| ClientError::Blob {
+        digest: digest.clone(),
+        source,
+    };
+    if sink.has_blob(digest).map_err(blob_err)? {
+        tracker.report(TransferState::AlreadyExists, desc.size);
+        return Ok(false);
+    }
+    let (_, mut resp) = repo.get_blob(digest).await?;
+    // After redirects: the storage URL that actually served the bytes.
+    let url = resp.url().to_string();
+    if let Some(len) = resp.content_length()
+        && len != desc.size
+    {
+        return Err(ClientError::SizeMismatch {
+            url,
+            digest: digest.clone(),
+            expected: desc.size,
+            actual: len,
+        });
+    }
+    let mut writer = sink.begin(digest, desc.size).map_err(blob_err)?;
+    let mut hasher = Hasher::for_digest(digest);
+    let mut received = 0u64;
+    let mut reported = 0u64;
+    tracker.report(TransferState::Downloading, 0);
+    loop {
+        let chunk = match resp.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(ClientError::Truncated {
+                    url,
+                    digest: digest.clone(),
+                    received,
+                    expected: desc.size,
+                    detail: error_chain(&e),
+                });
+            }
+        };
+        received += chunk.len() as u64;
+        if received > desc.size {
+            return Err(ClientError::SizeMismatch {
+                url,
+                digest: digest.clone(),
+                expected: desc.size,
+                actual: received,
+            });
+        }
+        hasher.update(&chunk);
+        writer.write(&chunk).map_err(blob_err)?;
+        if received - reported >= PROGRESS_STEP {
+            reported = received;
+            tracker.report(TransferState::Downloading, received);
+        }
+    }
+    if received != desc.size {
+        return Err(ClientError::Truncated {
+            url,
+            digest: digest.clone(),
+            received,
+            expected: desc.size,
+            detail: "connection closed early".into(),
+        });
+    }
+    tracker.report(TransferState::Verifying, received);
+    let actual = hasher.finish();
+    if &actual != digest {
+        // Dropping the writer discards the partial blob.
+        return Err(ClientError::DigestMismatch {
+            url,
+            expected: digest.clone(),
+            actual,
+        });
+    }
+    writer.commit().map_err(blob_err)?;
+    tracker.report(TransferState::Done, received);
+    Ok(true)
+}
+
+/// Parses a manifest the caller already holds (e.g. from a layout) — shared with push.
+pub(crate) fn parse_held(
+    media_type: &str,
+    bytes: &[u8],
+    digest: &Digest,
+) -> Result<Manifest, ClientError> {
+    manifest::parse(Some(media_type), bytes)
+        .map(|(_, m)| m)
+        .map_err(|source| ClientError::Manifest {
+            url: digest.to_string(),
+            source,
+        })
+}

@@ -1,0 +1,378 @@
+//! Push: blobs first (HEAD to skip, cross-repository mount, monolithic PUT or chunked PATCH),
+//! then child manifests by digest, then the root manifest or index by tag.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, Response, StatusCode, Url};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::error::ClientError;
+use super::manifest::{Descriptor, Manifest};
+use super::progress::{BlobRole, Progress, Quiet, Tracker, TransferState};
+use super::pull::parse_held;
+use super::reference::ImageRef;
+use super::repo::Repository;
+use super::sink::{BlobSource, SinkError};
+use super::transport::{RegistryClient, header_str};
+use super::verify::{Hasher, digest_like};
+
+const OCTET_STREAM: &str = "application/octet-stream";
+
+#[derive(Clone)]
+pub struct PushOptions {
+    /// A repository on the same registry that already holds these blobs: missing blobs are
+    /// first offered as cross-repository mounts from it.
+    pub mount_from: Option<String>,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            mount_from: None,
+            progress: Arc::new(Quiet),
+        }
+    }
+}
+
+impl std::fmt::Debug for PushOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushOptions")
+            .field("mount_from", &self.mount_from)
+            .finish()
+    }
+}
+
+/// What a push did, blob by blob.
+#[derive(Debug, Default)]
+pub struct PushReport {
+    pub uploaded_monolithic: AtomicUsize,
+    pub uploaded_chunked: AtomicUsize,
+    pub mounted: AtomicUsize,
+    pub already_present: AtomicUsize,
+    pub manifests: AtomicUsize,
+}
+
+impl PushReport {
+    pub fn get(counter: &AtomicUsize) -> usize {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+impl RegistryClient {
+    /// Pushes the tree under `root` (a manifest or an index) from `source` to `target`: the
+    /// root goes under `target`'s tag (or its digest when the target has none).
+    pub async fn push(
+        &self,
+        source: Arc<dyn BlobSource>,
+        root: &Descriptor,
+        target: &ImageRef,
+        options: &PushOptions,
+    ) -> Result<Arc<PushReport>, ClientError> {
+        let extra: Vec<&str> = options.mount_from.iter().map(String::as_str).collect();
+        let repo = Repository::new(self, target.domain(), target.path(), true, &extra)?;
+        let report = Arc::new(PushReport::default());
+        let ctx = PushCtx {
+            repo,
+            source,
+            options: options.clone(),
+            report: report.clone(),
+        };
+        let bytes = ctx.read_manifest(root)?;
+        match parse_held(&root.media_type, &bytes, &root.digest)? {
+            Manifest::Image(m) => ctx.push_blobs(&m.config, &m.layers).await?,
+            Manifest::Index(index) => {
+                for child in &index.manifests {
+                    let child_bytes = ctx.read_manifest(child)?;
+                    let Manifest::Image(m) =
+                        parse_held(&child.media_type, &child_bytes, &child.digest)?
+                    else {
+                        return Err(ClientError::NothingToPush {
+                            what: format!("nested index {} inside {}", child.digest, root.digest),
+                        });
+                    };
+                    ctx.push_blobs(&m.config, &m.layers).await?;
+                    ctx.put_manifest(&child.digest.to_string(), child, child_bytes)
+                        .await?;
+                }
+            }
+        }
+        let reference = target
+            .tag()
+            .map(str::to_owned)
+            .unwrap_or_else(|| root.digest.to_string());
+        ctx.put_manifest(&reference, root, bytes).await?;
+        Ok(report)
+    }
+}
+
+struct PushCtx {
+    repo: Repository,
+    source: Arc<dyn BlobSource>,
+    options: PushOptions,
+    report: Arc<PushReport>,
+}
+
+impl PushCtx {
+    fn read_manifest(&self, desc: &Descriptor) -> Result<Bytes, ClientError> {
+        let bytes = self
+            .source
+            .read_all(&desc.digest)
+            .map_err(|source| ClientError::Blob {
+                digest: desc.digest.clone(),
+                source,
+            })?;
+        let actual = digest_like(&desc.digest, &bytes);
+        if actual != desc.digest {
+            return Err(ClientError::DigestMismatch {
+                url: "source".into(),
+                expected: desc.digest.clone(),
+                actual,
+            });
+        }
+        Ok(Bytes::from(bytes))
+    }
+
+    async fn put_manifest(
+        &self,
+        reference: &str,
+        desc: &Descriptor,
+        bytes: Bytes,
+    ) -> Result<(), ClientError> {
+        self.repo
+            .put_manifest(reference, &desc.media_type, bytes, &desc.digest)
+            .await?;
+        self.report.manifests.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Config and layers, in parallel up to the transfer limit. Foreign layers are skipped.
+    async fn push_blobs(
+        &self,
+        config: &Descriptor,
+        layers: &[Descriptor],
+    ) -> Result<(), ClientError> {
+        let limit = Arc::new(Semaphore::new(
+            self.repo.client.config().max_concurrent_transfers.max(1),
+        ));
+        let mut tasks = JoinSet::new();
+        let mut seen = std::collections::HashSet::new();
+        let all = std::iter::once((config, BlobRole::Config))
+            .chain(layers.iter().map(|l| (l, BlobRole::Layer)));
+        for (desc, role) in all {
+            if desc.is_non_distributable() || !seen.insert(desc.digest.clone()) {
+                continue;
+            }
+            let tracker = Tracker {
+                sink: self.options.progress.clone(),
+                digest: desc.digest.clone(),
+                role,
+                total: desc.size,
+            };
+            tracker.report(TransferState::Waiting, 0);
+            let job = BlobJob {
+                repo: self.repo.clone(),
+                source: self.source.clone(),
+                mount_from: self.options.mount_from.clone(),
+                report: self.report.clone(),
+                desc: desc.clone(),
+                tracker,
+            };
+            let limit = limit.clone();
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await.ok();
+                let result = job.run().await;
+                if result.is_err() {
+                    job.tracker.report(TransferState::Failed, 0);
+                }
+                result
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.map_err(|e| ClientError::Task {
+                detail: e.to_string(),
+            })??;
+        }
+        Ok(())
+    }
+}
+
+struct BlobJob {
+    repo: Repository,
+    source: Arc<dyn BlobSource>,
+    mount_from: Option<String>,
+    report: Arc<PushReport>,
+    desc: Descriptor,
+    tracker: Tracker,
+}
+
+impl BlobJob {
+    async fn run(&self) -> Result<(), ClientError> {
+        let digest = &self.desc.digest;
+        if self.repo.has_blob(digest).await? {
+            self.report.already_present.fetch_add(1, Ordering::Relaxed);
+            self.tracker
+                .report(TransferState::AlreadyExists, self.desc.size);
+            return Ok(());
+        }
+        let mut start = self.repo.url("blobs/uploads/")?;
+        if let Some(from) = &self.mount_from {
+            start
+                .query_pairs_mut()
+                .append_pair("mount", &digest.to_string())
+                .append_pair("from", from);
+        }
+        let resp = self
+            .repo
+            .send(
+                Method::POST,
+                start.clone(),
+                Vec::new(),
+                Some(Bytes::new()),
+                &[StatusCode::CREATED, StatusCode::ACCEPTED],
+            )
+            .await?;
+        if resp.status() == StatusCode::CREATED && self.mount_from.is_some() {
+            self.report.mounted.fetch_add(1, Ordering::Relaxed);
+            self.tracker.report(TransferState::Mounted, self.desc.size);
+            return Ok(());
+        }
+        let location = next_location(&start, &resp)?;
+        let chunk_size = self.repo.client.config().chunk_size.max(1);
+        let mut reader = self
+            .source
+            .open(digest)
+            .map_err(|source| ClientError::Blob {
+                digest: digest.clone(),
+                source,
+            })?;
+        self.tracker.report(TransferState::Uploading, 0);
+        let mut hasher = Hasher::for_digest(digest);
+        if self.desc.size <= chunk_size {
+            let body = self.read_chunk(&mut reader, self.desc.size, &mut hasher)?;
+            self.check_complete(hasher, body.len() as u64)?;
+            self.finish(location, body).await?;
+            self.report
+                .uploaded_monolithic
+                .fetch_add(1, Ordering::Relaxed);
+        } else {
+            let mut location = location;
+            let mut offset = 0u64;
+            while offset < self.desc.size {
+                let want = chunk_size.min(self.desc.size - offset);
+                let body = self.read_chunk(&mut reader, want, &mut hasher)?;
+                let len = body.len() as u64;
+                if len == 0 {
+                    break;
+                }
+                let range = format!("{}-{}", offset, offset + len - 1);
+                let resp = self
+                    .repo
+                    .send(
+                        Method::PATCH,
+                        location.clone(),
+                        vec![(CONTENT_TYPE, OCTET_STREAM.into()), (CONTENT_RANGE, range)],
+                        Some(body),
+                        &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT],
+                    )
+                    .await?;
+                location = next_location(&location, &resp)?;
+                offset += len;
+                self.tracker.report(TransferState::Uploading, offset);
+            }
+            self.check_complete(hasher, offset)?;
+            self.finish(location, Bytes::new()).await?;
+            self.report.uploaded_chunked.fetch_add(1, Ordering::Relaxed);
+        }
+        self.tracker.report(TransferState::Done, self.desc.size);
+        Ok(())
+    }
+
+    /// Reads up to `len` bytes (less only at end of the source), hashing them.
+    fn read_chunk(
+        &self,
+        reader: &mut Box<dyn Read + Send>,
+        len: u64,
+        hasher: &mut Hasher,
+    ) -> Result<Bytes, ClientError> {
+        let mut buf = Vec::with_capacity(len.min(64 << 20) as usize);
+        reader
+            .take(len)
+            .read_to_end(&mut buf)
+            .map_err(|source| ClientError::Blob {
+                digest: self.desc.digest.clone(),
+                source: SinkError::Io {
+                    op: "read blob",
+                    path: self.desc.digest.to_string().into(),
+                    source,
+                },
+            })?;
+        hasher.update(&buf);
+        Ok(Bytes::from(buf))
+    }
+
+    /// The source must hold exactly the bytes the descriptor promises before we commit them.
+    fn check_complete(&self, hasher: Hasher, sent: u64) -> Result<(), ClientError> {
+        if sent != self.desc.size {
+            return Err(ClientError::SizeMismatch {
+                url: "source".into(),
+                digest: self.desc.digest.clone(),
+                expected: self.desc.size,
+                actual: sent,
+            });
+        }
+        let actual = hasher.finish();
+        if actual != self.desc.digest {
+            return Err(ClientError::DigestMismatch {
+                url: "source".into(),
+                expected: self.desc.digest.clone(),
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    /// The closing `PUT <location>&digest=…`, with the last (or only) bytes.
+    async fn finish(&self, mut location: Url, body: Bytes) -> Result<(), ClientError> {
+        location
+            .query_pairs_mut()
+            .append_pair("digest", &self.desc.digest.to_string());
+        self.tracker
+            .report(TransferState::Verifying, self.desc.size);
+        self.repo
+            .send(
+                Method::PUT,
+                location,
+                vec![(CONTENT_TYPE, OCTET_STREAM.into())],
+                Some(body),
+                &[
+                    StatusCode::CREATED,
+                    StatusCode::NO_CONTENT,
+                    StatusCode::ACCEPTED,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// The upload URL from `Location`, resolved against the request URL (it may be relative and
+/// carry its own query, e.g. distribution's `_state`).
+fn next_location(request: &Url, resp: &Response) -> Result<Url, ClientError> {
+    let raw = header_str(resp.headers(), LOCATION.as_str()).unwrap_or("");
+    if raw.is_empty() {
+        return Err(ClientError::BadLocation {
+            url: request.to_string(),
+            location: raw.to_owned(),
+        });
+    }
+    request.join(raw).map_err(|_| ClientError::BadLocation {
+        url: request.to_string(),
+        location: raw.to_owned(),
+    })
+}
