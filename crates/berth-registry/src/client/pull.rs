@@ -190,9 +190,20 @@ async fn fetch_all(
     }
     let (mut downloaded, mut present) = (0, 0);
     while let Some(joined) = tasks.join_next().await {
-        let fetched = joined.map_err(|e| ClientError::Task {
-            detail: e.to_string(),
-        })??;
+        let result = joined
+            .map_err(|e| ClientError::Task {
+                detail: e.to_string(),
+            })
+            .and_then(|r| r);
+        let fetched = match result {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                // Wait for the cancelled downloads to drop their writers (discarding partial
+                // blobs) before reporting: no temp file outlives the pull.
+                tasks.shutdown().await;
+                return Err(e);
+            }
+        };
         if fetched {
             downloaded += 1;
         } else {

@@ -194,9 +194,15 @@ impl PushCtx {
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            joined.map_err(|e| ClientError::Task {
-                detail: e.to_string(),
-            })??;
+            let result = joined
+                .map_err(|e| ClientError::Task {
+                    detail: e.to_string(),
+                })
+                .and_then(|r| r);
+            if let Err(e) = result {
+                tasks.shutdown().await;
+                return Err(e);
+            }
         }
         Ok(())
     }
