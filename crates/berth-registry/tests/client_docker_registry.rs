@@ -5,7 +5,7 @@ mod client_support;
 use std::sync::Arc;
 
 use berth_registry::client::{
-    ImageRef, LayoutDir, PullOptions, PushOptions, PushReport, Recorder, TransferState,
+    ImageRef, LayoutDir, PullOptions, PushOptions, Recorder, TransferState,
 };
 use client_support::{DockerRegistry, blob_names, client, skopeo, skopeo_digest, unpack_fixture};
 
@@ -92,9 +92,9 @@ async fn pushes_chunked_then_mounts_and_skopeo_reads_it_back() {
         .push(layout.clone(), &root, &a, &PushOptions::default())
         .await
         .unwrap();
-    assert_eq!(PushReport::get(&report.uploaded_chunked), 1);
-    assert_eq!(PushReport::get(&report.uploaded_monolithic), 1);
-    assert_eq!(PushReport::get(&report.manifests), 1);
+    assert_eq!(report.uploaded_chunked, 1);
+    assert_eq!(report.uploaded_monolithic, 1);
+    assert_eq!(report.manifests, 1);
     assert_eq!(skopeo_digest(&a.to_string()), root.digest.to_string());
     let patches = registry.log().matches("http.request.method=PATCH").count();
     assert!(
@@ -112,8 +112,8 @@ async fn pushes_chunked_then_mounts_and_skopeo_reads_it_back() {
         .push(layout.clone(), &root, &b, &options)
         .await
         .unwrap();
-    assert_eq!(PushReport::get(&report.mounted), 2);
-    assert_eq!(PushReport::get(&report.uploaded_chunked), 0);
+    assert_eq!(report.mounted, 2);
+    assert_eq!(report.uploaded_chunked, 0);
     assert!(
         registry.log().contains("mount=sha256"),
         "no mount in registry log"
@@ -124,7 +124,7 @@ async fn pushes_chunked_then_mounts_and_skopeo_reads_it_back() {
         .push(layout.clone(), &root, &a, &PushOptions::default())
         .await
         .unwrap();
-    assert_eq!(PushReport::get(&report.already_present), 2);
+    assert_eq!(report.already_present, 2);
 
     let back = client_support::temp_dir("skopeo-back");
     let dest = back.path().join("oci");

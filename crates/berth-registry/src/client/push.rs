@@ -49,18 +49,39 @@ impl std::fmt::Debug for PushOptions {
 }
 
 /// What a push did, blob by blob.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushReport {
-    pub uploaded_monolithic: AtomicUsize,
-    pub uploaded_chunked: AtomicUsize,
-    pub mounted: AtomicUsize,
-    pub already_present: AtomicUsize,
-    pub manifests: AtomicUsize,
+    pub uploaded_monolithic: usize,
+    pub uploaded_chunked: usize,
+    pub mounted: usize,
+    pub already_present: usize,
+    pub manifests: usize,
 }
 
-impl PushReport {
-    pub fn get(counter: &AtomicUsize) -> usize {
-        counter.load(Ordering::Relaxed)
+/// Counters shared by the transfer tasks while a push runs.
+#[derive(Debug, Default)]
+struct Counters {
+    uploaded_monolithic: AtomicUsize,
+    uploaded_chunked: AtomicUsize,
+    mounted: AtomicUsize,
+    already_present: AtomicUsize,
+    manifests: AtomicUsize,
+}
+
+impl Counters {
+    fn bump(counter: &AtomicUsize) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> PushReport {
+        let get = |c: &AtomicUsize| c.load(Ordering::Relaxed);
+        PushReport {
+            uploaded_monolithic: get(&self.uploaded_monolithic),
+            uploaded_chunked: get(&self.uploaded_chunked),
+            mounted: get(&self.mounted),
+            already_present: get(&self.already_present),
+            manifests: get(&self.manifests),
+        }
     }
 }
 
@@ -73,10 +94,10 @@ impl RegistryClient {
         root: &Descriptor,
         target: &ImageRef,
         options: &PushOptions,
-    ) -> Result<Arc<PushReport>, ClientError> {
+    ) -> Result<PushReport, ClientError> {
         let extra: Vec<&str> = options.mount_from.iter().map(String::as_str).collect();
         let repo = Repository::new(self, target.domain(), target.path(), true, &extra)?;
-        let report = Arc::new(PushReport::default());
+        let report = Arc::new(Counters::default());
         let ctx = PushCtx {
             repo,
             source,
@@ -107,7 +128,7 @@ impl RegistryClient {
             .map(str::to_owned)
             .unwrap_or_else(|| root.digest.to_string());
         ctx.put_manifest(&reference, root, bytes).await?;
-        Ok(report)
+        Ok(report.snapshot())
     }
 }
 
@@ -115,7 +136,7 @@ struct PushCtx {
     repo: Repository,
     source: Arc<dyn BlobSource>,
     options: PushOptions,
-    report: Arc<PushReport>,
+    report: Arc<Counters>,
 }
 
 impl PushCtx {
@@ -147,7 +168,7 @@ impl PushCtx {
         self.repo
             .put_manifest(reference, &desc.media_type, bytes, &desc.digest)
             .await?;
-        self.report.manifests.fetch_add(1, Ordering::Relaxed);
+        Counters::bump(&self.report.manifests);
         Ok(())
     }
 
@@ -212,7 +233,7 @@ struct BlobJob {
     repo: Repository,
     source: Arc<dyn BlobSource>,
     mount_from: Option<String>,
-    report: Arc<PushReport>,
+    report: Arc<Counters>,
     desc: Descriptor,
     tracker: Tracker,
 }
@@ -221,7 +242,7 @@ impl BlobJob {
     async fn run(&self) -> Result<(), ClientError> {
         let digest = &self.desc.digest;
         if self.repo.has_blob(digest).await? {
-            self.report.already_present.fetch_add(1, Ordering::Relaxed);
+            Counters::bump(&self.report.already_present);
             self.tracker
                 .report(TransferState::AlreadyExists, self.desc.size);
             return Ok(());
@@ -244,7 +265,7 @@ impl BlobJob {
             )
             .await?;
         if resp.status() == StatusCode::CREATED && self.mount_from.is_some() {
-            self.report.mounted.fetch_add(1, Ordering::Relaxed);
+            Counters::bump(&self.report.mounted);
             self.tracker.report(TransferState::Mounted, self.desc.size);
             return Ok(());
         }
@@ -263,9 +284,7 @@ impl BlobJob {
             let body = self.read_chunk(&mut reader, self.desc.size, &mut hasher)?;
             self.check_complete(hasher, body.len() as u64)?;
             self.finish(location, body).await?;
-            self.report
-                .uploaded_monolithic
-                .fetch_add(1, Ordering::Relaxed);
+            Counters::bump(&self.report.uploaded_monolithic);
         } else {
             let mut location = location;
             let mut offset = 0u64;
@@ -293,7 +312,7 @@ impl BlobJob {
             }
             self.check_complete(hasher, offset)?;
             self.finish(location, Bytes::new()).await?;
-            self.report.uploaded_chunked.fetch_add(1, Ordering::Relaxed);
+            Counters::bump(&self.report.uploaded_chunked);
         }
         self.tracker.report(TransferState::Done, self.desc.size);
         Ok(())
