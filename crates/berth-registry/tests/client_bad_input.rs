@@ -100,7 +100,21 @@ fn image() -> Image {
 }
 
 /// Serves `image()` under every repository, with per-repository misbehaviour.
-fn handler(tokens: Arc<AtomicUsize>, realm_host: Arc<std::sync::OnceLock<String>>) -> Handler {
+/// The start offset of a `Range: bytes=N-` request.
+fn ranged_from(head: &str) -> Option<usize> {
+    let line = head.lines().find(|l| l.starts_with("range: bytes="))?;
+    line["range: bytes=".len()..]
+        .trim()
+        .trim_end_matches('-')
+        .parse()
+        .ok()
+}
+
+fn handler(
+    tokens: Arc<AtomicUsize>,
+    ranged: Arc<AtomicUsize>,
+    realm_host: Arc<std::sync::OnceLock<String>>,
+) -> Handler {
     let img = image();
     let config_path = format!("blobs/{}", Digest::sha256_of(&img.config));
     let layer_path = format!("blobs/{}", Digest::sha256_of(&img.layer));
@@ -161,6 +175,24 @@ fn handler(tokens: Arc<AtomicUsize>, realm_host: Arc<std::sync::OnceLock<String>
                 out.truncate(out.len() - img.layer.len() / 2);
                 out
             }
+            ("flaky", p) if p == layer_path => match ranged_from(head) {
+                // The first answer drops the connection halfway; the resume gets the rest.
+                None => {
+                    let mut out = reply("200 OK", &[], &img.layer);
+                    out.truncate(out.len() - img.layer.len() / 2);
+                    out
+                }
+                Some(from) => {
+                    ranged.fetch_add(1, Ordering::SeqCst);
+                    let total = img.layer.len();
+                    let range = format!("bytes {from}-{}/{total}", total - 1);
+                    reply(
+                        "206 Partial Content",
+                        &[("Content-Range", &range)],
+                        &img.layer[from..],
+                    )
+                }
+            },
             (_, p) if p == layer_path => reply("200 OK", &[], &img.layer),
             _ => reply(
                 "404 Not Found",
@@ -174,14 +206,20 @@ fn handler(tokens: Arc<AtomicUsize>, realm_host: Arc<std::sync::OnceLock<String>
 struct Fixture {
     server: FakeRegistry,
     tokens: Arc<AtomicUsize>,
+    ranged: Arc<AtomicUsize>,
 }
 
 async fn start() -> Fixture {
     let tokens = Arc::new(AtomicUsize::new(0));
     let realm = Arc::new(std::sync::OnceLock::new());
-    let server = fake(handler(tokens.clone(), realm.clone())).await;
+    let ranged = Arc::new(AtomicUsize::new(0));
+    let server = fake(handler(tokens.clone(), ranged.clone(), realm.clone())).await;
     realm.set(server.host.clone()).unwrap();
-    Fixture { server, tokens }
+    Fixture {
+        server,
+        tokens,
+        ranged,
+    }
 }
 
 async fn pull(f: &Fixture, repo: &str, dir: &std::path::Path) -> Result<(), ClientError> {
@@ -266,4 +304,19 @@ async fn bearer_token_is_fetched_once_and_reused_per_scope() {
     assert_eq!(f.tokens.load(Ordering::SeqCst), 1);
     let layer = Digest::sha256_of(&image().layer);
     assert!(blob_names(dir.path()).contains(&layer.hex().to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connection_resumes_with_range() {
+    let f = start().await;
+    let dir = temp_dir("flaky");
+    pull(&f, "flaky", dir.path()).await.unwrap();
+    assert_eq!(f.ranged.load(Ordering::SeqCst), 1);
+    let layer = image().layer;
+    let stored = client_support::read(
+        &dir.path()
+            .join("blobs/sha256")
+            .join(Digest::sha256_of(&layer).hex()),
+    );
+    assert!(stored == layer, "resumed blob differs");
 }

@@ -16,6 +16,7 @@
 mod auth;
 pub mod challenge;
 pub mod credentials;
+mod download;
 pub mod error;
 pub mod layout;
 mod login;

@@ -8,7 +8,8 @@ use berth_oci::Digest;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::error::{ClientError, error_chain};
+use super::download::fetch_one;
+use super::error::ClientError;
 use super::manifest::{self, Descriptor, Manifest, select_platform};
 use super::platform::Platform;
 use super::progress::{BlobRole, Progress, Quiet, Tracker, TransferState};
@@ -16,10 +17,6 @@ use super::reference::ImageRef;
 use super::repo::{FetchedManifest, Repository};
 use super::sink::BlobSink;
 use super::transport::RegistryClient;
-use super::verify::Hasher;
-
-/// Progress is reported at most every this many bytes per blob (plus state changes).
-const PROGRESS_STEP: u64 = 256 << 10;
 
 #[derive(Clone)]
 pub struct PullOptions {
@@ -211,94 +208,6 @@ async fn fetch_all(
         }
     }
     Ok((downloaded, present))
-}
-
-/// `Ok(true)` when downloaded, `Ok(false)` when the sink already had it.
-async fn fetch_one(
-    repo: &Repository,
-    desc: &Descriptor,
-    sink: &dyn BlobSink,
-    tracker: &Tracker,
-) -> Result<bool, ClientError> {
-    let digest = &desc.digest;
-    let blob_err = |source| ClientError::Blob {
-        digest: digest.clone(),
-        source,
-    };
-    if sink.has_blob(digest).map_err(blob_err)? {
-        tracker.report(TransferState::AlreadyExists, desc.size);
-        return Ok(false);
-    }
-    let (_, mut resp) = repo.get_blob(digest).await?;
-    // After redirects: the storage URL that actually served the bytes.
-    let url = resp.url().to_string();
-    if let Some(len) = resp.content_length()
-        && len != desc.size
-    {
-        return Err(ClientError::SizeMismatch {
-            url,
-            digest: digest.clone(),
-            expected: desc.size,
-            actual: len,
-        });
-    }
-    let mut writer = sink.begin(digest, desc.size).map_err(blob_err)?;
-    let mut hasher = Hasher::for_digest(digest);
-    let mut received = 0u64;
-    let mut reported = 0u64;
-    tracker.report(TransferState::Downloading, 0);
-    loop {
-        let chunk = match resp.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(e) => {
-                return Err(ClientError::Truncated {
-                    url,
-                    digest: digest.clone(),
-                    received,
-                    expected: desc.size,
-                    detail: error_chain(&e),
-                });
-            }
-        };
-        received += chunk.len() as u64;
-        if received > desc.size {
-            return Err(ClientError::SizeMismatch {
-                url,
-                digest: digest.clone(),
-                expected: desc.size,
-                actual: received,
-            });
-        }
-        hasher.update(&chunk);
-        writer.write(&chunk).map_err(blob_err)?;
-        if received - reported >= PROGRESS_STEP {
-            reported = received;
-            tracker.report(TransferState::Downloading, received);
-        }
-    }
-    if received != desc.size {
-        return Err(ClientError::Truncated {
-            url,
-            digest: digest.clone(),
-            received,
-            expected: desc.size,
-            detail: "connection closed early".into(),
-        });
-    }
-    tracker.report(TransferState::Verifying, received);
-    let actual = hasher.finish();
-    if &actual != digest {
-        // Dropping the writer discards the partial blob.
-        return Err(ClientError::DigestMismatch {
-            url,
-            expected: digest.clone(),
-            actual,
-        });
-    }
-    writer.commit().map_err(blob_err)?;
-    tracker.report(TransferState::Done, received);
-    Ok(true)
 }
 
 /// Parses a manifest the caller already holds (e.g. from a layout) — shared with push.

@@ -3,7 +3,7 @@
 use berth_oci::Digest;
 use berth_oci::media_types::ManifestKind;
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, RANGE};
 use reqwest::{Method, Response, StatusCode, Url};
 
 use super::error::{ClientError, error_chain};
@@ -146,19 +146,23 @@ impl Repository {
         })
     }
 
-    /// GETs a blob; the caller streams and verifies the body.
-    pub async fn get_blob(&self, digest: &Digest) -> Result<(Url, Response), ClientError> {
+    /// GETs a blob from byte `from` on (a `Range` request when non-zero: the answer is 206, or
+    /// 200 when the registry ignores ranges); the caller streams and verifies the body.
+    pub async fn get_blob(&self, digest: &Digest, from: u64) -> Result<Response, ClientError> {
         let url = self.url(&format!("blobs/{digest}"))?;
-        let resp = self
-            .send(
-                Method::GET,
-                url.clone(),
-                Vec::new(),
-                None,
-                &[StatusCode::OK],
-            )
-            .await?;
-        Ok((url, resp))
+        let headers = if from > 0 {
+            vec![(RANGE, format!("bytes={from}-"))]
+        } else {
+            Vec::new()
+        };
+        self.send(
+            Method::GET,
+            url,
+            headers,
+            None,
+            &[StatusCode::OK, StatusCode::PARTIAL_CONTENT],
+        )
+        .await
     }
 
     /// Whether the registry has the blob in this repository (HEAD).
