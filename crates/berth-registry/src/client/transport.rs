@@ -11,7 +11,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use serde::Deserialize;
 
 use super::auth::AuthState;
-use super::challenge;
+use super::challenge::{self, Challenge};
 use super::credentials::{CredentialStore, Credentials};
 use super::error::{ClientError, RegistryErrorEntry, error_chain};
 
@@ -174,6 +174,11 @@ impl RegistryClient {
                 return Ok(resp);
             };
             match parsed {
+                // Basic without credentials: a retry would only repeat the 401.
+                (_, Some(Challenge::Basic)) if auth.credentials(req.domain)?.is_none() => {
+                    auth.remember_challenge(req.domain, Challenge::Basic);
+                    return Ok(resp);
+                }
                 (_, Some(c)) => auth.remember_challenge(req.domain, c),
                 (header, None) => {
                     return Err(ClientError::BadChallenge {
