@@ -120,7 +120,7 @@ pub fn pivot(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
 /// After pivot: sysctls, masked paths, read-only paths, read-only root remount.
 pub fn finalize(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
     let root =
-        resolve::Root::at(Path::new("/")).map_err(|source| RootfsError::ReadonlyRoot { source })?;
+        resolve::Root::at(Path::new("/")).map_err(|source| RootfsError::OpenRoot { source })?;
     if cfg
         .spec
         .root()

@@ -105,6 +105,9 @@ pub fn perform(ctx: &mut MountCtx<'_>, index: usize, m: &Mount) -> Result<(), Ro
         source: m.source().as_deref(),
         opts,
     };
+    if entry.opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        return Err(entry.reject(MountRejection::IdMapped));
+    }
     check_proc_destination(ctx, &entry)?;
     if entry.opts.is_bind() {
         return bind(ctx, &entry);
@@ -311,9 +314,11 @@ fn proc_target_allowed(clean: &Path) -> bool {
     clean == Path::new("proc") || PROC_MOUNT_ALLOWED.iter().any(|p| clean == Path::new(p))
 }
 
-/// Applies the entry's propagation options to the mount now at its destination.
+/// Applies the entry's recursive attributes (`rro`, ...) and then its propagation options to
+/// the mount now at its destination.
 pub fn propagate(root: &Root, entry: &Entry<'_>) -> Result<(), RootfsError> {
-    if entry.opts.propagation.is_empty() {
+    let opts = &entry.opts;
+    if opts.propagation.is_empty() && !opts.has_recursive_attrs() {
         return Ok(());
     }
     let fd = root.open(entry.destination, false).map_err(|errno| {
@@ -323,7 +328,12 @@ pub fn propagate(root: &Root, entry: &Entry<'_>) -> Result<(), RootfsError> {
             errno,
         })
     })?;
-    for flag in &entry.opts.propagation {
+    if opts.has_recursive_attrs() {
+        let (set, clear) = (opts.recursive_set, opts.recursive_clear);
+        sys::mount_setattr_recursive(fd.as_fd(), set, clear, entry.destination)
+            .map_err(|e| entry.err(e))?;
+    }
+    for flag in &opts.propagation {
         sys::mount_flags(&sys::fd_path(fd.as_fd()), *flag, entry.destination)
             .map_err(|e| entry.err(e))?;
     }
