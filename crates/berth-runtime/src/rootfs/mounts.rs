@@ -114,14 +114,14 @@ pub fn perform(ctx: &mut MountCtx<'_>, index: usize, m: &Mount) -> Result<(), Ro
     }
     match kind {
         "cgroup" | "cgroup2" => cgroup::mount(ctx, &entry),
-        "proc" => new_filesystem(ctx, &entry, true).map(drop),
+        "proc" => new_filesystem(ctx, &entry, true),
         "sysfs" => sysfs(ctx, &entry),
-        _ => new_filesystem(ctx, &entry, false).map(drop),
+        _ => new_filesystem(ctx, &entry, false),
     }
 }
 
-/// Mounts a fresh filesystem of `entry.kind` (proc, tmpfs, devpts, mqueue, ...).
-/// Returns the errno of the mount call itself so callers can fall back.
+/// Mounts a fresh filesystem of `entry.kind` (proc, tmpfs, devpts, mqueue, ...); `strict`
+/// refuses symlinks on the way and non-directory targets (for proc and sysfs).
 fn new_filesystem(
     ctx: &mut MountCtx<'_>,
     entry: &Entry<'_>,
@@ -179,27 +179,7 @@ fn sysfs(ctx: &mut MountCtx<'_>, entry: &Entry<'_>) -> Result<(), RootfsError> {
         other => return other,
     }
     let fd = target(ctx, entry, Kind::Dir, true)?;
-    let flags = sys::MS_BIND | sys::MS_REC;
-    sys::mount(
-        OsStr::new("/sys"),
-        &sys::fd_path(fd.as_fd()),
-        "",
-        flags,
-        None,
-        entry.destination,
-    )
-    .map_err(|e| entry.err(e))?;
-    drop(fd);
-    if entry.opts.flags & REMOUNT_RELEVANT != 0 {
-        remount_bind(
-            ctx.root,
-            entry.destination,
-            entry.opts.flags,
-            entry.opts.cleared,
-        )
-        .map_err(|e| entry.err(e))?;
-    }
-    propagate(ctx.root, entry)
+    bind_onto(ctx, entry, Path::new("/sys"), fd, sys::MS_REC)
 }
 
 fn bind(ctx: &mut MountCtx<'_>, entry: &Entry<'_>) -> Result<(), RootfsError> {
@@ -219,25 +199,34 @@ fn bind(ctx: &mut MountCtx<'_>, entry: &Entry<'_>) -> Result<(), RootfsError> {
         ctx.dev_bind = true;
     }
     let fd = target(ctx, entry, kind, false)?;
-    let flags = sys::MS_BIND | (entry.opts.flags & sys::MS_REC);
+    bind_onto(ctx, entry, &source, fd, entry.opts.flags & sys::MS_REC)
+}
+
+/// Binds `source` onto the opened target, then remounts it with the entry's flags (a bind
+/// ignores them on creation) and applies its recursive attributes and propagation.
+fn bind_onto(
+    ctx: &MountCtx<'_>,
+    entry: &Entry<'_>,
+    source: &Path,
+    target: OwnedFd,
+    recursive: sys::MsFlags,
+) -> Result<(), RootfsError> {
+    let flags = sys::MS_BIND | recursive;
+    let target_path = sys::fd_path(target.as_fd());
     sys::mount(
         source.as_os_str(),
-        &sys::fd_path(fd.as_fd()),
+        &target_path,
         "",
         flags,
         None,
         entry.destination,
     )
     .map_err(|e| entry.err(e))?;
-    drop(fd);
-    if entry.opts.flags & REMOUNT_RELEVANT != 0 {
-        remount_bind(
-            ctx.root,
-            entry.destination,
-            entry.opts.flags,
-            entry.opts.cleared,
-        )
-        .map_err(|e| entry.err(e))?;
+    drop(target);
+    let opts = &entry.opts;
+    if opts.flags & REMOUNT_RELEVANT != 0 {
+        remount_bind(ctx.root, entry.destination, opts.flags, opts.cleared)
+            .map_err(|e| entry.err(e))?;
     }
     propagate(ctx.root, entry)
 }
