@@ -282,11 +282,13 @@ pub fn outcome<T>(result: std::io::Result<T>) -> String {
     }
 }
 
+type Step = fn(&RootfsConfig<'_>) -> Result<(), berth_runtime::rootfs::RootfsError>;
+
 /// Runs prepare → pivot → finalize, recording the first error (as `error`) and stopping there,
 /// and each step's duration in µs (`time.prepare`, `time.pivot`, `time.finalize`).
 pub fn setup(cfg: &RootfsConfig<'_>, findings: &mut Findings) -> bool {
-    use berth_runtime::rootfs::{RootfsError, finalize, pivot, prepare};
-    let steps: [(&str, fn(&RootfsConfig<'_>) -> Result<(), RootfsError>); 3] = [
+    use berth_runtime::rootfs::{finalize, pivot, prepare};
+    let steps: [(&str, Step); 3] = [
         ("prepare", prepare),
         ("pivot", pivot),
         ("finalize", finalize),
