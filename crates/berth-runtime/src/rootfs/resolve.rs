@@ -165,7 +165,35 @@ pub fn child_dir(parent: BorrowedFd<'_>, name: &OsStr) -> Result<OwnedFd, (&'sta
         Err(e) => return Err(("mkdirat", e)),
     }
     let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-    sys::openat2(parent, Path::new(name), OFlags::PATH, resolve).map_err(|e| ("openat2", e))
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        match sys::openat2(parent, Path::new(name), OFlags::PATH, resolve) {
+            Err(Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            other => return other.map_err(|e| ("openat2", e)),
+        }
+    }
+    // One plain component, opened without following a symlink, cannot leave `parent`.
+    if Path::new(name).components().count() != 1 || name == ".." || name == "." {
+        return Err(("openat", Errno::INVAL));
+    }
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY;
+    sys::openat(parent, Path::new(name), flags).map_err(|e| ("openat", e))
+}
+
+/// Opens `rel` below `dir` for writing without following any symlink or leaving `dir` (the
+/// sysctl files under /proc/sys).
+pub fn open_beneath_for_write(dir: BorrowedFd<'_>, rel: &Path) -> Result<OwnedFd, Errno> {
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        let resolve = ResolveFlags::BENEATH
+            | ResolveFlags::NO_SYMLINKS
+            | ResolveFlags::NO_MAGICLINKS
+            | ResolveFlags::NO_XDEV;
+        match sys::openat2(dir, rel, OFlags::WRONLY, resolve) {
+            Err(Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            other => return other,
+        }
+    }
+    let fd = walk_in_root(dir, rel, true)?;
+    sys::reopen(fd.as_fd(), OFlags::WRONLY)
 }
 
 enum Created {
@@ -281,6 +309,20 @@ mod tests {
             walk_in_root(root.fd(), Path::new("evil"), true).unwrap_err(),
             Errno::LOOP
         );
+    }
+
+    #[test]
+    fn fallback_write_beneath_refuses_symlinks() {
+        let dir = tree();
+        std::fs::write(dir.path().join("a/b/value"), b"0").unwrap();
+        let root = Root::at(dir.path()).unwrap();
+        let fd = walk_in_root(root.fd(), Path::new("a/b/value"), true).unwrap();
+        let fd = sys::reopen(fd.as_fd(), OFlags::WRONLY).unwrap();
+        sys::write_all(fd.as_fd(), b"1").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a/b/value")).unwrap(), b"1");
+        let err = walk_in_root(root.fd(), Path::new("abs/value"), true).unwrap_err();
+        assert_eq!(err, Errno::LOOP);
+        assert!(open_beneath_for_write(root.fd(), Path::new("abs/value")).is_err());
     }
 
     #[test]

@@ -172,6 +172,11 @@ pub fn openat(dirfd: BorrowedFd<'_>, path: &Path, flags: OFlags) -> Result<Owned
     rfs::openat(dirfd, rel, flags | OFlags::CLOEXEC, Mode::empty())
 }
 
+/// Reopens an `O_PATH` fd with real access `flags` through its /proc/self/fd magic link.
+pub fn reopen(fd: BorrowedFd<'_>, flags: OFlags) -> Result<OwnedFd, Errno> {
+    rfs::open(fd_path(fd), flags | OFlags::CLOEXEC, Mode::empty())
+}
+
 pub fn open_dir_path(path: &Path) -> SysResult<OwnedFd> {
     rfs::open(
         path,
