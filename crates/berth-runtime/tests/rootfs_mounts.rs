@@ -50,8 +50,12 @@ fn bind_mounts_enforce_their_options() {
                 "/mnt/strict",
                 &["bind", "strictatime", "nodiratime"],
             ),
+            // A relative source is relative to the bundle directory.
+            mount("bind", "data", "/mnt/relative", &["rbind"]),
         ],
     );
+    std::fs::create_dir(bundle.path().join("data")).unwrap();
+    std::fs::write(bundle.path().join("data/marker"), b"bundle data").unwrap();
     let f = in_container(&bundle, Options::default(), |cfg, f| {
         if !setup(cfg, f) {
             return;
@@ -81,6 +85,10 @@ fn bind_mounts_enforce_their_options() {
             std::fs::read_to_string("/etc/bound-file").unwrap_or_default(),
         );
         f.insert("file_kind".into(), node("/etc/bound-file"));
+        f.insert(
+            "relative".into(),
+            std::fs::read_to_string("/mnt/relative/marker").unwrap_or_default(),
+        );
     });
     assert_eq!(f.get("error"), None, "{f:#?}");
     assert_eq!(f["write_ro"], "EROFS");
@@ -107,6 +115,7 @@ fn bind_mounts_enforce_their_options() {
         "destination created as a file: {f:#?}"
     );
     assert!(f["strict.options"].contains("nodiratime"), "{f:#?}");
+    assert_eq!(f["relative"], "bundle data");
     assert!(
         !f["strict.options"].contains("relatime"),
         "strictatime: {f:#?}"
