@@ -97,6 +97,12 @@ pub fn perform(ctx: &mut MountCtx<'_>, index: usize, m: &Mount) -> Result<(), Ro
     if kind == "bind" {
         opts.flags |= sys::MS_BIND;
     }
+    // `"type": "none"` (or none at all) with a bind option is a bind mount: name it so.
+    let kind = if opts.is_bind() && matches!(kind, "" | "none") {
+        "bind"
+    } else {
+        kind
+    };
     let entry = Entry {
         index,
         kind,
