@@ -68,7 +68,7 @@ pub fn fd_path(fd: BorrowedFd<'_>) -> String {
 /// not the `/proc/self/fd/N` we actually mount on).
 pub fn mount(
     source: &OsStr,
-    target: &str,
+    target: &(impl AsRef<OsStr> + ?Sized),
     fstype: &str,
     flags: MsFlags,
     data: Option<&CStr>,
@@ -76,7 +76,7 @@ pub fn mount(
 ) -> SysResult<()> {
     rustix::mount::mount(
         source,
-        target,
+        target.as_ref(),
         fstype,
         MountFlags::from_bits_retain(flags),
         data,
@@ -85,7 +85,11 @@ pub fn mount(
 }
 
 /// `mount(NULL, target, NULL, flags, NULL)`: propagation changes and remounts.
-pub fn mount_flags(target: &str, flags: MsFlags, what: &Path) -> SysResult<()> {
+pub fn mount_flags(
+    target: &(impl AsRef<OsStr> + ?Sized),
+    flags: MsFlags,
+    what: &Path,
+) -> SysResult<()> {
     mount(OsStr::new(""), target, "", flags, None, what)
 }
 
@@ -137,8 +141,8 @@ pub fn mount_setattr_recursive(
     })
 }
 
-pub fn umount_detach(target: &str, what: &Path) -> SysResult<()> {
-    rustix::mount::unmount(target, UnmountFlags::DETACH).map_err(fail("umount2", what))
+pub fn umount_detach(target: &(impl AsRef<OsStr> + ?Sized), what: &Path) -> SysResult<()> {
+    rustix::mount::unmount(target.as_ref(), UnmountFlags::DETACH).map_err(fail("umount2", what))
 }
 
 /// `openat2(dirfd, path, flags, resolve)`, retrying the kernel's EAGAIN (a concurrent rename
