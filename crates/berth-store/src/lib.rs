@@ -9,8 +9,13 @@
 pub mod archive;
 pub mod content;
 mod fsutil;
+mod image_plan;
 pub mod images;
 pub mod layer;
 pub mod snapshot;
 
 pub use content::{ContentError, ContentStore};
+pub mod inspect;
+mod store;
+
+pub use store::{GcReport, Store, StoreError};
