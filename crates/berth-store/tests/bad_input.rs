@@ -28,6 +28,8 @@ fn raw_entry(out: &mut Vec<u8>, kind: tar::EntryType, name: &str, link: &str, da
     });
     header.set_size(data.len() as u64);
     header.set_mtime(0);
+    header.set_uid(0);
+    header.set_gid(0);
     header.set_cksum();
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(data);
@@ -51,13 +53,24 @@ fn blob_names(root: &Path) -> Vec<String> {
 }
 
 fn assert_layer_refused(tar: Vec<u8>, expect_in_message: &str) {
+    assert_layer_refused_as(tar, None, expect_in_message)
+}
+
+/// `diff_id`: what the image config claims, named in errors about the whole stream.
+fn assert_layer_refused_as(tar: Vec<u8>, diff_id: Option<&Digest>, expect_in_message: &str) {
     berth_testutil::require_root();
     let root = common::temp_root("bad");
     let store = Store::open(root.path()).unwrap();
     let err = store
         .snapshots
-        .apply_layer(None, None, tar.as_slice())
+        .apply_layer(None, diff_id, tar.as_slice())
         .unwrap_err();
+    if let Some(diff_id) = diff_id {
+        assert!(
+            err.to_string().contains(&diff_id.to_string()),
+            "{err} should name the layer"
+        );
+    }
     let message = err.to_string();
     assert!(
         message.contains(expect_in_message),
@@ -173,13 +186,19 @@ fn corrupted_gzip_layer_is_refused() {
     for byte in &mut compressed[middle..middle + 64] {
         *byte ^= 0x5a;
     }
-    assert_layer_refused(compressed, "etc/data");
+    let diff_id = Digest::sha256_of(&small_layer());
+    assert_layer_refused_as(compressed, Some(&diff_id), "corrupt");
 }
 
 #[test]
 fn truncated_gzip_layer_is_refused() {
     let compressed = gzip(&small_layer());
-    assert_layer_refused(compressed[..compressed.len() / 2].to_vec(), "etc/data");
+    let diff_id = Digest::sha256_of(&small_layer());
+    assert_layer_refused_as(
+        compressed[..compressed.len() / 2].to_vec(),
+        Some(&diff_id),
+        "reading layer tar",
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //!   dir replaced, /d/b chowned to 1000 while its former hard link /e/hard-b keeps uid 0 and
 //!   the 2020 mtime, dangling symlink kept, FIFO kept), and the docker-archive and OCI-archive
 //!   forms of each image, via both drivers, must all give the identical listing.
+//!
 //! Regenerate deliberately with `BERTH_UPDATE_GOLDEN=1 cargo test -p berth-store --test golden`
 //! and review the diff.
 

@@ -127,20 +127,38 @@ fn retagging_moves_the_tag_and_prune_removes_dangling() {
         .unwrap();
     store.images.remove("app:1", false, &NoUsers).unwrap();
     assert!(store.images.list().is_empty());
-    // Dangling prune on an untagged image record.
-    let again = store
+    // Moving busybox's only tag onto another image leaves busybox dangling.
+    let busybox = store
         .load_archive(File::open(common::fixture("busybox.oci-archive.tar")).unwrap())
+        .unwrap()
+        .remove(0);
+    let whiteouts = store
+        .load_archive(File::open(common::fixture("whiteouts.oci-archive.tar")).unwrap())
         .unwrap()
         .remove(0);
     store
         .images
-        .remove(
-            "fixtures/busybox:1.35",
-            false,
-            &Users(HashMap::from([(again.id.clone(), vec!["c".into()])])),
-        )
-        .ok();
-    let users = Users(HashMap::from([(again.id.clone(), vec!["c".to_owned()])]));
+        .tag(&whiteouts.id.to_string(), "fixtures/busybox:1.35")
+        .unwrap();
+    assert!(
+        store
+            .images
+            .resolve(&busybox.id.to_string())
+            .unwrap()
+            .is_dangling()
+    );
+    let (pruned, _) = store.prune_images(false, &NoUsers).unwrap();
+    assert_eq!(pruned.len(), 1);
+    assert_eq!(pruned[0].deleted, Some(busybox.id.clone()));
+    assert_eq!(
+        store.snapshots.index().layers.len(),
+        4,
+        "whiteouts still needs all four"
+    );
+    let users = Users(HashMap::from([(
+        whiteouts.id.clone(),
+        vec!["c".to_owned()],
+    )]));
     let (pruned, _) = store.prune_images(true, &users).unwrap();
     assert!(pruned.is_empty(), "an image in use is not pruned");
     let (pruned, report) = store.prune_images(true, &NoUsers).unwrap();

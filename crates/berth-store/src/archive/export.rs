@@ -69,6 +69,8 @@ fn append_entry<W: Write>(
     header.set_gid(meta.gid().into());
     header.set_mtime(meta.mtime().max(0) as u64);
     header.set_size(0);
+    header.set_device_major(0)?;
+    header.set_device_minor(0)?;
     if !kind.is_dir() && !kind.is_symlink() && meta.nlink() > 1 {
         if let Some(first) = links.get(&(meta.dev(), meta.ino())) {
             header.set_entry_type(tar::EntryType::Link);

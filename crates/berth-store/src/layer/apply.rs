@@ -197,9 +197,16 @@ impl Extractor {
                 self.hard_link(&parent, name, &target, &name_for_errors)?;
             }
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
-                let header = entry.header();
-                let major = header.device_major().map_err(read_err)?.unwrap_or(0);
-                let minor = header.device_minor().map_err(read_err)?.unwrap_or(0);
+                // FIFOs carry no device numbers; some writers leave those fields empty.
+                let (major, minor) = if kind == tar::EntryType::Fifo {
+                    (0, 0)
+                } else {
+                    let header = entry.header();
+                    (
+                        header.device_major().map_err(read_err)?.unwrap_or(0),
+                        header.device_minor().map_err(read_err)?.unwrap_or(0),
+                    )
+                };
                 let file_type = match kind {
                     tar::EntryType::Char => FileType::CharacterDevice,
                     tar::EntryType::Block => FileType::BlockDevice,
