@@ -61,6 +61,7 @@ pub fn apply_layer(stream: impl Read, root: &Path) -> Result<Applied, LayerError
         content_size: 0,
         cached_parent: None,
         last_entry: None,
+        buffer: vec![0u8; STREAM_BUFFER],
     };
     let entries = archive.entries().map_err(|source| LayerError::Read {
         entry: None,
@@ -95,6 +96,8 @@ struct Extractor {
     cached_parent: Option<(Vec<OsString>, OwnedFd)>,
     /// For errors that happen between entries (a truncated or corrupt stream).
     last_entry: Option<String>,
+    /// One large copy buffer for all file contents (io::copy would use 8 KiB).
+    buffer: Vec<u8>,
 }
 
 impl Extractor {
@@ -168,7 +171,7 @@ impl Extractor {
                 )
                 .map_err(|e| io_err("create file")(e.into()))?;
                 let mut file = File::from(fd);
-                let written = io::copy(entry, &mut file).map_err(read_err)?;
+                let written = copy_with(entry, &mut file, &mut self.buffer).map_err(read_err)?;
                 self.content_size += written;
                 set_owner_mode_xattrs(&file, &meta).map_err(io_err("set metadata"))?;
                 rustix::fs::futimens(&file, &times(&meta))
@@ -419,6 +422,21 @@ impl Extractor {
             rustix::fs::futimens(&dir, &ts).map_err(|e| io_err(e.into()))?;
         }
         Ok(())
+    }
+}
+
+fn copy_with(reader: &mut impl Read, writer: &mut File, buffer: &mut [u8]) -> io::Result<u64> {
+    use std::io::Write;
+    let mut total = 0;
+    loop {
+        let n = match reader.read(buffer) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        writer.write_all(&buffer[..n])?;
+        total += n as u64;
     }
 }
 

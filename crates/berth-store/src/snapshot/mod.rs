@@ -236,8 +236,16 @@ impl Snapshotter {
                 actual: applied.diff_id,
             });
         }
-        // Make the unpacked files durable before the index points at them.
-        rustix::fs::sync();
+        // Make the unpacked files durable before the index points at them (syncfs: only the
+        // filesystem holding the store, not every mounted one).
+        let dir_fd = fs::File::open(&fs_dir).map_err(|source| SnapshotError::Io {
+            path: fs_dir.clone(),
+            source,
+        })?;
+        rustix::fs::syncfs(&dir_fd).map_err(|e| SnapshotError::Io {
+            path: fs_dir.clone(),
+            source: e.into(),
+        })?;
         Ok(applied)
     }
 
@@ -292,6 +300,8 @@ impl Snapshotter {
             parent: parent.cloned(),
             driver,
         };
+        // Build (and so validate) the mount before creating anything on disk.
+        let mount = self.mount_for(&record, lowers.clone())?;
         let made = self
             .make_container_dirs(key, &dir, &lowers, driver)
             .and_then(|()| {
@@ -310,7 +320,7 @@ impl Snapshotter {
             let _ = fsutil::remove_any(&dir);
             return Err(e);
         }
-        self.mount_for(&record, lowers)
+        Ok(mount)
     }
 
     fn make_container_dirs(
