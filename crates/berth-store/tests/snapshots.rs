@@ -44,7 +44,7 @@ fn layer(i: usize) -> Vec<u8> {
         );
     }
     entry(&mut b, tar::EntryType::Directory, "opq/", b"");
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         entry(&mut b, tar::EntryType::Regular, "opq/.wh..wh..opq", b"");
     }
     entry(
