@@ -248,22 +248,20 @@ impl Extractor {
             });
         }
         let fd = open_dir_beneath(&self.root, parents, true).map_err(|source| {
-            match source.raw_os_error() {
-                Some(libc_eloop) if libc_eloop == rustix::io::Errno::LOOP.raw_os_error() => {
-                    LayerError::SymlinkInPath {
-                        entry: entry.to_owned(),
-                    }
+            // RESOLVE_NO_SYMLINKS reports ELOOP for a symlink, RESOLVE_BENEATH EXDEV for an escape.
+            let refused = [rustix::io::Errno::LOOP, rustix::io::Errno::XDEV]
+                .iter()
+                .any(|errno| source.raw_os_error() == Some(errno.raw_os_error()));
+            if refused {
+                LayerError::SymlinkInPath {
+                    entry: entry.to_owned(),
                 }
-                Some(code) if code == rustix::io::Errno::XDEV.raw_os_error() => {
-                    LayerError::SymlinkInPath {
-                        entry: entry.to_owned(),
-                    }
-                }
-                _ => LayerError::Io {
+            } else {
+                LayerError::Io {
                     entry: entry.to_owned(),
                     op: "open parent directory",
                     source,
-                },
+                }
             }
         })?;
         let copy = fd.try_clone().map_err(|source| LayerError::Io {

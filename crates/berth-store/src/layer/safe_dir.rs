@@ -21,7 +21,7 @@ const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
 pub enum PathProblem {
     ParentComponent,
     Absolute,
-    NotUtf8OrNul,
+    Nul,
 }
 
 impl PathProblem {
@@ -29,7 +29,7 @@ impl PathProblem {
         match self {
             PathProblem::ParentComponent => "contains a `..` component",
             PathProblem::Absolute => "is absolute",
-            PathProblem::NotUtf8OrNul => "contains a NUL byte",
+            PathProblem::Nul => "contains a NUL byte",
         }
     }
 }
@@ -41,7 +41,7 @@ pub fn clean_components(path: &Path) -> Result<Vec<OsString>, PathProblem> {
         match component {
             Component::Normal(name) => {
                 if name.as_encoded_bytes().contains(&0) {
-                    return Err(PathProblem::NotUtf8OrNul);
+                    return Err(PathProblem::Nul);
                 }
                 out.push(name.to_owned());
             }
