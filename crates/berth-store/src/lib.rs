@@ -18,4 +18,5 @@ pub use content::{ContentError, ContentStore};
 pub mod inspect;
 mod store;
 
-pub use store::{GcReport, Store, StoreError};
+pub use image_plan::{ImagePlan, PlannedLayer};
+pub use store::{ContentLease, GcReport, Store, StoreError};

@@ -43,6 +43,11 @@ pub struct GcReport {
     pub temp_files_removed: usize,
 }
 
+/// See [`Store::lease`].
+pub struct ContentLease<'a> {
+    _guard: RwLockReadGuard<'a, ()>,
+}
+
 pub struct Store {
     root: PathBuf,
     pub content: ContentStore,
@@ -77,12 +82,33 @@ impl Store {
         self.gc_lock.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Keeps garbage collection away while the holder ingests blobs and then registers the
+    /// image that references them (e.g. a registry pull). Hold one lease per operation; do not
+    /// nest leases in one thread (a waiting collector would deadlock them).
+    pub fn lease(&self) -> ContentLease<'_> {
+        ContentLease {
+            _guard: self.writing(),
+        }
+    }
+
     /// `docker load`: reads a docker-save or OCI archive (optionally gzip'd), unpacks every
     /// image's layers and records its tags.
     pub fn load_archive(&self, reader: impl Read) -> Result<Vec<ImageRecord>, StoreError> {
+        self.load_with(|added| archive::read_archive(reader, &self.content, added))
+    }
+
+    /// Loads an OCI image layout directory (oci-layout, index.json, blobs/).
+    pub fn load_layout_dir(&self, dir: &Path) -> Result<Vec<ImageRecord>, StoreError> {
+        self.load_with(|added| archive::read_layout_dir(dir, &self.content, added))
+    }
+
+    fn load_with(
+        &self,
+        read: impl FnOnce(&mut Vec<Digest>) -> Result<Vec<ImagePlan>, ArchiveError>,
+    ) -> Result<Vec<ImageRecord>, StoreError> {
         let _guard = self.writing();
         let mut added = Vec::new();
-        let result = archive::read_archive(reader, &self.content, &mut added)
+        let result = read(&mut added)
             .map_err(StoreError::from)
             .and_then(|plans| plans.into_iter().map(|plan| self.register(plan)).collect());
         if result.is_err() {
@@ -106,7 +132,8 @@ impl Store {
         }
     }
 
-    /// Unpacks a plan's layers (verifying each diffID) and writes its image record.
+    /// Unpacks a plan's layers (verifying each diffID) and writes its image record. Callers
+    /// that ingested the plan's blobs themselves should hold a [`Store::lease`] across both.
     pub fn register(&self, plan: ImagePlan) -> Result<ImageRecord, StoreError> {
         let mut parent: Option<Digest> = None;
         for layer in &plan.layers {

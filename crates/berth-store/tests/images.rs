@@ -290,3 +290,21 @@ fn import_rootfs_and_export_round_trip() {
     store.snapshots.remove("import-src").unwrap();
     store.snapshots.remove("import-dst").unwrap();
 }
+
+#[test]
+fn oci_layout_directory_loads_like_the_archive() {
+    let (_root, store, id) = loaded("layoutdir", "busybox.oci-archive.tar");
+    let layout = common::temp_root("layout");
+    tar::Archive::new(File::open(common::fixture("busybox.oci-archive.tar")).unwrap())
+        .unpack(layout.path())
+        .unwrap();
+    let other_root = common::temp_root("layoutstore");
+    let other = Store::open(other_root.path()).unwrap();
+    let images = other.load_layout_dir(layout.path()).unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0].id, id);
+    assert_eq!(
+        images[0].repo_tags,
+        store.images.resolve(&id.to_string()).unwrap().repo_tags
+    );
+}

@@ -68,6 +68,19 @@ pub fn read_archive(
     }
 }
 
+/// Reads an OCI image layout from a directory (not a tar).
+pub fn read_layout_dir(
+    dir: &std::path::Path,
+    content: &ContentStore,
+    added: &mut Vec<Digest>,
+) -> Result<Vec<ImagePlan>, ArchiveError> {
+    let outer = OuterArchive::read_dir(dir, content, added)?;
+    if !outer.metadata.contains_key("index.json") {
+        return Err(ArchiveError::UnknownFormat);
+    }
+    oci_plans(&outer, content)
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(data: &[u8], what: &str) -> Result<T, ArchiveError> {
     serde_json::from_slice(data).map_err(|source| ArchiveError::BadJson {
         what: what.to_owned(),

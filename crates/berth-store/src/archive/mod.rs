@@ -12,7 +12,7 @@ use berth_oci::Digest;
 
 pub use export::{ExportError, export_dir};
 pub(crate) use load::host_architecture;
-pub use load::read_archive;
+pub use load::{read_archive, read_layout_dir};
 pub use save::{ArchiveFormat, save_archive};
 
 use crate::content::ContentError;

@@ -111,6 +111,56 @@ impl OuterArchive {
         Ok(out)
     }
 
+    /// The same from an OCI layout directory: `blobs/<alg>/<hex>` verified into the store,
+    /// `index.json` and `oci-layout` kept in memory.
+    pub fn read_dir(
+        dir: &Path,
+        content: &ContentStore,
+        added: &mut Vec<Digest>,
+    ) -> Result<OuterArchive, ArchiveError> {
+        let read_err = |path: &Path| {
+            let entry = Some(path.display().to_string());
+            move |source| ArchiveError::Read { entry, source }
+        };
+        let mut out = OuterArchive::default();
+        for name in ["index.json", "oci-layout"] {
+            let path = dir.join(name);
+            if path.is_file() {
+                out.metadata.insert(
+                    name.to_owned(),
+                    std::fs::read(&path).map_err(read_err(&path))?,
+                );
+            }
+        }
+        let blobs = dir.join("blobs");
+        for algorithm in std::fs::read_dir(&blobs).map_err(read_err(&blobs))? {
+            let algorithm = algorithm.map_err(read_err(&blobs))?;
+            for blob in std::fs::read_dir(algorithm.path()).map_err(read_err(&algorithm.path()))? {
+                let blob = blob.map_err(read_err(&algorithm.path()))?;
+                let rel = format!(
+                    "blobs/{}/{}",
+                    algorithm.file_name().to_string_lossy(),
+                    blob.file_name().to_string_lossy()
+                );
+                let Some(digest) = blob_name(&rel) else {
+                    continue;
+                };
+                if !content.contains(&digest) {
+                    added.push(digest.clone());
+                }
+                let file = std::fs::File::open(blob.path()).map_err(read_err(&blob.path()))?;
+                content
+                    .ingest(file, &digest, None)
+                    .map_err(|source| ArchiveError::Content {
+                        entry: rel.clone(),
+                        source,
+                    })?;
+                out.blobs.insert(rel, digest);
+            }
+        }
+        Ok(out)
+    }
+
     /// Follows symlinks (a bounded number of hops) to the real file's path.
     fn resolve<'a>(&'a self, path: &'a str) -> &'a str {
         let mut current = path;
