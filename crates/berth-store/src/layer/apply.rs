@@ -9,19 +9,19 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use berth_oci::{Algorithm, Digest};
+use berth_oci::Digest;
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Timestamps, Uid, XattrFlags};
 
 use super::LayerError;
-use super::decompress::{self, STREAM_BUFFER};
+use super::decompress::STREAM_BUFFER;
 use super::meta::EntryMeta;
+use super::pipeline;
 use super::safe_dir::{self, clean_components, file_type_at, open_dir_beneath, remove_at};
-use crate::content::HashingReader;
 
 pub const WHITEOUT_PREFIX: &str = ".wh.";
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -41,10 +41,7 @@ pub struct Applied {
 }
 
 /// Extracts the (possibly compressed) layer `stream` into `root`, which must be an existing dir.
-pub fn apply_layer(stream: impl Read, root: &Path) -> Result<Applied, LayerError> {
-    let (_, decompressed) = decompress::decompressed(stream)?;
-    let hashing = HashingReader::new(decompressed, Algorithm::Sha256);
-    let mut archive = tar::Archive::new(BufReader::with_capacity(STREAM_BUFFER, hashing));
+pub fn apply_layer(stream: impl Read + Send, root: &Path) -> Result<Applied, LayerError> {
     let root_fd = rustix::fs::open(
         root,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -55,8 +52,20 @@ pub fn apply_layer(stream: impl Read, root: &Path) -> Result<Applied, LayerError
         op: "open layer root",
         source: e.into(),
     })?;
+    let (content_size, produced) =
+        pipeline::with_decompressed_stream(stream, |tar_stream| extract(tar_stream, root_fd))?;
+    Ok(Applied {
+        diff_id: produced.diff_id,
+        tar_size: produced.tar_size,
+        content_size,
+    })
+}
+
+/// Extracts every entry, then reads the stream to its end (tar padding) so all of it is hashed.
+fn extract(tar_stream: &mut dyn Read, root: OwnedFd) -> Result<u64, LayerError> {
+    let mut archive = tar::Archive::new(tar_stream);
     let mut extractor = Extractor {
-        root: root_fd,
+        root,
         dir_times: Vec::new(),
         content_size: 0,
         cached_parent: None,
@@ -75,16 +84,11 @@ pub fn apply_layer(stream: impl Read, root: &Path) -> Result<Applied, LayerError
         extractor.apply_entry(&mut entry)?;
     }
     extractor.finish_dir_times()?;
-    let hashing = archive.into_inner().into_inner();
-    let (diff_id, tar_size) = hashing.finish().map_err(|source| LayerError::Read {
-        entry: None,
+    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|source| LayerError::Read {
+        entry: extractor.last_name(),
         source,
     })?;
-    Ok(Applied {
-        diff_id,
-        tar_size,
-        content_size: extractor.content_size,
-    })
+    Ok(extractor.content_size)
 }
 
 struct Extractor {

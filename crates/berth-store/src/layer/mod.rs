@@ -3,6 +3,7 @@
 mod apply;
 mod decompress;
 mod meta;
+mod pipeline;
 pub(crate) mod safe_dir;
 
 use std::io;

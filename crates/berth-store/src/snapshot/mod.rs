@@ -157,7 +157,7 @@ impl Snapshotter {
         &self,
         parent: Option<&Digest>,
         expected_diff_id: Option<&Digest>,
-        stream: impl Read,
+        stream: impl Read + Send,
     ) -> Result<Digest, SnapshotError> {
         let id = {
             let mut index = self.lock();
@@ -216,7 +216,7 @@ impl Snapshotter {
         dir: &Path,
         parent: Option<&Digest>,
         expected: Option<&Digest>,
-        stream: impl Read,
+        stream: impl Read + Send,
     ) -> Result<layer::Applied, SnapshotError> {
         let fs_dir = dir.join("fs");
         fs::create_dir_all(&fs_dir).map_err(|source| SnapshotError::Io {
