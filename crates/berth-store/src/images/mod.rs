@@ -152,32 +152,30 @@ impl ImageStore {
         {
             return Ok(found);
         }
+        // A name that is a tag wins over an ID prefix that happens to match it (as in Docker).
+        if let Ok(reference) = Reference::parse_normalized(name)
+            && let Some(found) = images
+                .values()
+                .find(|i| i.repo_tags.contains(&reference) || i.repo_digests.contains(&reference))
+        {
+            return Ok(found);
+        }
         let hex = name.strip_prefix("sha256:").unwrap_or(name);
         if !hex.is_empty() && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let matches: Vec<_> = images
-                .values()
-                .filter(|i| i.id.hex().starts_with(hex))
-                .collect();
-            match matches.as_slice() {
-                [one] => return Ok(one),
-                [] => {}
-                _ => {
+            let mut matches = images.values().filter(|i| i.id.hex().starts_with(hex));
+            match (matches.next(), matches.next()) {
+                (Some(one), None) => return Ok(one),
+                (Some(_), Some(_)) => {
                     return Err(ImageError::Ambiguous {
                         prefix: name.to_owned(),
                     });
                 }
+                _ => {}
             }
         }
-        let not_found = || ImageError::NotFound {
+        Err(ImageError::NotFound {
             name: name.to_owned(),
-        };
-        let Ok(reference) = Reference::parse_normalized(name) else {
-            return Err(not_found());
-        };
-        images
-            .values()
-            .find(|i| i.repo_tags.contains(&reference) || i.repo_digests.contains(&reference))
-            .ok_or_else(not_found)
+        })
     }
 
     /// Adds tag `target` to the image `source` names.
