@@ -2,6 +2,10 @@
 
 pub mod digest;
 pub mod media_types;
+pub mod media_type;
+pub mod reference;
 
 pub use digest::{Algorithm, Digest, DigestError};
+pub use media_type::{Compression, MediaType, UnknownMediaType};
 pub use oci_spec::{image, runtime};
+pub use reference::{Reference, ReferenceError};
