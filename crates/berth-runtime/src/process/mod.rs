@@ -1,9 +1,9 @@
 //! Per-process settings applied by the container's init (and by `exec`) just before `execve`.
 //!
 //! The init calls these in this order (as runc does):
-//! `rlimits::apply` → `oom::set_score_adj` → `lsm::check` → (with a terminal: `console::*`) →
+//! `rlimits::apply` → `oom::set_score_adj` → `lsm::apply` → (with a terminal: `console::*`) →
 //! `caps::drop_bounding` → `caps::set_keep(true)` → `user::switch` → `caps::set_keep(false)` →
-//! `caps::apply` → `no_new_privs` → `seccomp::load` → `execve`.
+//! `caps::apply` → `caps::no_new_privs` → `seccomp::load` → `execve`.
 //! (Without `noNewPrivileges`, `seccomp::load` runs before `caps::drop_bounding`, while the
 //! process still holds CAP_SYS_ADMIN.)
 
@@ -14,4 +14,5 @@ pub mod lsm;
 pub mod oom;
 pub mod rlimits;
 pub mod seccomp;
+mod sys;
 pub mod user;
