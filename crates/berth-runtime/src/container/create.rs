@@ -10,10 +10,10 @@ use std::time::SystemTime;
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use super::cleanup::Teardown;
-use super::foreground;
 use super::record::{self, EXEC_FIFO, Record};
 use super::spawn::{NamespacePlan, SpawnError, spawn};
 use super::{ContainerId, time};
+use super::{device_rules, foreground};
 use crate::channel::{Channel, ChannelError, Message};
 use crate::init::{self, InitArgs};
 use crate::process::hooks;
@@ -245,14 +245,16 @@ fn create_in(
         path: cgroups_path.clone(),
         source,
     })?;
-    if let Some(resources) = linux.and_then(|l| l.resources().as_ref()) {
-        cgroup
-            .set(resources)
-            .map_err(|source| CreateError::Cgroup {
-                path: cgroups_path.clone(),
-                source,
-            })?;
-    }
+    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+    let resources = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    cgroup
+        .set(&device_rules::complete(&resources, &devices))
+        .map_err(|source| CreateError::Cgroup {
+            path: cgroups_path.clone(),
+            source,
+        })?;
 
     let start_time = record::proc_stat(pid)
         .map(|(_, t)| t)

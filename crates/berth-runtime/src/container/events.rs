@@ -38,7 +38,8 @@ pub fn events(
         return Err(EventsError::NotRunning { id: id.to_string() });
     }
     let cgroup = berth_cgroups::manager(&found.record.cgroups_path)?;
-    let stats_event = |data: Value| json!({"type": "stats", "id": id.as_str(), "data": data});
+    let stats_event =
+        |data: berth_cgroups::Stats| json!({"type": "stats", "id": id.as_str(), "data": data});
     if opts.stats_once {
         emit(&stats_event(cgroup.stats()?));
         return Ok(());

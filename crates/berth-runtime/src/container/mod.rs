@@ -3,6 +3,7 @@
 mod cleanup;
 mod create;
 mod delete;
+mod device_rules;
 mod events;
 mod exec;
 mod foreground;
