@@ -21,7 +21,7 @@ pub enum ForegroundError {
         source: std::io::Error,
     },
     #[error("receiving the pty master: {0}")]
-    ReceiveMaster(std::io::Error),
+    ReceiveMaster(crate::process::console::ConsoleError),
     #[error("signals: {0}")]
     Signals(std::io::Error),
     #[error("waiting for pid {pid}: {source}")]
@@ -230,33 +230,7 @@ fn drain(mut master: Option<&mut File>) {
 }
 
 fn receive_master(listener: &UnixListener) -> Result<OwnedFd, ForegroundError> {
-    let (stream, _) = listener.accept().map_err(ForegroundError::ReceiveMaster)?;
-    recv_fd(stream.as_fd()).map_err(ForegroundError::ReceiveMaster)
-}
-
-/// Receives one descriptor sent with `SCM_RIGHTS` (runc's console-socket protocol).
-pub fn recv_fd(socket: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
-    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
-    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut control = RecvAncillaryBuffer::new(&mut space);
-    let mut buf = [0u8; 4096];
-    recvmsg(
-        socket,
-        &mut [std::io::IoSliceMut::new(&mut buf)],
-        &mut control,
-        RecvFlags::CMSG_CLOEXEC,
-    )?;
-    for msg in control.drain() {
-        if let RecvAncillaryMessage::ScmRights(mut fds) = msg
-            && let Some(fd) = fds.next()
-        {
-            return Ok(fd);
-        }
-    }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        "no file descriptor in the message",
-    ))
+    crate::process::console::recv_master(listener).map_err(ForegroundError::ReceiveMaster)
 }
 
 fn copy_winsize(master: BorrowedFd<'_>) {

@@ -26,7 +26,7 @@ pub use create::{CreateError, CreateOptions, Created, create};
 pub use delete::{DeleteError, delete};
 pub use events::{EventsError, EventsOptions, events};
 pub use exec::{ExecError, ExecOptions, ProcessOverrides, ProcessSource, exec};
-pub use foreground::{ForegroundError, recv_fd};
+pub use foreground::ForegroundError;
 pub use id::{ContainerId, InvalidId};
 pub use kill::{KillError, Signal, kill};
 pub use list::{ListError, list};

@@ -109,12 +109,15 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         .map_err(InitError::sys("sigprocmask"))?;
 
     chan.send(&Message::Ready)?;
-    wait_for_start(args.fifo)?;
+    let mut fifo = open_exec_fifo(args.fifo)?;
+    // startContainer hooks run before we release `start`, so poststart hooks (run by `start`
+    // once it has read the byte) always come after them.
     run_hooks(
         "startContainer",
         spec_hooks.and_then(|h| h.start_container().as_deref()),
         &state,
     )?;
+    release_start(&mut fifo)?;
     Err(settings::exec(&program))
 }
 
@@ -139,16 +142,19 @@ fn join_keyring() -> Result<(), InitError> {
     }
 }
 
-/// Opens the exec fifo for writing through our `O_PATH` descriptor (blocks until `start`
-/// opens it for reading), then writes one byte.
-fn wait_for_start(fifo: BorrowedFd<'_>) -> Result<(), InitError> {
-    use std::io::Write;
+/// Opens the exec fifo for writing through our `O_PATH` descriptor: blocks until `start`
+/// opens it for reading.
+fn open_exec_fifo(fifo: BorrowedFd<'_>) -> Result<std::fs::File, InitError> {
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
-    let mut file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
-        .map_err(InitError::sys("open exec fifo"))?;
-    file.write_all(b"0")
-        .map_err(InitError::sys("write exec fifo"))?;
-    Ok(())
+        .map_err(InitError::sys("open exec fifo"))
+}
+
+/// Writes the one byte `start` waits for.
+fn release_start(fifo: &mut std::fs::File) -> Result<(), InitError> {
+    use std::io::Write;
+    fifo.write_all(b"0")
+        .map_err(InitError::sys("write exec fifo"))
 }
