@@ -6,7 +6,7 @@
 #   memory at rest and under that load (VmRSS / VmHWM from /proc/<pid>/status).
 # Targets: >= 2x docker-registry's throughput, <= 1/2 its memory.
 # Usage: bench/registry.sh            (builds berth-registry --release first)
-# Env:   BLOB_MB=500 RUNS=5 PARALLEL=50 BERTH_SHARED=/path/to/shared
+# Env:   BLOB_MB=500 RUNS=5 PARALLEL=50 BERTH_SHARED=/path/to/shared SKIP_BUILD=1 (use the existing build)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,7 +20,7 @@ for tool in docker-registry skopeo hyperfine curl python3; do
   command -v "$tool" >/dev/null || { echo "missing required tool: $tool" >&2; exit 1; }
 done
 
-(cd "$here" && cargo build -q -p berth-registry --release)
+[ -n "${SKIP_BUILD:-}" ] || (cd "$here" && cargo build -q -p berth-registry --release)
 berth="$here/target/release/berth-registry"
 
 work="$(mktemp -d /tmp/registry-server-bench.XXXXXX)"
@@ -77,18 +77,25 @@ for r in berth dr; do
   push_s[$r]=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 done
 
-# --- blob download throughput -------------------------------------------------------------
-hyperfine -N --warmup 1 --runs "$RUNS" --style none \
-  --export-json "$work/dl.json" \
-  -n berth "curl -sf -o /dev/null http://${addr[berth]}/v2/bench/big/blobs/$digest" \
-  -n docker-registry "curl -sf -o /dev/null http://${addr[dr]}/v2/bench/big/blobs/$digest" >/dev/null
-read -r dl_berth dl_dr < <(python3 - "$work/dl.json" "$BLOB_MB" <<'PY'
+# --- blob download throughput (and the server's CPU time per GB served) -------------------
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A dl cpu_ms_per_gb
+for r in berth dr; do
+  pid=$berth_pid; [ "$r" = dr ] && pid=$dr_pid
+  c0=$(cpu_ticks "$pid")
+  hyperfine -N --warmup 1 --runs "$RUNS" --style none --export-json "$work/dl-$r.json" \
+    "curl -sf -o /dev/null http://${addr[$r]}/v2/bench/big/blobs/$digest" >/dev/null
+  c1=$(cpu_ticks "$pid")
+  read -r dl[$r] cpu_ms_per_gb[$r] < <(python3 - "$work/dl-$r.json" "$BLOB_MB" "$((c1 - c0))" "$(getconf CLK_TCK)" "$RUNS" <<'PY'
 import json, sys
-res = {r["command"]: r["mean"] for r in json.load(open(sys.argv[1]))["results"]}
-mb = float(sys.argv[2])
-print(f'{mb/res["berth"]:.0f} {mb/res["docker-registry"]:.0f}')
+mean = json.load(open(sys.argv[1]))["results"][0]["mean"]
+mb, ticks, hz, runs = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+gb_served = mb * (runs + 1) / 1024  # warmup included
+print(f"{mb/mean:.0f} {ticks * 1000 / hz / gb_served:.0f}")
 PY
 )
+done
+dl_berth=${dl[berth]}; dl_dr=${dl[dr]}
 
 # --- skopeo pushes of the fixtures ----------------------------------------------------------
 declare -A skopeo_s
@@ -137,6 +144,7 @@ ratio() { python3 -c "a,b=float('$1'),float('$2'); print(f'{a/b:.2f}' if b else 
 mb() { python3 -c "print(f'{int($1)/1024:.1f}')"; }
 printf '\n%-44s %14s %16s %10s\n' "metric" "berth" "docker-registry" "ratio"
 printf '%-44s %14s %16s %10s\n' "blob download MB/s (${BLOB_MB} MB, curl)" "$dl_berth" "$dl_dr" "$(ratio "$dl_berth" "$dl_dr")"
+printf '%-44s %14s %16s %10s\n' "server CPU ms per GB downloaded" "${cpu_ms_per_gb[berth]}" "${cpu_ms_per_gb[dr]}" "$(ratio "${cpu_ms_per_gb[berth]}" "${cpu_ms_per_gb[dr]}")"
 printf '%-44s %14s %16s %10s\n' "blob push s (${BLOB_MB} MB, curl PUT)" "${push_s[berth]}" "${push_s[dr]}" "$(ratio "${push_s[berth]}" "${push_s[dr]}")"
 printf '%-44s %14s %16s %10s\n' "skopeo push busybox(oci+docker)+debian s" "${skopeo_s[berth]}" "${skopeo_s[dr]}" "$(ratio "${skopeo_s[berth]}" "${skopeo_s[dr]}")"
 printf '%-44s %14s %16s %10s\n' "${PARALLEL} parallel busybox pulls s (avg of 3)" "${par_s[berth]}" "${par_s[dr]}" "$(ratio "${par_s[berth]}" "${par_s[dr]}")"

@@ -96,7 +96,7 @@ impl Registry {
                     service: service.clone(),
                     realm: realm.clone(),
                     ttl_secs: *ttl_secs,
-                    key: TokenKey::new(key),
+                    key: TokenKey::new(&key),
                 }))
             }
         };
