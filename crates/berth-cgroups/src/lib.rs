@@ -1,11 +1,24 @@
 //! Cgroups v1 (including hybrid hosts) and v2 behind one interface.
 //!
 //! The runtime asks for a [`Manager`] for a container's cgroup path and never branches on the
-//! cgroup version itself.
+//! cgroup version itself. Host detection reads /proc once per process and is cached.
+
+mod detect;
+mod devices;
+mod error;
+mod fs;
+mod path;
+pub mod stats;
+mod sys;
+mod v1;
+mod v2;
 
 use std::path::PathBuf;
 
 use oci_spec::runtime::LinuxResources;
+
+pub use error::{CgroupError, RemoveFailure};
+pub use stats::Stats;
 
 /// Which cgroup layout the host uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,12 +28,6 @@ pub enum Hierarchy {
     V1 { root: PathBuf },
     /// The unified hierarchy mounted at `root`.
     V2 { root: PathBuf },
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CgroupError {
-    #[error("cgroup operation not implemented yet: {0}")]
-    Unimplemented(&'static str),
 }
 
 /// Whether the container's processes are frozen.
@@ -34,28 +41,56 @@ pub enum FreezerState {
 pub trait Manager: Send + Sync {
     /// Creates the cgroup (in every controller on v1) and moves `pid` into it.
     fn apply(&self, pid: i32) -> Result<(), CgroupError>;
-    /// Writes the resource limits; on v1 also the device allow list, on v2 the eBPF device program.
+    /// Writes the resource limits (call after `apply`, which creates the directories); on v1
+    /// also the device allow list, on v2 the eBPF device program. Zero/unset fields are not
+    /// written; a requested limit the host cannot apply is an error, never skipped.
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     fn freeze(&self, state: FreezerState) -> Result<(), CgroupError>;
     fn freezer_state(&self) -> Result<FreezerState, CgroupError>;
     /// Every pid in the cgroup (and its descendants).
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
-    /// Usage counters in runc's `events --stats` shape.
-    fn stats(&self) -> Result<serde_json::Value, CgroupError>;
+    /// Usage counters; `serde_json::to_value` gives runc's `events --stats` `data` shape.
+    fn stats(&self) -> Result<Stats, CgroupError>;
     /// How many times the kernel's OOM killer killed a task in this cgroup.
     fn oom_kill_count(&self) -> Result<u64, CgroupError>;
     /// Removes the cgroup directories (the caller has killed the processes).
     fn destroy(&self) -> Result<(), CgroupError>;
+    /// The container's cgroup directories: `(controllers, dir)`; on v2 one entry `("", dir)`.
+    fn paths(&self) -> Vec<(String, PathBuf)>;
 }
 
-/// Detects the host's hierarchy by reading `/proc/self/mountinfo`.
+/// Detects the host's hierarchy from `/proc/self/mountinfo` (cached after the first call).
 pub fn detect() -> Result<Hierarchy, CgroupError> {
-    Err(CgroupError::Unimplemented("detect"))
+    Ok(detect::host()?.hierarchy.clone())
 }
 
-/// The manager for `cgroups_path` (the spec's `linux.cgroupsPath`, absolute, relative to the
-/// hierarchy root), on the host's hierarchy.
+/// The manager for `cgroups_path` (the spec's `linux.cgroupsPath`: absolute paths are relative
+/// to the hierarchy root, relative ones to this process's own cgroup), on the host's hierarchy.
+/// Paths that would leave the hierarchy (`..`) or name its root are rejected.
 pub fn manager(cgroups_path: &str) -> Result<Box<dyn Manager>, CgroupError> {
-    let _ = cgroups_path;
-    Err(CgroupError::Unimplemented("manager"))
+    let host = detect::host()?;
+    let path = path::CgroupPath::parse(cgroups_path)?;
+    Ok(match &host.hierarchy {
+        Hierarchy::V1 { .. } => Box::new(v1::V1Manager::new(host, &path)),
+        Hierarchy::V2 { root } => {
+            let own = host.own_paths.get("").map_or("/", String::as_str);
+            Box::new(v2::V2Manager::new(
+                root.clone(),
+                path.resolve(root, "/", own),
+            ))
+        }
+    })
+}
+
+/// A v2 manager on an explicitly given unified mount (e.g. the controller-less
+/// `/sys/fs/cgroup/unified` of a hybrid host, where freezing, process listing and eBPF device
+/// programs work). `cgroups_path` is validated like in [`manager`] and taken relative to `root`.
+pub fn v2_manager_at(
+    root: impl Into<PathBuf>,
+    cgroups_path: &str,
+) -> Result<Box<dyn Manager>, CgroupError> {
+    let path = path::CgroupPath::parse(cgroups_path)?;
+    let root = root.into();
+    let dir = root.join(&path.relative);
+    Ok(Box::new(v2::V2Manager::new(root, dir)))
 }

@@ -20,7 +20,10 @@ pub struct Bundle {
 impl Bundle {
     /// Unpacks the first image of an OCI archive into a fresh bundle whose process runs `args`.
     pub fn from_oci_archive(archive: &Path, args: &[&str]) -> Bundle {
-        let dir = tempfile::Builder::new().prefix("berth-bundle-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("berth-bundle-")
+            .tempdir()
+            .expect("tempdir");
         let layout = dir.path().join("layout");
         fs::create_dir(&layout).unwrap();
         tar::Archive::new(fs::File::open(archive).expect("open archive"))
@@ -36,11 +39,27 @@ impl Bundle {
         let mut spec = Spec::default();
         let process = ProcessBuilder::default()
             .args(args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .env(vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()])
+            .env(vec![
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            ])
             .cwd("/")
             .terminal(false)
-            .capabilities(spec.process().as_ref().unwrap().capabilities().clone().unwrap())
-            .rlimits(spec.process().as_ref().unwrap().rlimits().clone().unwrap_or_default())
+            .capabilities(
+                spec.process()
+                    .as_ref()
+                    .unwrap()
+                    .capabilities()
+                    .clone()
+                    .unwrap(),
+            )
+            .rlimits(
+                spec.process()
+                    .as_ref()
+                    .unwrap()
+                    .rlimits()
+                    .clone()
+                    .unwrap_or_default(),
+            )
             .no_new_privileges(true)
             .build()
             .unwrap();
@@ -66,7 +85,9 @@ impl Bundle {
 
     /// Writes `spec` to `config.json` (call after changing it).
     pub fn save(&self) {
-        self.spec.save(self.dir.path().join("config.json")).expect("write config.json");
+        self.spec
+            .save(self.dir.path().join("config.json"))
+            .expect("write config.json");
     }
 }
 
@@ -82,7 +103,9 @@ fn blob_path(layout: &Path, digest: &str) -> PathBuf {
 
 fn layer_blobs(layout: &Path) -> Vec<PathBuf> {
     let index = read_json(&layout.join("index.json"));
-    let manifest_digest = index["manifests"][0]["digest"].as_str().expect("manifest digest");
+    let manifest_digest = index["manifests"][0]["digest"]
+        .as_str()
+        .expect("manifest digest");
     let manifest = read_json(&blob_path(layout, manifest_digest));
     manifest["layers"]
         .as_array()
@@ -108,7 +131,10 @@ fn apply_layer(blob: &Path, rootfs: &Path) {
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
         let path = entry.path().unwrap().into_owned();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let parent = rootfs.join(path.parent().unwrap_or(Path::new("")));
         if name == ".wh..wh..opq" {
             for child in fs::read_dir(&parent).into_iter().flatten().flatten() {

@@ -11,7 +11,10 @@ pub use fixtures::{fixture, shared_dir};
 pub fn require_root() {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc_geteuid() };
-    assert_eq!(euid, 0, "this test needs root (namespaces, mounts, cgroups); run it as root");
+    assert_eq!(
+        euid, 0,
+        "this test needs root (namespaces, mounts, cgroups); run it as root"
+    );
 }
 
 unsafe extern "C" {
@@ -25,5 +28,7 @@ pub fn require_program(program: &str) -> std::path::PathBuf {
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("this test needs `{program}` on PATH (see .ci/run for the packages)"))
+        .unwrap_or_else(|| {
+            panic!("this test needs `{program}` on PATH (see .ci/run for the packages)")
+        })
 }

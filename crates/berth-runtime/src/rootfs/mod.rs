@@ -2,17 +2,30 @@
 //!
 //! Called by the container's init, in order: [`prepare`] (new mount namespace, before pivot),
 //! [`pivot`], then [`finalize`]. Every path from the spec is resolved inside the rootfs without
-//! escaping it (symlinks and `..` included).
+//! escaping it (symlinks and `..` included): see `resolve`.
+//!
+//! Preconditions the caller provides: the process is in its new mount namespace (and user,
+//! PID, network, IPC, cgroup namespaces as the spec asks) and already in its cgroup, because
+//! a cgroup namespace roots the cgroup mounts at the cgroup current at unshare time. The host's
+//! /proc must be visible until [`pivot`] (targets are reached through /proc/self/fd/N).
+
+mod cgroup;
+mod devices;
+mod error;
+mod mounts;
+mod options;
+mod paths;
+mod pivot;
+mod resolve;
+mod sys;
+mod sysctl;
 
 use std::path::Path;
 
 use oci_spec::runtime::Spec;
 
-#[derive(Debug, thiserror::Error)]
-pub enum RootfsError {
-    #[error("rootfs step not implemented yet: {0}")]
-    Unimplemented(&'static str),
-}
+pub use error::{DeviceRejection, MountRejection, RootfsError, SysctlRejection};
+pub use sys::SysError;
 
 /// What the rootfs steps need to know about the container being built.
 #[derive(Debug, Clone, Copy)]
@@ -31,18 +44,136 @@ pub struct RootfsConfig<'a> {
 /// In the container's fresh mount namespace: sets `/` propagation (rootfsPropagation, default
 /// rslave), bind-mounts the rootfs onto itself, performs `mounts` in order, creates `/dev`.
 pub fn prepare(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
-    let _ = cfg;
-    Err(RootfsError::Unimplemented("prepare"))
+    let linux = cfg.spec.linux().as_ref();
+    let propagation = root_propagation(cfg.spec)?.unwrap_or(sys::MS_SLAVE | sys::MS_REC);
+    let root_path = Path::new("/");
+    sys::mount_flags("/", propagation, root_path).map_err(|source| RootfsError::Propagation {
+        path: root_path.into(),
+        source,
+    })?;
+    // pivot_root refuses a new root whose parent mount is shared; after a recursive
+    // slave/private/unbindable change nothing is shared, otherwise make the parent private.
+    let nothing_shared = propagation & sys::MS_REC != 0 && propagation & sys::MS_SHARED == 0;
+    if !nothing_shared {
+        make_parent_private(cfg.rootfs)?;
+    }
+    sys::mount(
+        cfg.rootfs.as_os_str(),
+        cfg.rootfs,
+        "",
+        sys::MS_BIND | sys::MS_REC,
+        None,
+        cfg.rootfs,
+    )
+    .map_err(|source| RootfsError::RootfsBind {
+        rootfs: cfg.rootfs.into(),
+        source,
+    })?;
+
+    let root = resolve::Root::at(cfg.rootfs).map_err(|source| RootfsError::RootfsBind {
+        rootfs: cfg.rootfs.into(),
+        source,
+    })?;
+    let mut ctx = mounts::MountCtx {
+        cfg,
+        root: &root,
+        dev_bind: false,
+        dev_readonly: None,
+    };
+    for (index, mount) in cfg.spec.mounts().iter().flatten().enumerate() {
+        mounts::perform(&mut ctx, index, mount)?;
+    }
+    if !ctx.dev_bind {
+        let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+        devices::create(&root, devices, cfg.in_user_namespace)?;
+    }
+    if let Some(flags) = ctx.dev_readonly {
+        let dev = Path::new("/dev");
+        mounts::remount_bind(&root, dev, flags, 0).map_err(|source| RootfsError::DevSetup {
+            path: dev.into(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Makes the rootfs the process's `/` (pivot_root, or MS_MOVE + chroot with `no_pivot`).
 pub fn pivot(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
-    let _ = cfg;
-    Err(RootfsError::Unimplemented("pivot"))
+    if cfg.no_pivot {
+        pivot::move_root(cfg.rootfs)?;
+    } else {
+        pivot::pivot_root(cfg.rootfs)?;
+    }
+    // The rootfs bind inherited its propagation from the host side; give the new `/` exactly
+    // the requested one.
+    if let Some(propagation) = root_propagation(cfg.spec)? {
+        let root = Path::new("/");
+        sys::mount_flags("/", propagation, root).map_err(|source| RootfsError::Propagation {
+            path: root.into(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// After pivot: sysctls, masked paths, read-only paths, read-only root remount.
 pub fn finalize(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
-    let _ = cfg;
-    Err(RootfsError::Unimplemented("finalize"))
+    let root =
+        resolve::Root::at(Path::new("/")).map_err(|source| RootfsError::OpenRoot { source })?;
+    if cfg
+        .spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        paths::readonly_root(&root)?;
+    }
+    let Some(linux) = cfg.spec.linux().as_ref() else {
+        return Ok(());
+    };
+    if let Some(sysctls) = linux.sysctl() {
+        sysctl::apply(sysctls, linux.namespaces().as_deref().unwrap_or(&[]))?;
+    }
+    paths::readonly(&root, linux.readonly_paths().as_deref().unwrap_or(&[]))?;
+    paths::mask(&root, linux.masked_paths().as_deref().unwrap_or(&[]))?;
+    Ok(())
+}
+
+/// `linux.rootfsPropagation` as mount flags (`None` when unset).
+fn root_propagation(spec: &Spec) -> Result<Option<sys::MsFlags>, RootfsError> {
+    let value = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .unwrap_or("");
+    if value.is_empty() {
+        return Ok(None);
+    }
+    options::propagation_flag(value)
+        .map(Some)
+        .ok_or_else(|| RootfsError::UnknownPropagation {
+            value: value.to_string(),
+        })
+}
+
+/// Makes the mount containing `path` private (walking up while `path` is not a mount point:
+/// the kernel answers EINVAL there).
+fn make_parent_private(path: &Path) -> Result<(), RootfsError> {
+    let mut current = Some(path);
+    while let Some(dir) = current {
+        match sys::mount_flags(dir, sys::MS_PRIVATE, dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.errno == rustix::io::Errno::INVAL && dir != Path::new("/") => {
+                current = dir.parent()
+            }
+            Err(source) => {
+                return Err(RootfsError::Propagation {
+                    path: dir.into(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
 }
