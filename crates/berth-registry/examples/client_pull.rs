@@ -1,13 +1,13 @@
 //! Pulls an image into an OCI layout directory and prints the time taken:
 //! `cargo run --release -p berth-registry --example client_pull -- 127.0.0.1:5000/x:tag /tmp/out [--bars]`
 
+use berth_oci::Reference;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use berth_registry::client::{
-    BarRenderer, ClientConfig, ImageRef, LayoutDir, LineRenderer, Progress, PullOptions,
-    RegistryClient,
+    BarRenderer, ClientConfig, LayoutDir, LineRenderer, Progress, PullOptions, RegistryClient,
 };
 
 #[tokio::main]
@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Arc::new(LineRenderer::new(std::io::stderr()))
     };
-    let reference = ImageRef::parse_normalized(reference)?;
+    let reference = Reference::parse_normalized(reference)?;
     let layout = Arc::new(LayoutDir::create(std::path::Path::new(dir))?);
     let client = RegistryClient::new(ClientConfig::default())?;
     let start = Instant::now();

@@ -4,13 +4,14 @@
 
 mod client_support;
 
+use berth_oci::Reference;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_registry::client::{
-    BlobSource, ClientConfig, CredentialStore, Credentials, ImageRef, LayoutDir, PullOptions,
-    PushOptions, RegistryClient,
+    BlobSource, ClientConfig, CredentialStore, Credentials, LayoutDir, PullOptions, PushOptions,
+    RegistryClient,
 };
 use berth_registry::server::auth::AccessRule;
 use berth_registry::server::{AuthConfig, Config, ServerHandle, start};
@@ -88,7 +89,8 @@ async fn bearer_token_flow_push_pull_and_rejections() {
     let server = token_server().await;
     let (_fixture, layout) = unpack_fixture("busybox.oci-archive.tar");
     let root = layout.roots().unwrap()[0].0.clone();
-    let target = ImageRef::parse_normalized(&format!("{}/private/busybox:1", server.host)).unwrap();
+    let target =
+        Reference::parse_normalized(&format!("{}/private/busybox:1", server.host)).unwrap();
 
     let anonymous = client_with_store(None);
     let err = anonymous
@@ -186,7 +188,7 @@ async fn login_verifies_then_stores_and_logout_removes() {
     // A fresh client finds the stored login and can push.
     let (_fixture, layout) = unpack_fixture("busybox.oci-archive.tar");
     let root = layout.roots().unwrap()[0].0.clone();
-    let target = ImageRef::parse_normalized(&format!("{}/stored/busybox:1", server.host)).unwrap();
+    let target = Reference::parse_normalized(&format!("{}/stored/busybox:1", server.host)).unwrap();
     let stored = client_with_store(Some(&config_path));
     stored
         .push(layout.clone(), &root, &target, &PushOptions::default())
@@ -214,7 +216,7 @@ async fn basic_auth_against_docker_registry_htpasswd() {
     let (_fixture, layout) = unpack_fixture("busybox.oci-archive.tar");
     let root = layout.roots().unwrap()[0].0.clone();
     let target =
-        ImageRef::parse_normalized(&format!("{}/basic/busybox:1", registry.host())).unwrap();
+        Reference::parse_normalized(&format!("{}/basic/busybox:1", registry.host())).unwrap();
 
     let err = client_with_store(None)
         .push(layout.clone(), &root, &target, &PushOptions::default())

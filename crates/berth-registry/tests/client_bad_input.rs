@@ -3,11 +3,12 @@
 
 mod client_support;
 
+use berth_oci::Reference;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use berth_oci::Digest;
-use berth_registry::client::{ClientError, ImageRef, LayoutDir, PullOptions};
+use berth_registry::client::{ClientError, LayoutDir, PullOptions};
 use client_support::{blob_names, client, temp_dir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -223,7 +224,7 @@ async fn start() -> Fixture {
 }
 
 async fn pull(f: &Fixture, repo: &str, dir: &std::path::Path) -> Result<(), ClientError> {
-    let reference = ImageRef::parse_normalized(&format!("{}/{repo}:v1", f.server.host)).unwrap();
+    let reference = Reference::parse_normalized(&format!("{}/{repo}:v1", f.server.host)).unwrap();
     let sink = Arc::new(LayoutDir::create(dir).unwrap());
     client(1 << 20)
         .pull(&reference, sink, &PullOptions::default())

@@ -2,11 +2,10 @@
 
 mod client_support;
 
+use berth_oci::Reference;
 use std::sync::Arc;
 
-use berth_registry::client::{
-    ImageRef, LayoutDir, PullOptions, PushOptions, Recorder, TransferState,
-};
+use berth_registry::client::{LayoutDir, PullOptions, PushOptions, Recorder, TransferState};
 use client_support::{DockerRegistry, blob_names, client, skopeo, skopeo_digest, unpack_fixture};
 
 const BUSYBOX_MANIFEST: &str =
@@ -28,7 +27,7 @@ async fn pulls_what_skopeo_pushed_with_identical_digests() {
         progress: recorder.clone(),
     };
     let client = client(16 << 20);
-    let reference = ImageRef::parse_normalized(&image).unwrap();
+    let reference = Reference::parse_normalized(&image).unwrap();
     let pulled = client
         .pull(&reference, layout.clone(), &options)
         .await
@@ -54,7 +53,7 @@ async fn pulls_what_skopeo_pushed_with_identical_digests() {
     assert_eq!(states.last(), Some(&TransferState::Done));
 
     // Again, by digest: everything is already there.
-    let pinned = ImageRef::parse_normalized(&format!(
+    let pinned = Reference::parse_normalized(&format!(
         "{}/fixtures/busybox@{BUSYBOX_MANIFEST}",
         registry.host()
     ))
@@ -87,7 +86,7 @@ async fn pushes_chunked_then_mounts_and_skopeo_reads_it_back() {
     // 256 KiB chunks: the 1 MiB layer goes up in PATCHes, the config in one PUT.
     let client = client(256 << 10);
 
-    let a = ImageRef::parse_normalized(&format!("{}/pushed/a:v1", registry.host())).unwrap();
+    let a = Reference::parse_normalized(&format!("{}/pushed/a:v1", registry.host())).unwrap();
     let report = client
         .push(layout.clone(), &root, &a, &PushOptions::default())
         .await
@@ -103,7 +102,7 @@ async fn pushes_chunked_then_mounts_and_skopeo_reads_it_back() {
     );
 
     // Same blobs into another repository: mounted from the first, no bytes sent.
-    let b = ImageRef::parse_normalized(&format!("{}/pushed/b:v1", registry.host())).unwrap();
+    let b = Reference::parse_normalized(&format!("{}/pushed/b:v1", registry.host())).unwrap();
     let options = PushOptions {
         mount_from: Some("pushed/a".into()),
         ..PushOptions::default()
@@ -144,7 +143,8 @@ async fn multi_layer_image_round_trips_through_our_push_and_pull() {
     let roots = berth_registry::client::BlobSource::roots(layout.as_ref()).unwrap();
     let root = roots[0].0.clone();
     let client = client(64 << 10);
-    let target = ImageRef::parse_normalized(&format!("{}/w/whiteouts:1", registry.host())).unwrap();
+    let target =
+        Reference::parse_normalized(&format!("{}/w/whiteouts:1", registry.host())).unwrap();
     client
         .push(layout, &root, &target, &PushOptions::default())
         .await

@@ -3,12 +3,12 @@
 
 mod client_support;
 
+use berth_oci::Reference;
 use std::sync::Arc;
 
 use berth_oci::Digest;
 use berth_registry::client::{
-    BlobSink, BlobSource, ClientError, Descriptor, ImageRef, LayoutDir, Platform, PullOptions,
-    PushOptions,
+    BlobSink, BlobSource, ClientError, Descriptor, LayoutDir, Platform, PullOptions, PushOptions,
 };
 use client_support::{DockerRegistry, blob_names, client, skopeo, temp_dir, unpack_fixture};
 
@@ -71,7 +71,7 @@ async fn pushes_index_and_pulls_each_platform() {
     let registry = DockerRegistry::start();
     let (dir, layout, root, amd64, arm64) = multi_platform_layout();
     let client = client(512 << 10);
-    let target = ImageRef::parse_normalized(&format!("{}/multi/img:1", registry.host())).unwrap();
+    let target = Reference::parse_normalized(&format!("{}/multi/img:1", registry.host())).unwrap();
     let report = client
         .push(layout, &root, &target, &PushOptions::default())
         .await
@@ -148,7 +148,7 @@ async fn pulls_docker_schema2_manifests() {
     let sink = Arc::new(LayoutDir::create(out.path()).unwrap());
     let pulled = client(1 << 20)
         .pull(
-            &ImageRef::parse_normalized(&image).unwrap(),
+            &Reference::parse_normalized(&image).unwrap(),
             sink,
             &PullOptions::default(),
         )

@@ -4,10 +4,10 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), berth_registry::client::ClientError> {
 //! use std::sync::Arc;
-//! use berth_registry::client::{ClientConfig, ImageRef, LayoutDir, PullOptions, RegistryClient};
+//! use berth_registry::client::{ClientConfig, LayoutDir, PullOptions, Reference, RegistryClient};
 //! let client = RegistryClient::new(ClientConfig::default())?;
 //! let layout = Arc::new(LayoutDir::create(std::path::Path::new("/tmp/busybox"))?);
-//! let reference = ImageRef::parse_normalized("localhost:5000/busybox:1.36")?;
+//! let reference = Reference::parse_normalized("localhost:5000/busybox:1.36")?;
 //! let pulled = client.pull(&reference, layout, &PullOptions::default()).await?;
 //! println!("{}", pulled.manifest.digest);
 //! # Ok(()) }
@@ -25,7 +25,6 @@ pub mod platform;
 pub mod progress;
 pub mod pull;
 pub mod push;
-pub mod reference;
 pub mod render;
 mod repo;
 pub mod sink;
@@ -33,6 +32,7 @@ pub mod token;
 mod transport;
 mod verify;
 
+pub use berth_oci::Reference;
 pub use credentials::{CredentialStore, Credentials};
 pub use error::ClientError;
 pub use layout::LayoutDir;
@@ -41,7 +41,6 @@ pub use platform::Platform;
 pub use progress::{BlobRole, Progress, ProgressEvent, Quiet, Recorder, TransferState};
 pub use pull::{PullOptions, PullResult};
 pub use push::{PushOptions, PushReport};
-pub use reference::ImageRef;
 pub use render::{BarRenderer, LineRenderer};
 pub use repo::{FetchedManifest, Repository};
 pub use sink::{BlobSink, BlobSource, BlobWriter, SinkError};

@@ -13,10 +13,10 @@ use super::error::ClientError;
 use super::manifest::{self, Descriptor, Manifest, select_platform};
 use super::platform::Platform;
 use super::progress::{BlobRole, Progress, Quiet, Tracker, TransferState};
-use super::reference::ImageRef;
 use super::repo::{FetchedManifest, Repository};
 use super::sink::BlobSink;
 use super::transport::RegistryClient;
+use berth_oci::Reference;
 
 #[derive(Clone)]
 pub struct PullOptions {
@@ -59,13 +59,13 @@ impl RegistryClient {
     /// Pulls `reference` into `sink` and records the manifest as a root named `reference`.
     pub async fn pull(
         &self,
-        reference: &ImageRef,
+        reference: &Reference,
         sink: Arc<dyn BlobSink>,
         options: &PullOptions,
     ) -> Result<PullResult, ClientError> {
         let repo = Repository::new(self, reference.domain(), reference.path(), false, &[])?;
         let top = repo
-            .get_manifest(&reference.manifest_reference(), reference.digest())
+            .get_manifest(&manifest_reference(reference), reference.digest())
             .await?;
         let (image, index_digest) = match &top.manifest {
             Manifest::Image(_) => (top, None),
@@ -129,6 +129,15 @@ impl RegistryClient {
             downloaded,
             already_present,
         })
+    }
+}
+
+/// What goes after `/manifests/`: the digest when pinned, else the tag (`latest` if none).
+fn manifest_reference(reference: &Reference) -> String {
+    match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(t)) => t.to_owned(),
+        (None, None) => berth_oci::reference::DEFAULT_TAG.to_owned(),
     }
 }
 

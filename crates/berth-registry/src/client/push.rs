@@ -15,11 +15,11 @@ use super::error::ClientError;
 use super::manifest::{Descriptor, Manifest};
 use super::progress::{BlobRole, Progress, Quiet, Tracker, TransferState};
 use super::pull::parse_held;
-use super::reference::ImageRef;
 use super::repo::Repository;
 use super::sink::{BlobSource, SinkError};
 use super::transport::{RegistryClient, header_str};
 use super::verify::{Hasher, digest_like};
+use berth_oci::Reference;
 
 const OCTET_STREAM: &str = "application/octet-stream";
 
@@ -92,7 +92,7 @@ impl RegistryClient {
         &self,
         source: Arc<dyn BlobSource>,
         root: &Descriptor,
-        target: &ImageRef,
+        target: &Reference,
         options: &PushOptions,
     ) -> Result<PushReport, ClientError> {
         let extra: Vec<&str> = options.mount_from.iter().map(String::as_str).collect();
