@@ -103,12 +103,18 @@ async fn bearer_token_flow_push_pull_and_rejections() {
         "{err}"
     );
 
-    let authed = client_with_store(None);
+    // Small chunks: the layer goes up in token-authenticated PATCHes.
+    let authed = RegistryClient::new(ClientConfig {
+        chunk_size: 256 << 10,
+        ..ClientConfig::default()
+    })
+    .unwrap();
     authed.set_credentials(&server.host, alice());
-    authed
+    let report = authed
         .push(layout.clone(), &root, &target, &PushOptions::default())
         .await
         .unwrap();
+    assert_eq!(report.uploaded_chunked, 1);
     let out = temp_dir("token-pull");
     let pulled = authed
         .pull(

@@ -54,6 +54,10 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 pub enum ClientError {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
+    #[error("setting up the HTTP client: {detail}")]
+    HttpInit { detail: String },
+    #[error("invalid registry URL {url:?}: {detail}")]
+    BadUrl { url: String, detail: String },
     #[error("{method} {url}: {detail}")]
     Request {
         method: String,

@@ -52,8 +52,7 @@ impl Repository {
 
     pub(crate) fn url(&self, tail: &str) -> Result<Url, ClientError> {
         let text = format!("{}/{tail}", self.name);
-        self.base.join(&text).map_err(|e| ClientError::Request {
-            method: "PARSE".into(),
+        self.base.join(&text).map_err(|e| ClientError::BadUrl {
             url: format!("{}{text}", self.base),
             detail: e.to_string(),
         })

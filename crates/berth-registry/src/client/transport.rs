@@ -89,9 +89,7 @@ impl RegistryClient {
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .build()
-            .map_err(|e| ClientError::Request {
-                method: "INIT".into(),
-                url: String::new(),
+            .map_err(|e| ClientError::HttpInit {
                 detail: error_chain(&e),
             })?;
         let auth = AuthState::new(config.credential_store.clone());
@@ -132,10 +130,9 @@ impl RegistryClient {
             domain
         };
         let text = format!("{}://{host}/v2/", self.scheme_for(domain));
-        Url::parse(&text).map_err(|e| ClientError::Request {
-            method: "PARSE".into(),
-            url: text,
+        Url::parse(&text).map_err(|e| ClientError::BadUrl {
             detail: e.to_string(),
+            url: text,
         })
     }
 
