@@ -19,6 +19,8 @@ type Handler = Arc<dyn Fn(&str, &str, &str) -> Vec<u8> + Send + Sync>;
 struct FakeRegistry {
     host: String,
     task: tokio::task::JoinHandle<()>,
+    /// Most `/slow/` blob requests ever in flight at once.
+    max_in_flight: Arc<AtomicUsize>,
 }
 
 impl Drop for FakeRegistry {
@@ -30,9 +32,13 @@ impl Drop for FakeRegistry {
 async fn fake(handler: Handler) -> FakeRegistry {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = listener.local_addr().unwrap().to_string();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max_in_flight = Arc::new(AtomicUsize::new(0));
+    let max = max_in_flight.clone();
     let task = tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {
             let handler = handler.clone();
+            let (in_flight, max) = (in_flight.clone(), max.clone());
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 let mut buf = [0u8; 4096];
@@ -47,12 +53,25 @@ async fn fake(handler: Handler) -> FakeRegistry {
                 let method = first.next().unwrap_or("").to_owned();
                 let target = first.next().unwrap_or("").to_owned();
                 let reply = handler(&method, &target, &text);
+                let slow = target.starts_with("/v2/slow/blobs/");
+                if slow {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                }
                 let _ = conn.write_all(&reply).await;
+                if slow {
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
                 let _ = conn.shutdown().await;
             });
         }
     });
-    FakeRegistry { host, task }
+    FakeRegistry {
+        host,
+        task,
+        max_in_flight,
+    }
 }
 
 fn reply(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
@@ -72,6 +91,31 @@ fn reply(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
 fn error_json(code: &str, message: &str) -> Vec<u8> {
     format!(r#"{{"errors":[{{"code":"{code}","message":"{message}","detail":null}}]}}"#)
         .into_bytes()
+}
+
+/// A manifest with `n` distinct small layers (for the concurrency limit).
+fn many_layers(n: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let layers: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("layer {i}").repeat(100).into_bytes())
+        .collect();
+    let config = image().config;
+    let descs: Vec<String> = layers
+        .iter()
+        .map(|l| {
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":{}}}"#,
+                Digest::sha256_of(l),
+                l.len()
+            )
+        })
+        .collect();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{}]}}"#,
+        Digest::sha256_of(&config),
+        config.len(),
+        descs.join(",")
+    );
+    (manifest.into_bytes(), layers)
 }
 
 struct Image {
@@ -119,6 +163,7 @@ fn handler(
     let img = image();
     let config_path = format!("blobs/{}", Digest::sha256_of(&img.config));
     let layer_path = format!("blobs/{}", Digest::sha256_of(&img.layer));
+    let (slow_manifest, slow_layers) = many_layers(8);
     Arc::new(move |_method, target, head| {
         if target.starts_with("/token") {
             tokens.fetch_add(1, Ordering::SeqCst);
@@ -155,6 +200,20 @@ fn handler(
                 &[],
                 &error_json("UNKNOWN", "storage backend exploded"),
             ),
+            ("slow", "manifests/v1") => reply(
+                "200 OK",
+                &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+                &slow_manifest,
+            ),
+            ("slow", p) if p != config_path => {
+                match slow_layers
+                    .iter()
+                    .find(|l| p == format!("blobs/{}", Digest::sha256_of(l)))
+                {
+                    Some(l) => reply("200 OK", &[], l),
+                    None => reply("404 Not Found", &[], b""),
+                }
+            }
             ("weird", "manifests/v1") => reply(
                 "200 OK",
                 &[("Content-Type", "application/vnd.example.thing+json")],
@@ -320,4 +379,24 @@ async fn dropped_connection_resumes_with_range() {
             .join(Digest::sha256_of(&layer).hex()),
     );
     assert!(stored == layer, "resumed blob differs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layers_download_in_parallel_up_to_the_limit() {
+    let f = start().await;
+    let dir = temp_dir("slow");
+    // The default limit is 4; 9 blobs (config + 8 layers), each answered after 150 ms.
+    let started = std::time::Instant::now();
+    pull(&f, "slow", dir.path()).await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(f.server.max_in_flight.load(Ordering::SeqCst), 4);
+    assert!(
+        elapsed < std::time::Duration::from_millis(9 * 150),
+        "took {elapsed:?}: not parallel"
+    );
+    assert_eq!(
+        blob_names(dir.path()).len(),
+        10,
+        "config, 8 layers, manifest"
+    );
 }

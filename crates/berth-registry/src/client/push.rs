@@ -390,14 +390,40 @@ impl BlobJob {
 /// carry its own query, e.g. distribution's `_state`).
 fn next_location(request: &Url, resp: &Response) -> Result<Url, ClientError> {
     let raw = header_str(resp.headers(), LOCATION.as_str()).unwrap_or("");
-    if raw.is_empty() {
-        return Err(ClientError::BadLocation {
-            url: request.to_string(),
-            location: raw.to_owned(),
-        });
-    }
-    request.join(raw).map_err(|_| ClientError::BadLocation {
+    resolve_location(request, raw)
+}
+
+fn resolve_location(request: &Url, raw: &str) -> Result<Url, ClientError> {
+    let bad = || ClientError::BadLocation {
         url: request.to_string(),
         location: raw.to_owned(),
-    })
+    };
+    if raw.is_empty() {
+        return Err(bad());
+    }
+    request.join(raw).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_resolve_against_the_request_and_keep_their_query() {
+        let req = Url::parse("http://reg:5000/v2/a/b/blobs/uploads/").unwrap();
+        let mut rel = resolve_location(&req, "/v2/a/b/blobs/uploads/u1?_state=xyz").unwrap();
+        rel.query_pairs_mut().append_pair("digest", "sha256:00");
+        assert_eq!(
+            rel.as_str(),
+            "http://reg:5000/v2/a/b/blobs/uploads/u1?_state=xyz&digest=sha256%3A00"
+        );
+        let same_dir = resolve_location(&req, "u2").unwrap();
+        assert_eq!(same_dir.as_str(), "http://reg:5000/v2/a/b/blobs/uploads/u2");
+        let abs = resolve_location(&req, "https://upload.example/x?sig=1").unwrap();
+        assert_eq!(abs.as_str(), "https://upload.example/x?sig=1");
+        assert!(matches!(
+            resolve_location(&req, ""),
+            Err(ClientError::BadLocation { .. })
+        ));
+    }
 }
