@@ -24,6 +24,9 @@ pub(crate) struct AuthState {
     challenges: Mutex<HashMap<String, Challenge>>,
     tokens: Mutex<HashMap<(String, String), CachedToken>>,
     explicit: Mutex<HashMap<String, Credentials>>,
+    /// Held across a token fetch so parallel transfers wait for one token instead of each
+    /// fetching their own.
+    fetching: tokio::sync::Mutex<()>,
     store: Option<CredentialStore>,
 }
 
@@ -92,6 +95,7 @@ impl AuthState {
                     wanted.push(s);
                 }
                 let key = (domain.to_owned(), scope_key(&wanted));
+                let _fetching = self.fetching.lock().await;
                 if let Some(t) = lock(&self.tokens).get(&key)
                     && t.valid_until > Instant::now()
                 {

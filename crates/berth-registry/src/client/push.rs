@@ -172,7 +172,8 @@ impl PushCtx {
         Ok(())
     }
 
-    /// Config and layers, in parallel up to the transfer limit. Foreign layers are skipped.
+    /// Layers in parallel up to the transfer limit, then the config (registries may check
+    /// that a manifest's blobs exist, never the order). Foreign layers are skipped.
     async fn push_blobs(
         &self,
         config: &Descriptor,
@@ -183,35 +184,25 @@ impl PushCtx {
         ));
         let mut tasks = JoinSet::new();
         let mut seen = std::collections::HashSet::new();
-        let all = std::iter::once((config, BlobRole::Config))
-            .chain(layers.iter().map(|l| (l, BlobRole::Layer)));
+        let mut config_job = None;
+        let all = layers
+            .iter()
+            .map(|l| (l, BlobRole::Layer))
+            .chain(std::iter::once((config, BlobRole::Config)));
         for (desc, role) in all {
             if desc.is_non_distributable() || !seen.insert(desc.digest.clone()) {
                 continue;
             }
-            let tracker = Tracker {
-                sink: self.options.progress.clone(),
-                digest: desc.digest.clone(),
-                role,
-                total: desc.size,
-            };
-            tracker.report(TransferState::Waiting, 0);
-            let job = BlobJob {
-                repo: self.repo.clone(),
-                source: self.source.clone(),
-                mount_from: self.options.mount_from.clone(),
-                report: self.report.clone(),
-                desc: desc.clone(),
-                tracker,
-            };
+            let job = self.job(desc, role);
+            job.tracker.report(TransferState::Waiting, 0);
+            if role == BlobRole::Config {
+                config_job = Some(job);
+                continue;
+            }
             let limit = limit.clone();
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await.ok();
-                let result = job.run().await;
-                if result.is_err() {
-                    job.tracker.report(TransferState::Failed, 0);
-                }
-                result
+                job.run_reporting().await
             });
         }
         while let Some(joined) = tasks.join_next().await {
@@ -225,7 +216,26 @@ impl PushCtx {
                 return Err(e);
             }
         }
-        Ok(())
+        match config_job {
+            Some(job) => job.run_reporting().await,
+            None => Ok(()),
+        }
+    }
+
+    fn job(&self, desc: &Descriptor, role: BlobRole) -> BlobJob {
+        BlobJob {
+            repo: self.repo.clone(),
+            source: self.source.clone(),
+            mount_from: self.options.mount_from.clone(),
+            report: self.report.clone(),
+            desc: desc.clone(),
+            tracker: Tracker {
+                sink: self.options.progress.clone(),
+                digest: desc.digest.clone(),
+                role,
+                total: desc.size,
+            },
+        }
     }
 }
 
@@ -239,6 +249,14 @@ struct BlobJob {
 }
 
 impl BlobJob {
+    async fn run_reporting(&self) -> Result<(), ClientError> {
+        let result = self.run().await;
+        if result.is_err() {
+            self.tracker.report(TransferState::Failed, 0);
+        }
+        result
+    }
+
     async fn run(&self) -> Result<(), ClientError> {
         let digest = &self.desc.digest;
         if self.repo.has_blob(digest).await? {

@@ -148,6 +148,7 @@ impl RegistryClient {
             for (name, value) in &req.headers {
                 builder = builder.header(name, value);
             }
+            let sent_auth = header.is_some();
             if let Some(h) = header {
                 builder = builder.header(reqwest::header::AUTHORIZATION, h);
             }
@@ -184,7 +185,10 @@ impl RegistryClient {
                     });
                 }
             }
-            auth.forget_token(req.domain, req.scopes);
+            // Only a token the registry refused is stale; another task's fresh one is not.
+            if sent_auth {
+                auth.forget_token(req.domain, req.scopes);
+            }
             retried = true;
         }
     }
