@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use berth_registry::client::{
     BlobSource, ClientConfig, CredentialStore, Credentials, LayoutDir, PullOptions, PushOptions,
-    RegistryClient,
+    RegistryClient, UploadMode,
 };
 use berth_registry::server::auth::AccessRule;
 use berth_registry::server::{AuthConfig, Config, ServerHandle, start};
@@ -106,6 +106,7 @@ async fn bearer_token_flow_push_pull_and_rejections() {
     // Small chunks: the layer goes up in token-authenticated PATCHes.
     let authed = RegistryClient::new(ClientConfig {
         chunk_size: 256 << 10,
+        upload_mode: UploadMode::Chunked,
         ..ClientConfig::default()
     })
     .unwrap();

@@ -142,13 +142,16 @@ async fn multi_layer_image_round_trips_through_our_push_and_pull() {
     let (fixture_dir, layout) = unpack_fixture("whiteouts.oci-archive.tar");
     let roots = berth_registry::client::BlobSource::roots(layout.as_ref()).unwrap();
     let root = roots[0].0.clone();
-    let client = client(64 << 10);
+    // 64 KiB threshold: the bigger layers stream up in one PATCH each.
+    let client = client_support::streaming_client(64 << 10);
     let target =
         Reference::parse_normalized(&format!("{}/w/whiteouts:1", registry.host())).unwrap();
-    client
+    let report = client
         .push(layout, &root, &target, &PushOptions::default())
         .await
         .unwrap();
+    assert!(report.uploaded_streamed >= 1, "{report:?}");
+    assert_eq!(report.uploaded_chunked, 0);
     assert_eq!(skopeo_digest(&target.to_string()), root.digest.to_string());
 
     let out = client_support::temp_dir("pull-whiteouts");

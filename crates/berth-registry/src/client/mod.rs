@@ -30,6 +30,7 @@ mod repo;
 pub mod sink;
 pub mod token;
 mod transport;
+mod upload;
 mod verify;
 
 pub use berth_oci::Reference;
@@ -44,4 +45,4 @@ pub use push::{PushOptions, PushReport};
 pub use render::{BarRenderer, LineRenderer};
 pub use repo::{FetchedManifest, Repository};
 pub use sink::{BlobSink, BlobSource, BlobWriter, SinkError};
-pub use transport::{ClientConfig, RegistryClient};
+pub use transport::{ClientConfig, RegistryClient, UploadMode};

@@ -17,8 +17,10 @@ use super::progress::{BlobRole, Progress, Quiet, Tracker, TransferState};
 use super::pull::parse_held;
 use super::repo::Repository;
 use super::sink::{BlobSource, SinkError};
-use super::transport::{RegistryClient, header_str};
+use super::transport::{RegistryClient, UploadMode, header_str};
+use super::upload;
 use super::verify::{Hasher, digest_like};
+use berth_oci::Digest;
 use berth_oci::Reference;
 
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -53,6 +55,7 @@ impl std::fmt::Debug for PushOptions {
 pub struct PushReport {
     pub uploaded_monolithic: usize,
     pub uploaded_chunked: usize,
+    pub uploaded_streamed: usize,
     pub mounted: usize,
     pub already_present: usize,
     pub manifests: usize,
@@ -63,6 +66,7 @@ pub struct PushReport {
 struct Counters {
     uploaded_monolithic: AtomicUsize,
     uploaded_chunked: AtomicUsize,
+    uploaded_streamed: AtomicUsize,
     mounted: AtomicUsize,
     already_present: AtomicUsize,
     manifests: AtomicUsize,
@@ -78,6 +82,7 @@ impl Counters {
         PushReport {
             uploaded_monolithic: get(&self.uploaded_monolithic),
             uploaded_chunked: get(&self.uploaded_chunked),
+            uploaded_streamed: get(&self.uploaded_streamed),
             mounted: get(&self.mounted),
             already_present: get(&self.already_present),
             manifests: get(&self.manifests),
@@ -300,40 +305,61 @@ impl BlobJob {
         let mut hasher = Hasher::for_digest(digest);
         if self.desc.size <= chunk_size {
             let body = self.read_chunk(&mut reader, self.desc.size, &mut hasher)?;
-            self.check_complete(hasher, body.len() as u64)?;
+            self.check_source(hasher.finish(), body.len() as u64)?;
             self.finish(location, body).await?;
             Counters::bump(&self.report.uploaded_monolithic);
-        } else {
-            let mut location = location;
-            let mut offset = 0u64;
-            while offset < self.desc.size {
-                let want = chunk_size.min(self.desc.size - offset);
-                let body = self.read_chunk(&mut reader, want, &mut hasher)?;
-                let len = body.len() as u64;
-                if len == 0 {
-                    break;
-                }
-                let range = format!("{}-{}", offset, offset + len - 1);
-                let resp = self
-                    .repo
-                    .send(
-                        Method::PATCH,
-                        location.clone(),
-                        vec![(CONTENT_TYPE, OCTET_STREAM.into()), (CONTENT_RANGE, range)],
-                        Some(body),
-                        &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT],
-                    )
+        } else if self.repo.client.config().upload_mode == UploadMode::Streamed {
+            let streamed =
+                upload::streamed_patch(&self.repo, location, reader, &self.desc, &self.tracker)
                     .await?;
-                location = next_location(&location, &resp)?;
-                offset += len;
-                self.tracker.report(TransferState::Uploading, offset);
-            }
-            self.check_complete(hasher, offset)?;
+            self.check_source(streamed.digest, streamed.size)?;
+            self.finish(streamed.next_location, Bytes::new()).await?;
+            Counters::bump(&self.report.uploaded_streamed);
+        } else {
+            let location = self
+                .upload_chunks(location, &mut reader, &mut hasher, chunk_size)
+                .await?;
+            self.check_source(hasher.finish(), self.desc.size)?;
             self.finish(location, Bytes::new()).await?;
             Counters::bump(&self.report.uploaded_chunked);
         }
         self.tracker.report(TransferState::Done, self.desc.size);
         Ok(())
+    }
+
+    /// PATCHes `chunk_size` pieces with `Content-Range`; returns the location for the final PUT.
+    async fn upload_chunks(
+        &self,
+        mut location: Url,
+        reader: &mut Box<dyn Read + Send>,
+        hasher: &mut Hasher,
+        chunk_size: u64,
+    ) -> Result<Url, ClientError> {
+        let mut offset = 0u64;
+        while offset < self.desc.size {
+            let want = chunk_size.min(self.desc.size - offset);
+            let body = self.read_chunk(reader, want, hasher)?;
+            let len = body.len() as u64;
+            if len == 0 {
+                // Source shorter than the descriptor: check_source reports it.
+                break;
+            }
+            let range = format!("{}-{}", offset, offset + len - 1);
+            let resp = self
+                .repo
+                .send(
+                    Method::PATCH,
+                    location.clone(),
+                    vec![(CONTENT_TYPE, OCTET_STREAM.into()), (CONTENT_RANGE, range)],
+                    Some(body),
+                    &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT],
+                )
+                .await?;
+            location = next_location(&location, &resp)?;
+            offset += len;
+            self.tracker.report(TransferState::Uploading, offset);
+        }
+        Ok(location)
     }
 
     /// Reads up to `len` bytes (less only at end of the source), hashing them.
@@ -360,7 +386,7 @@ impl BlobJob {
     }
 
     /// The source must hold exactly the bytes the descriptor promises before we commit them.
-    fn check_complete(&self, hasher: Hasher, sent: u64) -> Result<(), ClientError> {
+    fn check_source(&self, actual: Digest, sent: u64) -> Result<(), ClientError> {
         if sent != self.desc.size {
             return Err(ClientError::SizeMismatch {
                 url: "source".into(),
@@ -369,7 +395,6 @@ impl BlobJob {
                 actual: sent,
             });
         }
-        let actual = hasher.finish();
         if actual != self.desc.digest {
             return Err(ClientError::DigestMismatch {
                 url: "source".into(),
@@ -406,7 +431,7 @@ impl BlobJob {
 
 /// The upload URL from `Location`, resolved against the request URL (it may be relative and
 /// carry its own query, e.g. distribution's `_state`).
-fn next_location(request: &Url, resp: &Response) -> Result<Url, ClientError> {
+pub(crate) fn next_location(request: &Url, resp: &Response) -> Result<Url, ClientError> {
     let raw = header_str(resp.headers(), LOCATION.as_str()).unwrap_or("");
     resolve_location(request, raw)
 }

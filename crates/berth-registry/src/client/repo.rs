@@ -80,6 +80,33 @@ impl Repository {
         self.client.expect(resp, &method, &self.domain, ok).await
     }
 
+    /// Sends a one-shot streamed body (not re-sendable: auth must already be settled, as it is
+    /// after the upload's POST).
+    pub(crate) async fn send_stream(
+        &self,
+        method: Method,
+        url: Url,
+        headers: Vec<(HeaderName, String)>,
+        body: reqwest::Body,
+        ok: &[StatusCode],
+    ) -> Result<Response, ClientError> {
+        let resp = self
+            .client
+            .send_once(
+                Request {
+                    method: method.clone(),
+                    url,
+                    headers,
+                    body: None,
+                    domain: &self.domain,
+                    scopes: &self.scopes,
+                },
+                body,
+            )
+            .await?;
+        self.client.expect(resp, &method, &self.domain, ok).await
+    }
+
     /// GETs a manifest by tag or digest, reading at most [`MAX_MANIFEST_BYTES`].
     pub async fn get_manifest(
         &self,

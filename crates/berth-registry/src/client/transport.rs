@@ -28,8 +28,9 @@ pub struct ClientConfig {
     pub credential_store: Option<CredentialStore>,
     /// Parallel blob transfers per pull or push.
     pub max_concurrent_transfers: usize,
-    /// Blobs larger than this are pushed in PATCH chunks of this size; smaller ones in one PUT.
+    /// Blobs up to this size are pushed in one PUT; larger ones as `upload_mode` says.
     pub chunk_size: u64,
+    pub upload_mode: UploadMode,
     pub user_agent: String,
     pub connect_timeout: Duration,
 }
@@ -41,10 +42,21 @@ impl Default for ClientConfig {
             credential_store: None,
             max_concurrent_transfers: 4,
             chunk_size: 16 << 20,
+            upload_mode: UploadMode::Streamed,
             user_agent: format!("berth/{}", env!("CARGO_PKG_VERSION")),
             connect_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// How blobs larger than [`ClientConfig::chunk_size`] go up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMode {
+    /// One PATCH streaming the whole blob (what docker and skopeo do): fastest, little memory.
+    Streamed,
+    /// PATCHes of `chunk_size` bytes with `Content-Range` (for registries or proxies that
+    /// limit request sizes).
+    Chunked,
 }
 
 /// A registry client; cheap to clone (shared connection pool, token cache).
@@ -191,6 +203,35 @@ impl RegistryClient {
             }
             retried = true;
         }
+    }
+
+    /// Sends `req` once with a streamed `body` (no retry after a 401).
+    pub(crate) async fn send_once(
+        &self,
+        req: Request<'_>,
+        body: reqwest::Body,
+    ) -> Result<Response, ClientError> {
+        let header = self
+            .inner
+            .auth
+            .header_for(&self.inner.http, req.domain, req.scopes)
+            .await?;
+        let mut builder = self.inner.http.request(req.method.clone(), req.url.clone());
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(h) = header {
+            builder = builder.header(reqwest::header::AUTHORIZATION, h);
+        }
+        builder
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| ClientError::Request {
+                method: req.method.to_string(),
+                url: req.url.to_string(),
+                detail: error_chain(&e),
+            })
     }
 
     /// Passes through a response whose status is in `ok`, else reads the error body into an error.

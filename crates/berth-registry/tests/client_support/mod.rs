@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth_registry::client::{ClientConfig, LayoutDir, RegistryClient};
+use berth_registry::client::{ClientConfig, LayoutDir, RegistryClient, UploadMode};
 
 pub fn temp_dir(what: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -93,9 +93,21 @@ impl DockerRegistry {
     }
 }
 
+/// Blobs above `chunk_size` go up in `Content-Range` PATCHes of that size.
 pub fn client(chunk_size: u64) -> RegistryClient {
     RegistryClient::new(ClientConfig {
         chunk_size,
+        upload_mode: UploadMode::Chunked,
+        ..ClientConfig::default()
+    })
+    .expect("client")
+}
+
+/// Blobs above `threshold` go up in one streamed PATCH.
+pub fn streaming_client(threshold: u64) -> RegistryClient {
+    RegistryClient::new(ClientConfig {
+        chunk_size: threshold,
+        upload_mode: UploadMode::Streamed,
         ..ClientConfig::default()
     })
     .expect("client")
