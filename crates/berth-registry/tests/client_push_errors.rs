@@ -46,4 +46,13 @@ async fn corrupt_source_blob_is_refused_before_commit() {
             "{mode}: the corrupt blob reached the registry"
         );
     }
+    // Each failed upload session was cancelled.
+    let log = registry.log();
+    let cancelled = log
+        .lines()
+        .filter(|l| {
+            l.contains("http.request.method=DELETE") && l.contains("http.response.status=204")
+        })
+        .count();
+    assert_eq!(cancelled, 3, "{log}");
 }

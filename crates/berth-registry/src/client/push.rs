@@ -293,6 +293,32 @@ impl BlobJob {
             return Ok(());
         }
         let location = next_location(&start, &resp)?;
+        // The session's latest URL: distribution refuses a DELETE carrying a stale `_state`.
+        let mut latest = location.clone();
+        let result = self.upload(location, &mut latest).await;
+        if result.is_err() {
+            // Best effort: free the registry's upload session; the upload's own error matters more.
+            let cancelled = self
+                .repo
+                .send(
+                    Method::DELETE,
+                    latest,
+                    Vec::new(),
+                    None,
+                    &[StatusCode::NO_CONTENT, StatusCode::OK, StatusCode::ACCEPTED],
+                )
+                .await;
+            if let Err(e) = cancelled {
+                tracing::debug!(digest = %digest, error = %e, "could not cancel upload session");
+            }
+        }
+        result
+    }
+
+    /// Sends the blob's bytes to an open upload session at `location` and commits it.
+    /// `latest` follows the session URL as the registry hands out new ones.
+    async fn upload(&self, location: Url, latest: &mut Url) -> Result<(), ClientError> {
+        let digest = &self.desc.digest;
         let chunk_size = self.repo.client.config().chunk_size.max(1);
         let mut reader = self
             .source
@@ -312,29 +338,30 @@ impl BlobJob {
             let streamed =
                 upload::streamed_patch(&self.repo, location, reader, &self.desc, &self.tracker)
                     .await?;
+            *latest = streamed.next_location.clone();
             self.check_source(streamed.digest, streamed.size)?;
             self.finish(streamed.next_location, Bytes::new()).await?;
             Counters::bump(&self.report.uploaded_streamed);
         } else {
-            let location = self
-                .upload_chunks(location, &mut reader, &mut hasher, chunk_size)
+            self.upload_chunks(latest, &mut reader, &mut hasher, chunk_size)
                 .await?;
             self.check_source(hasher.finish(), self.desc.size)?;
-            self.finish(location, Bytes::new()).await?;
+            self.finish(latest.clone(), Bytes::new()).await?;
             Counters::bump(&self.report.uploaded_chunked);
         }
         self.tracker.report(TransferState::Done, self.desc.size);
         Ok(())
     }
 
-    /// PATCHes `chunk_size` pieces with `Content-Range`; returns the location for the final PUT.
+    /// PATCHes `chunk_size` pieces with `Content-Range`, leaving in `location` the URL for the
+    /// final PUT.
     async fn upload_chunks(
         &self,
-        mut location: Url,
+        location: &mut Url,
         reader: &mut Box<dyn Read + Send>,
         hasher: &mut Hasher,
         chunk_size: u64,
-    ) -> Result<Url, ClientError> {
+    ) -> Result<(), ClientError> {
         let mut offset = 0u64;
         while offset < self.desc.size {
             let want = chunk_size.min(self.desc.size - offset);
@@ -355,11 +382,11 @@ impl BlobJob {
                     &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT],
                 )
                 .await?;
-            location = next_location(&location, &resp)?;
+            *location = next_location(location, &resp)?;
             offset += len;
             self.tracker.report(TransferState::Uploading, offset);
         }
-        Ok(location)
+        Ok(())
     }
 
     /// Reads up to `len` bytes (less only at end of the source), hashing them.
