@@ -204,6 +204,12 @@ async fn login_verifies_then_stores_and_logout_removes() {
 
     assert!(stored.logout(&server.host).unwrap());
     assert!(!stored.logout(&server.host).unwrap());
+    // Neither the same client (cached login, cached token) nor a fresh one can push now.
+    let err = stored
+        .push(layout.clone(), &root, &target, &PushOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
     let after = client_with_store(Some(&config_path));
     let err = after
         .push(layout, &root, &target, &PushOptions::default())

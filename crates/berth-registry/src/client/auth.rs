@@ -24,6 +24,8 @@ pub(crate) struct AuthState {
     challenges: Mutex<HashMap<String, Challenge>>,
     tokens: Mutex<HashMap<(String, String), CachedToken>>,
     explicit: Mutex<HashMap<String, Credentials>>,
+    /// What the credential store said per domain: read once, not per request.
+    stored: Mutex<HashMap<String, Option<Credentials>>>,
     /// Held across a token fetch so parallel transfers wait for one token instead of each
     /// fetching their own.
     fetching: tokio::sync::Mutex<()>,
@@ -57,14 +59,26 @@ impl AuthState {
         lock(&self.tokens).retain(|(d, _), _| d != domain);
     }
 
+    /// Forgets credentials and tokens for `domain` (after logout).
+    pub(crate) fn forget(&self, domain: &str) {
+        lock(&self.explicit).remove(domain);
+        lock(&self.stored).remove(domain);
+        lock(&self.tokens).retain(|(d, _), _| d != domain);
+    }
+
     pub(crate) fn credentials(&self, domain: &str) -> Result<Option<Credentials>, ClientError> {
         if let Some(c) = lock(&self.explicit).get(domain) {
             return Ok(Some(c.clone()));
         }
-        match &self.store {
-            Some(store) => Ok(store.get(domain)?),
-            None => Ok(None),
+        if let Some(cached) = lock(&self.stored).get(domain) {
+            return Ok(cached.clone());
         }
+        let found = match &self.store {
+            Some(store) => store.get(domain)?,
+            None => None,
+        };
+        lock(&self.stored).insert(domain.to_owned(), found.clone());
+        Ok(found)
     }
 
     pub(crate) fn remember_challenge(&self, domain: &str, challenge: Challenge) {

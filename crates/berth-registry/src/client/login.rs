@@ -38,6 +38,7 @@ impl RegistryClient {
 
     /// Removes stored credentials for `domain`; `false` when none were stored.
     pub fn logout(&self, domain: &str) -> Result<bool, ClientError> {
+        self.inner.auth.forget(domain);
         Ok(self.store()?.erase(domain)?)
     }
 }
