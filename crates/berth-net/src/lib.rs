@@ -1,0 +1,4 @@
+//! Docker-style container networking for Berth: bridges and veth pairs over rtnetlink, IP
+//! address management, nftables NAT and port publishing, and per-container resolver files.
+
+pub mod link;
