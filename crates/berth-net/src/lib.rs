@@ -8,3 +8,4 @@ mod subnet;
 
 pub use persist::PersistError;
 pub use subnet::{Subnet, SubnetParseError};
+pub mod firewall;

@@ -50,6 +50,9 @@ fn two_containers_on_one_bridge_talk_and_see_their_gateway() {
     assert!(shown.contains("inet 172.30.11.2/24"), "{shown}");
     assert_eq!(mac_from_ipv4(ip_a), [0x02, 0x42, 172, 30, 11, 2]);
 
+    let hairpin = format!("/sys/class/net/{veth_a}/brport/hairpin_mode");
+    assert_eq!(std::fs::read_to_string(hairpin).unwrap().trim(), "1");
+
     let server = tcp_server_in(&b.handle, SocketAddr::from((ip_b, 7001)), b"hello from b");
     assert_eq!(tcp_fetch(Some(&a.handle), server).unwrap(), b"hello from b");
     // The host reaches the container through the bridge address.

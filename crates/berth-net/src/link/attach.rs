@@ -29,7 +29,7 @@ pub fn mac_from_ipv4(address: Ipv4Addr) -> [u8; 6] {
 }
 
 /// Creates the veth pair with its peer directly inside the container namespace, attaches the
-/// host end to the bridge, then configures MAC, address, `lo`, the link and the default route
+/// host end to the bridge (in hairpin mode), then configures MAC, address, `lo`, the link and the default route
 /// inside. On failure the host end is deleted again, which removes the peer too.
 pub fn attach_container(link: &ContainerLink<'_>) -> Result<(), LinkError> {
     let mut host = Netlink::open()?;
@@ -43,6 +43,9 @@ pub fn attach_container(link: &ContainerLink<'_>) -> Result<(), LinkError> {
 
 fn configure(host: &mut Netlink, link: &ContainerLink<'_>) -> Result<(), LinkError> {
     host.set_master(link.host_ifname, link.bridge)?;
+    // Published ports are DNATed in the kernel (no userland proxy), so a container reaching
+    // its own published port comes back through the same bridge port, as with Docker.
+    host.set_hairpin(link.host_ifname, true)?;
     host.set_up(link.host_ifname)?;
     let mut inside = Netlink::open_in(link.netns)?;
     let mac = link.mac.unwrap_or_else(|| mac_from_ipv4(link.address));

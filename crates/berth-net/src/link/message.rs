@@ -6,6 +6,7 @@ pub(crate) const NLMSG_DONE: u16 = 3;
 pub(crate) const RTM_NEWLINK: u16 = 16;
 pub(crate) const RTM_DELLINK: u16 = 17;
 pub(crate) const RTM_GETLINK: u16 = 18;
+pub(crate) const RTM_SETLINK: u16 = 19;
 pub(crate) const RTM_NEWADDR: u16 = 20;
 pub(crate) const RTM_NEWROUTE: u16 = 24;
 
@@ -17,7 +18,9 @@ pub(crate) const NLM_F_CREATE: u16 = 0x400;
 pub(crate) const IFLA_ADDRESS: u16 = 1;
 pub(crate) const IFLA_IFNAME: u16 = 3;
 pub(crate) const IFLA_MASTER: u16 = 10;
+pub(crate) const IFLA_PROTINFO: u16 = 12;
 pub(crate) const IFLA_LINKINFO: u16 = 18;
+pub(crate) const IFLA_BRPORT_MODE: u16 = 4;
 pub(crate) const IFLA_NET_NS_FD: u16 = 28;
 pub(crate) const IFLA_INFO_KIND: u16 = 1;
 pub(crate) const IFLA_INFO_DATA: u16 = 2;
@@ -32,6 +35,7 @@ pub(crate) const RTA_GATEWAY: u16 = 5;
 
 pub(crate) const AF_UNSPEC: u8 = 0;
 pub(crate) const AF_INET: u8 = 2;
+pub(crate) const AF_BRIDGE: u8 = 7;
 pub(crate) const IFF_UP: u32 = 0x1;
 const NLA_F_NESTED: u16 = 0x8000;
 const NLMSG_HDRLEN: usize = 16;
@@ -58,8 +62,19 @@ impl Request {
     }
 
     /// Appends `struct ifinfomsg`.
-    pub(crate) fn ifinfomsg(mut self, index: i32, flags: u32, change: u32) -> Self {
-        self.buf.push(AF_UNSPEC);
+    pub(crate) fn ifinfomsg(self, index: i32, flags: u32, change: u32) -> Self {
+        self.ifinfomsg_family(AF_UNSPEC, index, flags, change)
+    }
+
+    /// Appends `struct ifinfomsg` with an explicit address family.
+    pub(crate) fn ifinfomsg_family(
+        mut self,
+        family: u8,
+        index: i32,
+        flags: u32,
+        change: u32,
+    ) -> Self {
+        self.buf.push(family);
         self.buf.push(0);
         self.buf.extend_from_slice(&0u16.to_ne_bytes());
         self.buf.extend_from_slice(&index.to_ne_bytes());

@@ -107,6 +107,18 @@ impl Netlink {
         })
     }
 
+    /// Sets hairpin mode on a bridge port, so a frame may leave through the port it came in
+    /// on: needed when a container reaches its own published port through the host.
+    pub fn set_hairpin(&mut self, name: &str, on: bool) -> Result<(), LinkError> {
+        let index = self.require_index(LinkOp::SetHairpin, name)?;
+        let request = Request::new(RTM_SETLINK, 0)
+            .ifinfomsg_family(AF_BRIDGE, index_arg(index), 0, 0)
+            .nest(IFLA_PROTINFO)
+            .attr(IFLA_BRPORT_MODE, &[u8::from(on)])
+            .end_nest();
+        self.request(LinkOp::SetHairpin, name, request).map(drop)
+    }
+
     /// Renames a (down) link.
     pub fn set_name(&mut self, name: &str, new_name: &str) -> Result<(), LinkError> {
         validate_ifname(new_name)?;
