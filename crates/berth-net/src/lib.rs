@@ -8,4 +8,5 @@ mod subnet;
 
 pub use persist::PersistError;
 pub use subnet::{Subnet, SubnetParseError};
+pub mod dns;
 pub mod firewall;
