@@ -9,4 +9,5 @@ mod subnet;
 pub use persist::PersistError;
 pub use subnet::{Subnet, SubnetParseError};
 pub mod dns;
+pub mod files;
 pub mod firewall;
