@@ -11,3 +11,4 @@ pub use subnet::{Subnet, SubnetParseError};
 pub mod dns;
 pub mod files;
 pub mod firewall;
+pub mod network;
