@@ -162,6 +162,36 @@ impl Networks {
         Ok(pool)
     }
 
+    /// Brings the kernel back in line with saved state after a daemon or host restart:
+    /// every known network's bridge (with its gateway address) and the firewall table.
+    /// DNS records are not persisted: the engine re-adds names of running containers.
+    pub fn restore(&mut self) -> Result<(), NetworkError> {
+        let networks: Vec<(String, NetworkRule)> = self
+            .firewall
+            .state()
+            .networks
+            .iter()
+            .map(|(name, rule)| (name.clone(), rule.clone()))
+            .collect();
+        for (network, rule) in &networks {
+            let Some(pool) = self.ipam.pool(network) else {
+                continue;
+            };
+            link::ensure_bridge(&rule.bridge, pool.gateway, pool.subnet.prefix_len()).map_err(
+                |source| NetworkError::Link {
+                    network: network.clone(),
+                    source,
+                },
+            )?;
+        }
+        self.firewall
+            .reapply()
+            .map_err(|source| NetworkError::Firewall {
+                network: String::new(),
+                source,
+            })
+    }
+
     /// Removes firewall rules, bridge, pool and names (refused while containers are
     /// connected, like Docker); keeps going past failures.
     pub fn remove(&mut self, network: &str) -> Result<(), NetworkError> {

@@ -180,6 +180,21 @@ fn create_connect_resolve_talk_disconnect_remove() {
     ));
     networks.disconnect(&private).unwrap();
     networks.disconnect(&web_ep).unwrap();
+    // A "host reboot": the kernel loses bridge and table, the state files survive.
+    drop(networks);
+    run(&["ip", "link", "delete", &internal_bridge]);
+    run(&["nft", "delete", "table", "ip", &table.0]);
+    let mut networks = Networks::open(dir.path(), &table.0).unwrap();
+    networks.restore().unwrap();
+    assert!(table.exists());
+    assert!(
+        Netlink::open()
+            .unwrap()
+            .link_index(&internal_bridge)
+            .unwrap()
+            .is_some()
+    );
+
     networks.remove("private").unwrap();
     networks.remove("app").unwrap();
     assert!(networks.remove("app").is_err());

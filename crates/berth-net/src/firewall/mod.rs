@@ -175,6 +175,22 @@ impl Firewall {
         Ok(true)
     }
 
+    /// Re-installs the table and sysctls from saved state, e.g. after a host reboot wiped
+    /// the kernel's copy while our state file survived.
+    pub fn reapply(&mut self) -> Result<(), FirewallError> {
+        let next = self.state.clone();
+        if sysctl::enable_ip_forward()? {
+            self.state.enabled_ip_forward = true;
+        }
+        for bridge in &next.route_localnet {
+            sysctl::set_route_localnet(bridge, true)?;
+        }
+        self.install(FirewallState {
+            enabled_ip_forward: self.state.enabled_ip_forward,
+            ..next
+        })
+    }
+
     /// Saves `next`, then replaces the table with its rules.
     fn install(&mut self, next: FirewallState) -> Result<(), FirewallError> {
         persist::save_json(&self.config.state_path, &next)?;
