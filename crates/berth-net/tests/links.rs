@@ -96,4 +96,17 @@ fn errors_name_the_interface_and_errno() {
     assert_eq!(err.errno(), Some(17), "{err}");
     assert!(err.to_string().contains(&bridge), "{err}");
     assert!(netlink.set_up("bad/name").is_err());
+    assert_eq!(
+        netlink.link_kind(&bridge).unwrap(),
+        Some(Some("bridge".into()))
+    );
+    // A veth that happens to carry the bridge's name is refused, not reused.
+    let (veth, peer) = (unique("vt"), unique("vt"));
+    let _veths = (LinkGuard(veth.clone()), LinkGuard(peer.clone()));
+    netlink.create_veth(&veth, &peer, None).unwrap();
+    let err = link::ensure_bridge(&veth, Ipv4Addr::new(172, 30, 12, 1), 24).unwrap_err();
+    assert!(
+        matches!(err, link::LinkError::NotABridge { ref kind, .. } if kind == "veth"),
+        "{err}"
+    );
 }

@@ -41,6 +41,8 @@ impl std::fmt::Display for LinkOp {
 pub enum LinkError {
     #[error("invalid interface name {name:?}: must be 1-15 bytes without '/', ':' or whitespace")]
     InvalidName { name: String },
+    #[error("{name} exists and is a {kind}, not a bridge")]
+    NotABridge { name: String, kind: String },
     #[error("open rtnetlink socket: {source}")]
     Socket { source: std::io::Error },
     #[error("rtnetlink {op} on {target}: send/receive failed: {source}")]

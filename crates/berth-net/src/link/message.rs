@@ -204,6 +204,30 @@ pub(crate) fn link_index(payload: &[u8]) -> Option<u32> {
     u32::try_from(i32::from_ne_bytes(bytes)).ok()
 }
 
+/// Iterates `(type, payload)` over a run of netlink attributes; stops at malformed data.
+pub(crate) fn attributes(mut data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let len = usize::from(u16::from_ne_bytes([*data.first()?, *data.get(1)?]));
+        let kind = u16::from_ne_bytes([*data.get(2)?, *data.get(3)?]) & !NLA_F_NESTED;
+        if len < 4 || len > data.len() {
+            return None;
+        }
+        let payload = &data[4..len];
+        data = data.get((len + 3) & !3..).unwrap_or(&[]);
+        Some((kind, payload))
+    })
+}
+
+/// The `IFLA_INFO_KIND` (e.g. "bridge", "veth") of an `RTM_NEWLINK` payload, if any.
+pub(crate) fn link_kind(payload: &[u8]) -> Option<String> {
+    const IFINFOMSG_LEN: usize = 16;
+    let (_, linkinfo) =
+        attributes(payload.get(IFINFOMSG_LEN..)?).find(|(kind, _)| *kind == IFLA_LINKINFO)?;
+    let (_, kind) = attributes(linkinfo).find(|(kind, _)| *kind == IFLA_INFO_KIND)?;
+    let kind = kind.split(|b| *b == 0).next().unwrap_or(kind);
+    Some(String::from_utf8_lossy(kind).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +256,21 @@ mod tests {
         let replies = parse_replies(&bytes);
         assert_eq!(replies.len(), 1);
         assert_eq!(replies[0].msg_type, RTM_NEWLINK);
+    }
+
+    #[test]
+    fn link_kind_is_found_in_nested_linkinfo() {
+        let bytes = Request::new(RTM_NEWLINK, 0)
+            .ifinfomsg(3, 0, 0)
+            .attr_str(IFLA_IFNAME, "br0")
+            .nest(IFLA_LINKINFO)
+            .attr_str(IFLA_INFO_KIND, "bridge")
+            .end_nest()
+            .finish(1);
+        let replies = parse_replies(&bytes);
+        assert_eq!(link_kind(replies[0].payload).as_deref(), Some("bridge"));
+        assert_eq!(link_index(replies[0].payload), Some(3));
+        assert_eq!(link_kind(&replies[0].payload[..20]), None);
     }
 
     #[test]

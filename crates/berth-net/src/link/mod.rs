@@ -17,10 +17,18 @@ pub use socket::Netlink;
 use std::net::Ipv4Addr;
 
 /// Creates bridge `name` (unless it exists), gives it `gateway/prefix_len` and brings it up.
+/// An existing link of that name that is not a bridge is an error, never reused.
 pub fn ensure_bridge(name: &str, gateway: Ipv4Addr, prefix_len: u8) -> Result<(), LinkError> {
     let mut netlink = Netlink::open()?;
-    if netlink.link_index(name)?.is_none() {
-        netlink.create_bridge(name)?;
+    match netlink.link_kind(name)? {
+        None => netlink.create_bridge(name)?,
+        Some(Some(kind)) if kind == "bridge" => {}
+        Some(kind) => {
+            return Err(LinkError::NotABridge {
+                name: name.to_string(),
+                kind: kind.unwrap_or_else(|| "device".to_string()),
+            });
+        }
     }
     netlink.add_address(name, gateway, prefix_len)?;
     netlink.set_up(name)

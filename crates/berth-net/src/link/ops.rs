@@ -23,12 +23,24 @@ pub fn validate_ifname(name: &str) -> Result<(), LinkError> {
 impl Netlink {
     /// The index of interface `name`, or `None` if there is no such interface.
     pub fn link_index(&mut self, name: &str) -> Result<Option<u32>, LinkError> {
+        Ok(self.link_info(name)?.map(|(index, _)| index))
+    }
+
+    /// The kind of interface `name` ("bridge", "veth", …; `None` inside for plain devices
+    /// such as `lo`), or `None` if there is no such interface.
+    pub fn link_kind(&mut self, name: &str) -> Result<Option<Option<String>>, LinkError> {
+        Ok(self.link_info(name)?.map(|(_, kind)| kind))
+    }
+
+    fn link_info(&mut self, name: &str) -> Result<Option<(u32, Option<String>)>, LinkError> {
         validate_ifname(name)?;
         let request = Request::new(RTM_GETLINK, 0)
             .ifinfomsg(0, 0, 0)
             .attr_str(IFLA_IFNAME, name);
         match self.request(LinkOp::LookupLink, name, request) {
-            Ok(replies) => Ok(replies.iter().find_map(|payload| link_index(payload))),
+            Ok(replies) => Ok(replies
+                .iter()
+                .find_map(|payload| Some((link_index(payload)?, link_kind(payload))))),
             Err(error) if error.errno() == Some(ENODEV) => Ok(None),
             Err(error) => Err(error),
         }
