@@ -4,9 +4,32 @@
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
+/// A value that would break the file's line/word structure (empty, whitespace, control
+/// characters, comment markers): refused rather than written.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "invalid {field} {value:?}: must be non-empty, without whitespace, control characters or '#'"
+)]
+pub struct InvalidEntry {
+    pub field: &'static str,
+    pub value: String,
+}
+
+fn check(field: &'static str, value: &str) -> Result<(), InvalidEntry> {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || c == '#' || c == ';';
+    if value.is_empty() || value.contains(bad) {
+        return Err(InvalidEntry {
+            field,
+            value: value.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// `/etc/hostname`.
-pub fn hostname_file(hostname: &str) -> String {
-    format!("{hostname}\n")
+pub fn hostname_file(hostname: &str) -> Result<String, InvalidEntry> {
+    check("hostname", hostname)?;
+    Ok(format!("{hostname}\n"))
 }
 
 /// What goes into a container's `/etc/hosts`.
@@ -22,7 +45,14 @@ pub struct HostsSpec<'a> {
 }
 
 /// `/etc/hosts`: the loopback and IPv6 defaults, the extra hosts, then the container itself.
-pub fn hosts_file(spec: &HostsSpec<'_>) -> String {
+pub fn hosts_file(spec: &HostsSpec<'_>) -> Result<String, InvalidEntry> {
+    check("hostname", spec.hostname)?;
+    if let Some(domain) = spec.domainname.filter(|d| !d.is_empty()) {
+        check("domainname", domain)?;
+    }
+    for (name, _) in spec.extra_hosts {
+        check("extra host name", name)?;
+    }
     let mut out = String::from(
         "127.0.0.1\tlocalhost\n\
          ::1\tlocalhost ip6-localhost ip6-loopback\n\
@@ -43,7 +73,7 @@ pub fn hosts_file(spec: &HostsSpec<'_>) -> String {
     for address in spec.addresses {
         let _ = writeln!(out, "{address}\t{names}");
     }
-    out
+    Ok(out)
 }
 
 /// The parts of a `resolv.conf` that matter to containers.
@@ -112,7 +142,13 @@ pub fn resolv_conf(
     host: &ResolvConf,
     mode: ResolverMode<'_>,
     overrides: &DnsOverrides<'_>,
-) -> String {
+) -> Result<String, InvalidEntry> {
+    for domain in overrides.search {
+        check("dns search domain", domain)?;
+    }
+    for option in overrides.options {
+        check("dns option", option)?;
+    }
     let search = if overrides.search.is_empty() {
         &host.search
     } else {
@@ -159,5 +195,5 @@ pub fn resolv_conf(
     if !options.is_empty() {
         let _ = writeln!(out, "options {}", options.join(" "));
     }
-    out
+    Ok(out)
 }

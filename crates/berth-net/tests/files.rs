@@ -4,16 +4,18 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use berth_net::files::{
-    DnsOverrides, HostsSpec, ResolvConf, ResolverMode, hostname_file, hosts_file, resolv_conf,
+    DnsOverrides, HostsSpec, InvalidEntry, ResolvConf, ResolverMode, hostname_file, hosts_file,
+    resolv_conf,
 };
 
 /// Compares with `tests/golden/<name>`; `BERTH_BLESS=1` rewrites the file instead.
-fn golden(name: &str, actual: &str) {
+fn golden(name: &str, actual: Result<String, InvalidEntry>) {
+    let actual = actual.unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
     if std::env::var_os("BERTH_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
+        std::fs::write(&path, &actual).unwrap();
     }
     let expected =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -40,7 +42,7 @@ fn parses_the_host_resolv_conf() {
 
 #[test]
 fn hostname_and_hosts() {
-    golden("hostname", &hostname_file("web-1"));
+    golden("hostname", hostname_file("web-1"));
     let addresses = [
         IpAddr::V4(Ipv4Addr::new(172, 30, 0, 2)),
         IpAddr::V4(Ipv4Addr::new(172, 31, 0, 5)),
@@ -51,7 +53,7 @@ fn hostname_and_hosts() {
     ];
     golden(
         "hosts",
-        &hosts_file(&HostsSpec {
+        hosts_file(&HostsSpec {
             hostname: "web-1",
             domainname: Some("example.test"),
             addresses: &addresses,
@@ -60,7 +62,7 @@ fn hostname_and_hosts() {
     );
     golden(
         "hosts-minimal",
-        &hosts_file(&HostsSpec {
+        hosts_file(&HostsSpec {
             hostname: "abc123",
             addresses: &addresses[..1],
             ..Default::default()
@@ -74,12 +76,12 @@ fn resolv_conf_embedded_host_and_overrides() {
     let embedded = ResolverMode::Embedded(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 11)));
     golden(
         "resolv-embedded.conf",
-        &resolv_conf(&host, embedded, &DnsOverrides::default()),
+        resolv_conf(&host, embedded, &DnsOverrides::default()),
     );
     let fallback = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))];
     golden(
         "resolv-host.conf",
-        &resolv_conf(
+        resolv_conf(
             &host,
             ResolverMode::Host {
                 fallback: &fallback,
@@ -90,7 +92,7 @@ fn resolv_conf_embedded_host_and_overrides() {
     let only_loopback = ResolvConf::parse("nameserver 127.0.0.53\n");
     golden(
         "resolv-fallback.conf",
-        &resolv_conf(
+        resolv_conf(
             &only_loopback,
             ResolverMode::Host {
                 fallback: &fallback,
@@ -108,10 +110,33 @@ fn resolv_conf_embedded_host_and_overrides() {
     };
     golden(
         "resolv-overrides.conf",
-        &resolv_conf(&host, ResolverMode::Host { fallback: &[] }, &overrides),
+        resolv_conf(&host, ResolverMode::Host { fallback: &[] }, &overrides),
     );
     golden(
         "resolv-embedded-overrides.conf",
-        &resolv_conf(&host, embedded, &overrides),
+        resolv_conf(&host, embedded, &overrides),
     );
+}
+
+#[test]
+fn entries_that_would_break_the_files_are_refused() {
+    assert_eq!(
+        hostname_file("evil\n127.0.0.1 bank").unwrap_err().field,
+        "hostname"
+    );
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let extra = [("two words", ip)];
+    let spec = HostsSpec {
+        hostname: "ok",
+        extra_hosts: &extra,
+        ..Default::default()
+    };
+    assert_eq!(hosts_file(&spec).unwrap_err().field, "extra host name");
+    let search = vec!["a.test\nnameserver 192.0.2.66".to_string()];
+    let overrides = DnsOverrides {
+        search: &search,
+        ..Default::default()
+    };
+    let mode = ResolverMode::Host { fallback: &[] };
+    assert!(resolv_conf(&ResolvConf::default(), mode, &overrides).is_err());
 }
