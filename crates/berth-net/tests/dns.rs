@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -38,21 +39,34 @@ impl FakeUpstream {
                 let Ok((len, from)) = socket.recv_from(&mut buf) else {
                     continue;
                 };
-                let Ok(request) = Message::from_vec(&buf[..len]) else {
-                    continue;
-                };
-                count.fetch_add(1, Ordering::SeqCst);
-                let mut reply = Message::response(request.metadata.id, OpCode::Query);
-                reply.metadata.recursion_desired = request.metadata.recursion_desired;
-                let query = request.queries[0].clone();
-                if query.name().to_ascii() == "example.test." {
-                    let data = RData::A(A(Ipv4Addr::new(192, 0, 2, 7)));
-                    reply.add_answer(Record::from_rdata(query.name().clone(), 60, data));
-                } else {
-                    reply.metadata.response_code = ResponseCode::NXDomain;
+                if let Some(reply) = fake_answer(&buf[..len]) {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ = socket.send_to(&reply, from);
                 }
-                reply.add_query(query);
-                let _ = socket.send_to(&reply.to_vec().unwrap(), from);
+            }
+        });
+        // The same answers over TCP on the same port, one query per connection.
+        let listener = TcpListener::bind(addr).unwrap();
+        let (count, stopping) = (Arc::clone(&queries), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let mut len = [0u8; 2];
+                if stream.read_exact(&mut len).is_err() {
+                    continue;
+                }
+                let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                if stream.read_exact(&mut query).is_err() {
+                    continue;
+                }
+                if let Some(reply) = fake_answer(&query) {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&reply);
+                    let _ = stream.write_all(&framed);
+                }
             }
         });
         Self {
@@ -61,6 +75,21 @@ impl FakeUpstream {
             stop,
         }
     }
+}
+
+fn fake_answer(bytes: &[u8]) -> Option<Vec<u8>> {
+    let request = Message::from_vec(bytes).ok()?;
+    let mut reply = Message::response(request.metadata.id, OpCode::Query);
+    reply.metadata.recursion_desired = request.metadata.recursion_desired;
+    let query = request.queries.first()?.clone();
+    if query.name().to_ascii() == "example.test." {
+        let data = RData::A(A(Ipv4Addr::new(192, 0, 2, 7)));
+        reply.add_answer(Record::from_rdata(query.name().clone(), 60, data));
+    } else {
+        reply.metadata.response_code = ResponseCode::NXDomain;
+    }
+    reply.add_query(query);
+    reply.to_vec().ok()
 }
 
 impl Drop for FakeUpstream {
@@ -89,6 +118,32 @@ fn ask(netns: &TestNetns, name: &str, qtype: RecordType) -> Message {
         .expect("resolver answers");
     let reply = Message::from_vec(&reply).unwrap();
     assert_eq!(reply.metadata.id, 0x4242);
+    reply
+}
+
+/// The same over TCP (length-prefixed).
+fn ask_tcp(netns: &TestNetns, name: &str) -> Message {
+    let mut message = Message::new(0x5151, MessageType::Query, OpCode::Query);
+    message.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+    let bytes = message.to_vec().unwrap();
+    let reply = netns
+        .handle
+        .run(move || -> std::io::Result<Vec<u8>> {
+            let mut stream = TcpStream::connect((EMBEDDED_RESOLVER, 53))?;
+            stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+            let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+            framed.extend_from_slice(&bytes);
+            stream.write_all(&framed)?;
+            let mut len = [0u8; 2];
+            stream.read_exact(&mut len)?;
+            let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            stream.read_exact(&mut reply)?;
+            Ok(reply)
+        })
+        .unwrap()
+        .expect("resolver answers over TCP");
+    let reply = Message::from_vec(&reply).unwrap();
+    assert_eq!(reply.metadata.id, 0x5151);
     reply
 }
 
@@ -210,4 +265,44 @@ fn no_upstream_means_servfail_and_garbage_means_formerr() {
     let reply = Message::from_vec(&garbage).unwrap();
     assert_eq!(reply.metadata.id, 0xABCD);
     assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
+}
+
+#[test]
+fn large_answers_truncate_over_udp_and_come_whole_over_tcp() {
+    berth_testutil::require_root();
+    let container = TestNetns::new();
+    Netlink::open_in(&container.handle)
+        .unwrap()
+        .set_up("lo")
+        .unwrap();
+    let upstream = FakeUpstream::start();
+    let records = DnsRecords::new();
+    for host in 2..102u8 {
+        records.add("app", "many", Ipv4Addr::new(172, 30, 42, host));
+    }
+    let at = SocketAddr::from((EMBEDDED_RESOLVER, 53));
+    let udp = dns::bind_in_netns(&container.handle, at).unwrap();
+    let tcp = dns::bind_tcp_in_netns(&container.handle, at).unwrap();
+    let _server = DnsServer::spawn_with_tcp(
+        udp,
+        Some(tcp),
+        ServerConfig {
+            networks: vec!["app".into()],
+            records,
+            upstreams: vec![upstream.addr],
+            upstream_timeout: Duration::from_secs(1),
+        },
+    )
+    .unwrap();
+    let over_udp = ask(&container, "many.", RecordType::A);
+    assert!(over_udp.metadata.truncation);
+    assert!(addresses(&over_udp).len() < 100);
+    let over_tcp = ask_tcp(&container, "many.");
+    assert!(!over_tcp.metadata.truncation);
+    assert_eq!(addresses(&over_tcp).len(), 100);
+    // Forwarding over TCP reaches the upstream's TCP side.
+    let forwarded = ask_tcp(&container, "example.test.");
+    assert_eq!(addresses(&forwarded), vec![Ipv4Addr::new(192, 0, 2, 7)]);
+    let missing = ask_tcp(&container, "nothing.test.");
+    assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
 }

@@ -5,10 +5,11 @@
 //! from the daemon's namespace, so the host's resolvers (even 127.0.0.53) stay reachable.
 
 mod records;
+mod resolve;
 mod server;
 mod wire;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 
 pub use records::DnsRecords;
 pub use server::{DnsServer, ServerConfig};
@@ -38,6 +39,17 @@ pub enum DnsError {
 pub fn bind_in_netns(netns: &NetnsHandle, addr: SocketAddr) -> Result<UdpSocket, DnsError> {
     netns
         .run(|| UdpSocket::bind(addr))?
+        .map_err(|source| DnsError::Bind {
+            addr,
+            netns: netns.path().to_path_buf(),
+            source,
+        })
+}
+
+/// Binds a TCP listener at `addr` inside `netns`, for [`DnsServer::spawn_with_tcp`].
+pub fn bind_tcp_in_netns(netns: &NetnsHandle, addr: SocketAddr) -> Result<TcpListener, DnsError> {
+    netns
+        .run(|| TcpListener::bind(addr))?
         .map_err(|source| DnsError::Bind {
             addr,
             netns: netns.path().to_path_buf(),

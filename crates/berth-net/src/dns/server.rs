@@ -1,18 +1,23 @@
-//! A UDP resolver thread: answers names from [`DnsRecords`], forwards the rest upstream.
+//! Resolver threads: one for UDP, optionally one accepting TCP; both answer names from
+//! [`super::DnsRecords`] and forward the rest upstream.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::wire::{self, ParseError, Rcode, TYPE_A};
+use super::resolve::{self, Decision, Resolver};
+use super::wire::{self, Rcode};
 use super::{DnsError, DnsRecords};
 
-/// How often the serving thread checks whether it should stop.
+/// How often the serving threads check whether they should stop.
 const STOP_POLL: Duration = Duration::from_millis(200);
-/// Forwarded queries in flight at once; beyond that clients get SERVFAIL at once.
+/// Forwarded queries (and TCP connections) in flight at once; beyond that: SERVFAIL/close.
 const MAX_IN_FLIGHT: usize = 64;
+/// An idle TCP client is dropped after this long.
+const TCP_IDLE: Duration = Duration::from_secs(5);
+const TCP_MAX: usize = u16::MAX as usize;
 
 /// What one resolver serves.
 #[derive(Debug, Clone)]
@@ -26,40 +31,79 @@ pub struct ServerConfig {
     pub upstream_timeout: Duration,
 }
 
-/// A running resolver; stops (and joins its thread) on drop.
+/// A running resolver; stops (and joins its threads) on drop.
 #[derive(Debug)]
 pub struct DnsServer {
     local_addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+struct Shared {
+    resolver: Resolver,
+    stop: Arc<AtomicBool>,
+    in_flight: AtomicUsize,
+}
+
+impl Shared {
+    /// Reserves a slot for a helper thread; `false` if all are taken.
+    fn acquire(&self) -> bool {
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
+            self.release();
+            return false;
+        }
+        true
+    }
+
+    fn release(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl DnsServer {
-    /// Serves on `socket` (typically bound with [`super::bind_in_netns`]) until dropped.
+    /// Serves UDP on `socket` (typically from [`super::bind_in_netns`]) until dropped.
     pub fn spawn(socket: UdpSocket, config: ServerConfig) -> Result<Self, DnsError> {
-        let local_addr = socket
-            .local_addr()
-            .map_err(|source| DnsError::Socket { source })?;
+        Self::spawn_with_tcp(socket, None, config)
+    }
+
+    /// Serves UDP on `socket` and, with `tcp`, TCP too (clients retry truncated answers
+    /// over TCP; see [`super::bind_tcp_in_netns`]).
+    pub fn spawn_with_tcp(
+        socket: UdpSocket,
+        tcp: Option<TcpListener>,
+        config: ServerConfig,
+    ) -> Result<Self, DnsError> {
+        let socket_error = |source| DnsError::Socket { source };
+        let local_addr = socket.local_addr().map_err(socket_error)?;
         socket
             .set_read_timeout(Some(STOP_POLL))
-            .map_err(|source| DnsError::Socket { source })?;
+            .map_err(socket_error)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let serving = Serving {
-            socket: Arc::new(socket),
-            config: Arc::new(config),
+        let shared = Arc::new(Shared {
+            resolver: Resolver::new(config),
             stop: Arc::clone(&stop),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            round_robin: AtomicUsize::new(0),
-        };
-        let thread = std::thread::Builder::new()
-            .name(format!("berth-dns {local_addr}"))
-            .spawn(move || serving.run())
-            .map_err(|source| DnsError::Thread { source })?;
-        Ok(Self {
+            in_flight: AtomicUsize::new(0),
+        });
+        let mut server = Self {
             local_addr,
             stop,
-            thread: Some(thread),
-        })
+            threads: Vec::new(),
+        };
+        let udp_shared = Arc::clone(&shared);
+        let socket = Arc::new(socket);
+        server
+            .threads
+            .push(spawn_named(format!("berth-dns {local_addr}"), move || {
+                serve_udp(&udp_shared, &socket)
+            })?);
+        if let Some(listener) = tcp {
+            listener.set_nonblocking(true).map_err(socket_error)?;
+            server.threads.push(spawn_named(
+                format!("berth-dns-tcp {local_addr}"),
+                move || serve_tcp(&shared, &listener),
+            )?);
+        }
+        Ok(server)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -70,120 +114,103 @@ impl DnsServer {
 impl Drop for DnsServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
 }
 
-struct Serving {
-    socket: Arc<UdpSocket>,
-    config: Arc<ServerConfig>,
-    stop: Arc<AtomicBool>,
-    in_flight: Arc<AtomicUsize>,
-    round_robin: AtomicUsize,
+fn spawn_named(
+    name: String,
+    work: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, DnsError> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(work)
+        .map_err(|source| DnsError::Thread { source })
 }
 
-impl Serving {
-    fn run(&self) {
-        let mut buf = [0u8; 4096];
-        while !self.stop.load(Ordering::SeqCst) {
-            let Ok((len, client)) = self.socket.recv_from(&mut buf) else {
-                continue; // timeout (poll the stop flag) or a transient error
-            };
-            self.handle(&buf[..len], client);
-        }
-    }
-
-    fn handle(&self, packet: &[u8], client: SocketAddr) {
-        let query = match wire::parse_query(packet) {
-            Ok(query) => query,
-            Err(ParseError::Malformed { id }) => {
-                let _ = self
-                    .socket
-                    .send_to(&wire::error_reply(id, Rcode::FormErr), client);
-                return;
-            }
-            Err(ParseError::NoHeader) => return,
+fn serve_udp(shared: &Arc<Shared>, socket: &Arc<UdpSocket>) {
+    let mut buf = [0u8; 4096];
+    while !shared.stop.load(Ordering::SeqCst) {
+        let Ok((len, client)) = socket.recv_from(&mut buf) else {
+            continue; // timeout (poll the stop flag) or a transient error
         };
-        let addresses = self
-            .config
-            .records
-            .lookup(&self.config.networks, &query.name);
-        if !addresses.is_empty() && query.is_internet() {
-            let reply = match query.qtype {
-                TYPE_A => {
-                    // Rotate so successive clients spread over the containers behind a name.
-                    let mut rotated = addresses;
-                    let turn = self.round_robin.fetch_add(1, Ordering::Relaxed);
-                    let len = rotated.len();
-                    rotated.rotate_left(turn % len);
-                    wire::answer(&query, Rcode::NoError, &rotated)
-                }
-                // The name exists but has no records of this type (e.g. AAAA): NODATA.
-                _ => wire::answer(&query, Rcode::NoError, &[]),
-            };
-            let _ = self.socket.send_to(&reply, client);
-            return;
-        }
-        self.forward(packet.to_vec(), query.id, client);
-    }
-
-    /// Relays the query verbatim to the upstreams on a helper thread (in the daemon's
-    /// namespace, so host-local resolvers such as 127.0.0.53 work).
-    fn forward(&self, packet: Vec<u8>, id: u16, client: SocketAddr) {
-        let socket = Arc::clone(&self.socket);
-        if self.config.upstreams.is_empty()
-            || self.in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT
-        {
-            if !self.config.upstreams.is_empty() {
-                self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            }
-            let _ = socket.send_to(&wire::error_reply(id, Rcode::ServFail), client);
-            return;
-        }
-        let config = Arc::clone(&self.config);
-        let in_flight = Arc::clone(&self.in_flight);
-        let spawned = std::thread::Builder::new()
-            .name("berth-dns-forward".into())
-            .spawn(move || {
-                let reply = ask_upstreams(&config, &packet, id)
-                    .unwrap_or_else(|| wire::error_reply(id, Rcode::ServFail));
+        match shared.resolver.decide(&buf[..len], wire::UDP_MAX) {
+            Decision::Reply(reply) => {
                 let _ = socket.send_to(&reply, client);
-                in_flight.fetch_sub(1, Ordering::SeqCst);
-            });
-        if spawned.is_err() {
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+            Decision::Drop => {}
+            Decision::Forward { id } => {
+                forward_udp(shared, socket, buf[..len].to_vec(), id, client)
+            }
         }
     }
 }
 
-fn ask_upstreams(config: &ServerConfig, packet: &[u8], id: u16) -> Option<Vec<u8>> {
-    for upstream in &config.upstreams {
-        let bind: SocketAddr = if upstream.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            ([0u16; 8], 0).into()
-        };
-        let Ok(socket) = UdpSocket::bind(bind) else {
-            continue;
-        };
-        if socket
-            .set_read_timeout(Some(config.upstream_timeout))
-            .is_err()
-            || socket.connect(upstream).is_err()
-            || socket.send(packet).is_err()
-        {
-            continue;
-        }
-        let mut buf = vec![0u8; 4096];
-        // Skip stray datagrams whose id does not match ours.
-        while let Ok(len) = socket.recv(&mut buf) {
-            if len >= 2 && buf[0..2] == id.to_be_bytes() {
-                buf.truncate(len);
-                return Some(buf);
+/// Relays a query on a helper thread (in the daemon's namespace, so host-local resolvers
+/// such as 127.0.0.53 work) and sends the answer back to the client.
+fn forward_udp(
+    shared: &Arc<Shared>,
+    socket: &Arc<UdpSocket>,
+    packet: Vec<u8>,
+    id: u16,
+    client: SocketAddr,
+) {
+    let servfail = wire::error_reply(id, Rcode::ServFail);
+    if shared.resolver.config.upstreams.is_empty() || !shared.acquire() {
+        let _ = socket.send_to(&servfail, client);
+        return;
+    }
+    let (helper_shared, helper_socket) = (Arc::clone(shared), Arc::clone(socket));
+    let spawned = spawn_named("berth-dns-forward".into(), move || {
+        let reply =
+            resolve::forward_udp(&helper_shared.resolver.config, &packet, id).unwrap_or(servfail);
+        let _ = helper_socket.send_to(&reply, client);
+        helper_shared.release();
+    });
+    if spawned.is_err() {
+        shared.release();
+    }
+}
+
+fn serve_tcp(shared: &Arc<Shared>, listener: &TcpListener) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if !shared.acquire() {
+                    continue; // dropping the stream closes it
+                }
+                let connection_shared = Arc::clone(shared);
+                let spawned = spawn_named("berth-dns-tcp-conn".into(), move || {
+                    serve_tcp_connection(&connection_shared, stream);
+                    connection_shared.release();
+                });
+                if spawned.is_err() {
+                    shared.release();
+                }
             }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
-    None
+}
+
+fn serve_tcp_connection(shared: &Shared, mut stream: TcpStream) {
+    if stream.set_nonblocking(false).is_err() || stream.set_read_timeout(Some(TCP_IDLE)).is_err() {
+        return;
+    }
+    while !shared.stop.load(Ordering::SeqCst) {
+        let Ok(query) = resolve::read_framed(&mut stream) else {
+            return;
+        };
+        let reply = match shared.resolver.decide(&query, TCP_MAX) {
+            Decision::Reply(reply) => reply,
+            Decision::Drop => return,
+            Decision::Forward { id } => resolve::forward_tcp(&shared.resolver.config, &query)
+                .unwrap_or_else(|| wire::error_reply(id, Rcode::ServFail)),
+        };
+        if resolve::write_framed(&mut stream, &reply).is_err() {
+            return;
+        }
+    }
 }

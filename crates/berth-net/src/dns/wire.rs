@@ -88,16 +88,32 @@ pub(crate) fn parse_query(packet: &[u8]) -> Result<Query<'_>, ParseError> {
     })
 }
 
-/// An authoritative answer to `query` with `addresses` as A records (none for NODATA).
-pub(crate) fn answer(query: &Query<'_>, rcode: Rcode, addresses: &[Ipv4Addr]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + query.question.len() + 16 * addresses.len());
-    let answer_count = u16::try_from(addresses.len()).unwrap_or(u16::MAX);
+/// Largest UDP reply without EDNS (RFC 1035 §4.2.1).
+pub(crate) const UDP_MAX: usize = 512;
+const A_RECORD_LEN: usize = 16;
+
+/// An authoritative answer to `query` with `addresses` as A records (none for NODATA). If
+/// not all records fit in `max_len`, as many as fit are sent with the TC bit set, telling
+/// the client to retry over TCP.
+pub(crate) fn answer(
+    query: &Query<'_>,
+    rcode: Rcode,
+    addresses: &[Ipv4Addr],
+    max_len: usize,
+) -> Vec<u8> {
+    let room = max_len.saturating_sub(HEADER_LEN + query.question.len()) / A_RECORD_LEN;
+    let fitting = addresses.len().min(room).min(usize::from(u16::MAX));
+    let truncated = fitting < addresses.len();
+    let mut out = Vec::with_capacity(HEADER_LEN + query.question.len() + A_RECORD_LEN * fitting);
     write_header(&mut out, query.id, query.recursion_desired, rcode, true);
+    if truncated {
+        out[2] |= 0x02; // TC
+    }
     out.extend_from_slice(&1u16.to_be_bytes());
-    out.extend_from_slice(&answer_count.to_be_bytes());
+    out.extend_from_slice(&u16::try_from(fitting).unwrap_or(u16::MAX).to_be_bytes());
     out.extend_from_slice(&[0, 0, 0, 0]); // no authority or additional records
     out.extend_from_slice(query.question);
-    for address in addresses.iter().take(usize::from(answer_count)) {
+    for address in &addresses[..fitting] {
         out.extend_from_slice(&[0xC0, 0x0C]); // name: pointer to the question's name
         out.extend_from_slice(&TYPE_A.to_be_bytes());
         out.extend_from_slice(&CLASS_IN.to_be_bytes());
@@ -151,10 +167,30 @@ mod tests {
         assert_eq!(query.id, 0x1234);
         assert_eq!(query.name, "web.example");
         assert!(query.recursion_desired && query.is_internet());
-        let reply = answer(&query, Rcode::NoError, &[Ipv4Addr::new(172, 30, 0, 2)]);
+        let reply = answer(
+            &query,
+            Rcode::NoError,
+            &[Ipv4Addr::new(172, 30, 0, 2)],
+            UDP_MAX,
+        );
         assert_eq!(&reply[0..2], &[0x12, 0x34]);
         assert_eq!(u16_at(&reply, 6), Some(1));
         assert_eq!(&reply[reply.len() - 4..], &[172, 30, 0, 2]);
+    }
+
+    #[test]
+    fn too_many_records_for_udp_set_the_truncation_bit() {
+        let bytes = query_bytes("many", TYPE_A);
+        let query = parse_query(&bytes).unwrap();
+        let addresses: Vec<Ipv4Addr> = (0..100u32)
+            .map(|i| Ipv4Addr::from(0xAC1E_0000 + i))
+            .collect();
+        let udp = answer(&query, Rcode::NoError, &addresses, UDP_MAX);
+        assert!(udp.len() <= UDP_MAX);
+        assert_eq!(udp[2] & 0x02, 0x02);
+        let tcp = answer(&query, Rcode::NoError, &addresses, usize::from(u16::MAX));
+        assert_eq!(tcp[2] & 0x02, 0);
+        assert_eq!(u16_at(&tcp, 6), Some(100));
     }
 
     #[test]
@@ -181,7 +217,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
             if let Ok(query) = parse_query(&bytes) {
-                let _ = answer(&query, Rcode::NoError, &[Ipv4Addr::LOCALHOST]);
+                let _ = answer(&query, Rcode::NoError, &[Ipv4Addr::LOCALHOST], UDP_MAX);
             }
         }
     }
