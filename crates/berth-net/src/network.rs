@@ -28,6 +28,12 @@ pub enum NetworkError {
     },
     #[error("no network {network:?}")]
     Unknown { network: String },
+    #[error("open IPAM state: {0}")]
+    OpenIpam(#[source] IpamError),
+    #[error("open firewall state: {0}")]
+    OpenFirewall(#[source] FirewallError),
+    #[error("restore firewall table: {0}")]
+    RestoreFirewall(#[source] FirewallError),
     #[error("removing network {network:?} left failures: {}", .failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Teardown {
         network: String,
@@ -87,17 +93,10 @@ pub struct Networks {
 impl Networks {
     /// Opens (or starts) state in `state_dir`, with Berth's nftables table named `table`.
     pub fn open(state_dir: &Path, table: &str) -> Result<Self, NetworkError> {
-        let ipam =
-            Ipam::open(state_dir.join("ipam.json")).map_err(|source| NetworkError::Ipam {
-                network: String::new(),
-                source,
-            })?;
+        let ipam = Ipam::open(state_dir.join("ipam.json")).map_err(NetworkError::OpenIpam)?;
         let mut config = FirewallConfig::new(state_dir);
         config.table = table.to_string();
-        let firewall = Firewall::open(config).map_err(|source| NetworkError::Firewall {
-            network: String::new(),
-            source,
-        })?;
+        let firewall = Firewall::open(config).map_err(NetworkError::OpenFirewall)?;
         Ok(Self {
             ipam,
             firewall,
@@ -186,10 +185,7 @@ impl Networks {
         }
         self.firewall
             .reapply()
-            .map_err(|source| NetworkError::Firewall {
-                network: String::new(),
-                source,
-            })
+            .map_err(NetworkError::RestoreFirewall)
     }
 
     /// Removes firewall rules, bridge, pool and names (refused while containers are

@@ -116,6 +116,12 @@ impl Firewall {
         if sysctl::enable_ip_forward()? {
             next.enabled_ip_forward = true;
         }
+        // Replacing a network's rule: forget the old bridge's route_localnet record.
+        if let Some(old) = next.networks.get(name).map(|old| old.bridge.clone())
+            && old != rule.bridge
+        {
+            next.route_localnet.retain(|b| *b != old);
+        }
         if !rule.internal && !next.route_localnet.contains(&rule.bridge) {
             sysctl::set_route_localnet(&rule.bridge, true)?;
             next.route_localnet.push(rule.bridge.clone());
