@@ -90,7 +90,11 @@ impl Netlink {
             request = request.attr_u32(IFLA_NET_NS_FD, fd_number(netns));
         }
         let request = request.end_nest().end_nest().end_nest();
-        self.request(LinkOp::CreateVeth, host, request).map(drop)
+        let target = match peer_netns {
+            Some(netns) => format!("{host} (peer {peer} in {})", netns.path().display()),
+            None => format!("{host} (peer {peer})"),
+        };
+        self.request(LinkOp::CreateVeth, &target, request).map(drop)
     }
 
     /// Deletes a link; returns `false` if it was already gone (deletes are idempotent).
