@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: berth-registry vs Debian's docker-registry (distribution 2.8).
-#   blob download throughput (a ~500 MB random blob, curl -o /dev/null under hyperfine),
+#   blob download throughput (a ~500 MB random blob, curl -o /dev/null, median of RUNS),
+#   and the server CPU time spent per GB downloaded (utime+stime from /proc/<pid>/stat),
 #   push of the busybox + debian fixtures with skopeo,
 #   50 parallel pulls of a small image (manifest + config + layer with curl),
 #   memory at rest and under that load (VmRSS / VmHWM from /proc/<pid>/status).
 # Targets: >= 2x docker-registry's throughput, <= 1/2 its memory.
 # Usage: bench/registry.sh            (builds berth-registry --release first)
-# Env:   BLOB_MB=500 RUNS=5 PARALLEL=50 BERTH_SHARED=/path/to/shared
+# Env:   BLOB_MB=500 RUNS=5 PARALLEL=50 BERTH_SHARED=/path/to/shared SKIP_BUILD=1 (use the existing build)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,11 +17,11 @@ BLOB_MB="${BLOB_MB:-500}"
 RUNS="${RUNS:-5}"
 PARALLEL="${PARALLEL:-50}"
 
-for tool in docker-registry skopeo hyperfine curl python3; do
+for tool in docker-registry skopeo curl python3; do
   command -v "$tool" >/dev/null || { echo "missing required tool: $tool" >&2; exit 1; }
 done
 
-(cd "$here" && cargo build -q -p berth-registry --release)
+[ -n "${SKIP_BUILD:-}" ] || (cd "$here" && cargo build -q -p berth-registry --release)
 berth="$here/target/release/berth-registry"
 
 work="$(mktemp -d /tmp/registry-server-bench.XXXXXX)"
@@ -77,18 +78,33 @@ for r in berth dr; do
   push_s[$r]=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 done
 
-# --- blob download throughput -------------------------------------------------------------
-hyperfine -N --warmup 1 --runs "$RUNS" --style none \
-  --export-json "$work/dl.json" \
-  -n berth "curl -sf -o /dev/null http://${addr[berth]}/v2/bench/big/blobs/$digest" \
-  -n docker-registry "curl -sf -o /dev/null http://${addr[dr]}/v2/bench/big/blobs/$digest" >/dev/null
-read -r dl_berth dl_dr < <(python3 - "$work/dl.json" "$BLOB_MB" <<'PY'
-import json, sys
-res = {r["command"]: r["mean"] for r in json.load(open(sys.argv[1]))["results"]}
-mb = float(sys.argv[2])
-print(f'{mb/res["berth"]:.0f} {mb/res["docker-registry"]:.0f}')
+# --- blob download throughput (and the server's CPU time per GB served) -------------------
+# Runs alternate between the two servers so load from other processes hits both alike;
+# the median of curl's own download speed is reported.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A dl cpu_ms_per_gb cpu_total speeds
+for r in berth dr; do curl -sf -o /dev/null "http://${addr[$r]}/v2/bench/big/blobs/$digest"; cpu_total[$r]=0; speeds[$r]=""; done
+for run in $(seq "$RUNS"); do
+  for r in berth dr; do
+    pid=$berth_pid; [ "$r" = dr ] && pid=$dr_pid
+    c0=$(cpu_ticks "$pid")
+    s=$(curl -sf -o /dev/null -w '%{speed_download}' "http://${addr[$r]}/v2/bench/big/blobs/$digest")
+    c1=$(cpu_ticks "$pid")
+    cpu_total[$r]=$((cpu_total[$r] + c1 - c0))
+    speeds[$r]="${speeds[$r]} $s"
+  done
+done
+for r in berth dr; do
+  read -r dl[$r] cpu_ms_per_gb[$r] < <(python3 - "$BLOB_MB" "${cpu_total[$r]}" "$(getconf CLK_TCK)" ${speeds[$r]} <<'PY'
+import statistics, sys
+mb, ticks, hz = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+speeds = [float(x) for x in sys.argv[4:]]
+gb_served = mb * len(speeds) / 1024
+print(f"{statistics.median(speeds) / 1048576:.0f} {ticks * 1000 / hz / gb_served:.0f}")
 PY
 )
+done
+dl_berth=${dl[berth]}; dl_dr=${dl[dr]}
 
 # --- skopeo pushes of the fixtures ----------------------------------------------------------
 declare -A skopeo_s
@@ -136,7 +152,8 @@ done
 ratio() { python3 -c "a,b=float('$1'),float('$2'); print(f'{a/b:.2f}' if b else 'n/a')"; }
 mb() { python3 -c "print(f'{int($1)/1024:.1f}')"; }
 printf '\n%-44s %14s %16s %10s\n' "metric" "berth" "docker-registry" "ratio"
-printf '%-44s %14s %16s %10s\n' "blob download MB/s (${BLOB_MB} MB, curl)" "$dl_berth" "$dl_dr" "$(ratio "$dl_berth" "$dl_dr")"
+printf '%-44s %14s %16s %10s\n' "blob download MB/s (${BLOB_MB} MB, curl, median)" "$dl_berth" "$dl_dr" "$(ratio "$dl_berth" "$dl_dr")"
+printf '%-44s %14s %16s %10s\n' "server CPU ms per GB downloaded" "${cpu_ms_per_gb[berth]}" "${cpu_ms_per_gb[dr]}" "$(ratio "${cpu_ms_per_gb[berth]}" "${cpu_ms_per_gb[dr]}")"
 printf '%-44s %14s %16s %10s\n' "blob push s (${BLOB_MB} MB, curl PUT)" "${push_s[berth]}" "${push_s[dr]}" "$(ratio "${push_s[berth]}" "${push_s[dr]}")"
 printf '%-44s %14s %16s %10s\n' "skopeo push busybox(oci+docker)+debian s" "${skopeo_s[berth]}" "${skopeo_s[dr]}" "$(ratio "${skopeo_s[berth]}" "${skopeo_s[dr]}")"
 printf '%-44s %14s %16s %10s\n' "${PARALLEL} parallel busybox pulls s (avg of 3)" "${par_s[berth]}" "${par_s[dr]}" "$(ratio "${par_s[berth]}" "${par_s[dr]}")"

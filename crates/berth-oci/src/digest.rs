@@ -63,6 +63,14 @@ impl Digest {
         }
     }
 
+    /// Wraps a finished sha512 hash.
+    pub fn from_sha512_bytes(bytes: &[u8]) -> Digest {
+        Digest {
+            algorithm: Algorithm::Sha512,
+            hex: hex_lower(bytes),
+        }
+    }
+
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }

@@ -451,3 +451,51 @@ async fn blob_size_limit() {
     assert_eq!(r.status, 413);
     assert_eq!(r.error_code(), "SIZE_INVALID");
 }
+
+/// Plain-TCP blob downloads take the sendfile path; a keep-alive connection mixing them with
+/// other requests must still be answered correctly, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_connection_mixes_sendfile_and_hyper() {
+    use http_body_util::{BodyExt, Empty};
+    let server = TestServer::start().await;
+    let c = server.client();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let digest = c.push_blob("ka", &big).await;
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let paths = [
+        (format!("/v2/ka/blobs/{digest}"), None),
+        (format!("/v2/ka/blobs/{digest}"), Some("bytes=100000-")),
+        ("/v2/".to_owned(), None),
+        (format!("/v2/ka/blobs/{digest}"), None),
+        (
+            format!("/v2/ka/blobs/{}", Digest::sha256_of(b"missing")),
+            None,
+        ),
+    ];
+    let mut statuses = Vec::new();
+    for (path, range) in &paths {
+        sender.ready().await.unwrap();
+        let mut req = hyper::Request::get(path.as_str()).header("Host", server.addr.to_string());
+        if let Some(r) = range {
+            req = req.header("Range", *r);
+        }
+        let resp = sender
+            .send_request(req.body(Empty::<Bytes>::new()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        match (status, range) {
+            (200, None) if path.contains("blobs") => assert_eq!(&body[..], &big[..]),
+            (206, Some(_)) => assert_eq!(&body[..], &big[100_000..]),
+            _ => {}
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, vec![200, 206, 200, 200, 404]);
+}

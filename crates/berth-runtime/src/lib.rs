@@ -6,5 +6,12 @@
 //! (capabilities, user, rlimits, seccomp, console, hooks). All raw syscalls live in `sys`
 //! modules, each `unsafe` with a `// SAFETY:` line.
 
+mod channel;
+pub mod container;
+pub mod features;
+mod init;
 pub mod process;
 pub mod rootfs;
+pub mod selfexe;
+pub mod spec;
+mod sys;

@@ -119,3 +119,51 @@ impl Config {
             .ok_or(ConfigError::Missing { field: "root" })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_config_file() {
+        let text = r#"{
+            "addr": "127.0.0.1:5001", "root": "/srv/registry", "anonymous_pull": true,
+            "auth": {"type": "token", "htpasswd": "/etc/registry/htpasswd", "realm": "https://r/token"},
+            "access": [{"user": "ci", "repository": "apps/*", "actions": ["pull", "push"]}],
+            "max_manifest_bytes": 1048576, "gc_blob_grace_secs": 60
+        }"#;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, text).unwrap();
+        let cfg = Config::load(&path).unwrap();
+        assert_eq!(cfg.addr, "127.0.0.1:5001");
+        assert_eq!(cfg.root().unwrap(), Path::new("/srv/registry"));
+        assert!(cfg.anonymous_pull);
+        assert_eq!(cfg.max_manifest_bytes, 1 << 20);
+        assert_eq!(
+            cfg.gc_upload_max_age_secs,
+            24 * 3600,
+            "defaults fill the rest"
+        );
+        match cfg.auth {
+            Some(AuthConfig::Token {
+                issuer,
+                ttl_secs,
+                realm,
+                ..
+            }) => {
+                assert_eq!(issuer, "berth-registry");
+                assert_eq!(ttl_secs, 300);
+                assert_eq!(realm.as_deref(), Some("https://r/token"));
+            }
+            other => panic!("unexpected auth {other:?}"),
+        }
+        assert_eq!(cfg.access.len(), 1);
+
+        std::fs::write(&path, r#"{"adress": "typo"}"#).unwrap();
+        assert!(matches!(
+            Config::load(&path),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+}

@@ -7,7 +7,9 @@ use hyper::body::{Body as _, Incoming};
 use hyper::{Method, Request};
 
 use super::Registry;
-use super::auth::Need;
+use hyper::header::{HeaderMap, HeaderValue};
+
+use super::auth::{Need, Principal};
 use super::error::{ApiError, ErrorCode};
 use super::handlers;
 use super::http::{Resp, error_response, header, query_pairs};
@@ -45,10 +47,39 @@ fn parse_name(raw: &str) -> Result<RepoName, ApiError> {
 }
 
 /// The scheme://host clients reach us by, for token realms.
-fn base_url(registry: &Registry, req: &Request<Incoming>) -> String {
+pub fn base_url(registry: &Registry, headers: &HeaderMap<HeaderValue>) -> String {
     let scheme = if registry.tls { "https" } else { "http" };
-    let host = header(req.headers(), "host").unwrap_or("localhost");
+    let host = header(headers, "host").unwrap_or("localhost");
     format!("{scheme}://{host}")
+}
+
+/// Validates the route's repository name and checks the caller may do what the request needs.
+pub fn authorize(
+    registry: &Registry,
+    route: &Route<'_>,
+    method: &Method,
+    headers: &HeaderMap<HeaderValue>,
+    base: &str,
+) -> Result<(Principal, Option<RepoName>), ApiError> {
+    let name = route.name().map(parse_name).transpose()?;
+    let repo = name.as_ref().map(|n| n.as_str()).unwrap_or_default();
+    let needs: Vec<Need> = match (route, method) {
+        (Route::Token | Route::Base, _) => Vec::new(),
+        (Route::Catalog, _) => vec![Need {
+            kind: "registry",
+            name: "catalog".to_owned(),
+            action: "*",
+        }],
+        (_, &Method::GET | &Method::HEAD) if !matches!(route, Route::Upload { .. }) => {
+            vec![Need::repo(repo, "pull")]
+        }
+        (Route::Manifest { .. } | Route::Blob { .. }, &Method::DELETE) => {
+            vec![Need::repo(repo, "delete")]
+        }
+        _ => vec![Need::repo(repo, "pull"), Need::repo(repo, "push")],
+    };
+    let who = registry.auth.check(headers, base, &needs)?;
+    Ok((who, name))
 }
 
 fn unsupported(method: &Method) -> ApiError {
@@ -68,29 +99,11 @@ async fn route(registry: &Registry, req: Request<Incoming>) -> Result<Resp, ApiE
         ));
     };
     let method = req.method().clone();
-    let base = base_url(registry, &req);
-    let name = route.name().map(parse_name).transpose()?;
-    let repo = name.as_ref().map(|n| n.as_str()).unwrap_or_default();
-    let needs: Vec<Need> = match (&route, &method) {
-        (Route::Token, _) => Vec::new(),
-        (Route::Base, _) => Vec::new(),
-        (Route::Catalog, _) => vec![Need {
-            kind: "registry",
-            name: "catalog".to_owned(),
-            action: "*",
-        }],
-        (_, &Method::GET | &Method::HEAD) if !matches!(route, Route::Upload { .. }) => {
-            vec![Need::repo(repo, "pull")]
-        }
-        (Route::Manifest { .. } | Route::Blob { .. }, &Method::DELETE) => {
-            vec![Need::repo(repo, "delete")]
-        }
-        _ => vec![Need::repo(repo, "pull"), Need::repo(repo, "push")],
-    };
+    let base = base_url(registry, req.headers());
     if route == Route::Token {
         return handlers::base::token(registry, req.headers(), &query);
     }
-    let who = registry.auth.check(req.headers(), &base, &needs)?;
+    let (who, name) = authorize(registry, &route, &method, req.headers(), &base)?;
     if route == Route::Base {
         return handlers::base::base(registry, &who, &base);
     }

@@ -5,6 +5,7 @@ mod clock;
 pub mod config;
 mod dispatch;
 pub mod error;
+mod fastpath;
 mod handlers;
 mod http;
 pub mod manifest;
@@ -95,7 +96,7 @@ impl Registry {
                     service: service.clone(),
                     realm: realm.clone(),
                     ttl_secs: *ttl_secs,
-                    key: TokenKey::new(key),
+                    key: TokenKey::new(&key),
                 }))
             }
         };
@@ -181,13 +182,13 @@ async fn accept_loop(
                     }
                     Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 },
-                None => serve_connection(TokioIo::new(stream), registry, peer).await,
+                None => fastpath::serve_plain(stream, registry, peer).await,
             }
         });
     }
 }
 
-async fn serve_connection<I>(io: I, registry: Arc<Registry>, peer: SocketAddr)
+pub(crate) async fn serve_connection<I>(io: I, registry: Arc<Registry>, peer: SocketAddr)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {

@@ -5,6 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
 type HmacSha256 = Hmac<sha2::Sha256>;
 
@@ -80,7 +81,7 @@ impl Claims {
 /// The signing key.
 #[derive(Clone)]
 pub struct TokenKey {
-    key: Vec<u8>,
+    mac: HmacSha256,
 }
 
 impl std::fmt::Debug for TokenKey {
@@ -92,16 +93,17 @@ impl std::fmt::Debug for TokenKey {
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 impl TokenKey {
-    pub fn new(key: Vec<u8>) -> TokenKey {
-        TokenKey { key }
+    /// Any secret works: it is stretched to HMAC's 64-byte block with SHA-512, so building the
+    /// MAC cannot fail.
+    pub fn new(secret: &[u8]) -> TokenKey {
+        let key = sha2::Sha512::digest(secret);
+        TokenKey {
+            mac: <HmacSha256 as hmac::digest::KeyInit>::new(&key),
+        }
     }
 
     fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length.
-        match HmacSha256::new_from_slice(&self.key) {
-            Ok(m) => m,
-            Err(_) => unreachable!("HMAC takes any key length"),
-        }
+        self.mac.clone()
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
@@ -177,7 +179,7 @@ mod tests {
 
     #[test]
     fn signs_and_verifies() {
-        let key = TokenKey::new(b"k".to_vec());
+        let key = TokenKey::new(b"k");
         let token = key.sign(&claims(100));
         let got = key.verify(&token, "iss", "svc", 50).unwrap();
         assert!(got.allows("repository", "a/b", "pull"));
@@ -192,7 +194,7 @@ mod tests {
             Err(TokenError::WrongAudience { .. })
         ));
         assert_eq!(
-            TokenKey::new(b"x".to_vec()).verify(&token, "iss", "svc", 50),
+            TokenKey::new(b"x").verify(&token, "iss", "svc", 50),
             Err(TokenError::BadSignature)
         );
         let mut tampered = token.clone();

@@ -55,13 +55,24 @@ fn parse_range(value: &str, total: u64) -> Result<Option<ByteRange>, ()> {
     Ok(Some(range))
 }
 
-pub fn get(
+/// What a successful blob GET sends: status, headers, and which bytes of which file.
+#[derive(Debug)]
+pub struct BlobReply {
+    pub status: StatusCode,
+    pub headers: Vec<(&'static str, String)>,
+    pub file: std::fs::File,
+    pub start: u64,
+    pub len: u64,
+}
+
+/// Resolves a blob GET/HEAD (repository link, Range) without producing a body yet, so the
+/// plain-TCP fast path can `sendfile` the same reply hyper would stream.
+pub fn prepare(
     registry: &Registry,
     name: &RepoName,
     raw: &str,
     headers: &HeaderMap<HeaderValue>,
-    head: bool,
-) -> Result<Resp, ApiError> {
+) -> Result<BlobReply, ApiError> {
     let digest = parse_digest(raw)?;
     let storage = &registry.storage;
     let in_repo = storage.layer_linked(name, &digest) || storage.revision(name, &digest)?.is_some();
@@ -70,50 +81,77 @@ pub fn get(
     } else {
         None
     };
-    let Some((mut file, total)) = opened else {
+    let Some((file, total)) = opened else {
         return Err(ApiError::new(
             ErrorCode::BlobUnknown,
             serde_json::json!({"digest": digest.to_string()}),
         ));
     };
-    let builder = response(StatusCode::OK)
-        .header(DIGEST_HEADER, digest.to_string())
-        .header("Content-Type", "application/octet-stream")
-        .header("Accept-Ranges", "bytes")
-        .header("ETag", format!("\"{digest}\""))
-        .header("Cache-Control", "max-age=31536000");
-    let range = match header(headers, "range").map(|r| parse_range(r, total)) {
-        None | Some(Ok(None)) => None,
-        Some(Ok(Some(r))) => Some(r),
+    let mut reply = BlobReply {
+        status: StatusCode::OK,
+        headers: vec![
+            (DIGEST_HEADER, digest.to_string()),
+            ("Content-Type", "application/octet-stream".to_owned()),
+            ("Accept-Ranges", "bytes".to_owned()),
+            ("ETag", format!("\"{digest}\"")),
+            ("Cache-Control", "max-age=31536000".to_owned()),
+        ],
+        file,
+        start: 0,
+        len: total,
+    };
+    match header(headers, "range").map(|r| parse_range(r, total)) {
+        None | Some(Ok(None)) => {}
+        Some(Ok(Some(r))) => {
+            reply.status = StatusCode::PARTIAL_CONTENT;
+            reply.headers.push((
+                "Content-Range",
+                format!("bytes {}-{}/{total}", r.start, r.end),
+            ));
+            reply.start = r.start;
+            reply.len = r.end - r.start + 1;
+        }
         Some(Err(())) => {
             return Err(
                 ApiError::new(ErrorCode::RangeInvalid, format!("blob has {total} bytes"))
                     .with_header("Content-Range", format!("bytes */{total}")),
             );
         }
-    };
-    let (builder, start, len) = match range {
-        None => (builder, 0, total),
-        Some(r) => (
-            builder.status(StatusCode::PARTIAL_CONTENT).header(
-                "Content-Range",
-                format!("bytes {}-{}/{total}", r.start, r.end),
-            ),
-            r.start,
-            r.end - r.start + 1,
-        ),
-    };
-    let builder = builder.header("Content-Length", len);
+    }
+    reply
+        .headers
+        .push(("Content-Length", reply.len.to_string()));
+    Ok(reply)
+}
+
+pub fn get(
+    registry: &Registry,
+    name: &RepoName,
+    raw: &str,
+    headers: &HeaderMap<HeaderValue>,
+    head: bool,
+) -> Result<Resp, ApiError> {
+    let BlobReply {
+        status,
+        headers,
+        mut file,
+        start,
+        len,
+    } = prepare(registry, name, raw, headers)?;
+    let mut builder = response(status);
+    for (k, v) in headers {
+        builder = builder.header(k, v);
+    }
     if head {
         return Ok(finish(builder, empty_body()));
     }
     if start > 0 {
         use std::io::Seek;
         file.seek(std::io::SeekFrom::Start(start))
-            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("seek blob {digest}: {e}")))?;
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("seek blob {raw}: {e}")))?;
     }
     let body = file_body(file, len)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("read blob {digest}: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("read blob {raw}: {e}")))?;
     Ok(finish(builder, body))
 }
 

@@ -1,0 +1,90 @@
+//! One function per command: build the library call, render its result.
+
+mod exec;
+mod info;
+mod lifecycle;
+mod update;
+
+use std::fmt::Display;
+
+use berth_runtime::container::ContainerId;
+
+use crate::cli::{Cli, Command};
+use crate::log::Logger;
+
+/// A failed command: the message for the user and the process exit code.
+pub struct Failure {
+    pub message: String,
+    pub code: i32,
+}
+
+impl Failure {
+    pub fn new(err: impl Display) -> Failure {
+        Failure {
+            message: err.to_string(),
+            code: 1,
+        }
+    }
+    pub fn with_code(err: impl Display, code: i32) -> Failure {
+        Failure {
+            message: err.to_string(),
+            code,
+        }
+    }
+}
+
+pub type Outcome = Result<i32, Failure>;
+
+pub fn id(text: &str) -> Result<ContainerId, Failure> {
+    ContainerId::parse(text).map_err(Failure::new)
+}
+
+pub fn dispatch(cli: &Cli, logger: &Logger) -> Outcome {
+    if cli.systemd_cgroup {
+        return Err(Failure::new(
+            "--systemd-cgroup is not supported: berth-runc manages cgroups through cgroupfs only \
+             (drop the flag and use an absolute linux.cgroupsPath)",
+        ));
+    }
+    logger.debug(&format!("command: {:?}", cli.command));
+    let root = cli.root.as_path();
+    match &cli.command {
+        Command::Spec(args) => info::spec(args),
+        Command::Create(args) => lifecycle::create(root, args),
+        Command::Start { id: i } => lifecycle::start(root, &id(i)?),
+        Command::Run(args) => lifecycle::run(root, args),
+        Command::State { id: i } => info::state(root, &id(i)?),
+        Command::List { format, quiet } => info::list(root, *format, *quiet),
+        Command::Kill { all, id: i, signal } => lifecycle::kill(root, &id(i)?, signal, *all),
+        Command::Delete { force, id: i } => lifecycle::delete(root, &id(i)?, *force),
+        Command::Exec(args) => exec::exec(root, args),
+        Command::Pause { id: i } => lifecycle::pause(root, &id(i)?),
+        Command::Resume { id: i } => lifecycle::resume(root, &id(i)?),
+        Command::Ps {
+            format,
+            id: i,
+            ps_args,
+        } => info::ps(root, &id(i)?, *format, ps_args),
+        Command::Events {
+            stats,
+            interval,
+            id: i,
+        } => info::events(root, &id(i)?, *stats, interval),
+        Command::Update(args) => update::update(root, args),
+        Command::Features => info::features(),
+    }
+}
+
+/// Pretty JSON like runc's `json.MarshalIndent(v, "", "  ")`.
+pub fn print_json(value: &impl serde::Serialize) -> Outcome {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value).map_err(Failure::new)?;
+    // A closed stdout (`| head`) is not our failure.
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    Ok(0)
+}
+
+/// Re-executes through a read-only mount of our binary before any container process exists.
+pub fn seal_self() -> Result<(), Failure> {
+    berth_runtime::selfexe::ensure_read_only().map_err(Failure::new)
+}

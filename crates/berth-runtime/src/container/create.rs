@@ -1,0 +1,394 @@
+//! `create`: bundle → an init process waiting on the exec fifo, with state saved.
+
+use std::ffi::CString;
+use std::fs;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+
+use super::cleanup::Teardown;
+use super::record::{self, EXEC_FIFO, Record};
+use super::spawn::{NamespacePlan, SpawnError, spawn};
+use super::{ContainerId, time};
+use super::{device_rules, foreground};
+use crate::channel::{Channel, ChannelError, Message};
+use crate::init::{self, InitArgs};
+use crate::process::hooks;
+use crate::spec::{self, SpecError};
+use crate::sys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("container {id} already exists")]
+    Exists { id: String },
+    #[error("cannot create {path}: {source}")]
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("bundle {path}: {source}")]
+    Bundle {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("process.terminal is true but no --console-socket was given")]
+    ConsoleSocketRequired,
+    #[error("--console-socket given but process.terminal is false")]
+    ConsoleSocketUnused,
+    #[error("cgroup {path}: {source}")]
+    Cgroup {
+        path: String,
+        source: berth_cgroups::CgroupError,
+    },
+    #[error(transparent)]
+    Console(#[from] super::foreground::ForegroundError),
+    #[error("starting the init: {0}")]
+    Spawn(#[from] SpawnError),
+    #[error("writing {file} for pid {pid}: {source}")]
+    IdMap {
+        file: &'static str,
+        pid: i32,
+        source: std::io::Error,
+    },
+    #[error("running {kind} hooks: {source}")]
+    Hook {
+        kind: &'static str,
+        source: hooks::HookError,
+    },
+    #[error("sync with the init: {0}")]
+    Channel(#[from] ChannelError),
+    #[error("unable to start container process: {message}")]
+    Init { message: String, exit_code: i32 },
+    #[error("the init exited before it was ready")]
+    InitVanished,
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
+    #[error("writing pid file {path}: {source}")]
+    PidFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl CreateError {
+    /// 127/126 when the program is missing/not executable, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CreateError::Init { exit_code, .. } => *exit_code,
+            _ => 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    pub root: PathBuf,
+    pub id: ContainerId,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub pid: i32,
+    pub record: Record,
+}
+
+/// Creates the container; on any failure nothing is left behind (process, cgroup, state dir).
+pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
+    let bundle = opts
+        .bundle
+        .canonicalize()
+        .map_err(|source| CreateError::Bundle {
+            path: opts.bundle.clone(),
+            source,
+        })?;
+    let spec = spec::load(&bundle)?;
+    let rootfs = spec::rootfs_path(&spec, &bundle)?;
+    spec::validate(&spec, &rootfs)?;
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    match (terminal, &opts.console_socket) {
+        (true, None) => return Err(CreateError::ConsoleSocketRequired),
+        (false, Some(_)) => return Err(CreateError::ConsoleSocketUnused),
+        _ => {}
+    }
+    let namespaces = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    let plan = NamespacePlan::from_spec(&namespaces)?;
+
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o711)
+        .create(&opts.root)
+        .map_err(|source| CreateError::StateDir {
+            path: opts.root.clone(),
+            source,
+        })?;
+    let dir = record::container_dir(&opts.root, &opts.id);
+    match fs::DirBuilder::new().mode(0o711).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(CreateError::Exists {
+                id: opts.id.to_string(),
+            });
+        }
+        Err(source) => return Err(CreateError::StateDir { path: dir, source }),
+    }
+    let mut teardown = Teardown::new(dir.clone());
+    let result = create_in(opts, &spec, &bundle, &rootfs, &plan, &dir, &mut teardown);
+    if result.is_ok() {
+        teardown.disarm();
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create_in(
+    opts: &CreateOptions,
+    spec: &Spec,
+    bundle: &Path,
+    rootfs: &Path,
+    plan: &NamespacePlan,
+    dir: &Path,
+    teardown: &mut Teardown,
+) -> Result<Created, CreateError> {
+    let fifo_path = dir.join(EXEC_FIFO);
+    let fifo_c = CString::new(fifo_path.as_os_str().as_encoded_bytes()).map_err(|_| {
+        CreateError::StateDir {
+            path: fifo_path.clone(),
+            source: std::io::ErrorKind::InvalidInput.into(),
+        }
+    })?;
+    sys::fd::mkfifo(&fifo_c, 0o622).map_err(|source| CreateError::StateDir {
+        path: fifo_path.clone(),
+        source,
+    })?;
+    let fifo: OwnedFd = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&fifo_path)
+        .map_err(|source| CreateError::StateDir {
+            path: fifo_path.clone(),
+            source,
+        })?
+        .into();
+
+    let linux = spec.linux().as_ref();
+    let cgroups_path = cgroups_path(spec, &opts.id);
+    let cgroup = berth_cgroups::manager(&cgroups_path).map_err(|source| CreateError::Cgroup {
+        path: cgroups_path.clone(),
+        source,
+    })?;
+    let new_userns = plan.new_flags & libc::CLONE_NEWUSER as u64 != 0;
+    let in_user_namespace = new_userns
+        || plan
+            .joins
+            .iter()
+            .any(|(t, _)| *t == LinuxNamespaceType::User);
+    #[allow(deprecated)]
+    let has_runtime_hooks = spec.hooks().as_ref().is_some_and(|h| {
+        h.prestart().as_ref().is_some_and(|v| !v.is_empty())
+            || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
+    });
+
+    let console = opts
+        .console_socket
+        .as_deref()
+        .map(foreground::socket_handle)
+        .transpose()?;
+    let (parent_end, child_end) = sys::fd::seqpacket_pair().map_err(SpawnError::Clone)?;
+    let parent_chan = Channel(parent_end);
+    let child_chan = Channel(child_end);
+    let args = InitArgs {
+        spec,
+        bundle,
+        rootfs,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        in_user_namespace,
+        has_runtime_hooks,
+        console_socket: console.as_ref().map(|(_, via)| via.as_path()),
+        fifo: fifo.as_fd(),
+    };
+    let pid = spawn(plan, &child_chan, || {
+        // In the init: our copy of the parent's end must go, so the parent's death is EOF.
+        sys::fd::close_inherited(parent_chan.0.as_raw_fd());
+        init::run(&args, &child_chan)
+    })?;
+    drop(child_chan);
+    teardown.set_pid(pid);
+
+    if new_userns && let Some(l) = linux {
+        write_id_maps(
+            pid,
+            l.uid_mappings().as_deref(),
+            l.gid_mappings().as_deref(),
+        )?;
+    }
+    teardown.set_cgroup(cgroups_path.clone());
+    cgroup.apply(pid).map_err(|source| CreateError::Cgroup {
+        path: cgroups_path.clone(),
+        source,
+    })?;
+    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+    let resources = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    cgroup
+        .set(&device_rules::complete(&resources, &devices))
+        .map_err(|source| CreateError::Cgroup {
+            path: cgroups_path.clone(),
+            source,
+        })?;
+
+    let start_time = record::proc_stat(pid)
+        .map(|(_, t)| t)
+        .ok_or(CreateError::InitVanished)?;
+    let record = Record {
+        id: opts.id.to_string(),
+        oci_version: spec.version().clone(),
+        pid,
+        pid_start_time: start_time,
+        bundle: bundle.to_path_buf(),
+        rootfs: rootfs.to_path_buf(),
+        created: time::rfc3339_nano(SystemTime::now()),
+        owner: owner_name(sys::proc::euid()),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroups_path: cgroups_path.clone(),
+        hooks: spec.hooks().clone(),
+    };
+    let creating = serde_json::to_string(&record.oci_state("creating")).unwrap_or_default();
+    parent_chan.send(&Message::Go {
+        state: creating.clone(),
+    })?;
+    loop {
+        match recv_from_init(&parent_chan)? {
+            Message::RunRuntimeHooks => {
+                #[allow(deprecated)]
+                let hooks = spec.hooks().as_ref();
+                #[allow(deprecated)]
+                let prestart = hooks.and_then(|h| h.prestart().clone()).unwrap_or_default();
+                let create_runtime = hooks
+                    .and_then(|h| h.create_runtime().clone())
+                    .unwrap_or_default();
+                for (kind, list) in [("prestart", prestart), ("createRuntime", create_runtime)] {
+                    if !list.is_empty() {
+                        hooks::run(&list, creating.as_bytes())
+                            .map_err(|source| CreateError::Hook { kind, source })?;
+                    }
+                }
+                parent_chan.send(&Message::RuntimeHooksDone)?;
+            }
+            Message::Ready => break,
+            Message::Error { message, exit_code } => {
+                return Err(CreateError::Init { message, exit_code });
+            }
+            other => {
+                return Err(CreateError::Init {
+                    message: format!("unexpected message {other:?}"),
+                    exit_code: 1,
+                });
+            }
+        }
+    }
+    record.save(dir)?;
+    if let Some(path) = &opts.pid_file {
+        write_pid_file(path, pid)?;
+    }
+    Ok(Created { pid, record })
+}
+
+/// `linux.cgroupsPath`, or `/<id>` like runc's cgroupfs driver; relative paths become absolute.
+pub(crate) fn cgroups_path(spec: &Spec, id: &ContainerId) -> String {
+    match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+    {
+        Some(p) if p.is_absolute() => p.to_string_lossy().into_owned(),
+        Some(p) if !p.as_os_str().is_empty() => format!("/{}", p.display()),
+        _ => format!("/{id}"),
+    }
+}
+
+/// Waits for the init's next message; its death before `Ready` is an error.
+fn recv_from_init(chan: &Channel) -> Result<Message, CreateError> {
+    match chan.recv() {
+        Err(ChannelError::Closed) => Err(CreateError::InitVanished),
+        other => Ok(other?),
+    }
+}
+
+/// Writes `/proc/<pid>/{uid,gid}_map` (and `setgroups` = deny when we are not root, which
+/// the kernel requires before an unprivileged gid_map).
+fn write_id_maps(
+    pid: i32,
+    uids: Option<&[LinuxIdMapping]>,
+    gids: Option<&[LinuxIdMapping]>,
+) -> Result<(), CreateError> {
+    let render = |maps: &[LinuxIdMapping]| {
+        maps.iter()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    let write = |file: &'static str, text: &str| {
+        fs::write(format!("/proc/{pid}/{file}"), text).map_err(|source| CreateError::IdMap {
+            file,
+            pid,
+            source,
+        })
+    };
+    if let Some(uids) = uids {
+        write("uid_map", &render(uids))?;
+    }
+    if let Some(gids) = gids {
+        if sys::proc::euid() != 0 {
+            write("setgroups", "deny")?;
+        }
+        write("gid_map", &render(gids))?;
+    }
+    Ok(())
+}
+
+/// runc reports the state dir owner's user name.
+pub(crate) fn owner_name(uid: u32) -> String {
+    if uid == 0 {
+        return "root".to_string();
+    }
+    fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid.to_string()).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
+}
+
+/// Writes the pid file atomically (temp + rename), as containerd expects to poll it.
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<(), CreateError> {
+    let err = |source| CreateError::PidFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("berth-tmp");
+    fs::write(&tmp, pid.to_string()).map_err(err)?;
+    fs::rename(&tmp, path).map_err(err)
+}

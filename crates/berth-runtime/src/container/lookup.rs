@@ -1,0 +1,31 @@
+//! Loading a container's record together with its live status.
+
+use std::path::{Path, PathBuf};
+
+use super::ContainerId;
+use super::record::{self, Record, RecordError, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// A container found under the state root.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub record: Record,
+    pub dir: PathBuf,
+    pub status: Status,
+}
+
+pub fn find(root: &Path, id: &ContainerId) -> Result<Found, LookupError> {
+    let record = Record::load(root, id)?;
+    let dir = record::container_dir(root, id);
+    let status = record.status(&dir);
+    Ok(Found {
+        record,
+        dir,
+        status,
+    })
+}

@@ -1,0 +1,42 @@
+//! Lifecycle operations a runtime CLI exposes; one file per operation.
+
+mod cleanup;
+mod create;
+mod delete;
+mod device_rules;
+mod events;
+mod exec;
+mod foreground;
+mod id;
+mod kill;
+mod list;
+mod lookup;
+mod pause;
+mod ps;
+mod record;
+mod run;
+mod spawn;
+mod start;
+mod state;
+mod time;
+mod update;
+
+pub use cleanup::{TeardownError, TeardownErrors};
+pub use create::{CreateError, CreateOptions, Created, create};
+pub use delete::{DeleteError, delete};
+pub use events::{EventsError, EventsOptions, events};
+pub use exec::{ExecError, ExecOptions, ProcessOverrides, ProcessSource, exec};
+pub use foreground::ForegroundError;
+pub use id::{ContainerId, InvalidId};
+pub use kill::{KillError, Signal, kill};
+pub use list::{ListError, list};
+pub use lookup::LookupError;
+pub use pause::{PauseError, pause, resume};
+pub use ps::{PsError, ps};
+pub use record::{Record, RecordError, Status};
+pub use run::{RunError, RunOptions, run};
+pub use spawn::SpawnError;
+pub use start::{StartError, start};
+pub use state::{ContainerState, state};
+pub use time::rfc3339_nano;
+pub use update::{UpdateError, update};

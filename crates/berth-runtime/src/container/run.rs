@@ -1,0 +1,81 @@
+//! `run`: create + start, then (foreground) wait with signal forwarding and delete.
+
+use std::path::PathBuf;
+
+use super::create::{CreateError, CreateOptions, create};
+use super::delete::{DeleteError, delete};
+use super::foreground::{self, ForegroundError, TtySetup};
+use super::start::{StartError, start};
+use crate::spec;
+use crate::sys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Create(#[from] CreateError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Foreground(#[from] ForegroundError),
+    #[error(transparent)]
+    Delete(#[from] DeleteError),
+    #[error("cannot become a child subreaper: {0}")]
+    Subreaper(std::io::Error),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Create(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub create: CreateOptions,
+    pub detach: bool,
+    /// Where to put our own console socket when proxying a terminal (foreground only).
+    pub scratch_dir: PathBuf,
+}
+
+/// Returns the container's exit code (foreground) or 0 once started (detached).
+pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
+    std::fs::create_dir_all(&opts.scratch_dir).map_err(|source| ForegroundError::Socket {
+        path: opts.scratch_dir.clone(),
+        source,
+    })?;
+    let mut create_opts = opts.create.clone();
+    let terminal = spec::load(&opts.create.bundle)
+        .ok()
+        .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
+        .unwrap_or(false);
+    let tty = if opts.detach || create_opts.console_socket.is_some() {
+        TtySetup::None
+    } else {
+        TtySetup::prepare(terminal, None, false, &opts.scratch_dir)?
+    };
+    if let TtySetup::Proxy { path, .. } = &tty {
+        create_opts.console_socket = Some(path.clone());
+    }
+    if opts.detach {
+        create(&create_opts)?;
+        if let Err(e) = start(&create_opts.root, &create_opts.id) {
+            let _ = delete(&create_opts.root, &create_opts.id, true);
+            return Err(e.into());
+        }
+        return Ok(0);
+    }
+    sys::proc::set_child_subreaper().map_err(RunError::Subreaper)?;
+    let signals = foreground::block_signals()?;
+    let created = create(&create_opts)?;
+    let waited = match start(&create_opts.root, &create_opts.id) {
+        Ok(()) => foreground::wait(created.pid, signals, tty).map_err(RunError::from),
+        Err(e) => Err(e.into()),
+    };
+    let deleted = delete(&create_opts.root, &create_opts.id, true);
+    let code = waited?;
+    deleted?;
+    Ok(code)
+}

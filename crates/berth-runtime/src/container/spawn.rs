@@ -1,0 +1,141 @@
+//! Starting a process in new (and joined) namespaces: one `clone` with every `CLONE_NEW*` flag,
+//! or, when the spec joins namespaces by path, an intermediate child that `setns`es first.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
+
+use crate::channel::{Channel, ChannelError, Message};
+use crate::sys;
+use crate::sys::proc::Forked;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("clone: {0}")]
+    Clone(std::io::Error),
+    #[error("cannot open namespace {path}: {source}")]
+    OpenNamespace {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("joining the intermediate process's namespaces failed: {0}")]
+    Intermediate(String),
+    #[error("sync with the intermediate process: {0}")]
+    Channel(#[from] ChannelError),
+}
+
+/// The `CLONE_NEW*` bit for a namespace type.
+pub fn clone_flag(typ: LinuxNamespaceType) -> libc::c_int {
+    match typ {
+        LinuxNamespaceType::Mount => libc::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
+        LinuxNamespaceType::User => libc::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => libc::CLONE_NEWPID,
+        LinuxNamespaceType::Network => libc::CLONE_NEWNET,
+        LinuxNamespaceType::Time => libc::CLONE_NEWTIME,
+    }
+}
+
+/// Which namespaces to create and which to join (user namespace first, as the kernel needs
+/// it to own the others).
+#[derive(Debug, Default)]
+pub struct NamespacePlan {
+    pub new_flags: u64,
+    pub joins: Vec<(LinuxNamespaceType, File)>,
+}
+
+impl NamespacePlan {
+    pub fn from_spec(namespaces: &[LinuxNamespace]) -> Result<NamespacePlan, SpawnError> {
+        let mut plan = NamespacePlan::default();
+        for ns in namespaces {
+            match ns.path() {
+                None => plan.new_flags |= clone_flag(ns.typ()) as u64,
+                Some(path) => {
+                    let file = File::open(path).map_err(|source| SpawnError::OpenNamespace {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    plan.joins.push((ns.typ(), file));
+                }
+            }
+        }
+        // User first (joining it grants the rights to join the others); mount last, so the
+        // other namespace paths were opened in the original mount namespace.
+        plan.joins.sort_by_key(|(t, _)| match t {
+            LinuxNamespaceType::User => 0,
+            LinuxNamespaceType::Mount => 2,
+            _ => 1,
+        });
+        Ok(plan)
+    }
+}
+
+/// Starts `child` in the planned namespaces and returns its pid (seen from our pid namespace).
+/// `child` runs in the new process and should not return (if it does, the process exits 1). With joins, an intermediate process
+/// `setns`es, clones the child, reports its pid over `chan`, and exits.
+pub fn spawn(
+    plan: &NamespacePlan,
+    chan: &Channel,
+    child: impl FnOnce(),
+) -> Result<i32, SpawnError> {
+    if plan.joins.is_empty() {
+        return match sys::proc::clone_fork(plan.new_flags).map_err(SpawnError::Clone)? {
+            Forked::Child => {
+                child();
+                sys::proc::exit_now(1)
+            }
+            Forked::Parent { child } => Ok(child),
+        };
+    }
+    let intermediate = match sys::proc::clone_fork(0).map_err(SpawnError::Clone)? {
+        Forked::Child => intermediate_main(plan, chan, child),
+        Forked::Parent { child } => child,
+    };
+    let reply = chan.recv();
+    let _ = sys::proc::wait_exit(intermediate);
+    match reply? {
+        Message::Pid { pid } => Ok(pid),
+        Message::Error { message, .. } => Err(SpawnError::Intermediate(message)),
+        other => Err(SpawnError::Intermediate(format!(
+            "unexpected message {other:?}"
+        ))),
+    }
+}
+
+fn intermediate_main(plan: &NamespacePlan, chan: &Channel, child: impl FnOnce()) -> ! {
+    for (typ, file) in &plan.joins {
+        if let Err(e) = sys::ns::setns(file.as_fd(), clone_flag(*typ)) {
+            let message = format!("setns into {typ} namespace: {e}");
+            let _ = chan.send(&Message::Error {
+                message,
+                exit_code: 1,
+            });
+            sys::proc::exit_now(1);
+        }
+    }
+    match sys::proc::clone_fork(plan.new_flags) {
+        Ok(Forked::Child) => {
+            child();
+            sys::proc::exit_now(1)
+        }
+        Ok(Forked::Parent { child }) => {
+            let code = if chan.send(&Message::Pid { pid: child }).is_ok() {
+                0
+            } else {
+                1
+            };
+            sys::proc::exit_now(code)
+        }
+        Err(e) => {
+            let _ = chan.send(&Message::Error {
+                message: format!("clone: {e}"),
+                exit_code: 1,
+            });
+            sys::proc::exit_now(1)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The container's init: runs in the new namespaces from `clone` up to `execve`.
+//!
+//! Sequence: wait for the parent's `Go` (ids mapped, cgroups applied) → hostname → rootfs
+//! prepare → ask the parent to run prestart/createRuntime hooks → createContainer hooks →
+//! pivot → finalize → resolve the program → process settings → `Ready` → block on the exec
+//! fifo until `start` → startContainer hooks → `execve`.
+
+mod error;
+mod lookup;
+pub(crate) mod settings;
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
+
+pub use error::InitError;
+
+use crate::channel::{Channel, Message};
+use crate::process::hooks;
+use crate::rootfs::{self, RootfsConfig};
+use crate::sys;
+
+/// Everything the init needs; it lives in the parent's memory, which the init inherits.
+#[derive(Debug)]
+pub(crate) struct InitArgs<'a> {
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub in_user_namespace: bool,
+    pub has_runtime_hooks: bool,
+    pub console_socket: Option<&'a Path>,
+    /// `O_PATH` descriptor of `<state dir>/exec.fifo`.
+    pub fifo: BorrowedFd<'a>,
+}
+
+/// Runs the init; never returns. On failure the error goes to the parent and we exit with
+/// its code.
+pub(crate) fn run(args: &InitArgs<'_>, chan: &Channel) -> ! {
+    let err = match steps(args, chan) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = chan.send(&Message::Error {
+        message: err.to_string(),
+        exit_code: err.exit_code(),
+    });
+    sys::proc::exit_now(err.exit_code())
+}
+
+fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible, InitError> {
+    sys::proc::set_dumpable(false).map_err(InitError::sys("prctl(PR_SET_DUMPABLE)"))?;
+    let state = match chan.recv()? {
+        Message::Go { state } => state,
+        other => {
+            return Err(InitError::Protocol {
+                got: format!("{other:?}"),
+            });
+        }
+    };
+    let spec = args.spec;
+    if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        sys::ns::set_hostname(name).map_err(InitError::sys("sethostname"))?;
+    }
+    if let Some(name) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        sys::ns::set_domainname(name).map_err(InitError::sys("setdomainname"))?;
+    }
+    if !args.no_new_keyring {
+        join_keyring()?;
+    }
+    let cfg = RootfsConfig {
+        spec,
+        bundle: args.bundle,
+        rootfs: args.rootfs,
+        no_pivot: args.no_pivot,
+        in_user_namespace: args.in_user_namespace,
+    };
+    rootfs::prepare(&cfg)?;
+    if args.has_runtime_hooks {
+        chan.send(&Message::RunRuntimeHooks)?;
+        match chan.recv()? {
+            Message::RuntimeHooksDone => {}
+            other => {
+                return Err(InitError::Protocol {
+                    got: format!("{other:?}"),
+                });
+            }
+        }
+    }
+    let spec_hooks = spec.hooks().as_ref();
+    run_hooks(
+        "createContainer",
+        spec_hooks.and_then(|h| h.create_container().as_deref()),
+        &state,
+    )?;
+    rootfs::pivot(&cfg)?;
+    rootfs::finalize(&cfg)?;
+
+    let process = spec.process().as_ref().ok_or(InitError::NotFound {
+        program: String::new(),
+    })?;
+    let program = settings::resolve(process)?;
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    settings::apply(process, seccomp, args.console_socket)?;
+    sys::signal::SigSet::empty()
+        .set_mask()
+        .map_err(InitError::sys("sigprocmask"))?;
+
+    chan.send(&Message::Ready)?;
+    let mut fifo = open_exec_fifo(args.fifo)?;
+    // startContainer hooks run before we release `start`, so poststart hooks (run by `start`
+    // once it has read the byte) always come after them.
+    run_hooks(
+        "startContainer",
+        spec_hooks.and_then(|h| h.start_container().as_deref()),
+        &state,
+    )?;
+    release_start(&mut fifo)?;
+    Err(settings::exec(&program))
+}
+
+fn run_hooks(
+    kind: &'static str,
+    list: Option<&[oci_spec::runtime::Hook]>,
+    state: &str,
+) -> Result<(), InitError> {
+    match list {
+        Some(list) if !list.is_empty() => {
+            hooks::run(list, state.as_bytes()).map_err(|source| InitError::Hook { kind, source })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn join_keyring() -> Result<(), InitError> {
+    match sys::proc::join_session_keyring(c"_ses.berth") {
+        // Kernels without keyrings, or a seccomp'd host: carry on like runc does.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => Ok(()),
+        other => other.map_err(InitError::sys("keyctl(JOIN_SESSION_KEYRING)")),
+    }
+}
+
+/// Opens the exec fifo for writing through our `O_PATH` descriptor: blocks until `start`
+/// opens it for reading.
+fn open_exec_fifo(fifo: BorrowedFd<'_>) -> Result<std::fs::File, InitError> {
+    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(InitError::sys("open exec fifo"))
+}
+
+/// Writes the one byte `start` waits for.
+fn release_start(fifo: &mut std::fs::File) -> Result<(), InitError> {
+    use std::io::Write;
+    fifo.write_all(b"0")
+        .map_err(InitError::sys("write exec fifo"))
+}
