@@ -12,6 +12,7 @@ use common::*;
 fn firewall(dir: &tempfile::TempDir) -> (Firewall, TableGuard) {
     berth_testutil::require_root();
     berth_testutil::require_program("nft");
+    require_forwarding_not_dropped_elsewhere();
     let mut config = FirewallConfig::new(dir.path());
     config.table = test_table();
     let guard = TableGuard(config.table.clone());

@@ -285,3 +285,21 @@ impl Drop for TableGuard {
 pub fn test_table() -> String {
     unique("berthtest_").replace('x', "_")
 }
+
+/// Fails clearly if another firewall (e.g. a running dockerd's `FORWARD` policy DROP) drops
+/// forwarded traffic: Berth never edits other tables, so these tests could not pass.
+pub fn require_forwarding_not_dropped_elsewhere() {
+    let out = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .expect("run nft list ruleset");
+    let ruleset = String::from_utf8_lossy(&out.stdout);
+    let dropping = ruleset
+        .lines()
+        .any(|line| line.contains("hook forward") && line.contains("policy drop"));
+    assert!(
+        !dropping,
+        "another nftables/iptables table drops forwarded packets by policy (is dockerd \
+         running?); forwarding tests cannot pass:\n{ruleset}"
+    );
+}
