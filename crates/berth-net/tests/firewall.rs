@@ -179,6 +179,29 @@ fn port_ranges_map_one_to_one() {
         ..mapping.clone()
     };
     assert!(fw.publish("d", vec![overflow]).is_err());
+    // The same host port cannot be published twice (by another owner or within one call);
+    // another protocol or a disjoint host address can.
+    let clash = PortMapping {
+        host_port: 39001,
+        container_port: 9,
+        count: 1,
+        ..mapping.clone()
+    };
+    assert!(matches!(
+        fw.publish("other", vec![clash.clone()]),
+        Err(berth_net::firewall::FirewallError::PortInUse { ref owner, .. }) if owner == "c"
+    ));
+    assert!(
+        fw.publish("other", vec![clash.clone(), clash.clone()])
+            .is_err()
+    );
+    let udp = PortMapping {
+        protocol: Protocol::Udp,
+        ..clash.clone()
+    };
+    fw.publish("other", vec![udp]).unwrap();
+    // Re-publishing one's own ports (a replacement) is not a clash.
+    fw.publish("c", vec![mapping.clone()]).unwrap();
     let unknown = PortMapping {
         network: "nope".into(),
         ..mapping

@@ -34,6 +34,12 @@ pub enum FirewallError {
         container_port: u16,
         count: u16,
     },
+    #[error("{protocol} port {host_port} is already published by {owner:?}")]
+    PortInUse {
+        protocol: &'static str,
+        host_port: u16,
+        owner: String,
+    },
     #[error("run {program}: {source}")]
     RunNft {
         program: PathBuf,
@@ -163,6 +169,22 @@ impl Firewall {
                     host_port: m.host_port,
                     container_port: m.container_port,
                     count: m.count,
+                });
+            }
+        }
+        for (i, m) in mappings.iter().enumerate() {
+            let others = self
+                .state
+                .ports
+                .iter()
+                .filter(|(other, _)| *other != owner)
+                .flat_map(|(other, ms)| ms.iter().map(move |m| (other.as_str(), m)));
+            let own = mappings[..i].iter().map(|m| (owner, m));
+            if let Some((holder, _)) = others.chain(own).find(|(_, other)| m.clashes_with(other)) {
+                return Err(FirewallError::PortInUse {
+                    protocol: m.protocol.as_str(),
+                    host_port: m.host_port,
+                    owner: holder.to_string(),
                 });
             }
         }

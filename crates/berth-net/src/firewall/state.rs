@@ -48,6 +48,23 @@ pub struct PortMapping {
     pub count: u16,
 }
 
+impl PortMapping {
+    fn host_ports(&self) -> std::ops::RangeInclusive<u32> {
+        let start = u32::from(self.host_port);
+        start..=start + u32::from(self.count.max(1)) - 1
+    }
+
+    /// Whether both would claim the same host port: same protocol, overlapping ports, and
+    /// the same host address or either on all addresses.
+    pub fn clashes_with(&self, other: &PortMapping) -> bool {
+        let (a, b) = (self.host_ports(), other.host_ports());
+        self.protocol == other.protocol
+            && a.start() <= b.end()
+            && b.start() <= a.end()
+            && (self.host_ip.is_none() || other.host_ip.is_none() || self.host_ip == other.host_ip)
+    }
+}
+
 /// Everything that determines the contents of Berth's table, plus host settings we changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirewallState {
