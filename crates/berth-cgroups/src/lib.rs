@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::LinuxResources;
 
+pub use detect::V1Mount;
 pub use error::{CgroupError, RemoveFailure};
 pub use stats::Stats;
 
@@ -62,6 +63,12 @@ pub trait Manager: Send + Sync {
 /// Detects the host's hierarchy from `/proc/self/mountinfo` (cached after the first call).
 pub fn detect() -> Result<Hierarchy, CgroupError> {
     Ok(detect::host()?.hierarchy.clone())
+}
+
+/// The host's cgroup v1 hierarchy mounts (empty on a pure v2 host), from the same cached read of
+/// `/proc/self/mountinfo` as [`detect`]: a forked container init reuses its parent's copy.
+pub fn v1_mounts() -> Result<&'static [V1Mount], CgroupError> {
+    Ok(&detect::host()?.v1)
 }
 
 /// The manager for `cgroups_path` (the spec's `linux.cgroupsPath`: absolute paths are relative
