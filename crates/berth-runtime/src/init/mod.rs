@@ -30,6 +30,8 @@ pub(crate) struct InitArgs<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub in_user_namespace: bool,
+    /// We were cloned into a new user namespace (our ids are mapped once `Go` arrives).
+    pub new_user_namespace: bool,
     pub has_runtime_hooks: bool,
     pub console_socket: Option<&'a Path>,
     /// `O_PATH` descriptor of `<state dir>/exec.fifo`.
@@ -60,6 +62,10 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
             });
         }
     };
+    if args.new_user_namespace {
+        sys::proc::become_namespace_root()
+            .map_err(InitError::sys("become root in the user namespace"))?;
+    }
     let spec = args.spec;
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         sys::ns::set_hostname(name).map_err(InitError::sys("sethostname"))?;
