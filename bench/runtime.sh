@@ -5,16 +5,18 @@ source "$(dirname "$0")/lib.sh"
 need hyperfine jq runc /usr/bin/time
 build_release
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# Runtime state on tmpfs under /run, where runtimes keep it in real use (Docker: /run/containerd).
+state=$(mktemp -d /run/berth-bench.XXXXXX)
+trap 'rm -rf "$work" "$state"' EXIT
 "$REPO/target/release/examples/make-bundle" "$SHARED/images/busybox.oci-archive.tar" "$work/bundle" /bin/true
 berth="$REPO/target/release/berth-runc"
 
 echo "create+start+wait+delete of /bin/true (\`run\` in the foreground), $(nproc) cores, runc $(runc --version | head -1 | awk '{print $3}')"
 echo
 compare runtime-run 100 \
-  -n "berth-runc run" "$berth --root $work/berth-state run --bundle $work/bundle bench-berth" \
-  -n "runc run" "runc --root $work/runc-state run --bundle $work/bundle bench-runc"
+  -n "berth-runc run" "$berth --root $state/berth run --bundle $work/bundle bench-berth" \
+  -n "runc run" "runc --root $state/runc run --bundle $work/bundle bench-runc"
 echo
 echo "| peak RSS of the runtime process | berth-runc | runc |"
 echo "|---|---|---|"
-echo "| run /bin/true | $(peak_rss_kb "$berth" --root "$work/berth-state" run --bundle "$work/bundle" rss-b) KiB | $(peak_rss_kb runc --root "$work/runc-state" run --bundle "$work/bundle" rss-r) KiB |"
+echo "| run /bin/true | $(peak_rss_kb "$berth" --root "$state/berth" run --bundle "$work/bundle" rss-b) KiB | $(peak_rss_kb runc --root "$state/runc" run --bundle "$work/bundle" rss-r) KiB |"

@@ -102,15 +102,14 @@ fn collect_pids(dir: &Path, pids: &mut Vec<i32>) -> Result<(), CgroupError> {
 
 /// The sub-cgroups of `dir` (directories only; cgroup files are skipped).
 pub(crate) fn child_dirs(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
-    let entries = fs::read_dir(dir).map_err(|source| CgroupError::read(dir, source))?;
+    sub_directories(dir).map_err(|source| CgroupError::read(dir, source))
+}
+
+fn sub_directories(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut children = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| CgroupError::read(dir, source))?;
-        let is_dir = entry
-            .file_type()
-            .map_err(|source| CgroupError::read(entry.path(), source))?
-            .is_dir();
-        if is_dir {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
             children.push(entry.path());
         }
     }
@@ -131,12 +130,12 @@ pub(crate) fn remove_tree(dir: &Path, failures: &mut Vec<crate::RemoveFailure>) 
         }
         Ok(_) => {}
     }
-    match child_dirs(dir) {
+    match sub_directories(dir) {
         Ok(children) => children.iter().for_each(|c| remove_tree(c, failures)),
-        Err(CgroupError::Read { path, source }) => {
-            failures.push(crate::RemoveFailure { path, source });
-        }
-        Err(_) => {}
+        Err(source) => failures.push(crate::RemoveFailure {
+            path: dir.to_owned(),
+            source,
+        }),
     }
     if let Err(source) = rmdir_retrying(dir) {
         failures.push(crate::RemoveFailure {
@@ -146,15 +145,17 @@ pub(crate) fn remove_tree(dir: &Path, failures: &mut Vec<crate::RemoveFailure>) 
     }
 }
 
+/// Up to ~250 ms in total: enough for just-killed tasks to be reaped, short enough that a
+/// cgroup that is really still in use fails fast.
 fn rmdir_retrying(dir: &Path) -> io::Result<()> {
     let mut delay = std::time::Duration::from_millis(1);
-    for _ in 0..10 {
+    for _ in 0..8 {
         match fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
                 std::thread::sleep(delay);
-                delay = (delay * 2).min(std::time::Duration::from_millis(100));
+                delay *= 2;
             }
             Err(e) => return Err(e),
         }

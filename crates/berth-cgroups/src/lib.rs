@@ -41,7 +41,9 @@ pub enum FreezerState {
 pub trait Manager: Send + Sync {
     /// Creates the cgroup (in every controller on v1) and moves `pid` into it.
     fn apply(&self, pid: i32) -> Result<(), CgroupError>;
-    /// Writes the resource limits; on v1 also the device allow list, on v2 the eBPF device program.
+    /// Writes the resource limits (call after `apply`, which creates the directories); on v1
+    /// also the device allow list, on v2 the eBPF device program. Zero/unset fields are not
+    /// written; a requested limit the host cannot apply is an error, never skipped.
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     fn freeze(&self, state: FreezerState) -> Result<(), CgroupError>;
     fn freezer_state(&self) -> Result<FreezerState, CgroupError>;

@@ -7,12 +7,9 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use berth_cgroups::{CgroupError, FreezerState, v2_manager_at};
-use common::{TestCgroup, cpu_ticks, eventually, read_trimmed, unique_name};
-use oci_spec::runtime::{
-    LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxPidsBuilder,
-    LinuxResourcesBuilder,
-};
+use berth_cgroups::{CgroupError, v2_manager_at};
+use common::{TestCgroup, cpu_ticks, eventually, read_trimmed, suite, unique_name};
+use oci_spec::runtime::{LinuxPidsBuilder, LinuxResourcesBuilder};
 
 const UNIFIED: &str = "/sys/fs/cgroup/unified";
 
@@ -33,44 +30,6 @@ fn test_cgroup(test: &str) -> (TestCgroup, PathBuf) {
 }
 
 #[test]
-fn apply_and_pids_listing_recurse_into_children() {
-    let (mut cg, dir) = test_cgroup("v2apply");
-    let first = cg.spawn_inside("sleep", &["100"]);
-    let name = dir.strip_prefix(UNIFIED).unwrap().display().to_string();
-    assert!(
-        read_trimmed(format!("/proc/{first}/cgroup"))
-            .lines()
-            .any(|l| l == format!("0::/{name}")),
-        "pid {first} is not in {name}"
-    );
-    let second = cg.spawn_inside("sleep", &["100"]);
-    std::fs::create_dir(dir.join("sub")).unwrap();
-    std::fs::write(dir.join("sub/cgroup.procs"), second.to_string()).unwrap();
-    let mut expected = vec![first, second];
-    expected.sort();
-    assert_eq!(cg.manager.pids().unwrap(), expected);
-}
-
-#[test]
-fn freeze_and_thaw_via_cgroup_freeze() {
-    let (mut cg, dir) = test_cgroup("v2freeze");
-    let pid = cg.spawn_inside("sh", &["-c", "while :; do :; done"]);
-    cg.manager.freeze(FreezerState::Frozen).unwrap();
-    assert!(
-        read_trimmed(dir.join("cgroup.events"))
-            .lines()
-            .any(|l| l == "frozen 1")
-    );
-    assert_eq!(cg.manager.freezer_state().unwrap(), FreezerState::Frozen);
-    let before = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(cpu_ticks(pid), before, "a frozen process must not run");
-    cg.manager.freeze(FreezerState::Thawed).unwrap();
-    assert_eq!(cg.manager.freezer_state().unwrap(), FreezerState::Thawed);
-    assert!(eventually(Duration::from_secs(3), || cpu_ticks(pid) > before));
-}
-
-#[test]
 fn stats_from_core_cpu_accounting() {
     let (mut cg, _) = test_cgroup("v2stats");
     let pid = cg.spawn_inside("sh", &["-c", "while :; do :; done"]);
@@ -78,17 +37,6 @@ fn stats_from_core_cpu_accounting() {
     let stats = cg.manager.stats().unwrap();
     assert!(stats.cpu.usage.total > 0);
     assert!(stats.cpu.usage.user + stats.cpu.usage.kernel > 0);
-}
-
-#[test]
-fn destroy_removes_the_tree() {
-    let (mut cg, dir) = test_cgroup("v2destroy");
-    let pid = cg.spawn_inside("sleep", &["100"]);
-    std::fs::create_dir_all(dir.join("a/b")).unwrap();
-    common::kill(pid);
-    let _ = cg.wait_output(pid);
-    cg.manager.destroy().unwrap();
-    assert!(!dir.exists());
 }
 
 #[test]
@@ -107,61 +55,84 @@ fn limits_without_their_controller_are_errors_not_ignored() {
     );
 }
 
-fn char_rule(allow: bool, minor: i64) -> LinuxDeviceCgroup {
-    LinuxDeviceCgroupBuilder::default()
-        .allow(allow)
-        .typ(LinuxDeviceType::C)
-        .major(1)
-        .minor(minor)
-        .access("rw")
-        .build()
-        .unwrap()
+#[test]
+fn apply_moves_the_pid_into_the_unified_cgroup() {
+    let (mut cg, dir) = test_cgroup("v2apply");
+    let pid = cg.spawn_inside("sleep", &["100"]);
+    let name = dir.strip_prefix(UNIFIED).unwrap().display().to_string();
+    assert!(
+        read_trimmed(format!("/proc/{pid}/cgroup"))
+            .lines()
+            .any(|l| l == format!("0::/{name}")),
+        "pid {pid} is not in {name}"
+    );
 }
 
-fn deny_all() -> LinuxDeviceCgroup {
-    LinuxDeviceCgroupBuilder::default()
-        .allow(false)
-        .access("rwm")
-        .build()
-        .unwrap()
+#[test]
+fn pids_recurse_into_children() {
+    let (mut cg, dir) = test_cgroup("v2pids");
+    suite::pids_recurse_into_children(&mut cg, &dir);
 }
 
-fn probe(cg: &mut TestCgroup, nodes: &std::path::Path) -> String {
-    let pid = cg.spawn_inside("sh", &["-c", &common::device_probe_script(nodes)]);
-    cg.release(pid);
-    let (_, stdout, stderr) = cg.wait_output(pid);
-    format!("{stdout}{stderr}")
+#[test]
+fn freeze_and_thaw_via_cgroup_freeze() {
+    let (mut cg, dir) = test_cgroup("v2freeze");
+    suite::freeze_stops_and_thaw_resumes(&mut cg, |_| {
+        let events = read_trimmed(dir.join("cgroup.events"));
+        assert!(events.lines().any(|l| l == "frozen 1"), "{events}");
+    });
+}
+
+#[test]
+fn destroy_removes_the_tree() {
+    let (mut cg, dir) = test_cgroup("v2destroy");
+    suite::destroy_removes_the_tree(&mut cg, &dir);
 }
 
 #[test]
 fn ebpf_device_program_denies_and_is_replaced_on_update() {
     let (mut cg, _) = test_cgroup("v2devices");
-    let nodes = tempfile::tempdir().unwrap();
-    common::make_device_nodes(nodes.path());
-    // Create the cgroup first (set needs the directory); the helper process just holds it.
+    suite::device_rules_apply_and_update(&mut cg);
+}
+
+#[test]
+fn destroy_reports_every_busy_directory() {
+    let (mut cg, _) = test_cgroup("v2destroybusy");
+    suite::destroy_reports_every_busy_directory(&mut cg);
+}
+
+#[test]
+fn unified_entries_are_written_verbatim() {
+    let (mut cg, dir) = test_cgroup("v2unified");
     cg.spawn_inside("sleep", &["100"]);
-
-    let allow_null = LinuxResourcesBuilder::default()
-        .devices(vec![deny_all(), char_rule(true, 3)])
-        .build()
+    // Core cgroup files exist without any controller, so they exercise the verbatim path.
+    let unified = std::collections::HashMap::from([
+        ("cgroup.max.descendants".to_owned(), "3".to_owned()),
+        ("cgroup.max.depth".to_owned(), "2".to_owned()),
+    ]);
+    cg.manager
+        .set(
+            &LinuxResourcesBuilder::default()
+                .unified(unified)
+                .build()
+                .unwrap(),
+        )
         .unwrap();
-    cg.manager.set(&allow_null).unwrap();
-    let output = probe(&mut cg, nodes.path());
+    assert_eq!(read_trimmed(dir.join("cgroup.max.descendants")), "3");
+    assert_eq!(read_trimmed(dir.join("cgroup.max.depth")), "2");
+    let escape =
+        std::collections::HashMap::from([("../cgroup.max.depth".to_owned(), "1".to_owned())]);
+    let err = cg
+        .manager
+        .set(
+            &LinuxResourcesBuilder::default()
+                .unified(escape)
+                .build()
+                .unwrap(),
+        )
+        .unwrap_err();
     assert!(
-        output.contains("null-ok") && output.contains("zero-denied"),
-        "{output}"
-    );
-
-    // Update: with ALLOW_MULTI every attached program must allow, so zero only opens if the
-    // previous berth program was detached.
-    let allow_zero = LinuxResourcesBuilder::default()
-        .devices(vec![deny_all(), char_rule(true, 5)])
-        .build()
-        .unwrap();
-    cg.manager.set(&allow_zero).unwrap();
-    let output = probe(&mut cg, nodes.path());
-    assert!(
-        output.contains("null-denied") && output.contains("zero-ok"),
-        "{output}"
+        matches!(err, CgroupError::InvalidUnifiedKey { .. }),
+        "{err}"
     );
 }

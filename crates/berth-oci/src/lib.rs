@@ -1,6 +1,11 @@
 //! Pure types shared by every Berth crate. No I/O lives here.
 
 pub mod digest;
+pub mod media_types;
+pub mod media_type;
+pub mod reference;
 
 pub use digest::{Algorithm, Digest, DigestError};
+pub use media_type::{Compression, MediaType, UnknownMediaType};
 pub use oci_spec::{image, runtime};
+pub use reference::{Reference, ReferenceError};

@@ -126,9 +126,12 @@ fn slave_becomes_the_controlling_terminal_and_stdio() {
     .unwrap();
     let master = pty.master;
     let slave = pty.slave;
+    // The reader hands the master back instead of closing it: closing it would hang up the
+    // terminal and SIGHUP the child before it exits.
     let reader = std::thread::spawn(move || {
         let mut master = std::fs::File::from(master);
-        read_until(&mut master, "size=30 100")
+        let seen = read_until(&mut master, "size=30 100");
+        (seen, master)
     });
     // `tty` prints the controlling terminal of stdin; `stty size` reads the window size; the
     // session id equals the pid only after setsid.
@@ -141,7 +144,7 @@ fn slave_becomes_the_controlling_terminal_and_stdio() {
             "echo tty=$(tty) sid_is_pid=$(test $(cut -d' ' -f6 /proc/$$/stat) = $$ && echo yes) size=$(stty size)",
         ],
     );
-    let seen = reader.join().unwrap();
+    let (seen, _master) = reader.join().unwrap();
     // stdout went to the pty, not to the harness pipe.
     assert_eq!(
         outcome,

@@ -179,6 +179,11 @@ fn invalid_hooks_are_named() {
             busybox()
         )
     );
+    let relative = HookBuilder::default().path("bin/true").build().unwrap();
+    assert_eq!(
+        hooks::run(&[relative], b"{}").unwrap_err().to_string(),
+        "hook bin/true: the path must be absolute"
+    );
     let missing = HookBuilder::default()
         .path("/nonexistent/berth-hook")
         .build()

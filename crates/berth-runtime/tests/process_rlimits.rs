@@ -114,3 +114,23 @@ fn oom_score_adj_raises_and_lowering_names_cap_sys_resource() {
         "oom_score_adj 1001 is outside -1000..=1000"
     );
 }
+
+#[test]
+fn nofile_above_nr_open_says_so_instead_of_blaming_a_capability() {
+    berth_testutil::require_root();
+    let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // The kernel refuses this before any capability check, so nothing changes here.
+    let err =
+        rlimits::apply(&[limit(PosixRlimitType::RlimitNofile, 1024, nr_open + 1)]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "RLIMIT_NOFILE: hard limit {} is above the kernel's fs.nr_open ({nr_open})",
+            nr_open + 1
+        )
+    );
+}

@@ -4,52 +4,11 @@ mod process_support;
 
 use berth_runtime::process::{caps, seccomp};
 use oci_spec::runtime::{
-    LinuxSeccomp, LinuxSeccompAction as Action, LinuxSeccompArgBuilder, LinuxSeccompBuilder,
-    LinuxSeccompFilterFlag, LinuxSeccompOperator as Op, LinuxSyscall, LinuxSyscallBuilder,
+    LinuxSeccomp, LinuxSeccompAction as Action, LinuxSeccompBuilder, LinuxSeccompFilterFlag,
+    LinuxSeccompOperator as Op,
 };
+use process_support::seccomp_rules::{allow_all_but, mkdir_errno, rule, with_args};
 use process_support::{Outcome, busybox, errno, exec_in_child, in_child, status_field};
-
-fn rule(names: &[&str], action: Action, errno_ret: Option<u32>) -> LinuxSyscall {
-    let mut b = LinuxSyscallBuilder::default()
-        .names(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .action(action);
-    if let Some(e) = errno_ret {
-        b = b.errno_ret(e);
-    }
-    b.build().unwrap()
-}
-
-fn with_args(mut r: LinuxSyscall, args: &[(usize, Op, u64, Option<u64>)]) -> LinuxSyscall {
-    let args = args
-        .iter()
-        .map(|(index, op, value, two)| {
-            let mut b = LinuxSeccompArgBuilder::default()
-                .index(*index)
-                .op(*op)
-                .value(*value);
-            if let Some(two) = two {
-                b = b.value_two(*two);
-            }
-            b.build().unwrap()
-        })
-        .collect();
-    r.set_args(Some(args));
-    r
-}
-
-fn allow_all_but(rules: Vec<LinuxSyscall>) -> LinuxSeccomp {
-    LinuxSeccompBuilder::default()
-        .default_action(Action::ScmpActAllow)
-        .syscalls(rules)
-        .build()
-        .unwrap()
-}
-
-fn mkdir_errno(path: &std::ffi::CStr) -> i32 {
-    // SAFETY: `path` is a valid C string; mkdir only reads it.
-    let r = unsafe { libc::mkdir(path.as_ptr(), 0o700) };
-    if r == 0 { 0 } else { errno() }
-}
 
 #[test]
 fn denied_syscalls_return_the_requested_errno() {
@@ -275,38 +234,6 @@ fn filter_survives_exec_with_no_new_privs() {
 }
 
 #[test]
-fn notify_is_refused_by_load_and_yields_a_listener_fd_with_load_with_notify() {
-    berth_testutil::require_root();
-    let profile = allow_all_but(vec![rule(&["getppid"], Action::ScmpActNotify, None)]);
-    let err = seccomp::load(&profile).unwrap_err().to_string();
-    assert!(
-        err.contains("SCMP_ACT_NOTIFY") && err.contains("getppid"),
-        "{err}"
-    );
-
-    let report = in_child(|| {
-        let fd = seccomp::load_with_notify(&profile).map_err(|e| e.to_string())?;
-        let fd = fd.ok_or("no notify fd")?;
-        let flags = rustix::io::fcntl_getfd(&fd).map_err(|e| e.to_string())?;
-        Ok(format!(
-            "cloexec={}",
-            flags.contains(rustix::io::FdFlags::CLOEXEC)
-        ))
-    })
-    .expect_ok();
-    assert_eq!(report, "cloexec=true");
-
-    let bad_default = LinuxSeccompBuilder::default()
-        .default_action(Action::ScmpActNotify)
-        .build()
-        .unwrap();
-    assert_eq!(
-        seccomp::build(&bad_default).unwrap_err().to_string(),
-        "SCMP_ACT_NOTIFY cannot be the default seccomp action"
-    );
-}
-
-#[test]
 fn bad_values_are_named() {
     let too_big = allow_all_but(vec![rule(&["mkdir"], Action::ScmpActErrno, Some(70000))]);
     assert_eq!(
@@ -331,114 +258,6 @@ fn bad_values_are_named() {
     );
     let msg = unknown_op.unwrap_err().to_string();
     assert!(msg.contains("SCMP_CMP_ALMOST"), "{msg}");
-}
-
-/// A profile shaped like Docker's default: ERRNO(EPERM) by default, three x86 ABIs, one big
-/// ALLOW rule over every syscall libseccomp knows natively but a denylist, plus Docker's
-/// argument rules (personality ×5, socket NE AF_VSOCK, clone MASKED_EQ, clone3 → ENOSYS).
-fn docker_like_profile() -> (LinuxSeccomp, usize) {
-    use libseccomp::{ScmpArch, ScmpSyscall};
-    let denied = [
-        "personality",
-        "socket",
-        "clone",
-        "clone3",
-        "mount",
-        "umount2",
-        "reboot",
-        "kexec_load",
-        "init_module",
-        "finit_module",
-        "delete_module",
-        "ptrace",
-        "bpf",
-        "setns",
-        "unshare",
-    ];
-    let names: Vec<String> = (0..600)
-        .filter_map(|n| {
-            ScmpSyscall::from_raw_syscall(n)
-                .get_name_by_arch(ScmpArch::native())
-                .ok()
-        })
-        .filter(|name| !denied.contains(&name.as_str()))
-        .collect();
-    let count = names.len();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut rules = vec![rule(&names, Action::ScmpActAllow, None)];
-    for persona in [0u64, 8, 0x20000, 0x20008, 0xffff_ffff] {
-        rules.push(with_args(
-            rule(&["personality"], Action::ScmpActAllow, None),
-            &[(0, Op::ScmpCmpEq, persona, None)],
-        ));
-    }
-    rules.push(with_args(
-        rule(&["socket"], Action::ScmpActAllow, None),
-        &[(0, Op::ScmpCmpNe, 40, None)],
-    ));
-    rules.push(with_args(
-        rule(&["clone"], Action::ScmpActAllow, None),
-        &[(0, Op::ScmpCmpMaskedEq, 0x7e02_0000, Some(0))],
-    ));
-    rules.push(rule(&["clone3"], Action::ScmpActErrno, Some(38)));
-    let profile = LinuxSeccompBuilder::default()
-        .default_action(Action::ScmpActErrno)
-        .default_errno_ret(1u32)
-        .architectures(vec![
-            oci_spec::runtime::Arch::ScmpArchX86_64,
-            oci_spec::runtime::Arch::ScmpArchX86,
-            oci_spec::runtime::Arch::ScmpArchX32,
-        ])
-        .syscalls(rules)
-        .build()
-        .unwrap();
-    (profile, count)
-}
-
-fn min_median(mut times: Vec<std::time::Duration>) -> String {
-    times.sort();
-    format!("min {:?} median {:?}", times[0], times[times.len() / 2])
-}
-
-/// Not a pass/fail benchmark: prints what a Docker-sized profile costs to build (rules into
-/// libseccomp), to compile (rules + BPF generation), and to load once compiled
-/// (`cargo test -p berth-runtime --test process_seccomp -- --nocapture docker_sized`).
-#[test]
-fn docker_sized_profile_builds_and_reports_its_cost() {
-    berth_testutil::require_root();
-    let (profile, count) = docker_like_profile();
-    assert!(
-        count > 300,
-        "only {count} syscall names known to libseccomp"
-    );
-    let mut native_only = profile.clone();
-    native_only.set_architectures(None);
-    for (label, profile) in [("x86_64+x86+x32", &profile), ("native only", &native_only)] {
-        let (mut build, mut compile) = (Vec::new(), Vec::new());
-        let mut compiled = None;
-        for _ in 0..20 {
-            let started = std::time::Instant::now();
-            drop(seccomp::build(profile).unwrap());
-            build.push(started.elapsed());
-            let started = std::time::Instant::now();
-            compiled = Some(seccomp::CompiledFilter::compile(profile).unwrap());
-            compile.push(started.elapsed());
-        }
-        let compiled = compiled.unwrap();
-        let load_us = in_child(|| {
-            let started = std::time::Instant::now();
-            compiled.load().map_err(|e| e.to_string())?;
-            Ok(started.elapsed().as_micros().to_string())
-        })
-        .expect_ok();
-        println!(
-            "Docker-sized profile, {count} names, {label}: build {}; compile {}; \
-             load compiled ({} insns) {load_us}us",
-            min_median(build),
-            min_median(compile),
-            compiled.instructions()
-        );
-    }
 }
 
 #[test]
@@ -480,82 +299,5 @@ fn same_argument_twice_splits_into_or_rules_and_trace_without_tracer_is_enosys()
             libc::EBADE,
             libc::ENOSYS
         )
-    );
-}
-
-/// The listener fd really carries notifications: a grandchild's intercepted syscall is
-/// answered by the child holding the fd (the seccomp agent's role).
-#[test]
-fn notify_listener_answers_the_notifying_syscall() {
-    use std::os::fd::AsRawFd;
-    berth_testutil::require_root();
-    let profile = allow_all_but(vec![rule(&["getppid"], Action::ScmpActNotify, None)]);
-    let report = in_child(|| {
-        let fd = seccomp::load_with_notify(&profile)
-            .map_err(|e| e.to_string())?
-            .ok_or("no notify fd")?;
-        let grandchild = process_support::spawn_child(|| {
-            // SAFETY: getppid is intercepted; the agent (our parent) answers 4242.
-            let answer = unsafe { libc::syscall(libc::SYS_getppid) };
-            Ok(answer.to_string())
-        });
-        let request = libseccomp::ScmpNotifReq::receive(fd.as_raw_fd())
-            .map_err(|e| format!("receive: {e}"))?;
-        let name = request.data.syscall.get_name().map_err(|e| e.to_string())?;
-        libseccomp::ScmpNotifResp::new_val(
-            request.id,
-            4242,
-            libseccomp::ScmpNotifRespFlags::empty(),
-        )
-        .respond(fd.as_raw_fd())
-        .map_err(|e| format!("respond: {e}"))?;
-        match grandchild.wait() {
-            Outcome::Exited { code: 0, report } => Ok(format!("{name} -> {report}")),
-            other => Err(format!("grandchild: {other:?}")),
-        }
-    })
-    .expect_ok();
-    assert_eq!(report, "getppid -> 4242");
-}
-
-/// A compiled program survives a round trip through bytes (a cache) and loads the same rules.
-#[test]
-fn compiled_program_round_trips_and_loads_fast() {
-    berth_testutil::require_root();
-    let profile = allow_all_but(vec![rule(
-        &["mkdir", "mkdirat"],
-        Action::ScmpActErrno,
-        Some(libc::EROFS as u32),
-    )]);
-    let compiled = seccomp::CompiledFilter::compile(&profile).unwrap();
-    let bytes = compiled.program_bytes();
-    assert_eq!(bytes.len(), compiled.instructions() * 8);
-    let restored = seccomp::CompiledFilter::from_program_bytes(&bytes, compiled.flags()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let target = std::ffi::CString::new(dir.path().join("x").to_str().unwrap()).unwrap();
-    let report = in_child(|| {
-        let started = std::time::Instant::now();
-        restored.load().map_err(|e| e.to_string())?;
-        let took = started.elapsed();
-        Ok(format!(
-            "mkdir={} load_us={}",
-            mkdir_errno(&target),
-            took.as_micros()
-        ))
-    })
-    .expect_ok();
-    println!(
-        "loading a compiled {}-instruction filter: {report}",
-        compiled.instructions()
-    );
-    assert!(
-        report.starts_with(&format!("mkdir={} ", libc::EROFS)),
-        "{report}"
-    );
-    assert_eq!(
-        seccomp::CompiledFilter::from_program_bytes(&bytes[..7], 0)
-            .unwrap_err()
-            .to_string(),
-        "a seccomp BPF program of 7 bytes is not 1..=4096 instructions of 8 bytes"
     );
 }

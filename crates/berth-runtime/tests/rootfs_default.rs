@@ -97,6 +97,10 @@ fn default_spec_builds_a_runc_like_rootfs() {
         );
     });
     assert_eq!(f.get("error"), None, "{f:#?}");
+    eprintln!(
+        "default spec: prepare {} µs, pivot {} µs, finalize {} µs",
+        f["time.prepare"], f["time.pivot"], f["time.finalize"]
+    );
     assert_eq!(f["has_busybox"], "true");
     assert_eq!(f["cwd"], "/");
     // The host's mounts are gone: only the container's own table remains.

@@ -171,3 +171,42 @@ fn mknod_probe() -> std::io::Result<()> {
     }
     Err(std::io::Error::last_os_error())
 }
+
+/// A read-only /dev tmpfs still gets its devices: mounted rw, filled, then remounted ro.
+#[test]
+fn read_only_dev_is_filled_before_it_turns_read_only() {
+    let mut bundle = busybox();
+    let mut mounts = bundle.spec.mounts().clone().unwrap();
+    for m in mounts
+        .iter_mut()
+        .filter(|m| m.destination() == std::path::Path::new("/dev"))
+    {
+        let mut options = m.options().clone().unwrap_or_default();
+        options.push("ro".into());
+        m.set_options(Some(options));
+    }
+    bundle.spec.set_mounts(Some(mounts));
+    let f = in_container(&bundle, Options::default(), |cfg, f| {
+        if !setup(cfg, f) {
+            return;
+        }
+        record_mount(f, "dev", "/dev");
+        f.insert("null".into(), node("/dev/null"));
+        f.insert("create".into(), outcome(std::fs::write("/dev/new", b"x")));
+        f.insert(
+            "null_write".into(),
+            outcome(std::fs::write("/dev/null", b"x")),
+        );
+    });
+    assert_eq!(f.get("error"), None, "{f:#?}");
+    assert!(
+        f["dev.options"].starts_with("ro,") && f["dev.options"].contains("nosuid"),
+        "{f:#?}"
+    );
+    assert_eq!(f["null"], "c 1:3 666 0:0");
+    assert_eq!(f["create"], "EROFS");
+    assert_eq!(
+        f["null_write"], "ok",
+        "device nodes keep working on a read-only /dev"
+    );
+}

@@ -147,9 +147,21 @@ fn custom_readonly_and_masked_paths() {
 
 #[test]
 fn no_pivot_moves_the_rootfs_and_chroots() {
+    no_pivot(false);
+}
+
+/// In a user namespace the host's proc/sysfs mounts are locked and cannot be unmounted:
+/// they are covered with a tmpfs instead.
+#[test]
+fn no_pivot_in_a_user_namespace() {
+    no_pivot(true);
+}
+
+fn no_pivot(user_namespace: bool) {
     let bundle = busybox();
     let options = Options {
         no_pivot: true,
+        user_namespace,
         ..Options::default()
     };
     let f = in_container(&bundle, options, |cfg, f| {

@@ -50,8 +50,12 @@ fn bind_mounts_enforce_their_options() {
                 "/mnt/strict",
                 &["bind", "strictatime", "nodiratime"],
             ),
+            // A relative source is relative to the bundle directory.
+            mount("bind", "data", "/mnt/relative", &["rbind"]),
         ],
     );
+    std::fs::create_dir(bundle.path().join("data")).unwrap();
+    std::fs::write(bundle.path().join("data/marker"), b"bundle data").unwrap();
     let f = in_container(&bundle, Options::default(), |cfg, f| {
         if !setup(cfg, f) {
             return;
@@ -81,6 +85,10 @@ fn bind_mounts_enforce_their_options() {
             std::fs::read_to_string("/etc/bound-file").unwrap_or_default(),
         );
         f.insert("file_kind".into(), node("/etc/bound-file"));
+        f.insert(
+            "relative".into(),
+            std::fs::read_to_string("/mnt/relative/marker").unwrap_or_default(),
+        );
     });
     assert_eq!(f.get("error"), None, "{f:#?}");
     assert_eq!(f["write_ro"], "EROFS");
@@ -107,6 +115,7 @@ fn bind_mounts_enforce_their_options() {
         "destination created as a file: {f:#?}"
     );
     assert!(f["strict.options"].contains("nodiratime"), "{f:#?}");
+    assert_eq!(f["relative"], "bundle data");
     assert!(
         !f["strict.options"].contains("relatime"),
         "strictatime: {f:#?}"
@@ -269,4 +278,99 @@ fn bind_errors_name_the_mount_and_source() {
         !Path::new(&bundle.rootfs()).join("mnt/x").exists(),
         "nothing created for a failed bind"
     );
+}
+
+/// In the forked child's own private mount namespace: `<bundle>/tree` with a tmpfs mounted
+/// at `<bundle>/tree/sub`, so a recursive bind of `tree` carries a submount.
+fn tree_with_submount(bundle: &Path) {
+    let sub = bundle.join("tree/sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let target = std::ffi::CString::new(sub.to_str().unwrap()).unwrap();
+    // SAFETY: plain syscalls in the single-threaded forked child with valid C strings; the
+    // mount lives only in this child's private mount namespace.
+    unsafe {
+        assert_eq!(libc::unshare(libc::CLONE_NEWNS), 0);
+        let private = libc::MS_PRIVATE | libc::MS_REC;
+        let rc = libc::mount(
+            c"none".as_ptr(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            private,
+            std::ptr::null(),
+        );
+        assert_eq!(rc, 0);
+        let rc = libc::mount(
+            c"tmpfs".as_ptr(),
+            target.as_ptr(),
+            c"tmpfs".as_ptr(),
+            0,
+            std::ptr::null(),
+        );
+        assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// `ro` on an rbind makes only its top mount read-only (as runc); `rro` the whole tree.
+#[test]
+fn recursive_read_only_reaches_submounts() {
+    let mut bundle = busybox();
+    let tree = bundle.path().join("tree").display().to_string();
+    add_mounts(
+        &mut bundle,
+        vec![
+            mount("bind", &tree, "/mnt/ro", &["rbind", "ro"]),
+            mount("bind", &tree, "/mnt/rro", &["rbind", "rro", "rnosuid"]),
+        ],
+    );
+    let options = Options {
+        before_namespaces: Some(tree_with_submount),
+        ..Options::default()
+    };
+    let f = in_container(&bundle, options, |cfg, f| {
+        if !setup(cfg, f) {
+            return;
+        }
+        record_mount(f, "ro_sub", "/mnt/ro/sub");
+        record_mount(f, "rro", "/mnt/rro");
+        record_mount(f, "rro_sub", "/mnt/rro/sub");
+        f.insert(
+            "write_ro_sub".into(),
+            outcome(std::fs::write("/mnt/ro/sub/x", b"x")),
+        );
+        f.insert(
+            "write_rro_sub".into(),
+            outcome(std::fs::write("/mnt/rro/sub/x", b"x")),
+        );
+    });
+    assert_eq!(f.get("error"), None, "{f:#?}");
+    assert_eq!(f["ro_sub.fstype"], "tmpfs");
+    assert_eq!(f["write_ro_sub"], "ok");
+    assert!(
+        f["rro.options"].starts_with("ro,") && f["rro.options"].contains("nosuid"),
+        "{f:#?}"
+    );
+    assert!(
+        f["rro_sub.options"].starts_with("ro,") && f["rro_sub.options"].contains("nosuid"),
+        "{f:#?}"
+    );
+    assert_eq!(f["write_rro_sub"], "EROFS");
+}
+
+#[test]
+fn idmapped_mounts_are_refused_not_ignored() {
+    let mut bundle = busybox();
+    let index = bundle.spec.mounts().as_ref().map_or(0, Vec::len);
+    add_mounts(
+        &mut bundle,
+        vec![mount("bind", "/etc", "/mnt/idmapped", &["rbind", "idmap"])],
+    );
+    let f = in_container(&bundle, Options::default(), |cfg, f| {
+        setup(cfg, f);
+    });
+    let error = f.get("error").expect("idmap accepted");
+    assert!(
+        error.contains(&format!("mounts[{index}] (bind on /mnt/idmapped)")),
+        "{error}"
+    );
+    assert!(error.contains("idmapped mounts"), "{error}");
 }

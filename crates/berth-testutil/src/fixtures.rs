@@ -2,19 +2,23 @@
 
 use std::path::PathBuf;
 
-/// `shared/` beside the repository checkout, or `$BERTH_SHARED` when set.
+/// `shared/` beside the repository checkout (or beside any directory above it, so git
+/// worktrees find it too), or `$BERTH_SHARED` when set.
 pub fn shared_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("BERTH_SHARED") {
         return PathBuf::from(dir);
     }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = repo.join("../shared");
-    assert!(
-        shared.join("images").is_dir(),
-        "test fixtures not found at {} (set BERTH_SHARED to the shared/ directory)",
-        shared.display()
-    );
-    shared.canonicalize().expect("canonicalize shared dir")
+    let repo = repo.canonicalize().expect("canonicalize repository dir");
+    repo.ancestors()
+        .map(|dir| dir.join("shared"))
+        .find(|shared| shared.join("images").is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "test fixtures (shared/images) not found beside {} or any parent (set BERTH_SHARED)",
+                repo.display()
+            )
+        })
 }
 
 /// Path of one fixture file, e.g. `fixture("busybox.oci-archive.tar")`.

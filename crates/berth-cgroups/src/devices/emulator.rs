@@ -24,6 +24,33 @@ impl Ruleset {
         set
     }
 
+    /// Reads a v1 `devices.list`: `a *:* rwm` alone means allow-all, otherwise the lines are the
+    /// allowed exceptions to deny-all. `None` if a line does not parse.
+    pub fn from_v1_list(content: &str) -> Option<Self> {
+        let lines: Vec<&str> = content.lines().filter(|l| !l.trim().is_empty()).collect();
+        if lines.iter().any(|l| l.trim() == "a *:* rwm") {
+            return Some(Ruleset {
+                default_allow: true,
+                exceptions: Vec::new(),
+            });
+        }
+        let exceptions = lines
+            .iter()
+            .map(|line| DeviceRule::from_v1_string(line.trim(), true))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Ruleset {
+            default_allow: false,
+            exceptions,
+        })
+    }
+
+    /// Same default and the same exceptions in any order.
+    pub fn is_equivalent(&self, other: &Ruleset) -> bool {
+        self.default_allow == other.default_allow
+            && self.exceptions.len() == other.exceptions.len()
+            && self.exceptions.iter().all(|e| other.exceptions.contains(e))
+    }
+
     fn apply(&mut self, rule: &DeviceRule) {
         if rule.is_wildcard() {
             self.default_allow = rule.allow;
@@ -104,6 +131,31 @@ mod tests {
             set.exceptions,
             vec![rule(false, DeviceKind::Block, Some(8), None, ACCESS_MKNOD)]
         );
+    }
+
+    #[test]
+    fn reads_v1_device_lists() {
+        let allow_all = Ruleset::from_v1_list("a *:* rwm\n").unwrap();
+        assert!(allow_all.default_allow && allow_all.exceptions.is_empty());
+        let list = Ruleset::from_v1_list("c 1:3 rw\nb 8:* m\n").unwrap();
+        let wanted = Ruleset::from_rules(&[
+            rule(false, DeviceKind::All, None, None, ACCESS_ALL),
+            rule(true, DeviceKind::Block, Some(8), None, ACCESS_MKNOD),
+            rule(
+                true,
+                DeviceKind::Char,
+                Some(1),
+                Some(3),
+                ACCESS_READ | ACCESS_WRITE,
+            ),
+        ]);
+        assert!(list.is_equivalent(&wanted));
+        assert!(
+            Ruleset::from_v1_list("")
+                .unwrap()
+                .is_equivalent(&Ruleset::from_rules(&[]))
+        );
+        assert!(Ruleset::from_v1_list("x 1:2 r").is_none());
     }
 
     #[test]

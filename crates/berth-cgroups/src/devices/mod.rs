@@ -87,6 +87,35 @@ impl DeviceRule {
     }
 }
 
+impl DeviceRule {
+    /// Parses a `devices.list` line such as `c 1:3 rw` or `b 8:* m`.
+    pub fn from_v1_string(line: &str, allow: bool) -> Option<Self> {
+        let mut parts = line.split_whitespace();
+        let kind = match parts.next()? {
+            "a" => DeviceKind::All,
+            "c" => DeviceKind::Char,
+            "b" => DeviceKind::Block,
+            _ => return None,
+        };
+        let (major, minor) = parts.next()?.split_once(':')?;
+        let number = |n: &str| -> Option<Option<u32>> {
+            if n == "*" {
+                Some(None)
+            } else {
+                n.parse().ok().map(Some)
+            }
+        };
+        let access = parse_access(parts.next()?)?;
+        Some(DeviceRule {
+            allow,
+            kind,
+            major: number(major)?,
+            minor: number(minor)?,
+            access,
+        })
+    }
+}
+
 /// An empty access string means all access, as in runc.
 fn parse_access(text: &str) -> Option<u8> {
     if text.is_empty() {

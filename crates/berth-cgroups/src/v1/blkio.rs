@@ -74,20 +74,25 @@ pub(super) fn set(dir: Option<&Path>, io: &LinuxBlockIo) -> Result<(), CgroupErr
     Ok(())
 }
 
-/// Prefers the CFQ counters, then BFQ's, then the throttle layer's (always present).
+/// The first of the CFQ, BFQ and throttle-layer counters that has data: which one the kernel
+/// fills depends on the disk's I/O scheduler (the throttle layer always counts).
 pub(super) fn stats(dir: &Path) -> Result<Blkio, CgroupError> {
+    let mut found = Blkio::default();
     for prefix in ["blkio", "blkio.bfq", "blkio.throttle"] {
         let bytes_file = format!("{prefix}.io_service_bytes_recursive");
         if !dir.join(&bytes_file).exists() {
             continue;
         }
-        return Ok(Blkio {
+        found = Blkio {
             io_service_bytes_recursive: parse_blkio_v1(&fs::read(dir, &bytes_file)?),
             io_serviced_recursive: parse_blkio_v1(&fs::read(
                 dir,
                 &format!("{prefix}.io_serviced_recursive"),
             )?),
-        });
+        };
+        if !found.io_service_bytes_recursive.is_empty() {
+            break;
+        }
     }
-    Ok(Blkio::default())
+    Ok(found)
 }

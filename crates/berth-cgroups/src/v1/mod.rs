@@ -185,7 +185,7 @@ impl Manager for V1Manager {
     }
 }
 
-/// Fails when a limit was requested (`requested`) but its controller is not mounted.
+/// The controller directory a requested limit needs, or an error naming the limit.
 fn require_dir<'a>(
     dir: Option<&'a Path>,
     controller: &'static str,

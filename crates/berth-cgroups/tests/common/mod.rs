@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod suite;
+pub mod v1;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -119,9 +122,8 @@ impl Drop for TestCgroup {
 }
 
 pub fn kill(pid: i32) {
-    // SAFETY: kill(2) has no memory-safety preconditions; the pid belongs to our test cgroup.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
 }
 
@@ -166,17 +168,14 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 /// Makes `dir/null` (1:3) and `dir/zero` (1:5) character device nodes.
 pub fn make_device_nodes(dir: &Path) {
     for (name, minor) in [("null", 3), ("zero", 5)] {
-        let path = std::ffi::CString::new(dir.join(name).into_os_string().into_encoded_bytes())
-            .expect("no NUL");
-        // SAFETY: `path` is a valid NUL-terminated string that outlives the call.
-        let rc = unsafe {
-            libc::mknod(
-                path.as_ptr(),
-                libc::S_IFCHR | 0o666,
-                libc::makedev(1, minor),
-            )
-        };
-        assert_eq!(rc, 0, "mknod {name}: {}", std::io::Error::last_os_error());
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.join(name),
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(0o666),
+            rustix::fs::makedev(1, minor),
+        )
+        .unwrap_or_else(|e| panic!("mknod {name}: {e}"));
     }
 }
 

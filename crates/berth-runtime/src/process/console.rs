@@ -87,16 +87,23 @@ pub fn open_pty() -> Result<Pty, ConsoleError> {
         rustix::pty::openpt(flags).map_err(|e| ConsoleError::OpenMaster { source: e.into() })?;
     rustix::pty::grantpt(&master).map_err(master_err("grantpt"))?;
     rustix::pty::unlockpt(&master).map_err(master_err("unlockpt"))?;
-    let path = slave_path(&master)?;
-    let slave = rustix::fs::open(
-        &path,
-        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| ConsoleError::OpenSlave {
-        path: path.clone(),
-        source: e.into(),
-    })?;
+    // TIOCGPTPEER (Linux 4.13+) opens the slave without a path lookup, so a hostile
+    // /dev/pts cannot substitute another file; fall back to the path on older kernels.
+    let slave = match rustix::pty::ioctl_tiocgptpeer(&master, flags) {
+        Ok(slave) => slave,
+        Err(_) => {
+            let path = slave_path(&master)?;
+            rustix::fs::open(
+                &path,
+                OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| ConsoleError::OpenSlave {
+                path: path.clone(),
+                source: e.into(),
+            })?
+        }
+    };
     Ok(Pty { master, slave })
 }
 

@@ -22,6 +22,8 @@ const STDERR_GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
+    #[error("hook {path}: the path must be absolute")]
+    RelativePath { path: PathBuf },
     #[error("hook {path}: timeout must be a positive number of seconds, got {timeout}")]
     InvalidTimeout { path: PathBuf, timeout: i64 },
     #[error("hook {path}: env entry {entry:?} is not KEY=VALUE")]
@@ -72,6 +74,10 @@ fn command(hook: &Hook) -> Result<Command, HookError> {
 
 fn run_one(hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
     let path = hook.path().clone();
+    // The spec requires it, and a relative path would be looked up in the runtime's PATH.
+    if !path.is_absolute() {
+        return Err(HookError::RelativePath { path });
+    }
     let timeout = match hook.timeout() {
         Some(t) if t <= 0 => return Err(HookError::InvalidTimeout { path, timeout: t }),
         other => other,

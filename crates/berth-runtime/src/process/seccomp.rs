@@ -18,6 +18,7 @@ use oci_spec::runtime::{
     LinuxSeccompOperator, LinuxSyscall,
 };
 
+mod cache;
 mod program;
 
 pub use program::CompiledFilter;
@@ -61,6 +62,8 @@ pub enum SeccompError {
         "loading the seccomp filter (flags {flags:#x}; needs no_new_privs or CAP_SYS_ADMIN): {source}"
     )]
     LoadProgram { flags: u64, source: std::io::Error },
+    #[error("serialising the seccomp profile for its cache key: {source}")]
+    CacheKey { source: serde_json::Error },
     #[error("seccomp TSYNC could not synchronise thread {thread}")]
     TsyncFailed { thread: i64 },
 }

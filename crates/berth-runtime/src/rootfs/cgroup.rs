@@ -11,7 +11,7 @@ use rustix::io::Errno;
 use super::error::RootfsError;
 use super::mounts::{Entry, MountCtx, propagate, remount_bind};
 use super::options::REMOUNT_RELEVANT;
-use super::resolve::Kind;
+use super::resolve::{Kind, child_dir};
 use super::sys::{self, SysError};
 
 const HOST_CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -155,10 +155,13 @@ fn v1(
             continue; // a hierarchy the host has not mounted: nothing to show
         }
         let dest = entry.destination.join(&name);
-        let fd = ctx
-            .root
-            .open_or_create(&dest, Kind::Dir, false)
-            .map_err(|e| entry.err(e))?;
+        let fd = child_dir(tmpfs.as_fd(), &name).map_err(|(call, errno)| {
+            entry.err(SysError {
+                call,
+                path: ctx.root.display(&dest),
+                errno,
+            })
+        })?;
         let fresh = if cgroupns {
             fresh_v1(entry, &hierarchy.controllers, &dest, &fd)
         } else {

@@ -20,7 +20,7 @@ pub enum RootfsError {
         #[source]
         source: SysError,
     },
-    #[error("mounts[{index}] ({kind} on {}): {source}", destination.display())]
+    #[error("mounts[{index}] ({kind} on {})", destination.display())]
     Mount {
         index: usize,
         kind: String,
@@ -42,7 +42,7 @@ pub enum RootfsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("device {}: {source}", path.display())]
+    #[error("device {}", path.display())]
     Device {
         path: PathBuf,
         #[source]
@@ -53,13 +53,13 @@ pub enum RootfsError {
         path: PathBuf,
         reason: DeviceRejection,
     },
-    #[error("setting up /dev ({}): {source}", path.display())]
+    #[error("setting up {}", path.display())]
     DevSetup {
         path: PathBuf,
         #[source]
         source: SysError,
     },
-    #[error("switching root to {}: {source}", rootfs.display())]
+    #[error("switching root to {}", rootfs.display())]
     Pivot {
         rootfs: PathBuf,
         #[source]
@@ -70,13 +70,13 @@ pub enum RootfsError {
         key: String,
         reason: SysctlRejection,
     },
-    #[error("linux.sysctl {key:?}: {source}")]
+    #[error("linux.sysctl {key:?}")]
     Sysctl {
         key: String,
         #[source]
         source: SysError,
     },
-    #[error("linux.maskedPaths {}: {source}", path.display())]
+    #[error("linux.maskedPaths {}", path.display())]
     MaskPath {
         path: PathBuf,
         #[source]
@@ -84,13 +84,18 @@ pub enum RootfsError {
     },
     #[error("/dev/null is not the null device (major {major}, minor {minor}): cannot mask paths")]
     FakeDevNull { major: u32, minor: u32 },
-    #[error("linux.readonlyPaths {}: {source}", path.display())]
+    #[error("linux.readonlyPaths {}", path.display())]
     ReadonlyPath {
         path: PathBuf,
         #[source]
         source: SysError,
     },
-    #[error("root.readonly: remounting / read-only: {source}")]
+    #[error("opening the new root / after pivot")]
+    OpenRoot {
+        #[source]
+        source: SysError,
+    },
+    #[error("root.readonly: remounting / read-only")]
     ReadonlyRoot {
         #[source]
         source: SysError,
@@ -110,6 +115,8 @@ pub enum MountRejection {
     NotOrdinaryDirectory { fs: &'static str },
     #[error("option or path contains a NUL byte")]
     NulByte,
+    #[error("idmapped mounts (idmap, ridmap, uidMappings) are not supported")]
+    IdMapped,
 }
 
 /// Why a `linux.devices` entry is refused.

@@ -57,10 +57,9 @@ pub fn prepare(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
     if !nothing_shared {
         make_parent_private(cfg.rootfs)?;
     }
-    let rootfs_str = cfg.rootfs.to_string_lossy();
     sys::mount(
         cfg.rootfs.as_os_str(),
-        &rootfs_str,
+        cfg.rootfs,
         "",
         sys::MS_BIND | sys::MS_REC,
         None,
@@ -120,7 +119,7 @@ pub fn pivot(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
 /// After pivot: sysctls, masked paths, read-only paths, read-only root remount.
 pub fn finalize(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
     let root =
-        resolve::Root::at(Path::new("/")).map_err(|source| RootfsError::ReadonlyRoot { source })?;
+        resolve::Root::at(Path::new("/")).map_err(|source| RootfsError::OpenRoot { source })?;
     if cfg
         .spec
         .root()
@@ -163,7 +162,7 @@ fn root_propagation(spec: &Spec) -> Result<Option<sys::MsFlags>, RootfsError> {
 fn make_parent_private(path: &Path) -> Result<(), RootfsError> {
     let mut current = Some(path);
     while let Some(dir) = current {
-        match sys::mount_flags(&dir.to_string_lossy(), sys::MS_PRIVATE, dir) {
+        match sys::mount_flags(dir, sys::MS_PRIVATE, dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.errno == rustix::io::Errno::INVAL && dir != Path::new("/") => {
                 current = dir.parent()

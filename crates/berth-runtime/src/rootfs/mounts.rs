@@ -97,6 +97,12 @@ pub fn perform(ctx: &mut MountCtx<'_>, index: usize, m: &Mount) -> Result<(), Ro
     if kind == "bind" {
         opts.flags |= sys::MS_BIND;
     }
+    // `"type": "none"` (or none at all) with a bind option is a bind mount: name it so.
+    let kind = if opts.is_bind() && matches!(kind, "" | "none") {
+        "bind"
+    } else {
+        kind
+    };
     let entry = Entry {
         index,
         kind,
@@ -105,20 +111,23 @@ pub fn perform(ctx: &mut MountCtx<'_>, index: usize, m: &Mount) -> Result<(), Ro
         source: m.source().as_deref(),
         opts,
     };
+    if entry.opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        return Err(entry.reject(MountRejection::IdMapped));
+    }
     check_proc_destination(ctx, &entry)?;
     if entry.opts.is_bind() {
         return bind(ctx, &entry);
     }
     match kind {
         "cgroup" | "cgroup2" => cgroup::mount(ctx, &entry),
-        "proc" => new_filesystem(ctx, &entry, true).map(drop),
+        "proc" => new_filesystem(ctx, &entry, true),
         "sysfs" => sysfs(ctx, &entry),
-        _ => new_filesystem(ctx, &entry, false).map(drop),
+        _ => new_filesystem(ctx, &entry, false),
     }
 }
 
-/// Mounts a fresh filesystem of `entry.kind` (proc, tmpfs, devpts, mqueue, ...).
-/// Returns the errno of the mount call itself so callers can fall back.
+/// Mounts a fresh filesystem of `entry.kind` (proc, tmpfs, devpts, mqueue, ...); `strict`
+/// refuses symlinks on the way and non-directory targets (for proc and sysfs).
 fn new_filesystem(
     ctx: &mut MountCtx<'_>,
     entry: &Entry<'_>,
@@ -176,27 +185,7 @@ fn sysfs(ctx: &mut MountCtx<'_>, entry: &Entry<'_>) -> Result<(), RootfsError> {
         other => return other,
     }
     let fd = target(ctx, entry, Kind::Dir, true)?;
-    let flags = sys::MS_BIND | sys::MS_REC;
-    sys::mount(
-        OsStr::new("/sys"),
-        &sys::fd_path(fd.as_fd()),
-        "",
-        flags,
-        None,
-        entry.destination,
-    )
-    .map_err(|e| entry.err(e))?;
-    drop(fd);
-    if entry.opts.flags & REMOUNT_RELEVANT != 0 {
-        remount_bind(
-            ctx.root,
-            entry.destination,
-            entry.opts.flags,
-            entry.opts.cleared,
-        )
-        .map_err(|e| entry.err(e))?;
-    }
-    propagate(ctx.root, entry)
+    bind_onto(ctx, entry, Path::new("/sys"), fd, sys::MS_REC)
 }
 
 fn bind(ctx: &mut MountCtx<'_>, entry: &Entry<'_>) -> Result<(), RootfsError> {
@@ -216,25 +205,34 @@ fn bind(ctx: &mut MountCtx<'_>, entry: &Entry<'_>) -> Result<(), RootfsError> {
         ctx.dev_bind = true;
     }
     let fd = target(ctx, entry, kind, false)?;
-    let flags = sys::MS_BIND | (entry.opts.flags & sys::MS_REC);
+    bind_onto(ctx, entry, &source, fd, entry.opts.flags & sys::MS_REC)
+}
+
+/// Binds `source` onto the opened target, then remounts it with the entry's flags (a bind
+/// ignores them on creation) and applies its recursive attributes and propagation.
+fn bind_onto(
+    ctx: &MountCtx<'_>,
+    entry: &Entry<'_>,
+    source: &Path,
+    target: OwnedFd,
+    recursive: sys::MsFlags,
+) -> Result<(), RootfsError> {
+    let flags = sys::MS_BIND | recursive;
+    let target_path = sys::fd_path(target.as_fd());
     sys::mount(
         source.as_os_str(),
-        &sys::fd_path(fd.as_fd()),
+        &target_path,
         "",
         flags,
         None,
         entry.destination,
     )
     .map_err(|e| entry.err(e))?;
-    drop(fd);
-    if entry.opts.flags & REMOUNT_RELEVANT != 0 {
-        remount_bind(
-            ctx.root,
-            entry.destination,
-            entry.opts.flags,
-            entry.opts.cleared,
-        )
-        .map_err(|e| entry.err(e))?;
+    drop(target);
+    let opts = &entry.opts;
+    if opts.flags & REMOUNT_RELEVANT != 0 {
+        remount_bind(ctx.root, entry.destination, opts.flags, opts.cleared)
+            .map_err(|e| entry.err(e))?;
     }
     propagate(ctx.root, entry)
 }
@@ -311,9 +309,11 @@ fn proc_target_allowed(clean: &Path) -> bool {
     clean == Path::new("proc") || PROC_MOUNT_ALLOWED.iter().any(|p| clean == Path::new(p))
 }
 
-/// Applies the entry's propagation options to the mount now at its destination.
+/// Applies the entry's recursive attributes (`rro`, ...) and then its propagation options to
+/// the mount now at its destination.
 pub fn propagate(root: &Root, entry: &Entry<'_>) -> Result<(), RootfsError> {
-    if entry.opts.propagation.is_empty() {
+    let opts = &entry.opts;
+    if opts.propagation.is_empty() && !opts.has_recursive_attrs() {
         return Ok(());
     }
     let fd = root.open(entry.destination, false).map_err(|errno| {
@@ -323,7 +323,12 @@ pub fn propagate(root: &Root, entry: &Entry<'_>) -> Result<(), RootfsError> {
             errno,
         })
     })?;
-    for flag in &entry.opts.propagation {
+    if opts.has_recursive_attrs() {
+        let (set, clear) = (opts.recursive_set, opts.recursive_clear);
+        sys::mount_setattr_recursive(fd.as_fd(), set, clear, entry.destination)
+            .map_err(|e| entry.err(e))?;
+    }
+    for flag in &opts.propagation {
         sys::mount_flags(&sys::fd_path(fd.as_fd()), *flag, entry.destination)
             .map_err(|e| entry.err(e))?;
     }

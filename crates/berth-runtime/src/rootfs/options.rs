@@ -1,6 +1,8 @@
 //! fstab-style mount options → mount(2) flags, propagation changes and the data string
 //! (the same table runc uses; anything unknown is filesystem data, e.g. `size=`, `mode=`).
 
+use rustix::mount::MountAttrFlags;
+
 use super::sys::*;
 
 /// A parsed `mounts[].options` list.
@@ -15,6 +17,11 @@ pub struct MountOptions {
     pub propagation: Vec<MsFlags>,
     /// Comma-joined filesystem-specific options.
     pub data: String,
+    /// `MOUNT_ATTR_*` set / cleared on the whole mounted tree (`rro`, `rnosuid`, ...).
+    pub recursive_set: u64,
+    pub recursive_clear: u64,
+    /// `idmap` / `ridmap` was asked (not supported: refused rather than ignored).
+    pub idmap: bool,
 }
 
 /// Flags that only matter when changing an existing bind mount (what needs a remount).
@@ -35,6 +42,10 @@ impl MountOptions {
             let option = option.as_ref();
             if let Some(flag) = propagation_flag(option) {
                 parsed.propagation.push(flag);
+            } else if let Some((clear, attr)) = recursive_attr(option) {
+                parsed.add_recursive(clear, attr);
+            } else if option == "idmap" || option == "ridmap" {
+                parsed.idmap = true;
             } else if let Some((clear, flag)) = flag(option) {
                 if clear {
                     parsed.flags &= !flag;
@@ -54,6 +65,60 @@ impl MountOptions {
     pub fn is_bind(&self) -> bool {
         self.flags & MS_BIND != 0
     }
+
+    pub fn has_recursive_attrs(&self) -> bool {
+        self.recursive_set != 0 || self.recursive_clear != 0
+    }
+
+    /// As runc: an atime mode must also clear the whole atime field (mount_setattr(2)).
+    fn add_recursive(&mut self, clear: bool, attr: u64) {
+        if clear {
+            self.recursive_clear |= attr;
+            self.recursive_set &= !attr;
+        } else {
+            self.recursive_set |= attr;
+            self.recursive_clear &= !attr;
+            if attr & ATTR_ATIME == attr {
+                self.recursive_clear |= ATTR_ATIME;
+            }
+        }
+    }
+}
+
+const ATTR_RDONLY: u64 = MountAttrFlags::MOUNT_ATTR_RDONLY.bits() as u64;
+const ATTR_NOSUID: u64 = MountAttrFlags::MOUNT_ATTR_NOSUID.bits() as u64;
+const ATTR_NODEV: u64 = MountAttrFlags::MOUNT_ATTR_NODEV.bits() as u64;
+const ATTR_NOEXEC: u64 = MountAttrFlags::MOUNT_ATTR_NOEXEC.bits() as u64;
+const ATTR_ATIME: u64 = MountAttrFlags::MOUNT_ATTR__ATIME.bits() as u64;
+const ATTR_RELATIME: u64 = MountAttrFlags::MOUNT_ATTR_RELATIME.bits() as u64;
+const ATTR_NOATIME: u64 = MountAttrFlags::MOUNT_ATTR_NOATIME.bits() as u64;
+const ATTR_STRICTATIME: u64 = MountAttrFlags::MOUNT_ATTR_STRICTATIME.bits() as u64;
+const ATTR_NODIRATIME: u64 = MountAttrFlags::MOUNT_ATTR_NODIRATIME.bits() as u64;
+const ATTR_NOSYMFOLLOW: u64 = MountAttrFlags::MOUNT_ATTR_NOSYMFOLLOW.bits() as u64;
+
+/// `(clears, MOUNT_ATTR_*)` for a recursive option (runc's table).
+fn recursive_attr(option: &str) -> Option<(bool, u64)> {
+    Some(match option {
+        "rro" => (false, ATTR_RDONLY),
+        "rrw" => (true, ATTR_RDONLY),
+        "rnosuid" => (false, ATTR_NOSUID),
+        "rsuid" => (true, ATTR_NOSUID),
+        "rnodev" => (false, ATTR_NODEV),
+        "rdev" => (true, ATTR_NODEV),
+        "rnoexec" => (false, ATTR_NOEXEC),
+        "rexec" => (true, ATTR_NOEXEC),
+        "rnodiratime" => (false, ATTR_NODIRATIME),
+        "rdiratime" => (true, ATTR_NODIRATIME),
+        "rrelatime" => (false, ATTR_RELATIME),
+        "rnorelatime" => (true, ATTR_RELATIME),
+        "rnoatime" => (false, ATTR_NOATIME),
+        "ratime" => (true, ATTR_NOATIME),
+        "rstrictatime" => (false, ATTR_STRICTATIME),
+        "rnostrictatime" => (true, ATTR_STRICTATIME),
+        "rnosymfollow" => (false, ATTR_NOSYMFOLLOW),
+        "rsymfollow" => (true, ATTR_NOSYMFOLLOW),
+        _ => return None,
+    })
 }
 
 /// `(clears, flag)` for a known flag option.
@@ -130,6 +195,17 @@ mod tests {
         assert_eq!(o.cleared, MS_RDONLY | MS_NOSUID);
         let o = MountOptions::parse(&["rw", "ro"]);
         assert_eq!((o.flags, o.cleared), (MS_RDONLY, 0));
+    }
+
+    #[test]
+    fn recursive_attributes() {
+        let o = MountOptions::parse(&["rbind", "rro", "rnosuid", "rnoatime", "rexec", "idmap"]);
+        assert_eq!(o.recursive_set, ATTR_RDONLY | ATTR_NOSUID | ATTR_NOATIME);
+        assert_eq!(o.recursive_clear, ATTR_ATIME | ATTR_NOEXEC);
+        assert!(o.idmap && o.has_recursive_attrs());
+        assert_eq!(o.data, "");
+        let o = MountOptions::parse(&["rro", "rrw"]);
+        assert_eq!((o.recursive_set, o.recursive_clear), (0, ATTR_RDONLY));
     }
 
     #[test]

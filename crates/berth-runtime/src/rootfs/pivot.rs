@@ -44,21 +44,23 @@ pub fn move_root(rootfs: &Path) -> Result<(), RootfsError> {
         })
     })?;
     for mountpoint in host_proc_and_sys(&text, rootfs) {
-        match sys::mount_flags(
-            &mountpoint.to_string_lossy(),
-            sys::MS_SLAVE | sys::MS_REC,
-            &mountpoint,
-        ) {
+        match sys::mount_flags(&mountpoint, sys::MS_SLAVE | sys::MS_REC, &mountpoint) {
             Err(e) if e.errno == Errno::NOENT => continue,
             other => other.map_err(err)?,
         }
-        match sys::umount_detach(&mountpoint.to_string_lossy(), &mountpoint) {
+        match sys::umount_detach(&mountpoint, &mountpoint) {
             Ok(()) => {}
             // Locked in a user namespace: cover it instead.
             Err(e) if e.errno == Errno::INVAL || e.errno == Errno::PERM => {
-                let target = mountpoint.to_string_lossy();
-                sys::mount(OsStr::new("tmpfs"), &target, "tmpfs", 0, None, &mountpoint)
-                    .map_err(err)?;
+                sys::mount(
+                    OsStr::new("tmpfs"),
+                    &mountpoint,
+                    "tmpfs",
+                    0,
+                    None,
+                    &mountpoint,
+                )
+                .map_err(err)?;
             }
             Err(e) => return Err(err(e)),
         }

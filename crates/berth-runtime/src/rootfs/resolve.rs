@@ -87,61 +87,66 @@ impl Root {
         Err(err("openat2", Errno::LOOP))
     }
 
-    /// Walks `rel` prefix by prefix from the root, creating the first missing component and
-    /// those after it. A component that exists but cannot be opened is a dangling symlink: we
-    /// return the path with that symlink substituted so the caller restarts from the root.
+    /// Finds the deepest existing ancestor of `rel` (searching upwards: usually the parent),
+    /// then creates the missing components below it. A component that exists but cannot be
+    /// opened is a dangling symlink: we return the path with that symlink substituted so the
+    /// caller restarts from the root.
     fn create_missing(
         &self,
         rel: &Path,
         kind: Kind,
         no_symlinks: bool,
     ) -> Result<OwnedFd, Created> {
+        let failed = |call| move |e| Created::Failed(call, e);
         let components: Vec<Component<'_>> = rel.components().collect();
-        let mut prefix = PathBuf::new();
-        let mut parent = self
-            .open(Path::new(""), no_symlinks)
-            .map_err(|e| Created::Failed("openat2", e))?;
-        for (i, component) in components.iter().enumerate() {
-            prefix.push(component);
+        let mut existing = components.len();
+        let mut parent = loop {
+            if existing == 0 {
+                break self
+                    .open(Path::new(""), no_symlinks)
+                    .map_err(failed("openat2"))?;
+            }
+            existing -= 1;
+            let prefix: PathBuf = components[..existing].iter().collect();
             match self.open(&prefix, no_symlinks) {
-                Ok(fd) => {
-                    parent = fd;
-                    continue;
-                }
-                Err(Errno::NOENT) => {}
+                Ok(fd) => break fd,
+                Err(Errno::NOENT) => continue,
                 Err(e) => return Err(Created::Failed("openat2", e)),
             }
+        };
+        let mut prefix: PathBuf = components[..existing].iter().collect();
+        for (i, component) in components.iter().enumerate().skip(existing) {
+            prefix.push(component);
             let Component::Normal(name) = component else {
-                return Err(Created::Failed("openat2", Errno::NOENT));
+                // `..` below a directory we just made: let the kernel resolve it.
+                parent = self.open(&prefix, no_symlinks).map_err(failed("openat2"))?;
+                continue;
             };
-            let last = i + 1 == components.len();
-            let made = if last && kind == Kind::File {
+            let file = i + 1 == components.len() && kind == Kind::File;
+            let made = if file {
                 sys::mknodat(parent.as_fd(), name, FileType::RegularFile, 0o755, 0)
-                    .map_err(|e| Created::Failed("mknodat", e))
             } else {
-                sys::mkdirat(parent.as_fd(), name, 0o755).map_err(|e| Created::Failed("mkdirat", e))
+                sys::mkdirat(parent.as_fd(), name, 0o755)
             };
             match made {
-                Ok(()) => {}
-                Err(Created::Failed(_, Errno::EXIST)) => {
-                    // A dangling symlink (or a racing creator): follow the link inside the root.
-                    if let Ok(target) = sys::readlinkat(parent.as_fd(), name) {
-                        if no_symlinks {
-                            return Err(Created::Failed("openat2", Errno::LOOP));
-                        }
-                        let mut next = match target.strip_prefix("/") {
-                            Ok(abs) => abs.to_path_buf(),
-                            Err(_) => prefix.parent().unwrap_or(Path::new("")).join(&target),
-                        };
-                        next.extend(&components[i + 1..]);
-                        return Err(Created::Redirect(next));
-                    }
-                }
-                Err(other) => return Err(other),
+                Ok(()) | Err(Errno::EXIST) => {}
+                Err(e) => return Err(Created::Failed(if file { "mknodat" } else { "mkdirat" }, e)),
             }
-            parent = self
-                .open(&prefix, no_symlinks)
-                .map_err(|e| Created::Failed("openat2", e))?;
+            if made.is_err() {
+                // A dangling symlink (or a racing creator): follow the link inside the root.
+                if let Ok(target) = sys::readlinkat(parent.as_fd(), name) {
+                    if no_symlinks {
+                        return Err(Created::Failed("openat2", Errno::LOOP));
+                    }
+                    let mut next = match target.strip_prefix("/") {
+                        Ok(abs) => abs.to_path_buf(),
+                        Err(_) => prefix.parent().unwrap_or(Path::new("")).join(&target),
+                    };
+                    next.extend(&components[i + 1..]);
+                    return Err(Created::Redirect(next));
+                }
+            }
+            parent = self.open(&prefix, no_symlinks).map_err(failed("openat2"))?;
         }
         Ok(parent)
     }
@@ -150,6 +155,45 @@ impl Root {
     pub fn display(&self, path: &Path) -> PathBuf {
         self.path.join(relative(path))
     }
+}
+
+/// Creates (if missing) directory `name` right inside `parent` and opens it, refusing any
+/// symlink or escape: for directories inside a mount we just made (the cgroup tmpfs).
+pub fn child_dir(parent: BorrowedFd<'_>, name: &OsStr) -> Result<OwnedFd, (&'static str, Errno)> {
+    match sys::mkdirat(parent, name, 0o755) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(("mkdirat", e)),
+    }
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        match sys::openat2(parent, Path::new(name), OFlags::PATH, resolve) {
+            Err(Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            other => return other.map_err(|e| ("openat2", e)),
+        }
+    }
+    // One plain component, opened without following a symlink, cannot leave `parent`.
+    if Path::new(name).components().count() != 1 || name == ".." || name == "." {
+        return Err(("openat", Errno::INVAL));
+    }
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY;
+    sys::openat(parent, Path::new(name), flags).map_err(|e| ("openat", e))
+}
+
+/// Opens `rel` below `dir` for writing without following any symlink or leaving `dir` (the
+/// sysctl files under /proc/sys).
+pub fn open_beneath_for_write(dir: BorrowedFd<'_>, rel: &Path) -> Result<OwnedFd, Errno> {
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        let resolve = ResolveFlags::BENEATH
+            | ResolveFlags::NO_SYMLINKS
+            | ResolveFlags::NO_MAGICLINKS
+            | ResolveFlags::NO_XDEV;
+        match sys::openat2(dir, rel, OFlags::WRONLY, resolve) {
+            Err(Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            other => return other,
+        }
+    }
+    let fd = walk_in_root(dir, rel, true)?;
+    sys::reopen(fd.as_fd(), OFlags::WRONLY)
 }
 
 enum Created {
@@ -265,6 +309,20 @@ mod tests {
             walk_in_root(root.fd(), Path::new("evil"), true).unwrap_err(),
             Errno::LOOP
         );
+    }
+
+    #[test]
+    fn fallback_write_beneath_refuses_symlinks() {
+        let dir = tree();
+        std::fs::write(dir.path().join("a/b/value"), b"0").unwrap();
+        let root = Root::at(dir.path()).unwrap();
+        let fd = walk_in_root(root.fd(), Path::new("a/b/value"), true).unwrap();
+        let fd = sys::reopen(fd.as_fd(), OFlags::WRONLY).unwrap();
+        sys::write_all(fd.as_fd(), b"1").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a/b/value")).unwrap(), b"1");
+        let err = walk_in_root(root.fd(), Path::new("abs/value"), true).unwrap_err();
+        assert_eq!(err, Errno::LOOP);
+        assert!(open_beneath_for_write(root.fd(), Path::new("abs/value")).is_err());
     }
 
     #[test]

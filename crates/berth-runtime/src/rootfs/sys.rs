@@ -1,6 +1,6 @@
 //! Thin syscall wrappers for the rootfs steps. Each failure names the call and the path it was
-//! made on, so a caller can say exactly what went wrong. rustix covers every call we need, so
-//! this module holds no `unsafe`.
+//! made on, so a caller can say exactly what went wrong. rustix covers every call but
+//! mount_setattr, the one `unsafe` here.
 
 use std::ffi::{CStr, OsStr};
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
@@ -68,7 +68,7 @@ pub fn fd_path(fd: BorrowedFd<'_>) -> String {
 /// not the `/proc/self/fd/N` we actually mount on).
 pub fn mount(
     source: &OsStr,
-    target: &str,
+    target: &(impl AsRef<OsStr> + ?Sized),
     fstype: &str,
     flags: MsFlags,
     data: Option<&CStr>,
@@ -76,7 +76,7 @@ pub fn mount(
 ) -> SysResult<()> {
     rustix::mount::mount(
         source,
-        target,
+        target.as_ref(),
         fstype,
         MountFlags::from_bits_retain(flags),
         data,
@@ -85,12 +85,64 @@ pub fn mount(
 }
 
 /// `mount(NULL, target, NULL, flags, NULL)`: propagation changes and remounts.
-pub fn mount_flags(target: &str, flags: MsFlags, what: &Path) -> SysResult<()> {
+pub fn mount_flags(
+    target: &(impl AsRef<OsStr> + ?Sized),
+    flags: MsFlags,
+    what: &Path,
+) -> SysResult<()> {
     mount(OsStr::new(""), target, "", flags, None, what)
 }
 
-pub fn umount_detach(target: &str, what: &Path) -> SysResult<()> {
-    rustix::mount::unmount(target, UnmountFlags::DETACH).map_err(fail("umount2", what))
+/// `struct mount_attr` of mount_setattr(2) (MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE): changes per-mount attributes of the
+/// whole tree at `fd` (what `rro`, `rnosuid`, ... ask for).
+pub fn mount_setattr_recursive(
+    fd: BorrowedFd<'_>,
+    set: u64,
+    clear: u64,
+    what: &Path,
+) -> SysResult<()> {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = libc::AT_EMPTY_PATH | libc::AT_RECURSIVE;
+    // SAFETY: the kernel reads `size_of::<MountAttr>()` bytes from `attr`, a live, properly
+    // laid out (repr(C), VER0) struct; the path is a valid NUL-terminated empty string; `fd`
+    // is an open descriptor borrowed for the duration of the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let errno = Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO);
+    Err(SysError {
+        call: "mount_setattr",
+        path: what.to_path_buf(),
+        errno,
+    })
+}
+
+pub fn umount_detach(target: &(impl AsRef<OsStr> + ?Sized), what: &Path) -> SysResult<()> {
+    rustix::mount::unmount(target.as_ref(), UnmountFlags::DETACH).map_err(fail("umount2", what))
 }
 
 /// `openat2(dirfd, path, flags, resolve)`, retrying the kernel's EAGAIN (a concurrent rename
@@ -122,6 +174,11 @@ pub fn openat(dirfd: BorrowedFd<'_>, path: &Path, flags: OFlags) -> Result<Owned
         path
     };
     rfs::openat(dirfd, rel, flags | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// Reopens an `O_PATH` fd with real access `flags` through its /proc/self/fd magic link.
+pub fn reopen(fd: BorrowedFd<'_>, flags: OFlags) -> Result<OwnedFd, Errno> {
+    rfs::open(fd_path(fd), flags | OFlags::CLOEXEC, Mode::empty())
 }
 
 pub fn open_dir_path(path: &Path) -> SysResult<OwnedFd> {

@@ -5,9 +5,9 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
-use rustix::fs::{OFlags, ResolveFlags};
 
 use super::error::{RootfsError, SysctlRejection};
+use super::resolve::open_beneath_for_write;
 use super::sys::{self, SysError};
 
 /// IPC-namespaced sysctls besides `fs.mqueue.*`.
@@ -94,12 +94,8 @@ pub fn apply(
         }
         Err(errno) => return Err(fail(first, "fstatfs", Path::new(""), errno)),
     }
-    let resolve = ResolveFlags::BENEATH
-        | ResolveFlags::NO_SYMLINKS
-        | ResolveFlags::NO_MAGICLINKS
-        | ResolveFlags::NO_XDEV;
     for (key, path, value) in checked {
-        let fd = sys::openat2(proc_sys.as_fd(), &path, OFlags::WRONLY, resolve)
+        let fd = open_beneath_for_write(proc_sys.as_fd(), &path)
             .map_err(|e| fail(key, "openat2", &path, e))?;
         sys::write_all(fd.as_fd(), value.as_bytes()).map_err(|e| fail(key, "write", &path, e))?;
     }

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod seccomp_rules;
+
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;

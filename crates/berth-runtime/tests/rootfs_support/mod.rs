@@ -282,19 +282,28 @@ pub fn outcome<T>(result: std::io::Result<T>) -> String {
     }
 }
 
-/// Runs prepare → pivot → finalize, recording the first error (as `error`) and stopping there.
+type Step = fn(&RootfsConfig<'_>) -> Result<(), berth_runtime::rootfs::RootfsError>;
+
+/// Runs prepare → pivot → finalize, recording the first error (as `error`) and stopping there,
+/// and each step's duration in µs (`time.prepare`, `time.pivot`, `time.finalize`).
 pub fn setup(cfg: &RootfsConfig<'_>, findings: &mut Findings) -> bool {
     use berth_runtime::rootfs::{finalize, pivot, prepare};
-    let result = prepare(cfg)
-        .and_then(|()| pivot(cfg))
-        .and_then(|()| finalize(cfg));
-    match result {
-        Ok(()) => true,
-        Err(e) => {
+    let steps: [(&str, Step); 3] = [
+        ("prepare", prepare),
+        ("pivot", pivot),
+        ("finalize", finalize),
+    ];
+    for (name, step) in steps {
+        let started = std::time::Instant::now();
+        let result = step(cfg);
+        let micros = started.elapsed().as_micros();
+        findings.insert(format!("time.{name}"), micros.to_string());
+        if let Err(e) = result {
             findings.insert("error".into(), error_chain(&e));
-            false
+            return false;
         }
     }
+    true
 }
 
 pub fn error_chain(e: &dyn std::error::Error) -> String {
