@@ -94,6 +94,8 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    /// Extra descriptors (3, 4, ...) passed through to the container process.
+    pub preserve_fds: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -230,6 +232,7 @@ fn create_in(
         rootfs,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
         in_user_namespace,
         new_user_namespace: new_userns,
         has_runtime_hooks,

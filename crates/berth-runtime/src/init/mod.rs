@@ -29,6 +29,7 @@ pub(crate) struct InitArgs<'a> {
     pub rootfs: &'a Path,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    pub preserve_fds: u32,
     pub in_user_namespace: bool,
     /// We were cloned into a new user namespace (our ids are mapped once `Go` arrives).
     pub new_user_namespace: bool,
@@ -124,7 +125,7 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         &state,
     )?;
     release_start(&mut fifo)?;
-    Err(settings::exec(&program))
+    Err(settings::exec(&program, args.preserve_fds))
 }
 
 fn run_hooks(
