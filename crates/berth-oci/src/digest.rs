@@ -34,7 +34,9 @@ impl Algorithm {
 pub enum DigestError {
     #[error("digest {input:?} has no algorithm prefix (want e.g. sha256:<hex>)")]
     MissingAlgorithm { input: String },
-    #[error("digest {input:?} uses unsupported algorithm {algorithm:?} (sha256 and sha512 are supported)")]
+    #[error(
+        "digest {input:?} uses unsupported algorithm {algorithm:?} (sha256 and sha512 are supported)"
+    )]
     UnsupportedAlgorithm { input: String, algorithm: String },
     #[error("digest {input:?} must have {expected} lowercase hex characters after the algorithm")]
     BadHex { input: String, expected: usize },
@@ -55,7 +57,10 @@ impl Digest {
 
     /// Wraps a finished sha256 hash.
     pub fn from_sha256_bytes(bytes: &[u8]) -> Digest {
-        Digest { algorithm: Algorithm::Sha256, hex: hex_lower(bytes) }
+        Digest {
+            algorithm: Algorithm::Sha256,
+            hex: hex_lower(bytes),
+        }
     }
 
     /// Wraps a finished sha512 hash.
@@ -97,7 +102,9 @@ impl FromStr for Digest {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let (algo, hex) = input
             .split_once(':')
-            .ok_or_else(|| DigestError::MissingAlgorithm { input: input.to_owned() })?;
+            .ok_or_else(|| DigestError::MissingAlgorithm {
+                input: input.to_owned(),
+            })?;
         let algorithm = match algo {
             "sha256" => Algorithm::Sha256,
             "sha512" => Algorithm::Sha512,
@@ -109,11 +116,19 @@ impl FromStr for Digest {
             }
         };
         let valid = hex.len() == algorithm.hex_len()
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !valid {
-            return Err(DigestError::BadHex { input: input.to_owned(), expected: algorithm.hex_len() });
+            return Err(DigestError::BadHex {
+                input: input.to_owned(),
+                expected: algorithm.hex_len(),
+            });
         }
-        Ok(Digest { algorithm, hex: hex.to_owned() })
+        Ok(Digest {
+            algorithm,
+            hex: hex.to_owned(),
+        })
     }
 }
 
@@ -159,11 +174,23 @@ mod tests {
 
     #[test]
     fn rejects_malformed_digests() {
-        assert!(matches!("abc".parse::<Digest>(), Err(DigestError::MissingAlgorithm { .. })));
-        assert!(matches!("md5:abc".parse::<Digest>(), Err(DigestError::UnsupportedAlgorithm { .. })));
-        assert!(matches!("sha256:ABC".parse::<Digest>(), Err(DigestError::BadHex { .. })));
+        assert!(matches!(
+            "abc".parse::<Digest>(),
+            Err(DigestError::MissingAlgorithm { .. })
+        ));
+        assert!(matches!(
+            "md5:abc".parse::<Digest>(),
+            Err(DigestError::UnsupportedAlgorithm { .. })
+        ));
+        assert!(matches!(
+            "sha256:ABC".parse::<Digest>(),
+            Err(DigestError::BadHex { .. })
+        ));
         let upper = format!("sha256:{}", "A".repeat(64));
-        assert!(matches!(upper.parse::<Digest>(), Err(DigestError::BadHex { .. })));
+        assert!(matches!(
+            upper.parse::<Digest>(),
+            Err(DigestError::BadHex { .. })
+        ));
         let path_trick = format!("sha256:../{}", "a".repeat(61));
         assert!(path_trick.parse::<Digest>().is_err());
     }

@@ -1,8 +1,8 @@
 //! Pure types shared by every Berth crate. No I/O lives here.
 
 pub mod digest;
-pub mod media_types;
 pub mod media_type;
+pub mod media_types;
 pub mod reference;
 
 pub use digest::{Algorithm, Digest, DigestError};
