@@ -94,6 +94,8 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    /// Extra descriptors (3, 4, ...) passed through to the container process.
+    pub preserve_fds: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -178,6 +180,16 @@ fn create_in(
         path: fifo_path.clone(),
         source,
     })?;
+    // mkfifo's mode is filtered by our umask; the init may run as a non-root (or user-namespaced)
+    // user and must be able to open it for writing.
+    fs::set_permissions(
+        &fifo_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o622),
+    )
+    .map_err(|source| CreateError::StateDir {
+        path: fifo_path.clone(),
+        source,
+    })?;
     let fifo: OwnedFd = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH)
@@ -220,12 +232,14 @@ fn create_in(
         rootfs,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
         in_user_namespace,
+        new_user_namespace: new_userns,
         has_runtime_hooks,
         console_socket: console.as_ref().map(|(_, via)| via.as_path()),
         fifo: fifo.as_fd(),
     };
-    let pid = spawn(plan, &child_chan, || {
+    let pid = spawn(plan, &parent_chan, &child_chan, || {
         // In the init: our copy of the parent's end must go, so the parent's death is EOF.
         sys::fd::close_inherited(parent_chan.0.as_raw_fd());
         init::run(&args, &child_chan)

@@ -29,7 +29,10 @@ pub(crate) struct InitArgs<'a> {
     pub rootfs: &'a Path,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    pub preserve_fds: u32,
     pub in_user_namespace: bool,
+    /// We were cloned into a new user namespace (our ids are mapped once `Go` arrives).
+    pub new_user_namespace: bool,
     pub has_runtime_hooks: bool,
     pub console_socket: Option<&'a Path>,
     /// `O_PATH` descriptor of `<state dir>/exec.fifo`.
@@ -60,6 +63,10 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
             });
         }
     };
+    if args.new_user_namespace {
+        sys::proc::become_namespace_root()
+            .map_err(InitError::sys("become root in the user namespace"))?;
+    }
     let spec = args.spec;
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         sys::ns::set_hostname(name).map_err(InitError::sys("sethostname"))?;
@@ -118,7 +125,7 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         &state,
     )?;
     release_start(&mut fifo)?;
-    Err(settings::exec(&program))
+    Err(settings::exec(&program, args.preserve_fds))
 }
 
 fn run_hooks(
