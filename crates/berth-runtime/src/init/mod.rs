@@ -1,6 +1,7 @@
 //! The container's init: runs in the new namespaces from `clone` up to `execve`.
 //!
-//! Sequence: wait for the parent's `Go` (ids mapped, cgroups applied) → hostname → rootfs
+//! Sequence: wait for the parent's `Go` (ids mapped, cgroup created) → join the cgroup →
+//! unshare the cgroup namespace → hostname → rootfs
 //! prepare → ask the parent to run prestart/createRuntime hooks → createContainer hooks →
 //! pivot → finalize → resolve the program → process settings → `Ready` → block on the exec
 //! fifo until `start` → startContainer hooks → `execve`.
@@ -37,6 +38,11 @@ pub(crate) struct InitArgs<'a> {
     pub console_socket: Option<&'a Path>,
     /// `O_PATH` descriptor of `<state dir>/exec.fifo`.
     pub fifo: BorrowedFd<'a>,
+    /// The container's cgroup (created, limits set) for the init to join itself after `Go`;
+    /// `None` when the parent moves it (new user namespace).
+    pub join_cgroup: Option<&'a dyn berth_cgroups::Manager>,
+    /// Unshare the cgroup namespace once inside the container's cgroup.
+    pub unshare_cgroupns: bool,
 }
 
 /// Runs the init; never returns. On failure the error goes to the parent and we exit with
@@ -66,6 +72,13 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
     if args.new_user_namespace {
         sys::proc::become_namespace_root()
             .map_err(InitError::sys("become root in the user namespace"))?;
+    }
+    if let Some(cgroup) = args.join_cgroup {
+        cgroup.join_self().map_err(InitError::JoinCgroup)?;
+    }
+    if args.unshare_cgroupns {
+        sys::ns::unshare(libc::CLONE_NEWCGROUP)
+            .map_err(InitError::sys("unshare(CLONE_NEWCGROUP)"))?;
     }
     let spec = args.spec;
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
