@@ -9,7 +9,7 @@ use crate::{CgroupError, Hierarchy};
 
 /// One cgroup v1 hierarchy mount (possibly several co-mounted controllers, e.g. `cpu,cpuacct`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct V1Mount {
+pub struct V1Mount {
     pub mountpoint: PathBuf,
     /// The part of the hierarchy this mount shows (`/` unless inside a cgroup namespace).
     pub root: String,
@@ -25,6 +25,22 @@ pub(crate) struct HostCgroups {
     pub v2: Option<PathBuf>,
     /// This process's cgroup per v1 controller (`""` key for the v2 entry), from /proc/self/cgroup.
     pub own_paths: BTreeMap<String, String>,
+}
+
+impl V1Mount {
+    /// Whether this hierarchy carries every controller of a /proc/<pid>/cgroup line
+    /// (`cpu,cpuacct`, `name=systemd`, ...).
+    pub fn serves(&self, controllers: &str) -> bool {
+        controllers
+            .split(',')
+            .all(|c| self.controllers.iter().any(|have| have == c))
+    }
+
+    /// The host directory of cgroup `path` (as /proc/<pid>/cgroup shows it) in this mount.
+    pub fn dir_of(&self, path: &str) -> PathBuf {
+        let rel = path.strip_prefix(self.root.as_str()).unwrap_or("");
+        self.mountpoint.join(rel.trim_start_matches('/'))
+    }
 }
 
 impl HostCgroups {
@@ -194,6 +210,28 @@ mod tests {
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
 ";
+
+    #[test]
+    fn v1_mounts_serve_their_controllers_and_map_paths() {
+        let mountinfo = "\
+35 26 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:13 - cgroup cgroup rw,cpu,cpuacct
+40 26 0:35 /a /sys/fs/cgroup/sys\\040temd rw - cgroup cgroup rw,xattr,name=systemd
+1 2 0:1 / /x rw - tmpfs tmpfs rw
+";
+        let host = from_proc(mountinfo, "").unwrap();
+        assert_eq!(host.v1.len(), 2);
+        let cpu = &host.v1[0];
+        assert_eq!(cpu.mountpoint, Path::new("/sys/fs/cgroup/cpu,cpuacct"));
+        assert!(cpu.serves("cpu,cpuacct") && cpu.serves("cpu") && !cpu.serves("memory"));
+        assert_eq!(
+            cpu.dir_of("/user.slice/x"),
+            Path::new("/sys/fs/cgroup/cpu,cpuacct/user.slice/x")
+        );
+        let named = &host.v1[1];
+        assert_eq!(named.mountpoint, Path::new("/sys/fs/cgroup/sys temd"));
+        assert!(named.serves("name=systemd"));
+        assert_eq!(named.dir_of("/a/b"), Path::new("/sys/fs/cgroup/sys temd/b"));
+    }
 
     #[test]
     fn hybrid_host_is_v1_with_co_mounted_controllers() {

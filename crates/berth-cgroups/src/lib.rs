@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::LinuxResources;
 
+pub use detect::V1Mount;
 pub use error::{CgroupError, RemoveFailure};
 pub use stats::Stats;
 
@@ -41,6 +42,14 @@ pub enum FreezerState {
 pub trait Manager: Send + Sync {
     /// Creates the cgroup (in every controller on v1) and moves `pid` into it.
     fn apply(&self, pid: i32) -> Result<(), CgroupError>;
+    /// Creates the cgroup's directories without moving any process (limits can then be `set`
+    /// before the first process joins).
+    fn create(&self) -> Result<(), CgroupError>;
+    /// Moves the calling thread into the (created) cgroup. Call it from a single-threaded
+    /// process: on v1 it writes `0` to `tasks`, which the kernel (5.19+) handles without the
+    /// global threadgroup lock whose write side waits for an RCU grace period — several
+    /// milliseconds per container start on a busy host when the parent writes a pid instead.
+    fn join_self(&self) -> Result<(), CgroupError>;
     /// Writes the resource limits (call after `apply`, which creates the directories); on v1
     /// also the device allow list, on v2 the eBPF device program. Zero/unset fields are not
     /// written; a requested limit the host cannot apply is an error, never skipped.
@@ -62,6 +71,12 @@ pub trait Manager: Send + Sync {
 /// Detects the host's hierarchy from `/proc/self/mountinfo` (cached after the first call).
 pub fn detect() -> Result<Hierarchy, CgroupError> {
     Ok(detect::host()?.hierarchy.clone())
+}
+
+/// The host's cgroup v1 hierarchy mounts (empty on a pure v2 host), from the same cached read of
+/// `/proc/self/mountinfo` as [`detect`]: a forked container init reuses its parent's copy.
+pub fn v1_mounts() -> Result<&'static [V1Mount], CgroupError> {
+    Ok(&detect::host()?.v1)
 }
 
 /// The manager for `cgroups_path` (the spec's `linux.cgroupsPath`: absolute paths are relative
@@ -93,4 +108,12 @@ pub fn v2_manager_at(
     let root = root.into();
     let dir = root.join(&path.relative);
     Ok(Box::new(v2::V2Manager::new(root, dir)))
+}
+
+impl std::fmt::Debug for dyn Manager + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("paths", &self.paths())
+            .finish()
+    }
 }

@@ -145,6 +145,13 @@ fn freeze_stops_and_thaw_resumes() {
 }
 
 #[test]
+fn join_self_moves_the_calling_process() {
+    let mut cg = test_cgroup("joinself");
+    let twin = manager(&cg.cgroups_path).unwrap();
+    suite::join_self_moves_the_calling_process(&mut cg, twin);
+}
+
+#[test]
 fn pids_recurse_into_children() {
     let mut cg = test_cgroup("pidslist");
     let pids_dir = dir_of(&cg, "pids");

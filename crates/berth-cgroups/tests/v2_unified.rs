@@ -69,6 +69,13 @@ fn apply_moves_the_pid_into_the_unified_cgroup() {
 }
 
 #[test]
+fn join_self_moves_the_calling_process() {
+    let (mut cg, dir) = test_cgroup("v2joinself");
+    let twin = v2_manager_at(dir.parent().unwrap(), "/c1").unwrap();
+    suite::join_self_moves_the_calling_process(&mut cg, twin);
+}
+
+#[test]
 fn pids_recurse_into_children() {
     let (mut cg, dir) = test_cgroup("v2pids");
     suite::pids_recurse_into_children(&mut cg, &dir);

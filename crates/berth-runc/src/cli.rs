@@ -123,7 +123,7 @@ pub struct CreateArgs {
     pub no_pivot: bool,
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
-    /// Accepted for compatibility; extra fds are not passed.
+    /// Pass descriptors 3..3+N on to the container process.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Ctr;
+use common::{Ctr, stderr, stdout};
 use serde_json::json;
 
 fn running(args: &[&str]) -> Ctr {
@@ -136,4 +136,32 @@ fn update_changes_limits_from_flags_and_file() {
     c.ok(&["update", "-r", file.to_str().unwrap(), &c.id]);
     let shares = std::fs::read_to_string(c.cgroup_dir("cpu").join("cpu.shares")).unwrap();
     assert_eq!(shares.trim(), "512");
+}
+
+#[test]
+fn init_is_in_its_cgroup_and_its_cgroup_namespace_is_rooted_there() {
+    // The default spec asks for a cgroup namespace: inside, every hierarchy shows `/`.
+    let c = Ctr::new(&["sleep", "30"]);
+    c.create();
+    let pid = c.pid();
+    let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for controller in ["memory", "pids", "cpu", "freezer"] {
+        let dir = c.cgroup_dir(controller);
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+        assert!(
+            procs.lines().any(|l| l == pid.to_string()),
+            "init {pid} not in {}: {host_view}",
+            dir.display()
+        );
+    }
+    c.ok(&["start", &c.id]);
+    let out = c.runc(&["exec", &c.id, "cat", "/proc/self/cgroup"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for line in text.lines() {
+        assert!(
+            line.ends_with(":/"),
+            "cgroup namespace root is not the container's: {text}"
+        );
+    }
 }

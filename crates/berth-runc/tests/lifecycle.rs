@@ -227,3 +227,22 @@ fn features_and_systemd_cgroup_flag() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cgroupfs"));
 }
+
+#[test]
+fn preserve_fds_passes_descriptor_3_to_the_container() {
+    let c = Ctr::new(&["sh", "-c", "echo via-fd3 >&3"]);
+    let log = c.root.path().join("fd3.log");
+    let script = format!(
+        "exec 3>{}; exec {} --root {} run --preserve-fds 1 --bundle {} {}",
+        log.display(),
+        common::BIN,
+        c.root.path().display(),
+        c.bundle_path().display(),
+        c.id
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", &script]);
+    let out = common::run_to_files(cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "via-fd3\n");
+}

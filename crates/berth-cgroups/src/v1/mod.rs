@@ -78,14 +78,28 @@ impl V1Manager {
 
 impl Manager for V1Manager {
     fn apply(&self, pid: i32) -> Result<(), CgroupError> {
+        self.create()?;
         let pid = pid.to_string();
+        for entry in &self.dirs {
+            fs::write(&entry.dir, "cgroup.procs", &pid)?;
+        }
+        Ok(())
+    }
+
+    fn create(&self) -> Result<(), CgroupError> {
         for entry in &self.dirs {
             if entry.controllers.iter().any(|c| c == "cpuset") {
                 cpuset::create_with_parent_values(&entry.mountpoint, &entry.dir)?;
             } else {
                 fs::create_dir_all(&entry.dir)?;
             }
-            fs::write(&entry.dir, "cgroup.procs", &pid)?;
+        }
+        Ok(())
+    }
+
+    fn join_self(&self) -> Result<(), CgroupError> {
+        for entry in &self.dirs {
+            fs::write(&entry.dir, "tasks", "0")?;
         }
         Ok(())
     }

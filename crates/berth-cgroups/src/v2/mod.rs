@@ -29,7 +29,7 @@ impl V2Manager {
 
     /// Creates each level below the root, enabling in every parent the controllers it offers so
     /// the container's directory gets them too (runc does the same).
-    fn create(&self) -> Result<(), CgroupError> {
+    fn create_levels(&self) -> Result<(), CgroupError> {
         let Ok(relative) = self.dir.strip_prefix(&self.root) else {
             return fs::create_dir_all(&self.dir);
         };
@@ -67,8 +67,18 @@ fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 
 impl Manager for V2Manager {
     fn apply(&self, pid: i32) -> Result<(), CgroupError> {
-        self.create()?;
+        self.create_levels()?;
         fs::write(&self.dir, "cgroup.procs", &pid.to_string())
+    }
+
+    fn create(&self) -> Result<(), CgroupError> {
+        self.create_levels()
+    }
+
+    /// v2 has no per-thread `tasks` file for domain cgroups: `0` in `cgroup.procs` moves the
+    /// caller's whole (single-threaded) process. (`CLONE_INTO_CGROUP` would avoid even that.)
+    fn join_self(&self) -> Result<(), CgroupError> {
+        fs::write(&self.dir, "cgroup.procs", "0")
     }
 
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError> {

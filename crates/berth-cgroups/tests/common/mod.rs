@@ -61,6 +61,13 @@ impl TestCgroup {
         pid
     }
 
+    /// Tracks a child spawned by the test itself (killed and reaped on drop like the others).
+    pub fn adopt(&mut self, child: Child) -> i32 {
+        let pid = child.id() as i32;
+        self.children.push(child);
+        pid
+    }
+
     pub fn child_mut(&mut self, pid: i32) -> &mut Child {
         self.children
             .iter_mut()

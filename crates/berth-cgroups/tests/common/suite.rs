@@ -1,10 +1,12 @@
 //! The conformance suite every `Manager` implementation runs (v1 controllers, v2 unified):
 //! each function takes a fresh test cgroup and exercises one behaviour through the trait.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-use berth_cgroups::FreezerState;
+use berth_cgroups::{FreezerState, Manager};
 use oci_spec::runtime::{
     LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResourcesBuilder,
 };
@@ -21,6 +23,23 @@ pub fn pids_recurse_into_children(cg: &mut TestCgroup, procs_dir: &Path) {
     let mut expected = vec![first, second];
     expected.sort();
     assert_eq!(cg.manager.pids().unwrap(), expected);
+}
+
+/// `create` makes the cgroup with no process in it; `join_self`, called by a single-threaded
+/// process (here: the forked child just before exec), moves exactly that process in. `twin`
+/// is a second manager for the same cgroup, moved into the child.
+pub fn join_self_moves_the_calling_process(cg: &mut TestCgroup, twin: Box<dyn Manager>) {
+    cg.manager.create().unwrap();
+    assert!(cg.manager.pids().unwrap().is_empty(), "created empty");
+    let mut command = Command::new("sleep");
+    command.arg("100");
+    // SAFETY: the hook runs in the forked child before exec; it only opens and writes cgroup
+    // files (glibc keeps malloc usable in a forked child).
+    unsafe {
+        command.pre_exec(move || twin.join_self().map_err(std::io::Error::other));
+    }
+    let pid = cg.adopt(command.spawn().expect("spawn sleep joining its cgroup"));
+    assert_eq!(cg.manager.pids().unwrap(), vec![pid]);
 }
 
 /// Freezing stops a busy process (no CPU time accrues), thawing lets it run again.

@@ -16,6 +16,7 @@ fn create_options(root: &Path, args: &CreateArgs) -> Result<CreateOptions, Failu
         console_socket: args.console_socket.as_ref().map(|p| absolute(p)),
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
+        preserve_fds: args.preserve_fds,
     })
 }
 

@@ -94,6 +94,8 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    /// Extra descriptors (3, 4, ...) passed through to the container process.
+    pub preserve_fds: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -129,7 +131,11 @@ pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
         .as_ref()
         .and_then(|l| l.namespaces().clone())
         .unwrap_or_default();
-    let plan = NamespacePlan::from_spec(&namespaces)?;
+    let mut plan = NamespacePlan::from_spec(&namespaces)?;
+    // A new cgroup namespace takes the cgroup its creator is in as its root, so the init
+    // unshares it itself once it is inside the container's cgroup (as runc does), not at clone.
+    let unshare_cgroupns = plan.new_flags & libc::CLONE_NEWCGROUP as u64 != 0;
+    plan.new_flags &= !(libc::CLONE_NEWCGROUP as u64);
 
     fs::DirBuilder::new()
         .recursive(true)
@@ -150,7 +156,16 @@ pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
         Err(source) => return Err(CreateError::StateDir { path: dir, source }),
     }
     let mut teardown = Teardown::new(dir.clone());
-    let result = create_in(opts, &spec, &bundle, &rootfs, &plan, &dir, &mut teardown);
+    let result = create_in(
+        opts,
+        &spec,
+        &bundle,
+        &rootfs,
+        &plan,
+        unshare_cgroupns,
+        &dir,
+        &mut teardown,
+    );
     if result.is_ok() {
         teardown.disarm();
     }
@@ -164,6 +179,7 @@ fn create_in(
     bundle: &Path,
     rootfs: &Path,
     plan: &NamespacePlan,
+    unshare_cgroupns: bool,
     dir: &Path,
     teardown: &mut Teardown,
 ) -> Result<Created, CreateError> {
@@ -175,6 +191,16 @@ fn create_in(
         }
     })?;
     sys::fd::mkfifo(&fifo_c, 0o622).map_err(|source| CreateError::StateDir {
+        path: fifo_path.clone(),
+        source,
+    })?;
+    // mkfifo's mode is filtered by our umask; the init may run as a non-root (or user-namespaced)
+    // user and must be able to open it for writing.
+    fs::set_permissions(
+        &fifo_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o622),
+    )
+    .map_err(|source| CreateError::StateDir {
         path: fifo_path.clone(),
         source,
     })?;
@@ -194,6 +220,19 @@ fn create_in(
         path: cgroups_path.clone(),
         source,
     })?;
+    teardown.set_cgroup(cgroups_path.clone());
+    let cgroup_err = |source| CreateError::Cgroup {
+        path: cgroups_path.clone(),
+        source,
+    };
+    cgroup.create().map_err(cgroup_err)?;
+    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+    let resources = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    cgroup
+        .set(&device_rules::complete(&resources, &devices))
+        .map_err(cgroup_err)?;
     let new_userns = plan.new_flags & libc::CLONE_NEWUSER as u64 != 0;
     let in_user_namespace = new_userns
         || plan
@@ -220,12 +259,17 @@ fn create_in(
         rootfs,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
         in_user_namespace,
+        new_user_namespace: new_userns,
         has_runtime_hooks,
         console_socket: console.as_ref().map(|(_, via)| via.as_path()),
         fifo: fifo.as_fd(),
+        // In a new user namespace the init cannot write the host's cgroup files: we move it.
+        join_cgroup: (!new_userns).then_some(&*cgroup),
+        unshare_cgroupns,
     };
-    let pid = spawn(plan, &child_chan, || {
+    let pid = spawn(plan, &parent_chan, &child_chan, || {
         // In the init: our copy of the parent's end must go, so the parent's death is EOF.
         sys::fd::close_inherited(parent_chan.0.as_raw_fd());
         init::run(&args, &child_chan)
@@ -240,21 +284,9 @@ fn create_in(
             l.gid_mappings().as_deref(),
         )?;
     }
-    teardown.set_cgroup(cgroups_path.clone());
-    cgroup.apply(pid).map_err(|source| CreateError::Cgroup {
-        path: cgroups_path.clone(),
-        source,
-    })?;
-    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-    let resources = linux
-        .and_then(|l| l.resources().clone())
-        .unwrap_or_default();
-    cgroup
-        .set(&device_rules::complete(&resources, &devices))
-        .map_err(|source| CreateError::Cgroup {
-            path: cgroups_path.clone(),
-            source,
-        })?;
+    if new_userns {
+        cgroup.apply(pid).map_err(cgroup_err)?;
+    }
 
     let start_time = record::proc_stat(pid)
         .map(|(_, t)| t)

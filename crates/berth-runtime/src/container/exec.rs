@@ -361,5 +361,5 @@ fn exec_main(
     sys::signal::SigSet::empty()
         .set_mask()
         .map_err(InitError::sys("sigprocmask"))?;
-    Err(settings::exec(&program))
+    Err(settings::exec(&program, 0))
 }

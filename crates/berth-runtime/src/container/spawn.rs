@@ -76,9 +76,11 @@ impl NamespacePlan {
 
 /// Starts `child` in the planned namespaces and returns its pid (seen from our pid namespace).
 /// `child` runs in the new process and should not return (if it does, the process exits 1). With joins, an intermediate process
-/// `setns`es, clones the child, reports its pid over `chan`, and exits.
+/// `setns`es, clones the child, reports its pid over `chan` (the child's end; we read it on
+/// `parent_chan`), and exits.
 pub fn spawn(
     plan: &NamespacePlan,
+    parent_chan: &Channel,
     chan: &Channel,
     child: impl FnOnce(),
 ) -> Result<i32, SpawnError> {
@@ -95,7 +97,7 @@ pub fn spawn(
         Forked::Child => intermediate_main(plan, chan, child),
         Forked::Parent { child } => child,
     };
-    let reply = chan.recv();
+    let reply = parent_chan.recv();
     let _ = sys::proc::wait_exit(intermediate);
     match reply? {
         Message::Pid { pid } => Ok(pid),

@@ -1,6 +1,7 @@
 //! The container's init: runs in the new namespaces from `clone` up to `execve`.
 //!
-//! Sequence: wait for the parent's `Go` (ids mapped, cgroups applied) → hostname → rootfs
+//! Sequence: wait for the parent's `Go` (ids mapped, cgroup created) → join the cgroup →
+//! unshare the cgroup namespace → hostname → rootfs
 //! prepare → ask the parent to run prestart/createRuntime hooks → createContainer hooks →
 //! pivot → finalize → resolve the program → process settings → `Ready` → block on the exec
 //! fifo until `start` → startContainer hooks → `execve`.
@@ -29,11 +30,19 @@ pub(crate) struct InitArgs<'a> {
     pub rootfs: &'a Path,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    pub preserve_fds: u32,
     pub in_user_namespace: bool,
+    /// We were cloned into a new user namespace (our ids are mapped once `Go` arrives).
+    pub new_user_namespace: bool,
     pub has_runtime_hooks: bool,
     pub console_socket: Option<&'a Path>,
     /// `O_PATH` descriptor of `<state dir>/exec.fifo`.
     pub fifo: BorrowedFd<'a>,
+    /// The container's cgroup (created, limits set) for the init to join itself after `Go`;
+    /// `None` when the parent moves it (new user namespace).
+    pub join_cgroup: Option<&'a dyn berth_cgroups::Manager>,
+    /// Unshare the cgroup namespace once inside the container's cgroup.
+    pub unshare_cgroupns: bool,
 }
 
 /// Runs the init; never returns. On failure the error goes to the parent and we exit with
@@ -60,6 +69,17 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
             });
         }
     };
+    if args.new_user_namespace {
+        sys::proc::become_namespace_root()
+            .map_err(InitError::sys("become root in the user namespace"))?;
+    }
+    if let Some(cgroup) = args.join_cgroup {
+        cgroup.join_self().map_err(InitError::JoinCgroup)?;
+    }
+    if args.unshare_cgroupns {
+        sys::ns::unshare(libc::CLONE_NEWCGROUP)
+            .map_err(InitError::sys("unshare(CLONE_NEWCGROUP)"))?;
+    }
     let spec = args.spec;
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         sys::ns::set_hostname(name).map_err(InitError::sys("sethostname"))?;
@@ -118,7 +138,7 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         &state,
     )?;
     release_start(&mut fifo)?;
-    Err(settings::exec(&program))
+    Err(settings::exec(&program, args.preserve_fds))
 }
 
 fn run_hooks(

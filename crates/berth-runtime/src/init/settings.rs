@@ -114,11 +114,12 @@ fn setup_terminal(process: &Process, console_socket: Option<&Path>) -> Result<()
     Ok(())
 }
 
-/// Replaces the process with `program`; returns only on failure.
-pub fn exec(program: &Program) -> InitError {
+/// Replaces the process with `program`; returns only on failure. Descriptors 3..3+`preserve_fds`
+/// (runc's `--preserve-fds`, e.g. socket activation) stay open.
+pub fn exec(program: &Program, preserve_fds: u32) -> InitError {
     // Nothing of the runtime's may leak into the container: no descriptors (the exec fifo and
     // sync socket are already close-on-exec) and no ignored signals (Rust ignores SIGPIPE).
-    if let Err(source) = sys::fd::cloexec_from(3) {
+    if let Err(source) = sys::fd::cloexec_from(3 + preserve_fds) {
         return InitError::Syscall {
             step: "close_range",
             source,

@@ -4,8 +4,9 @@
 
 use std::ffi::{CString, OsStr};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use berth_cgroups::V1Mount;
 use rustix::io::Errno;
 
 use super::error::RootfsError;
@@ -128,7 +129,7 @@ fn v1(
     drop(fd);
     let cgroupns = has_cgroup_namespace(ctx);
     let host_mounts = if cgroupns {
-        Vec::new()
+        &[][..]
     } else {
         host_v1_mounts(entry)?
     };
@@ -172,7 +173,7 @@ fn v1(
             // No cgroup namespace, or a user namespace (v1 cannot be mounted there): bind.
             Err(Errno::PERM) => {
                 let source = match host {
-                    Some(h) => h.source_for(&hierarchy.path),
+                    Some(h) => h.dir_of(&hierarchy.path),
                     None => Path::new(HOST_CGROUP_ROOT).join(&name),
                 };
                 bind_one(ctx, entry, &source, &dest, fd)?;
@@ -273,100 +274,11 @@ fn link_co_mounted(
     Ok(())
 }
 
-/// A v1 hierarchy mounted on the host (from /proc/self/mountinfo).
-struct HostMount {
-    root: String,
-    mountpoint: PathBuf,
-    super_options: Vec<String>,
-}
-
-impl HostMount {
-    fn serves(&self, controllers: &str) -> bool {
-        controllers
-            .split(',')
-            .all(|c| self.super_options.iter().any(|o| o == c))
-    }
-
-    /// The host directory of cgroup `path` (as /proc/self/cgroup shows it) in this mount.
-    fn source_for(&self, path: &str) -> PathBuf {
-        let rel = path.strip_prefix(self.root.as_str()).unwrap_or("");
-        self.mountpoint.join(rel.trim_start_matches('/'))
-    }
-}
-
-fn host_v1_mounts(entry: &Entry<'_>) -> Result<Vec<HostMount>, RootfsError> {
-    let file = "/proc/self/mountinfo";
-    let text = std::fs::read_to_string(file).map_err(|source| RootfsError::CgroupInfo {
+/// The host's v1 hierarchies, from berth-cgroups' cached read of /proc/self/mountinfo (the
+/// parent runtime process filled that cache before forking this init).
+fn host_v1_mounts(entry: &Entry<'_>) -> Result<&'static [V1Mount], RootfsError> {
+    berth_cgroups::v1_mounts().map_err(|source| RootfsError::CgroupHierarchies {
         destination: entry.destination.to_path_buf(),
-        file: file.into(),
         source,
-    })?;
-    Ok(text
-        .lines()
-        .filter_map(parse_cgroup_mountinfo_line)
-        .collect())
-}
-
-fn parse_cgroup_mountinfo_line(line: &str) -> Option<HostMount> {
-    let (left, right) = line.split_once(" - ")?;
-    let mut right = right.split(' ');
-    if right.next()? != "cgroup" {
-        return None;
-    }
-    let super_options = right.nth(1)?.split(',').map(str::to_string).collect();
-    let mut left = left.split(' ');
-    let root = unescape(left.nth(3)?);
-    let mountpoint = PathBuf::from(unescape(left.next()?));
-    Some(HostMount {
-        root,
-        mountpoint,
-        super_options,
     })
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        match (bytes[i], octal) {
-            (b'\\', Some(d)) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_cgroup_mountinfo_lines() {
-        let line = "35 26 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:13 - cgroup cgroup rw,cpu,cpuacct";
-        let m = parse_cgroup_mountinfo_line(line).unwrap();
-        assert_eq!(m.mountpoint, Path::new("/sys/fs/cgroup/cpu,cpuacct"));
-        assert!(m.serves("cpu,cpuacct") && m.serves("cpu") && !m.serves("memory"));
-        assert_eq!(
-            m.source_for("/user.slice/x"),
-            Path::new("/sys/fs/cgroup/cpu,cpuacct/user.slice/x")
-        );
-        let named =
-            "40 26 0:35 /a /sys/fs/cgroup/sys\\040temd rw - cgroup cgroup rw,xattr,name=systemd";
-        let m = parse_cgroup_mountinfo_line(named).unwrap();
-        assert_eq!(m.mountpoint, Path::new("/sys/fs/cgroup/sys temd"));
-        assert!(m.serves("name=systemd"));
-        assert_eq!(m.source_for("/a/b"), Path::new("/sys/fs/cgroup/sys temd/b"));
-        assert!(parse_cgroup_mountinfo_line("1 2 0:1 / /x rw - tmpfs tmpfs rw").is_none());
-    }
 }

@@ -42,6 +42,12 @@ pub enum RootfsError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cgroup mount on {}: finding the host's cgroup hierarchies", destination.display())]
+    CgroupHierarchies {
+        destination: PathBuf,
+        #[source]
+        source: berth_cgroups::CgroupError,
+    },
     #[error("device {}", path.display())]
     Device {
         path: PathBuf,

@@ -11,6 +11,12 @@ pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
     check_int(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(drop)
 }
 
+/// `unshare(flags)`: moves the calling process into new namespaces.
+pub fn unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: unshare takes a plain flag word and touches no memory of ours.
+    check_int(unsafe { libc::unshare(flags) }).map(drop)
+}
+
 /// `sethostname`.
 pub fn set_hostname(name: &str) -> io::Result<()> {
     // SAFETY: the pointer and length describe `name`'s bytes, valid for the call.

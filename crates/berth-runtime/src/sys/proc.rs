@@ -140,3 +140,19 @@ pub fn join_session_keyring(name: &std::ffi::CStr) -> io::Result<()> {
     check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) })
         .map(drop)
 }
+
+/// In a fresh user namespace, after the parent wrote our id maps: become the mapped root
+/// (`setgroups([])`, `setresgid(0,0,0)`, `setresuid(0,0,0)`), so files we create are owned by
+/// a mapped id instead of failing with EOVERFLOW.
+pub fn become_namespace_root() -> io::Result<()> {
+    // SAFETY: an empty group list with a null pointer is valid; EPERM (setgroups denied for an
+    // unprivileged map) is tolerated below.
+    let groups = unsafe { libc::setgroups(0, std::ptr::null()) };
+    if groups < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: plain integer arguments.
+    check_int(unsafe { libc::setresgid(0, 0, 0) })?;
+    // SAFETY: plain integer arguments.
+    check_int(unsafe { libc::setresuid(0, 0, 0) }).map(drop)
+}

@@ -1,0 +1,65 @@
+//! Plugging a container's network namespace into a bridge with a veth pair.
+
+use std::net::Ipv4Addr;
+
+use super::{LinkError, Netlink, NetnsHandle};
+
+/// How one container joins one bridge network.
+#[derive(Debug)]
+pub struct ContainerLink<'a> {
+    /// Bridge on the host to attach to.
+    pub bridge: &'a str,
+    /// Host-side veth name (unique on the host, ≤ 15 bytes).
+    pub host_ifname: &'a str,
+    /// Name inside the container, usually `eth0`.
+    pub container_ifname: &'a str,
+    pub netns: &'a NetnsHandle,
+    pub address: Ipv4Addr,
+    pub prefix_len: u8,
+    /// Default route via this gateway (`None` for a container that needs no default route).
+    pub gateway: Option<Ipv4Addr>,
+    /// Defaults to [`mac_from_ipv4`] of `address`.
+    pub mac: Option<[u8; 6]>,
+}
+
+/// Docker's scheme: locally administered `02:42` followed by the IPv4 address.
+pub fn mac_from_ipv4(address: Ipv4Addr) -> [u8; 6] {
+    let [a, b, c, d] = address.octets();
+    [0x02, 0x42, a, b, c, d]
+}
+
+/// Creates the veth pair with its peer directly inside the container namespace, attaches the
+/// host end to the bridge (in hairpin mode), then configures MAC, address, `lo`, the link and the default route
+/// inside. On failure the host end is deleted again, which removes the peer too.
+pub fn attach_container(link: &ContainerLink<'_>) -> Result<(), LinkError> {
+    let mut host = Netlink::open()?;
+    host.create_veth(link.host_ifname, link.container_ifname, Some(link.netns))?;
+    let configured = configure(&mut host, link);
+    if configured.is_err() {
+        let _ = host.delete_link(link.host_ifname);
+    }
+    configured
+}
+
+fn configure(host: &mut Netlink, link: &ContainerLink<'_>) -> Result<(), LinkError> {
+    host.set_master(link.host_ifname, link.bridge)?;
+    // Published ports are DNATed in the kernel (no userland proxy), so a container reaching
+    // its own published port comes back through the same bridge port, as with Docker.
+    host.set_hairpin(link.host_ifname, true)?;
+    host.set_up(link.host_ifname)?;
+    let mut inside = Netlink::open_in(link.netns)?;
+    let mac = link.mac.unwrap_or_else(|| mac_from_ipv4(link.address));
+    inside.set_mac(link.container_ifname, mac)?;
+    inside.add_address(link.container_ifname, link.address, link.prefix_len)?;
+    inside.set_up("lo")?;
+    inside.set_up(link.container_ifname)?;
+    if let Some(gateway) = link.gateway {
+        inside.add_default_route(gateway, link.container_ifname)?;
+    }
+    Ok(())
+}
+
+/// Removes the container's veth pair by its host end; `Ok(false)` if already gone.
+pub fn detach_container(host_ifname: &str) -> Result<bool, LinkError> {
+    Netlink::open()?.delete_link(host_ifname)
+}

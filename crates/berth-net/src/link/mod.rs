@@ -1,0 +1,40 @@
+//! Bridges, veth pairs, addresses and routes over rtnetlink, in the host or a container's
+//! network namespace.
+
+mod attach;
+mod error;
+mod message;
+mod netns;
+mod ops;
+mod socket;
+
+pub use attach::{ContainerLink, attach_container, detach_container, mac_from_ipv4};
+pub use error::{LinkError, LinkOp};
+pub use netns::NetnsHandle;
+pub use ops::validate_ifname;
+pub use socket::Netlink;
+
+use std::net::Ipv4Addr;
+
+/// Creates bridge `name` (unless it exists), gives it `gateway/prefix_len` and brings it up.
+/// An existing link of that name that is not a bridge is an error, never reused.
+pub fn ensure_bridge(name: &str, gateway: Ipv4Addr, prefix_len: u8) -> Result<(), LinkError> {
+    let mut netlink = Netlink::open()?;
+    match netlink.link_kind(name)? {
+        None => netlink.create_bridge(name)?,
+        Some(Some(kind)) if kind == "bridge" => {}
+        Some(kind) => {
+            return Err(LinkError::NotABridge {
+                name: name.to_string(),
+                kind: kind.unwrap_or_else(|| "device".to_string()),
+            });
+        }
+    }
+    netlink.add_address(name, gateway, prefix_len)?;
+    netlink.set_up(name)
+}
+
+/// Deletes bridge `name`; `Ok(false)` if it did not exist.
+pub fn delete_bridge(name: &str) -> Result<bool, LinkError> {
+    Netlink::open()?.delete_link(name)
+}

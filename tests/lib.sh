@@ -1,0 +1,60 @@
+# Shared setup for the scripted interop tests (sourced): isolated dockerd and podman instances
+# under one temp dir, torn down on exit, plus assertion helpers.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared=${BERTH_SHARED:-$repo/../shared}
+bin_dir=${BERTH_BIN_DIR:-$repo/target/release}
+work=$(mktemp -d /tmp/berth-interop.XXXXXX)
+dockerd_pid=
+cleanup_hooks=()
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect() { # expect LABEL WANT GOT
+  [ "$2" = "$3" ] || fail "$1: want '$2', got '$3'"
+  echo "ok - $1"
+}
+need() {
+  for cmd in "$@"; do command -v "$cmd" >/dev/null || fail "$cmd not installed (scripts/install-deps)"; done
+}
+
+# start_dockerd [EXTRA DOCKERD FLAGS...]: a private dockerd (own data root, socket, no networking
+# changes on the host); exports DOCKER_HOST.
+start_dockerd() {
+  need dockerd docker
+  dockerd --data-root "$work/docker" --exec-root "$work/exec" -H "unix://$work/docker.sock" \
+    --pidfile "$work/docker.pid" --bridge none --iptables=false --ip-masq=false --ip6tables=false \
+    "$@" >"$work/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  export DOCKER_HOST=unix://$work/docker.sock
+  for _ in $(seq 150); do docker version >/dev/null 2>&1 && return 0; sleep 0.2; done
+  tail -20 "$work/dockerd.log" >&2
+  fail "dockerd did not start"
+}
+
+# podman_cmd ARGS...: podman with private storage, cgroupfs and file events (no systemd here).
+podman_cmd() {
+  podman --root "$work/podman/root" --runroot "$work/podman/run" \
+    --cgroup-manager cgroupfs --events-backend file --storage-driver overlay ${PODMAN_RUNTIME:+--runtime "$PODMAN_RUNTIME"} "$@"
+}
+# Podman needs these on this VM (no CAP_SYS_RESOURCE to raise the hard limits).
+podman_limits=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+
+on_exit() { cleanup_hooks+=("$1"); }
+
+cleanup() {
+  set +e
+  for hook in "${cleanup_hooks[@]}"; do eval "$hook"; done
+  if [ -n "$dockerd_pid" ]; then
+    ids=$(docker ps -aq 2>/dev/null)
+    [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+    kill "$dockerd_pid"; wait "$dockerd_pid" 2>/dev/null
+  fi
+  if [ -d "$work/podman" ]; then
+    podman_cmd rm -af >/dev/null 2>&1
+    podman_cmd system reset -f >/dev/null 2>&1
+  fi
+  # Unmount anything the engines left under our dir (overlay, shm, netns), deepest first.
+  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
