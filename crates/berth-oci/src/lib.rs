@@ -2,7 +2,6 @@
 
 pub mod digest;
 pub mod media_type;
-pub mod media_types;
 pub mod reference;
 
 pub use digest::{Algorithm, Digest, DigestError};

@@ -83,9 +83,80 @@ impl MediaType {
     }
 }
 
+/// The empty descriptor's media type (OCI artifacts' `config`).
+pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// Prefix of every OCI non-distributable layer media type.
+pub const OCI_NONDISTRIBUTABLE_LAYER_PREFIX: &str =
+    "application/vnd.oci.image.layer.nondistributable.";
+
+/// Whether a layer of this media type lives outside registries (Docker "foreign" or OCI
+/// non-distributable layers): never pushed, and a registry need not hold it.
+pub fn is_non_distributable(media_type: &str) -> bool {
+    media_type == DOCKER_LAYER_FOREIGN_GZIP
+        || media_type.starts_with(OCI_NONDISTRIBUTABLE_LAYER_PREFIX)
+}
+
+/// The kinds of manifest a registry stores, told apart by media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ManifestKind {
+    OciManifest,
+    OciIndex,
+    DockerManifest,
+    DockerManifestList,
+}
+
+impl ManifestKind {
+    pub const ALL: [ManifestKind; 4] = [
+        ManifestKind::OciManifest,
+        ManifestKind::OciIndex,
+        ManifestKind::DockerManifest,
+        ManifestKind::DockerManifestList,
+    ];
+
+    pub fn from_media_type(media_type: &str) -> Option<ManifestKind> {
+        ManifestKind::ALL
+            .into_iter()
+            .find(|k| k.media_type() == media_type)
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ManifestKind::OciManifest => OCI_MANIFEST,
+            ManifestKind::OciIndex => OCI_INDEX,
+            ManifestKind::DockerManifest => DOCKER_MANIFEST,
+            ManifestKind::DockerManifestList => DOCKER_MANIFEST_LIST,
+        }
+    }
+
+    /// Whether this kind lists other manifests (index / manifest list) rather than layers.
+    pub fn is_index(self) -> bool {
+        matches!(
+            self,
+            ManifestKind::OciIndex | ManifestKind::DockerManifestList
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manifest_kinds_round_trip_through_media_types() {
+        for kind in ManifestKind::ALL {
+            assert_eq!(ManifestKind::from_media_type(kind.media_type()), Some(kind));
+        }
+        assert_eq!(ManifestKind::from_media_type("application/json"), None);
+        assert!(ManifestKind::OciIndex.is_index());
+        assert!(!ManifestKind::DockerManifest.is_index());
+    }
+
+    #[test]
+    fn foreign_and_non_distributable_layers() {
+        assert!(is_non_distributable(DOCKER_LAYER_FOREIGN_GZIP));
+        assert!(is_non_distributable(OCI_LAYER_NONDIST_ZSTD));
+        assert!(!is_non_distributable(OCI_LAYER_GZIP));
+    }
 
     #[test]
     fn parses_known_and_rejects_unknown() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use berth_oci::Digest;
-use berth_oci::media_types;
+use berth_oci::media_type;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::Descriptor;
@@ -49,7 +49,7 @@ impl LayoutDir {
         if !index.exists() {
             let empty = IndexJson {
                 schema_version: 2,
-                media_type: Some(media_types::OCI_INDEX.to_owned()),
+                media_type: Some(media_type::OCI_INDEX.to_owned()),
                 manifests: Vec::new(),
             };
             write_atomic(&index, &to_json(&empty))?;

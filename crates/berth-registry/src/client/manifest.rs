@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use berth_oci::Digest;
-use berth_oci::media_types::{self, ManifestKind};
+use berth_oci::media_type::{self, ManifestKind};
 use serde::{Deserialize, Serialize};
 
 use super::platform::Platform;
@@ -34,10 +34,7 @@ pub struct Descriptor {
 impl Descriptor {
     /// Foreign / non-distributable layers live elsewhere (e.g. Windows base layers): never pushed.
     pub fn is_non_distributable(&self) -> bool {
-        self.media_type == media_types::DOCKER_FOREIGN_LAYER
-            || self
-                .media_type
-                .starts_with(media_types::OCI_NONDISTRIBUTABLE_LAYER_PREFIX)
+        media_type::is_non_distributable(&self.media_type)
     }
 }
 
@@ -150,7 +147,7 @@ mod tests {
         };
         format!(
             r#"{{"mediaType":"{}","digest":"sha256:{}","size":1,"platform":{{"os":"{os}","architecture":"{arch}"{variant}}}}}"#,
-            media_types::OCI_MANIFEST,
+            media_type::OCI_MANIFEST,
             "a".repeat(64)
         )
     }

@@ -1,7 +1,7 @@
 //! Requests against one repository: manifests and blobs, with the scopes that repository needs.
 
 use berth_oci::Digest;
-use berth_oci::media_types::ManifestKind;
+use berth_oci::media_type::ManifestKind;
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, RANGE};
 use reqwest::{Method, Response, StatusCode, Url};

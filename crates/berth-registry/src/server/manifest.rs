@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use berth_oci::Digest;
-use berth_oci::media_types::ManifestKind;
+use berth_oci::media_type::ManifestKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +42,7 @@ impl Descriptor {
     /// Foreign / non-distributable layers with URLs live elsewhere; the registry need not hold them.
     pub fn is_foreign(&self) -> bool {
         self.urls.as_ref().is_some_and(|u| !u.is_empty())
-            && (self.media_type == berth_oci::media_types::DOCKER_FOREIGN_LAYER
-                || self
-                    .media_type
-                    .starts_with(berth_oci::media_types::OCI_NONDISTRIBUTABLE_LAYER_PREFIX))
+            && berth_oci::media_type::is_non_distributable(&self.media_type)
     }
 }
 
@@ -99,8 +96,8 @@ impl Manifest {
             (Some(body_type), _) => body_type.clone(),
             (None, Some(h)) if ManifestKind::from_media_type(h).is_some() => h.to_owned(),
             // OCI allows omitting mediaType: tell the two OCI kinds apart by their fields.
-            (None, _) if raw.manifests.is_some() => berth_oci::media_types::OCI_INDEX.to_owned(),
-            (None, _) => berth_oci::media_types::OCI_MANIFEST.to_owned(),
+            (None, _) if raw.manifests.is_some() => berth_oci::media_type::OCI_INDEX.to_owned(),
+            (None, _) => berth_oci::media_type::OCI_MANIFEST.to_owned(),
         };
         let kind = ManifestKind::from_media_type(&media_type)
             .ok_or(ManifestError::MediaType { media_type })?;

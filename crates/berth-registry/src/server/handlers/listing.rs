@@ -140,10 +140,10 @@ pub fn referrers(
     found.sort_by(|a, b| a.digest.cmp(&b.digest));
     let index = serde_json::json!({
         "schemaVersion": 2,
-        "mediaType": berth_oci::media_types::OCI_INDEX,
+        "mediaType": berth_oci::media_type::OCI_INDEX,
         "manifests": found,
     });
-    let mut resp = json_response(StatusCode::OK, &index, berth_oci::media_types::OCI_INDEX);
+    let mut resp = json_response(StatusCode::OK, &index, berth_oci::media_type::OCI_INDEX);
     if filter.is_some() {
         resp.headers_mut().insert(
             "OCI-Filters-Applied",
