@@ -1,0 +1,640 @@
+//! Building one stage: its base (image, `scratch` or an earlier stage), then each instruction
+//! in order. Stages other stages need are built on demand, each once.
+
+use std::collections::HashMap;
+
+use berth_oci::Digest;
+use berth_store::{PlannedLayer, Store, StoreError};
+use serde_json::Value;
+
+use super::BuildOptions;
+use super::config::ImageConfig;
+use super::copy::{CopyError, CopyRequest, copy_into};
+use super::error::BuildError;
+use super::layer::diff_upper;
+use super::paths::{clean_relative, scoped_resolve};
+use super::run::{RunStep, RunStepError, run_step};
+use super::users::{self, Ids, UnknownName};
+use super::workspace::Workspace;
+use crate::dockerignore::Matcher;
+use crate::expand::{EnvList, VarLookup};
+use crate::instructions::{BuildFile, Instruction, LocatedInstruction, Network, Security};
+
+/// A stage's result: config so far, layers and the snapshot chain they form.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub config: ImageConfig,
+    pub layers: Vec<PlannedLayer>,
+    pub chain: Option<Digest>,
+}
+
+pub struct Builder<'a> {
+    store: &'a Store,
+    opts: &'a BuildOptions,
+    file: &'a BuildFile,
+    ignore: Option<Matcher>,
+    done: HashMap<usize, Built>,
+    created: String,
+    pub runs_executed: usize,
+    pub layers_created: usize,
+}
+
+/// The parts of a COPY/ADD the engine needs, from either instruction.
+struct CopySpec<'a> {
+    keyword: &'static str,
+    sources: &'a [String],
+    dest: &'a str,
+    from: Option<&'a str>,
+    chown: Option<&'a str>,
+    chmod: Option<&'a str>,
+    extract: bool,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(
+        store: &'a Store,
+        opts: &'a BuildOptions,
+        file: &'a BuildFile,
+        ignore: Option<Matcher>,
+    ) -> Builder<'a> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let created =
+            berth_store::images::time::format_rfc3339(opts.source_date_epoch.unwrap_or(now));
+        Builder {
+            store,
+            opts,
+            file,
+            ignore,
+            done: HashMap::new(),
+            created,
+            runs_executed: 0,
+            layers_created: 0,
+        }
+    }
+
+    /// Builds stage `index` (and what it needs); `visiting` detects cycles.
+    pub fn stage(&mut self, index: usize, visiting: &mut Vec<usize>) -> Result<Built, BuildError> {
+        if let Some(built) = self.done.get(&index) {
+            return Ok(built.clone());
+        }
+        let args = &self.opts.build_args;
+        let unresolved = self.file.resolve_stage(index, args, &EnvList::new())?;
+        let line = unresolved.from_line;
+        visiting.push(index);
+        let mut state = self.base(&unresolved.from.image, index, line, visiting)?;
+        let base_env = EnvList::from_pairs(state.config.env());
+        let stage = self.file.resolve_stage(index, args, &base_env)?;
+        let meta = self.file.meta_env(args)?;
+        let mut build_args: Vec<(String, String)> = Vec::new();
+        for step in &stage.instructions {
+            self.step(&mut state, step, &meta, &mut build_args, visiting)?;
+        }
+        visiting.pop();
+        self.done.insert(index, state.clone());
+        Ok(state)
+    }
+
+    fn base(
+        &mut self,
+        image: &str,
+        index: usize,
+        line: usize,
+        visiting: &mut Vec<usize>,
+    ) -> Result<Built, BuildError> {
+        if image.eq_ignore_ascii_case("scratch") {
+            return Ok(Built {
+                config: ImageConfig::from_base(None, &self.created),
+                layers: Vec::new(),
+                chain: None,
+            });
+        }
+        let lower = image.to_lowercase();
+        if let Some(earlier) = self.file.stages[..index]
+            .iter()
+            .position(|s| s.name() == Some(lower.as_str()))
+        {
+            let mut built = self.stage(earlier, visiting)?;
+            reject_onbuild(&built.config.doc, line)?;
+            built.config = ImageConfig::from_base(Some(built.config.doc), &self.created);
+            return Ok(built);
+        }
+        let fail = |source: StoreError| BuildError::BaseImage {
+            line,
+            reference: image.to_string(),
+            source: Box::new(source),
+        };
+        let record = self
+            .store
+            .images
+            .resolve(image)
+            .map_err(|e| fail(e.into()))?;
+        let bytes = self
+            .store
+            .content
+            .read_small(&record.id, 16 << 20)
+            .map_err(|e| fail(e.into()))?;
+        let doc: Value =
+            serde_json::from_slice(&bytes).map_err(|source| BuildError::BaseConfig {
+                line,
+                reference: image.to_string(),
+                source,
+            })?;
+        reject_onbuild(&doc, line)?;
+        Ok(Built {
+            config: ImageConfig::from_base(Some(doc), &self.created),
+            layers: record
+                .layers
+                .iter()
+                .map(|l| PlannedLayer {
+                    digest: l.digest.clone(),
+                    media_type: l.media_type.clone(),
+                    size: l.size,
+                    diff_id: l.diff_id.clone(),
+                })
+                .collect(),
+            chain: record.chain_id.clone(),
+        })
+    }
+
+    fn step(
+        &mut self,
+        state: &mut Built,
+        step: &LocatedInstruction,
+        meta: &EnvList,
+        build_args: &mut Vec<(String, String)>,
+        visiting: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        let line = step.start_line;
+        let config = &mut state.config;
+        let text = match &step.instruction {
+            Instruction::Env(pairs) => config.env_instruction(pairs),
+            Instruction::Arg(defs) => {
+                let mut text = String::from("ARG");
+                for def in defs {
+                    let value = self
+                        .opts
+                        .build_args
+                        .get(&def.name)
+                        .cloned()
+                        .or_else(|| def.default.clone())
+                        .or_else(|| meta.lookup(&def.name).map(str::to_string));
+                    build_args.retain(|(k, _)| *k != def.name);
+                    match value {
+                        Some(v) => {
+                            text.push_str(&format!(" {}={v}", def.name));
+                            build_args.push((def.name.clone(), v));
+                        }
+                        None => text.push_str(&format!(" {}", def.name)),
+                    }
+                }
+                text
+            }
+            Instruction::Label(pairs) => config.labels(pairs),
+            Instruction::Expose(ports) => {
+                config.expose(ports).map_err(|value| BuildError::BadFlag {
+                    line,
+                    instruction: "EXPOSE",
+                    flag: "port",
+                    value,
+                    reason: "not a port or port range",
+                })?
+            }
+            Instruction::Volume(paths) => config.volumes(paths),
+            Instruction::User(user) => {
+                config.set_user(user);
+                format!("USER {user}")
+            }
+            Instruction::Cmd(command) => config.cmd(command),
+            Instruction::Entrypoint(command) => config.entrypoint(command),
+            Instruction::StopSignal(signal) => {
+                config.stop_signal(signal);
+                format!("STOPSIGNAL {signal}")
+            }
+            Instruction::Healthcheck(check) => config.healthcheck(check),
+            Instruction::Shell(shell) => config.shell_instruction(shell),
+            Instruction::Onbuild(trigger) => {
+                config.onbuild(&trigger.expression);
+                format!("ONBUILD {}", trigger.expression)
+            }
+            Instruction::Maintainer(name) => {
+                config.doc["author"] = Value::String(name.clone());
+                format!("MAINTAINER {name}")
+            }
+            Instruction::Workdir(dir) => {
+                let dir = config.workdir(dir);
+                let user = config.user();
+                let layer = self.fs_step(state, line, "WORKDIR", |ws| {
+                    let rootfs = ws.rootfs();
+                    let ids =
+                        users::resolve(&rootfs, &user, false).unwrap_or(Ids { uid: 0, gid: 0 });
+                    mkdir_owned(&rootfs, &dir, ids).map_err(|source| BuildError::Io {
+                        line,
+                        instruction: "WORKDIR",
+                        path: dir.clone().into(),
+                        source,
+                    })
+                })?;
+                state
+                    .config
+                    .history(&self.created, &format!("WORKDIR {dir}"), layer.as_ref());
+                return Ok(());
+            }
+            Instruction::Copy(c) => {
+                if !c.files.inline.is_empty() || c.parents || !c.exclude.is_empty() {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "COPY heredocs, --parents and --exclude",
+                    });
+                }
+                let spec = CopySpec {
+                    keyword: "COPY",
+                    sources: &c.files.sources,
+                    dest: &c.files.dest,
+                    from: c.from.as_deref(),
+                    chown: c.chown.as_deref(),
+                    chmod: c.chmod.as_deref(),
+                    extract: false,
+                };
+                return self.copy(state, line, &spec, visiting);
+            }
+            Instruction::Add(a) => {
+                if !a.files.inline.is_empty() || a.checksum.is_some() || !a.exclude.is_empty() {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "ADD heredocs, --checksum and --exclude",
+                    });
+                }
+                if a.files.sources.iter().any(|s| is_remote(s)) {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "ADD from a URL or git repository",
+                    });
+                }
+                let spec = CopySpec {
+                    keyword: "ADD",
+                    sources: &a.files.sources,
+                    dest: &a.files.dest,
+                    from: None,
+                    chown: a.chown.as_deref(),
+                    chmod: a.chmod.as_deref(),
+                    extract: true,
+                };
+                return self.copy(state, line, &spec, visiting);
+            }
+            Instruction::Run(run) => {
+                if !run.mounts.is_empty() || !run.files.is_empty() {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "RUN --mount and RUN heredocs",
+                    });
+                }
+                if run.security == Some(Security::Insecure) {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "RUN --security=insecure",
+                    });
+                }
+                return self.run(state, line, step, run.network, build_args);
+            }
+            Instruction::From(_) => unreachable!("FROM starts a stage and is never a step"),
+        };
+        state.config.history(&self.created, &text, None);
+        Ok(())
+    }
+
+    fn run(
+        &mut self,
+        state: &mut Built,
+        line: usize,
+        step: &LocatedInstruction,
+        network: Option<Network>,
+        build_args: &[(String, String)],
+    ) -> Result<(), BuildError> {
+        let Instruction::Run(run) = &step.instruction else {
+            unreachable!("run() is called for RUN only")
+        };
+        let config = &state.config;
+        let argv = config.argv(&run.command);
+        let mut env = config.env();
+        let env_keys: Vec<String> = env
+            .iter()
+            .map(|e| e.split('=').next().unwrap_or("").to_string())
+            .collect();
+        for (k, v) in build_args {
+            if !env_keys.contains(k) {
+                env.push(format!("{k}={v}"));
+            }
+        }
+        let cwd = config.working_dir();
+        let user = config.user();
+        let command_text = match &run.command {
+            crate::instructions::CommandLine::Shell(s) => s.clone(),
+            crate::instructions::CommandLine::Exec(a) => format!("{a:?}"),
+        };
+        let runtime_root = self.opts.runtime_root.clone();
+        let echo = self.opts.echo_output;
+        let layer = self.fs_step(state, line, "RUN", |ws| {
+            let rootfs = ws.rootfs();
+            let ids = if user.is_empty() {
+                Ids { uid: 0, gid: 0 }
+            } else {
+                users::resolve(&rootfs, &user, false).map_err(|e| unknown(line, "RUN", e))?
+            };
+            let cwd_path = scoped_resolve(&rootfs, &clean_relative(&cwd), true);
+            let _ = std::fs::create_dir_all(cwd_path);
+            run_step(&RunStep {
+                bundle: ws.dir(),
+                runtime_root: &runtime_root,
+                argv: argv.clone(),
+                env,
+                cwd: cwd.clone(),
+                uid: ids.uid,
+                gid: ids.gid,
+                network: network.unwrap_or(Network::Default),
+                echo,
+            })
+            .map_err(|e| match e {
+                RunStepError::Exit { code, tail } => BuildError::RunFailed {
+                    line,
+                    command: command_text.clone(),
+                    code,
+                    tail,
+                },
+                other => BuildError::RunSetup {
+                    line,
+                    command: command_text.clone(),
+                    reason: other.to_string(),
+                },
+            })
+        })?;
+        self.runs_executed += 1;
+        let mut created_by = String::from("RUN ");
+        if !build_args.is_empty() {
+            created_by.push_str(&format!("|{} ", build_args.len()));
+            for (k, v) in build_args {
+                created_by.push_str(&format!("{k}={v} "));
+            }
+        }
+        created_by.push_str(&argv.join(" "));
+        created_by.push_str(" # buildkit");
+        state
+            .config
+            .history(&self.created, &created_by, layer.as_ref());
+        Ok(())
+    }
+
+    fn copy(
+        &mut self,
+        state: &mut Built,
+        line: usize,
+        spec: &CopySpec,
+        visiting: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        let keyword = spec.keyword;
+        let chmod = spec
+            .chmod
+            .map(|m| {
+                u32::from_str_radix(m, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o7777)
+                    .ok_or_else(|| BuildError::BadFlag {
+                        line,
+                        instruction: keyword,
+                        flag: "chmod",
+                        value: m.to_string(),
+                        reason: "want an octal mode like 0755",
+                    })
+            })
+            .transpose()?;
+        // The source tree: another stage or image mounted read-only-by-convention, or the context.
+        let source_chain = match spec.from {
+            None => None,
+            Some(from) => Some(self.copy_source_chain(from, line, visiting)?),
+        };
+        let source_ws = match &source_chain {
+            Some(chain) => Some(
+                Workspace::open(self.store, chain.as_ref(), "copy-from").map_err(|source| {
+                    BuildError::Snapshot {
+                        line,
+                        instruction: keyword,
+                        source,
+                    }
+                })?,
+            ),
+            None => None,
+        };
+        let src_root = match &source_ws {
+            Some(ws) => ws.rootfs(),
+            None => self.opts.context.clone(),
+        };
+        let workdir = state.config.working_dir();
+        let ignore = self.ignore.clone();
+        let layer = self.fs_step(state, line, keyword, |ws| {
+            let rootfs = ws.rootfs();
+            let owner = spec
+                .chown
+                .map(|c| users::resolve(&rootfs, c, true).map_err(|e| unknown(line, keyword, e)))
+                .transpose()?;
+            let request = CopyRequest {
+                src_root: &src_root,
+                sources: spec.sources,
+                dest: spec.dest,
+                workdir: &workdir,
+                ignore: if spec.from.is_none() {
+                    ignore.as_ref()
+                } else {
+                    None
+                },
+                owner,
+                keep_owner: spec.from.is_some(),
+                chmod,
+                extract_archives: spec.extract,
+            };
+            copy_into(&rootfs, &request)
+                .map(|_| ())
+                .map_err(|e| copy_error(line, keyword, &src_root, e))
+        })?;
+        drop(source_ws);
+        let mut created_by = format!("{keyword} ");
+        for (flag, value) in [
+            ("from", spec.from),
+            ("chown", spec.chown),
+            ("chmod", spec.chmod),
+        ] {
+            if let Some(value) = value {
+                created_by.push_str(&format!("--{flag}={value} "));
+            }
+        }
+        created_by.push_str(&spec.sources.join(" "));
+        created_by.push_str(&format!(" {} # buildkit", spec.dest));
+        state
+            .config
+            .history(&self.created, &created_by, layer.as_ref());
+        Ok(())
+    }
+
+    /// The snapshot chain `COPY --from=<stage|image>` reads.
+    fn copy_source_chain(
+        &mut self,
+        from: &str,
+        line: usize,
+        visiting: &mut Vec<usize>,
+    ) -> Result<Option<Digest>, BuildError> {
+        if let Some(index) = self.file.stage_index(from) {
+            if visiting.contains(&index) {
+                return Err(BuildError::StageCycle {
+                    line,
+                    stage: index,
+                    reference: from.to_string(),
+                });
+            }
+            return Ok(self.stage(index, visiting)?.chain);
+        }
+        let record = self
+            .store
+            .images
+            .resolve(from)
+            .map_err(|e| BuildError::BaseImage {
+                line,
+                reference: from.to_string(),
+                source: Box::new(e.into()),
+            })?;
+        Ok(record.chain_id)
+    }
+
+    /// Runs `change` on a fresh workspace over the current chain; the upper dir becomes a
+    /// layer (ingested, unpacked, appended) unless the step changed nothing.
+    fn fs_step(
+        &mut self,
+        state: &mut Built,
+        line: usize,
+        instruction: &'static str,
+        change: impl FnOnce(&Workspace) -> Result<(), BuildError>,
+    ) -> Result<Option<Digest>, BuildError> {
+        let snapshot_err = |source| BuildError::Snapshot {
+            line,
+            instruction,
+            source,
+        };
+        let mut ws = Workspace::open(
+            self.store,
+            state.chain.as_ref(),
+            &instruction.to_lowercase(),
+        )
+        .map_err(snapshot_err)?;
+        change(&ws)?;
+        let upper = ws.finish().to_path_buf();
+        let clamp = self.opts.source_date_epoch.map(|e| e.max(0) as u64);
+        let blob = diff_upper(&upper, clamp).map_err(|source| BuildError::Io {
+            line,
+            instruction,
+            path: upper.clone(),
+            source,
+        })?;
+        drop(ws);
+        let Some(blob) = blob else {
+            return Ok(None);
+        };
+        let store_err = |source: StoreError| BuildError::Store {
+            line,
+            instruction,
+            source: Box::new(source),
+        };
+        let digest = self
+            .store
+            .content
+            .ingest_bytes(&blob.gzip)
+            .map_err(|e| store_err(e.into()))?;
+        let chain = self
+            .store
+            .snapshots
+            .apply_layer(state.chain.as_ref(), Some(&blob.diff_id), &blob.gzip[..])
+            .map_err(snapshot_err)?;
+        state.layers.push(PlannedLayer {
+            digest,
+            media_type: berth_oci::media_type::OCI_LAYER_GZIP.to_owned(),
+            size: blob.gzip.len() as u64,
+            diff_id: blob.diff_id.clone(),
+        });
+        state.chain = Some(chain);
+        self.layers_created += 1;
+        Ok(Some(blob.diff_id))
+    }
+}
+
+/// Running a base's ONBUILD triggers is not part of this builder yet: refuse rather than
+/// silently build something Docker would not.
+fn reject_onbuild(doc: &Value, line: usize) -> Result<(), BuildError> {
+    if doc["config"]["OnBuild"]
+        .as_array()
+        .is_some_and(|t| !t.is_empty())
+    {
+        return Err(BuildError::Unsupported {
+            line,
+            feature: "a base with ONBUILD triggers",
+        });
+    }
+    Ok(())
+}
+
+fn is_remote(source: &str) -> bool {
+    ["http://", "https://", "git@", "git://"]
+        .iter()
+        .any(|p| source.starts_with(p))
+}
+
+fn unknown(line: usize, instruction: &'static str, e: UnknownName) -> BuildError {
+    BuildError::UnknownId {
+        line,
+        instruction,
+        what: e.what,
+        name: e.name,
+        file: e.file,
+    }
+}
+
+fn copy_error(
+    line: usize,
+    instruction: &'static str,
+    root: &std::path::Path,
+    e: CopyError,
+) -> BuildError {
+    match e {
+        CopyError::SourceMissing { source_path } => BuildError::SourceMissing {
+            line,
+            instruction,
+            source_path,
+            root: root.to_path_buf(),
+        },
+        CopyError::DestNotDir { dest } => BuildError::DestNotDir {
+            line,
+            instruction,
+            dest,
+        },
+        CopyError::Io { path, source } => BuildError::Io {
+            line,
+            instruction,
+            path,
+            source,
+        },
+    }
+}
+
+/// `mkdir -p` inside `rootfs`; directories it creates are owned by `ids` (BuildKit creates
+/// WORKDIR as the current USER).
+fn mkdir_owned(rootfs: &std::path::Path, dir: &str, ids: Ids) -> std::io::Result<()> {
+    let mut current = String::new();
+    for part in clean_relative(dir).split('/').filter(|p| !p.is_empty()) {
+        current = format!("{current}/{part}");
+        let path = scoped_resolve(rootfs, &clean_relative(&current), true);
+        if path.is_dir() {
+            continue;
+        }
+        std::fs::create_dir(&path)?;
+        std::os::unix::fs::lchown(&path, Some(ids.uid), Some(ids.gid))?;
+    }
+    Ok(())
+}
