@@ -57,7 +57,7 @@ impl Env {
 
     pub fn build(&self, dockerfile: &str) -> BuildResult {
         let opts = self.options(dockerfile);
-        build(&self.store, &opts).unwrap_or_else(|e| panic!("build failed: {e}"))
+        build(&self.store, &opts).unwrap_or_else(|e| panic!("build failed: {e} ({e:?})"))
     }
 
     /// The image config JSON of `result`.
