@@ -73,6 +73,8 @@ fn identical_rebuild_gives_identical_image_id() {
          CMD [\"cat\", \"/app/stamp\"]\n";
     let mut opts = env.options(dockerfile);
     opts.source_date_epoch = Some(1_700_000_000);
+    // Without the cache: the layers themselves must come out bit-identical.
+    opts.no_cache = true;
     let first = build(&env.store, &opts).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = build(&env.store, &opts).unwrap();
@@ -98,5 +100,47 @@ fn identical_rebuild_gives_identical_image_id() {
         assert!(!view.path("/bin/vi").exists());
         assert_eq!(view.read("/app/stamp"), "built\n");
     }
+    env.assert_clean();
+}
+
+#[test]
+fn unchanged_rebuild_runs_nothing_and_changed_input_reruns() {
+    let env = Env::new();
+    env.write(&[("src/input.txt", "v1\n")]);
+    let dockerfile = "FROM fixtures/busybox:1.35\n\
+         ARG FLAVOUR=plain\n\
+         COPY src /src/\n\
+         RUN cat /src/input.txt > /out && echo $FLAVOUR >> /out\n\
+         ENV DONE=1\n";
+    let opts = env.options(dockerfile);
+    let first = build(&env.store, &opts).unwrap();
+    assert_eq!((first.runs_executed, first.steps_cached), (1, 0));
+
+    let again = build(&env.store, &opts).unwrap();
+    assert_eq!((again.runs_executed, again.steps_cached), (0, 2));
+    assert_eq!(again.image.id, first.image.id);
+
+    // A different build arg value changes the RUN's key but not the COPY's.
+    let mut flavoured = opts.clone();
+    flavoured
+        .build_args
+        .insert("FLAVOUR".into(), "spicy".into());
+    let spicy = build(&env.store, &flavoured).unwrap();
+    assert_eq!((spicy.runs_executed, spicy.steps_cached), (1, 1));
+
+    // Changed context content invalidates the COPY and everything after it.
+    env.write(&[("src/input.txt", "v2\n")]);
+    let changed = build(&env.store, &opts).unwrap();
+    assert_eq!((changed.runs_executed, changed.steps_cached), (1, 0));
+    {
+        let view = env.view(&changed);
+        assert_eq!(view.read("/out"), "v2\nplain\n");
+    }
+
+    // --no-cache runs everything again.
+    let mut no_cache = opts.clone();
+    no_cache.no_cache = true;
+    let fresh = build(&env.store, &no_cache).unwrap();
+    assert_eq!((fresh.runs_executed, fresh.steps_cached), (1, 0));
     env.assert_clean();
 }

@@ -15,7 +15,7 @@ const HISTORY_COMMENT: &str = "buildkit.dockerfile.v0";
 pub struct ImageConfig {
     pub doc: Value,
     /// CMD set in this stage (so a later ENTRYPOINT keeps it).
-    cmd_set: bool,
+    pub cmd_set: bool,
 }
 
 impl ImageConfig {

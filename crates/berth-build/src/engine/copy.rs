@@ -102,7 +102,10 @@ fn matched_len_gt1(req: &CopyRequest) -> bool {
 
 /// A source with wildcards matched per path component (Go's filepath.Match rules); each
 /// result as (path relative to the root, resolved path).
-fn expand_source(root: &Path, source: &str) -> Result<Vec<(String, PathBuf)>, CopyError> {
+pub(super) fn expand_source(
+    root: &Path,
+    source: &str,
+) -> Result<Vec<(String, PathBuf)>, CopyError> {
     let rel = clean_relative(source);
     if !rel.contains(['*', '?', '[']) {
         let path = scoped_resolve(root, &rel, true);

@@ -4,6 +4,7 @@
 //! Metadata instructions change the image config; COPY/ADD/RUN/WORKDIR run on an overlay
 //! snapshot of the current state and the snapshot's upper dir becomes the step's layer.
 
+mod cache;
 mod config;
 mod copy;
 mod error;
@@ -75,6 +76,8 @@ pub struct BuildResult {
     pub runs_executed: usize,
     /// Steps that produced a layer.
     pub layers_created: usize,
+    /// Filesystem steps (RUN, COPY, ADD, WORKDIR) taken from the build cache.
+    pub steps_cached: usize,
 }
 
 /// Builds the target stage and registers (and tags) the image in `store`.
@@ -136,6 +139,7 @@ pub fn build(store: &Store, opts: &BuildOptions) -> Result<BuildResult, BuildErr
         image,
         runs_executed: builder.runs_executed,
         layers_created: builder.layers_created,
+        steps_cached: builder.steps_cached,
     })
 }
 

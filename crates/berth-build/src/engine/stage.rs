@@ -8,6 +8,9 @@ use berth_store::{PlannedLayer, Store, StoreError};
 use serde_json::Value;
 
 use super::BuildOptions;
+mod cached;
+
+use super::cache::CacheKey;
 use super::config::ImageConfig;
 use super::copy::{CopyError, CopyRequest, copy_into};
 use super::error::BuildError;
@@ -26,16 +29,19 @@ pub struct Built {
     pub config: ImageConfig,
     pub layers: Vec<PlannedLayer>,
     pub chain: Option<Digest>,
+    /// The cache key of the state so far.
+    pub cache_key: CacheKey,
 }
 
 pub struct Builder<'a> {
-    store: &'a Store,
-    opts: &'a BuildOptions,
-    file: &'a BuildFile,
-    ignore: Option<Matcher>,
+    pub(super) store: &'a Store,
+    pub(super) opts: &'a BuildOptions,
+    pub(super) file: &'a BuildFile,
+    pub(super) ignore: Option<Matcher>,
     done: HashMap<usize, Built>,
     created: String,
     pub runs_executed: usize,
+    pub steps_cached: usize,
     pub layers_created: usize,
 }
 
@@ -71,6 +77,7 @@ impl<'a> Builder<'a> {
             done: HashMap::new(),
             created,
             runs_executed: 0,
+            steps_cached: 0,
             layers_created: 0,
         }
     }
@@ -109,6 +116,7 @@ impl<'a> Builder<'a> {
                 config: ImageConfig::from_base(None, &self.created),
                 layers: Vec::new(),
                 chain: None,
+                cache_key: CacheKey::base("scratch"),
             });
         }
         let lower = image.to_lowercase();
@@ -156,10 +164,11 @@ impl<'a> Builder<'a> {
                 })
                 .collect(),
             chain: record.chain_id.clone(),
+            cache_key: CacheKey::base(&format!("image:{}", record.id)),
         })
     }
 
-    fn step(
+    fn step_uncached(
         &mut self,
         state: &mut Built,
         step: &LocatedInstruction,
@@ -182,12 +191,13 @@ impl<'a> Builder<'a> {
                         .or_else(|| def.default.clone())
                         .or_else(|| meta.lookup(&def.name).map(str::to_string));
                     build_args.retain(|(k, _)| *k != def.name);
-                    match value {
-                        Some(v) => {
-                            text.push_str(&format!(" {}={v}", def.name));
-                            build_args.push((def.name.clone(), v));
-                        }
+                    // History records the declaration, not the value given for it.
+                    match &def.default {
+                        Some(default) => text.push_str(&format!(" {}={default}", def.name)),
                         None => text.push_str(&format!(" {}", def.name)),
+                    }
+                    if let Some(v) = value {
+                        build_args.push((def.name.clone(), v));
                     }
                 }
                 text
