@@ -26,6 +26,7 @@ use berth_store::{ImagePlan, Store};
 pub use config::DEFAULT_PATH;
 pub use error::BuildError;
 pub use layer::{LayerBlob, diff_upper};
+pub use run::container_prefix;
 
 use crate::dockerignore::{Matcher, pick_ignore_file};
 use crate::instructions::parse_build_file;

@@ -74,7 +74,7 @@ pub fn run_step(step: &RunStep) -> Result<(), RunStepError> {
         path: step.runtime_root.to_path_buf(),
         source,
     })?;
-    let id = container_id();
+    let id = container_id(step.runtime_root);
     let options = RunOptions {
         create: CreateOptions {
             root: step.runtime_root.to_path_buf(),
@@ -126,11 +126,21 @@ pub fn run_step(step: &RunStep) -> Result<(), RunStepError> {
     }
 }
 
-fn container_id() -> ContainerId {
+/// The prefix of every RUN container id (and so of its cgroup, `/<id>`) a build with this
+/// runtime root creates: lets a caller find what a crashed build left behind.
+pub fn container_prefix(runtime_root: &Path) -> String {
+    let digest =
+        <sha2::Sha256 as sha2::Digest>::digest(runtime_root.as_os_str().as_encoded_bytes());
+    let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("berth-build-{short}-")
+}
+
+fn container_id(runtime_root: &Path) -> ContainerId {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let raw = format!(
-        "berth-build-{}-{}",
+        "{}{}-{}",
+        container_prefix(runtime_root),
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );

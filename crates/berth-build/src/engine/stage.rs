@@ -9,19 +9,19 @@ use serde_json::Value;
 
 use super::BuildOptions;
 mod cached;
+mod copy_step;
+mod run_step;
 
 use super::cache::CacheKey;
 use super::config::ImageConfig;
-use super::copy::{CopyError, CopyRequest, copy_into};
 use super::error::BuildError;
 use super::layer::diff_upper;
 use super::paths::{clean_relative, scoped_resolve};
-use super::run::{RunStep, RunStepError, run_step};
 use super::users::{self, Ids, UnknownName};
 use super::workspace::Workspace;
 use crate::dockerignore::Matcher;
 use crate::expand::{EnvList, VarLookup};
-use crate::instructions::{BuildFile, Instruction, LocatedInstruction, Network, Security};
+use crate::instructions::{BuildFile, Instruction, LocatedInstruction, Security};
 
 /// A stage's result: config so far, layers and the snapshot chain they form.
 #[derive(Debug, Clone)]
@@ -315,206 +315,6 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn run(
-        &mut self,
-        state: &mut Built,
-        line: usize,
-        step: &LocatedInstruction,
-        network: Option<Network>,
-        build_args: &[(String, String)],
-    ) -> Result<(), BuildError> {
-        let Instruction::Run(run) = &step.instruction else {
-            unreachable!("run() is called for RUN only")
-        };
-        let config = &state.config;
-        let argv = config.argv(&run.command);
-        let mut env = config.env();
-        let env_keys: Vec<String> = env
-            .iter()
-            .map(|e| e.split('=').next().unwrap_or("").to_string())
-            .collect();
-        for (k, v) in build_args {
-            if !env_keys.contains(k) {
-                env.push(format!("{k}={v}"));
-            }
-        }
-        let cwd = config.working_dir();
-        let user = config.user();
-        let command_text = match &run.command {
-            crate::instructions::CommandLine::Shell(s) => s.clone(),
-            crate::instructions::CommandLine::Exec(a) => format!("{a:?}"),
-        };
-        let runtime_root = self.opts.runtime_root.clone();
-        let echo = self.opts.echo_output;
-        let layer = self.fs_step(state, line, "RUN", |ws| {
-            let rootfs = ws.rootfs();
-            let ids = if user.is_empty() {
-                Ids { uid: 0, gid: 0 }
-            } else {
-                users::resolve(&rootfs, &user, false).map_err(|e| unknown(line, "RUN", e))?
-            };
-            let cwd_path = scoped_resolve(&rootfs, &clean_relative(&cwd), true);
-            let _ = std::fs::create_dir_all(cwd_path);
-            run_step(&RunStep {
-                bundle: ws.dir(),
-                runtime_root: &runtime_root,
-                argv: argv.clone(),
-                env,
-                cwd: cwd.clone(),
-                uid: ids.uid,
-                gid: ids.gid,
-                network: network.unwrap_or(Network::Default),
-                echo,
-            })
-            .map_err(|e| match e {
-                RunStepError::Exit { code, tail } => BuildError::RunFailed {
-                    line,
-                    command: command_text.clone(),
-                    code,
-                    tail,
-                },
-                other => BuildError::RunSetup {
-                    line,
-                    command: command_text.clone(),
-                    reason: other.to_string(),
-                },
-            })
-        })?;
-        self.runs_executed += 1;
-        let mut created_by = String::from("RUN ");
-        if !build_args.is_empty() {
-            created_by.push_str(&format!("|{} ", build_args.len()));
-            for (k, v) in build_args {
-                created_by.push_str(&format!("{k}={v} "));
-            }
-        }
-        created_by.push_str(&argv.join(" "));
-        created_by.push_str(" # buildkit");
-        state
-            .config
-            .history(&self.created, &created_by, layer.as_ref());
-        Ok(())
-    }
-
-    fn copy(
-        &mut self,
-        state: &mut Built,
-        line: usize,
-        spec: &CopySpec,
-        visiting: &mut Vec<usize>,
-    ) -> Result<(), BuildError> {
-        let keyword = spec.keyword;
-        let chmod = spec
-            .chmod
-            .map(|m| {
-                u32::from_str_radix(m, 8)
-                    .ok()
-                    .filter(|m| *m <= 0o7777)
-                    .ok_or_else(|| BuildError::BadFlag {
-                        line,
-                        instruction: keyword,
-                        flag: "chmod",
-                        value: m.to_string(),
-                        reason: "want an octal mode like 0755",
-                    })
-            })
-            .transpose()?;
-        // The source tree: another stage or image mounted read-only-by-convention, or the context.
-        let source_chain = match spec.from {
-            None => None,
-            Some(from) => Some(self.copy_source_chain(from, line, visiting)?),
-        };
-        let source_ws = match &source_chain {
-            Some(chain) => Some(
-                Workspace::open(self.store, chain.as_ref(), "copy-from").map_err(|source| {
-                    BuildError::Snapshot {
-                        line,
-                        instruction: keyword,
-                        source,
-                    }
-                })?,
-            ),
-            None => None,
-        };
-        let src_root = match &source_ws {
-            Some(ws) => ws.rootfs(),
-            None => self.opts.context.clone(),
-        };
-        let workdir = state.config.working_dir();
-        let ignore = self.ignore.clone();
-        let layer = self.fs_step(state, line, keyword, |ws| {
-            let rootfs = ws.rootfs();
-            let owner = spec
-                .chown
-                .map(|c| users::resolve(&rootfs, c, true).map_err(|e| unknown(line, keyword, e)))
-                .transpose()?;
-            let request = CopyRequest {
-                src_root: &src_root,
-                sources: spec.sources,
-                dest: spec.dest,
-                workdir: &workdir,
-                ignore: if spec.from.is_none() {
-                    ignore.as_ref()
-                } else {
-                    None
-                },
-                owner,
-                keep_owner: spec.from.is_some(),
-                chmod,
-                extract_archives: spec.extract,
-            };
-            copy_into(&rootfs, &request)
-                .map(|_| ())
-                .map_err(|e| copy_error(line, keyword, &src_root, e))
-        })?;
-        drop(source_ws);
-        let mut created_by = format!("{keyword} ");
-        for (flag, value) in [
-            ("from", spec.from),
-            ("chown", spec.chown),
-            ("chmod", spec.chmod),
-        ] {
-            if let Some(value) = value {
-                created_by.push_str(&format!("--{flag}={value} "));
-            }
-        }
-        created_by.push_str(&spec.sources.join(" "));
-        created_by.push_str(&format!(" {} # buildkit", spec.dest));
-        state
-            .config
-            .history(&self.created, &created_by, layer.as_ref());
-        Ok(())
-    }
-
-    /// The snapshot chain `COPY --from=<stage|image>` reads.
-    fn copy_source_chain(
-        &mut self,
-        from: &str,
-        line: usize,
-        visiting: &mut Vec<usize>,
-    ) -> Result<Option<Digest>, BuildError> {
-        if let Some(index) = self.file.stage_index(from) {
-            if visiting.contains(&index) {
-                return Err(BuildError::StageCycle {
-                    line,
-                    stage: index,
-                    reference: from.to_string(),
-                });
-            }
-            return Ok(self.stage(index, visiting)?.chain);
-        }
-        let record = self
-            .store
-            .images
-            .resolve(from)
-            .map_err(|e| BuildError::BaseImage {
-                line,
-                reference: from.to_string(),
-                source: Box::new(e.into()),
-            })?;
-        Ok(record.chain_id)
-    }
-
     /// Runs `change` on a fresh workspace over the current chain; the upper dir becomes a
     /// layer (ingested, unpacked, appended) unless the step changed nothing.
     fn fs_step(
@@ -596,43 +396,6 @@ fn is_remote(source: &str) -> bool {
         .any(|p| source.starts_with(p))
 }
 
-fn unknown(line: usize, instruction: &'static str, e: UnknownName) -> BuildError {
-    BuildError::UnknownId {
-        line,
-        instruction,
-        what: e.what,
-        name: e.name,
-        file: e.file,
-    }
-}
-
-fn copy_error(
-    line: usize,
-    instruction: &'static str,
-    root: &std::path::Path,
-    e: CopyError,
-) -> BuildError {
-    match e {
-        CopyError::SourceMissing { source_path } => BuildError::SourceMissing {
-            line,
-            instruction,
-            source_path,
-            root: root.to_path_buf(),
-        },
-        CopyError::DestNotDir { dest } => BuildError::DestNotDir {
-            line,
-            instruction,
-            dest,
-        },
-        CopyError::Io { path, source } => BuildError::Io {
-            line,
-            instruction,
-            path,
-            source,
-        },
-    }
-}
-
 /// `mkdir -p` inside `rootfs`; directories it creates are owned by `ids` (BuildKit creates
 /// WORKDIR as the current USER).
 fn mkdir_owned(rootfs: &std::path::Path, dir: &str, ids: Ids) -> std::io::Result<()> {
@@ -647,4 +410,14 @@ fn mkdir_owned(rootfs: &std::path::Path, dir: &str, ids: Ids) -> std::io::Result
         std::os::unix::fs::lchown(&path, Some(ids.uid), Some(ids.gid))?;
     }
     Ok(())
+}
+
+fn unknown(line: usize, instruction: &'static str, e: UnknownName) -> BuildError {
+    BuildError::UnknownId {
+        line,
+        instruction,
+        what: e.what,
+        name: e.name,
+        file: e.file,
+    }
 }

@@ -107,6 +107,20 @@ impl Env {
             .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
             .unwrap_or_default();
         assert!(tmp.is_empty(), "build-tmp left behind: {tmp:?}");
+        // RUN containers get the default cgroup path `/<container id>` in every hierarchy.
+        let prefix = berth_build::engine::container_prefix(&self.runtime_root());
+        let mut cgroups = Vec::new();
+        for hierarchy in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            if let Ok(children) = fs::read_dir(hierarchy.path()) {
+                cgroups.extend(
+                    children
+                        .flatten()
+                        .filter(|c| c.file_name().to_string_lossy().starts_with(&prefix))
+                        .map(|c| c.path()),
+                );
+            }
+        }
+        assert!(cgroups.is_empty(), "cgroups left behind: {cgroups:?}");
     }
 }
 
