@@ -144,3 +144,23 @@ fn unchanged_rebuild_runs_nothing_and_changed_input_reruns() {
     assert_eq!((fresh.runs_executed, fresh.steps_cached), (1, 0));
     env.assert_clean();
 }
+
+#[test]
+fn user_by_name_runs_the_step_and_owns_a_new_workdir() {
+    let env = Env::new();
+    let result = env.build(
+        "FROM fixtures/busybox:1.35\n\
+         RUN echo 'app:x:1234:2345::/home/app:/bin/sh' >> /etc/passwd && echo 'appgrp:x:2345:' >> /etc/group\n\
+         USER app\n\
+         WORKDIR /home/app\n\
+         RUN echo \"$(id -u):$(id -g)\" > ids\n",
+    );
+    {
+        use std::os::unix::fs::MetadataExt;
+        let view = env.view(&result);
+        let home = std::fs::metadata(view.path("/home/app")).unwrap();
+        assert_eq!((home.uid(), home.gid()), (1234, 2345));
+        assert_eq!(view.read("/home/app/ids"), "1234:2345\n");
+    }
+    env.assert_clean();
+}
