@@ -22,6 +22,7 @@
 //! ```
 
 pub mod dockerignore;
+pub mod engine;
 pub mod expand;
 pub mod instructions;
 pub mod parser;

@@ -1,0 +1,312 @@
+//! COPY/ADD into a mounted rootfs with Docker's semantics: wildcards, several sources into a
+//! directory, a directory source copies its contents, `.dockerignore` for the context,
+//! `--chown`/`--chmod`, mtimes kept, and ADD extracting a local tar (plain or gzip).
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::paths::{clean_relative, scoped_resolve};
+use super::users::Ids;
+use crate::dockerignore::Matcher;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("source {source_path:?} not found")]
+    SourceMissing { source_path: String },
+    #[error("with more than one source the destination {dest:?} must end with /")]
+    DestNotDir { dest: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> CopyError + '_ {
+    move |source| CopyError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One COPY/ADD: where sources come from and how files land.
+#[derive(Debug)]
+pub struct CopyRequest<'a> {
+    /// The build context or another stage's rootfs.
+    pub src_root: &'a Path,
+    pub sources: &'a [String],
+    pub dest: &'a str,
+    pub workdir: &'a str,
+    /// `.dockerignore` of the context (none for `--from`).
+    pub ignore: Option<&'a Matcher>,
+    /// `--chown`; without it context files become 0:0 and `--from` files keep their owner.
+    pub owner: Option<Ids>,
+    pub keep_owner: bool,
+    pub chmod: Option<u32>,
+    /// ADD: local tar archives are extracted instead of copied.
+    pub extract_archives: bool,
+}
+
+/// Performs the copy into `rootfs`; returns how many entries were written.
+pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> Result<usize, CopyError> {
+    let mut matched = Vec::new();
+    for source in req.sources {
+        let found = expand_source(req.src_root, source)?;
+        if found.is_empty() {
+            return Err(CopyError::SourceMissing {
+                source_path: source.clone(),
+            });
+        }
+        matched.extend(found);
+    }
+    let dest_abs = if req.dest.starts_with('/') {
+        req.dest.to_string()
+    } else {
+        format!("{}/{}", req.workdir.trim_end_matches('/'), req.dest)
+    };
+    let dest_is_dir_syntax = req.dest.ends_with('/') || req.dest.ends_with("/.");
+    if matched.len() > 1 && !dest_is_dir_syntax {
+        return Err(CopyError::DestNotDir {
+            dest: req.dest.to_string(),
+        });
+    }
+    let dest = scoped_resolve(rootfs, &clean_relative(&dest_abs), true);
+    let mut writer = Writer { req, written: 0 };
+    for (rel, path) in matched {
+        let meta = fs::metadata(&path).map_err(io_at(&path))?;
+        let into_dir = dest_is_dir_syntax || matched_len_gt1(req) || dest.is_dir();
+        if meta.is_dir() {
+            writer.make_dirs(rootfs, &dest)?;
+            writer.children(&path, &rel, &dest)?;
+        } else if req.extract_archives && is_tar(&path) {
+            writer.make_dirs(rootfs, &dest)?;
+            writer.extract(&path, &dest)?;
+        } else {
+            let target = if into_dir {
+                let name = path.file_name().map(PathBuf::from).unwrap_or_default();
+                dest.join(name)
+            } else {
+                dest.clone()
+            };
+            if let Some(parent) = target.parent() {
+                writer.make_dirs(rootfs, parent)?;
+            }
+            writer.entry(&path, &rel, &target, &meta)?;
+        }
+    }
+    Ok(writer.written)
+}
+
+fn matched_len_gt1(req: &CopyRequest) -> bool {
+    req.sources.len() > 1
+}
+
+/// A source with wildcards matched per path component (Go's filepath.Match rules); each
+/// result as (path relative to the root, resolved path).
+pub(super) fn expand_source(
+    root: &Path,
+    source: &str,
+) -> Result<Vec<(String, PathBuf)>, CopyError> {
+    let rel = clean_relative(source);
+    if !rel.contains(['*', '?', '[']) {
+        let path = scoped_resolve(root, &rel, true);
+        return Ok(if fs::symlink_metadata(&path).is_ok() {
+            vec![(rel, path)]
+        } else {
+            Vec::new()
+        });
+    }
+    let mut found = vec![(String::new(), root.to_path_buf())];
+    for component in rel.split('/').filter(|c| !c.is_empty()) {
+        let mut next = Vec::new();
+        for (prefix, dir) in found {
+            let join = |name: &str| {
+                if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}/{name}")
+                }
+            };
+            if !component.contains(['*', '?', '[']) {
+                let path = dir.join(component);
+                if fs::symlink_metadata(&path).is_ok() {
+                    next.push((join(component), path));
+                }
+                continue;
+            }
+            let Ok(pattern) = crate::dockerignore::Pattern::new(component) else {
+                continue;
+            };
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|name| pattern.matches(name))
+                .collect();
+            names.sort();
+            for name in names {
+                next.push((join(&name), dir.join(&name)));
+            }
+        }
+        found = next;
+    }
+    Ok(found)
+}
+
+fn is_tar(path: &Path) -> bool {
+    let mut head = [0u8; 262];
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    let n = file.read(&mut head).unwrap_or(0);
+    (n >= 2 && head[..2] == [0x1f, 0x8b]) || (n >= 262 && &head[257..262] == b"ustar")
+}
+
+struct Writer<'a> {
+    req: &'a CopyRequest<'a>,
+    written: usize,
+}
+
+impl Writer<'_> {
+    fn ignored(&self, rel: &str, is_dir: bool) -> bool {
+        self.req
+            .ignore
+            .is_some_and(|m| m.matches(rel, is_dir) && (!is_dir || m.can_skip_dir(rel)))
+    }
+
+    fn owner_of(&self, meta: &fs::Metadata) -> Ids {
+        match (self.req.owner, self.req.keep_owner) {
+            (Some(ids), _) => ids,
+            (None, true) => Ids {
+                uid: meta.uid(),
+                gid: meta.gid(),
+            },
+            (None, false) => Ids { uid: 0, gid: 0 },
+        }
+    }
+
+    /// `mkdir -p` for the destination: new dirs 0755, owned like the copied files.
+    fn make_dirs(&mut self, rootfs: &Path, dir: &Path) -> Result<(), CopyError> {
+        if dir.is_dir() || dir == rootfs {
+            return Ok(());
+        }
+        if let Some(parent) = dir.parent() {
+            self.make_dirs(rootfs, parent)?;
+        }
+        fs::create_dir(dir).map_err(io_at(dir))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(io_at(dir))?;
+        let ids = self.req.owner.unwrap_or(Ids { uid: 0, gid: 0 });
+        std::os::unix::fs::lchown(dir, Some(ids.uid), Some(ids.gid)).map_err(io_at(dir))
+    }
+
+    fn children(&mut self, src: &Path, rel: &str, dest: &Path) -> Result<(), CopyError> {
+        let mut names: Vec<_> = fs::read_dir(src)
+            .map_err(io_at(src))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort();
+        for name in names {
+            let path = src.join(&name);
+            let child_rel = if rel.is_empty() {
+                name.to_string_lossy().into_owned()
+            } else {
+                format!("{rel}/{}", name.to_string_lossy())
+            };
+            let meta = fs::symlink_metadata(&path).map_err(io_at(&path))?;
+            if self.ignored(&child_rel, meta.is_dir()) {
+                continue;
+            }
+            self.entry(&path, &child_rel, &dest.join(&name), &meta)?;
+        }
+        let meta = fs::metadata(src).map_err(io_at(src))?;
+        if rel.is_empty() || !dest.exists() {
+            return Ok(());
+        }
+        set_mtime(dest, &meta)
+    }
+
+    fn entry(
+        &mut self,
+        src: &Path,
+        rel: &str,
+        dest: &Path,
+        meta: &fs::Metadata,
+    ) -> Result<(), CopyError> {
+        let ids = self.owner_of(meta);
+        let kind = meta.file_type();
+        if let Ok(existing) = fs::symlink_metadata(dest)
+            && !(existing.is_dir() && kind.is_dir())
+        {
+            if existing.is_dir() {
+                fs::remove_dir_all(dest).map_err(io_at(dest))?;
+            } else {
+                fs::remove_file(dest).map_err(io_at(dest))?;
+            }
+        }
+        if kind.is_dir() {
+            if !dest.is_dir() {
+                fs::create_dir(dest).map_err(io_at(dest))?;
+            }
+            let mode = self.req.chmod.unwrap_or(meta.mode() & 0o7777);
+            std::os::unix::fs::lchown(dest, Some(ids.uid), Some(ids.gid)).map_err(io_at(dest))?;
+            fs::set_permissions(dest, fs::Permissions::from_mode(mode)).map_err(io_at(dest))?;
+            self.written += 1;
+            self.children(src, rel, dest)?;
+            return set_mtime(dest, meta);
+        }
+        if kind.is_symlink() {
+            let target = fs::read_link(src).map_err(io_at(src))?;
+            std::os::unix::fs::symlink(&target, dest).map_err(io_at(dest))?;
+        } else if kind.is_file() {
+            fs::copy(src, dest).map_err(io_at(dest))?;
+        } else {
+            tracing::warn!(path = %src.display(), "skipping a special file in COPY");
+            return Ok(());
+        }
+        std::os::unix::fs::lchown(dest, Some(ids.uid), Some(ids.gid)).map_err(io_at(dest))?;
+        if kind.is_file() {
+            let mode = self.req.chmod.unwrap_or(meta.mode() & 0o7777);
+            fs::set_permissions(dest, fs::Permissions::from_mode(mode)).map_err(io_at(dest))?;
+        }
+        self.written += 1;
+        set_mtime(dest, meta)
+    }
+
+    fn extract(&mut self, archive: &Path, dest: &Path) -> Result<(), CopyError> {
+        let file = fs::File::open(archive).map_err(io_at(archive))?;
+        let mut reader = io::BufReader::new(file);
+        let gzip = {
+            use io::BufRead;
+            let head = reader.fill_buf().map_err(io_at(archive))?;
+            head.starts_with(&[0x1f, 0x8b])
+        };
+        let stream: Box<dyn Read> = if gzip {
+            Box::new(flate2::read::GzDecoder::new(reader))
+        } else {
+            Box::new(reader)
+        };
+        let mut tar = tar::Archive::new(stream);
+        tar.set_preserve_permissions(true);
+        tar.set_preserve_mtime(true);
+        tar.set_preserve_ownerships(true);
+        tar.set_overwrite(true);
+        tar.unpack(dest).map_err(io_at(archive))?;
+        self.written += 1;
+        Ok(())
+    }
+}
+
+fn set_mtime(path: &Path, meta: &fs::Metadata) -> Result<(), CopyError> {
+    use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, utimensat};
+    let mtime = Timespec {
+        tv_sec: meta.mtime(),
+        tv_nsec: meta.mtime_nsec() as _,
+    };
+    let times = Timestamps {
+        last_access: mtime,
+        last_modification: mtime,
+    };
+    utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(io::Error::from)
+        .map_err(io_at(path))
+}

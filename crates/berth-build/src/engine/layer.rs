@@ -1,0 +1,149 @@
+//! An overlay upper dir becomes an OCI layer: a canonical tar (sorted entries, numeric owners,
+//! no atime/ctime, overlay whiteouts as `.wh.` files, opaque dirs as `.wh..wh..opq`), gzip'd
+//! with a fixed gzip header, so identical trees give identical digests.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use berth_oci::Digest;
+use sha2::{Digest as _, Sha256};
+
+const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+
+/// A layer ready to be ingested.
+#[derive(Debug)]
+pub struct LayerBlob {
+    pub gzip: Vec<u8>,
+    pub diff_id: Digest,
+    pub digest: Digest,
+}
+
+/// Writes `upper` as a layer. `None` when the directory holds nothing (the step changed no
+/// file). `clamp_mtime` caps every mtime (BuildKit's SOURCE_DATE_EPOCH rewriting).
+pub fn diff_upper(upper: &Path, clamp_mtime: Option<u64>) -> io::Result<Option<LayerBlob>> {
+    if fs::read_dir(upper)?.next().is_none() {
+        return Ok(None);
+    }
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    let mut writer = TarWriter {
+        builder: &mut builder,
+        clamp_mtime,
+    };
+    writer.children(upper, Path::new(""))?;
+    let tar = builder.into_inner()?;
+    let diff_id = Digest::from_sha256_bytes(&Sha256::digest(&tar));
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar)?;
+    let gzip = gz.finish()?;
+    let digest = Digest::from_sha256_bytes(&Sha256::digest(&gzip));
+    Ok(Some(LayerBlob {
+        gzip,
+        diff_id,
+        digest,
+    }))
+}
+
+struct TarWriter<'a> {
+    builder: &'a mut tar::Builder<Vec<u8>>,
+    clamp_mtime: Option<u64>,
+}
+
+impl TarWriter<'_> {
+    fn children(&mut self, dir: &Path, rel: &Path) -> io::Result<()> {
+        let mut names: Vec<_> = fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()?;
+        names.sort();
+        for name in names {
+            self.entry(&dir.join(&name), &rel.join(&name))?;
+        }
+        Ok(())
+    }
+
+    fn header(&self, meta: &fs::Metadata, kind: tar::EntryType) -> tar::Header {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(meta.mode() & 0o7777);
+        header.set_uid(u64::from(meta.uid()));
+        header.set_gid(u64::from(meta.gid()));
+        let mtime = meta.mtime().max(0) as u64;
+        header.set_mtime(self.clamp_mtime.map_or(mtime, |c| mtime.min(c)));
+        header.set_size(0);
+        header
+    }
+
+    fn entry(&mut self, path: &Path, rel: &Path) -> io::Result<()> {
+        let meta = fs::symlink_metadata(path)?;
+        let kind = meta.file_type();
+        if kind.is_char_device() && meta.rdev() == 0 {
+            // An overlay whiteout: the lower entry is deleted.
+            let whiteout = whiteout_name(rel, None);
+            let mut header = self.header(&meta, tar::EntryType::Regular);
+            header.set_mode(0o644);
+            header.set_uid(0);
+            header.set_gid(0);
+            return self.builder.append_data(&mut header, whiteout, io::empty());
+        }
+        if kind.is_dir() {
+            let mut header = self.header(&meta, tar::EntryType::Directory);
+            self.builder.append_data(&mut header, rel, io::empty())?;
+            if is_opaque(path) {
+                let mut marker = self.header(&meta, tar::EntryType::Regular);
+                marker.set_mode(0o644);
+                let name = whiteout_name(rel, Some(".wh..wh..opq"));
+                self.builder.append_data(&mut marker, name, io::empty())?;
+            }
+            return self.children(path, rel);
+        }
+        if kind.is_symlink() {
+            let target = fs::read_link(path)?;
+            let mut header = self.header(&meta, tar::EntryType::Symlink);
+            return self.builder.append_link(&mut header, rel, target);
+        }
+        if kind.is_file() {
+            let mut header = self.header(&meta, tar::EntryType::Regular);
+            header.set_size(meta.len());
+            let file = fs::File::open(path)?;
+            return self.builder.append_data(&mut header, rel, file);
+        }
+        let (entry_type, device) = if kind.is_fifo() {
+            (tar::EntryType::Fifo, false)
+        } else if kind.is_char_device() {
+            (tar::EntryType::Char, true)
+        } else if kind.is_block_device() {
+            (tar::EntryType::Block, true)
+        } else {
+            // Sockets do not belong in layers (Docker skips them too).
+            return Ok(());
+        };
+        let mut header = self.header(&meta, entry_type);
+        if device {
+            let rdev = meta.rdev();
+            header.set_device_major(libc::major(rdev))?;
+            header.set_device_minor(libc::minor(rdev))?;
+        }
+        self.builder.append_data(&mut header, rel, io::empty())
+    }
+}
+
+/// `dir/.wh.name` for a deleted `dir/name`, or `dir/<marker>` for a marker inside `rel`.
+fn whiteout_name(rel: &Path, marker: Option<&str>) -> PathBuf {
+    match marker {
+        Some(marker) => rel.join(marker),
+        None => {
+            let name = rel.file_name().map(|n| n.to_string_lossy().into_owned());
+            let parent = rel.parent().unwrap_or(Path::new(""));
+            parent.join(format!(".wh.{}", name.unwrap_or_default()))
+        }
+    }
+}
+
+fn is_opaque(dir: &Path) -> bool {
+    let mut buf = [0u8; 4];
+    matches!(rustix::fs::lgetxattr(dir, OPAQUE_XATTR, &mut buf[..]), Ok(1) if buf[0] == b'y')
+}

@@ -1,0 +1,161 @@
+//! The build engine: a Dockerfile and its context become an image in the store.
+//!
+//! Only the stages the target needs are built (FROM and `COPY --from` edges, depth first).
+//! Metadata instructions change the image config; COPY/ADD/RUN/WORKDIR run on an overlay
+//! snapshot of the current state and the snapshot's upper dir becomes the step's layer.
+
+mod cache;
+mod config;
+mod copy;
+mod error;
+mod layer;
+mod paths;
+mod run;
+mod stage;
+mod sys;
+mod users;
+mod workspace;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use berth_oci::Reference;
+use berth_store::images::ImageRecord;
+use berth_store::{ImagePlan, Store};
+
+pub use config::DEFAULT_PATH;
+pub use error::BuildError;
+pub use layer::{LayerBlob, diff_upper};
+pub use run::container_prefix;
+
+use crate::dockerignore::{Matcher, pick_ignore_file};
+use crate::instructions::parse_build_file;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The build context directory.
+    pub context: PathBuf,
+    /// The Dockerfile; relative paths are taken from the context.
+    pub dockerfile: PathBuf,
+    pub build_args: BTreeMap<String, String>,
+    /// Stage name or index; the last stage when `None`.
+    pub target: Option<String>,
+    pub tags: Vec<String>,
+    pub no_cache: bool,
+    /// Where RUN steps keep container state (like `runc --root`).
+    pub runtime_root: PathBuf,
+    /// SOURCE_DATE_EPOCH: fixes `created` times and clamps layer mtimes, for reproducible
+    /// images (BuildKit's rewrite-timestamp).
+    pub source_date_epoch: Option<i64>,
+    /// Print RUN output as it arrives.
+    pub echo_output: bool,
+}
+
+impl BuildOptions {
+    /// Defaults: `<context>/Dockerfile`, last stage, runtime state under /run/berth/build.
+    pub fn new(context: impl Into<PathBuf>) -> BuildOptions {
+        BuildOptions {
+            context: context.into(),
+            dockerfile: PathBuf::from("Dockerfile"),
+            build_args: BTreeMap::new(),
+            target: None,
+            tags: Vec::new(),
+            no_cache: false,
+            runtime_root: PathBuf::from("/run/berth/build"),
+            source_date_epoch: None,
+            echo_output: true,
+        }
+    }
+}
+
+/// The committed image and what the build did.
+#[derive(Debug, Clone)]
+pub struct BuildResult {
+    pub image: ImageRecord,
+    /// RUN steps executed.
+    pub runs_executed: usize,
+    /// Steps that produced a layer.
+    pub layers_created: usize,
+    /// Filesystem steps (RUN, COPY, ADD, WORKDIR) taken from the build cache.
+    pub steps_cached: usize,
+}
+
+/// Builds the target stage and registers (and tags) the image in `store`.
+pub fn build(store: &Store, opts: &BuildOptions) -> Result<BuildResult, BuildError> {
+    let dockerfile_path = opts.context.join(&opts.dockerfile);
+    let source = std::fs::read(&dockerfile_path).map_err(|source| BuildError::Read {
+        path: dockerfile_path.clone(),
+        source,
+    })?;
+    let file = parse_build_file(&crate::parser::parse(&source)?)?;
+    if file.stages.is_empty() {
+        return Err(BuildError::NoStages {
+            file: dockerfile_path.display().to_string(),
+        });
+    }
+    let target = match &opts.target {
+        Some(name) => file
+            .stage_index(name)
+            .ok_or_else(|| BuildError::NoSuchTarget {
+                target: name.clone(),
+            })?,
+        None => file.stages.len() - 1,
+    };
+    let tags = opts
+        .tags
+        .iter()
+        .map(|t| {
+            Reference::parse_normalized(t).map_err(|source| BuildError::Tag {
+                tag: t.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ignore = load_ignore(opts, &dockerfile_path)?;
+    let _lease = store.lease();
+    let mut builder = stage::Builder::new(store, opts, &file, ignore);
+    let built = builder.stage(target, &mut Vec::new())?;
+    let config = built.config;
+    let config_bytes = serde_json::to_vec(&config.doc).unwrap_or_default();
+    let config_digest =
+        store
+            .content
+            .ingest_bytes(&config_bytes)
+            .map_err(|e| BuildError::Commit {
+                source: Box::new(e.into()),
+            })?;
+    let image = store
+        .register(ImagePlan {
+            config: config_digest,
+            config_bytes,
+            layers: built.layers,
+            tags,
+            manifest: None,
+        })
+        .map_err(|source| BuildError::Commit {
+            source: Box::new(source),
+        })?;
+    Ok(BuildResult {
+        image,
+        runs_executed: builder.runs_executed,
+        layers_created: builder.layers_created,
+        steps_cached: builder.steps_cached,
+    })
+}
+
+fn load_ignore(
+    opts: &BuildOptions,
+    dockerfile: &std::path::Path,
+) -> Result<Option<Matcher>, BuildError> {
+    let Some(path) = pick_ignore_file(&opts.context, dockerfile, |p| p.is_file()) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| BuildError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    Matcher::from_ignore_file(&text)
+        .map(Some)
+        .map_err(|source| BuildError::Ignore { path, source })
+}

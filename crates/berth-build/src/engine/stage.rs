@@ -1,0 +1,423 @@
+//! Building one stage: its base (image, `scratch` or an earlier stage), then each instruction
+//! in order. Stages other stages need are built on demand, each once.
+
+use std::collections::HashMap;
+
+use berth_oci::Digest;
+use berth_store::{PlannedLayer, Store, StoreError};
+use serde_json::Value;
+
+use super::BuildOptions;
+mod cached;
+mod copy_step;
+mod run_step;
+
+use super::cache::CacheKey;
+use super::config::ImageConfig;
+use super::error::BuildError;
+use super::layer::diff_upper;
+use super::paths::{clean_relative, scoped_resolve};
+use super::users::{self, Ids, UnknownName};
+use super::workspace::Workspace;
+use crate::dockerignore::Matcher;
+use crate::expand::{EnvList, VarLookup};
+use crate::instructions::{BuildFile, Instruction, LocatedInstruction, Security};
+
+/// A stage's result: config so far, layers and the snapshot chain they form.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub config: ImageConfig,
+    pub layers: Vec<PlannedLayer>,
+    pub chain: Option<Digest>,
+    /// The cache key of the state so far.
+    pub cache_key: CacheKey,
+}
+
+pub struct Builder<'a> {
+    pub(super) store: &'a Store,
+    pub(super) opts: &'a BuildOptions,
+    pub(super) file: &'a BuildFile,
+    pub(super) ignore: Option<Matcher>,
+    done: HashMap<usize, Built>,
+    created: String,
+    pub runs_executed: usize,
+    pub steps_cached: usize,
+    pub layers_created: usize,
+}
+
+/// The parts of a COPY/ADD the engine needs, from either instruction.
+struct CopySpec<'a> {
+    keyword: &'static str,
+    sources: &'a [String],
+    dest: &'a str,
+    from: Option<&'a str>,
+    chown: Option<&'a str>,
+    chmod: Option<&'a str>,
+    extract: bool,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(
+        store: &'a Store,
+        opts: &'a BuildOptions,
+        file: &'a BuildFile,
+        ignore: Option<Matcher>,
+    ) -> Builder<'a> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let created =
+            berth_store::images::time::format_rfc3339(opts.source_date_epoch.unwrap_or(now));
+        Builder {
+            store,
+            opts,
+            file,
+            ignore,
+            done: HashMap::new(),
+            created,
+            runs_executed: 0,
+            steps_cached: 0,
+            layers_created: 0,
+        }
+    }
+
+    /// Builds stage `index` (and what it needs); `visiting` detects cycles.
+    pub fn stage(&mut self, index: usize, visiting: &mut Vec<usize>) -> Result<Built, BuildError> {
+        if let Some(built) = self.done.get(&index) {
+            return Ok(built.clone());
+        }
+        let args = &self.opts.build_args;
+        let unresolved = self.file.resolve_stage(index, args, &EnvList::new())?;
+        let line = unresolved.from_line;
+        visiting.push(index);
+        let mut state = self.base(&unresolved.from.image, index, line, visiting)?;
+        let base_env = EnvList::from_pairs(state.config.env());
+        let stage = self.file.resolve_stage(index, args, &base_env)?;
+        let meta = self.file.meta_env(args)?;
+        let mut build_args: Vec<(String, String)> = Vec::new();
+        for step in &stage.instructions {
+            self.step(&mut state, step, &meta, &mut build_args, visiting)?;
+        }
+        visiting.pop();
+        self.done.insert(index, state.clone());
+        Ok(state)
+    }
+
+    fn base(
+        &mut self,
+        image: &str,
+        index: usize,
+        line: usize,
+        visiting: &mut Vec<usize>,
+    ) -> Result<Built, BuildError> {
+        if image.eq_ignore_ascii_case("scratch") {
+            return Ok(Built {
+                config: ImageConfig::from_base(None, &self.created),
+                layers: Vec::new(),
+                chain: None,
+                cache_key: CacheKey::base("scratch"),
+            });
+        }
+        let lower = image.to_lowercase();
+        if let Some(earlier) = self.file.stages[..index]
+            .iter()
+            .position(|s| s.name() == Some(lower.as_str()))
+        {
+            let mut built = self.stage(earlier, visiting)?;
+            reject_onbuild(&built.config.doc, line)?;
+            built.config = ImageConfig::from_base(Some(built.config.doc), &self.created);
+            return Ok(built);
+        }
+        let fail = |source: StoreError| BuildError::BaseImage {
+            line,
+            reference: image.to_string(),
+            source: Box::new(source),
+        };
+        let record = self
+            .store
+            .images
+            .resolve(image)
+            .map_err(|e| fail(e.into()))?;
+        let bytes = self
+            .store
+            .content
+            .read_small(&record.id, 16 << 20)
+            .map_err(|e| fail(e.into()))?;
+        let doc: Value =
+            serde_json::from_slice(&bytes).map_err(|source| BuildError::BaseConfig {
+                line,
+                reference: image.to_string(),
+                source,
+            })?;
+        reject_onbuild(&doc, line)?;
+        Ok(Built {
+            config: ImageConfig::from_base(Some(doc), &self.created),
+            layers: record
+                .layers
+                .iter()
+                .map(|l| PlannedLayer {
+                    digest: l.digest.clone(),
+                    media_type: l.media_type.clone(),
+                    size: l.size,
+                    diff_id: l.diff_id.clone(),
+                })
+                .collect(),
+            chain: record.chain_id.clone(),
+            cache_key: CacheKey::base(&format!("image:{}", record.id)),
+        })
+    }
+
+    fn step_uncached(
+        &mut self,
+        state: &mut Built,
+        step: &LocatedInstruction,
+        meta: &EnvList,
+        build_args: &mut Vec<(String, String)>,
+        visiting: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        let line = step.start_line;
+        let config = &mut state.config;
+        let text = match &step.instruction {
+            Instruction::Env(pairs) => config.env_instruction(pairs),
+            Instruction::Arg(defs) => {
+                let mut text = String::from("ARG");
+                for def in defs {
+                    let value = self
+                        .opts
+                        .build_args
+                        .get(&def.name)
+                        .cloned()
+                        .or_else(|| def.default.clone())
+                        .or_else(|| meta.lookup(&def.name).map(str::to_string));
+                    build_args.retain(|(k, _)| *k != def.name);
+                    // History records the declaration, not the value given for it.
+                    match &def.default {
+                        Some(default) => text.push_str(&format!(" {}={default}", def.name)),
+                        None => text.push_str(&format!(" {}", def.name)),
+                    }
+                    if let Some(v) = value {
+                        build_args.push((def.name.clone(), v));
+                    }
+                }
+                text
+            }
+            Instruction::Label(pairs) => config.labels(pairs),
+            Instruction::Expose(ports) => {
+                config.expose(ports).map_err(|value| BuildError::BadFlag {
+                    line,
+                    instruction: "EXPOSE",
+                    flag: "port",
+                    value,
+                    reason: "not a port or port range",
+                })?
+            }
+            Instruction::Volume(paths) => config.volumes(paths),
+            Instruction::User(user) => {
+                config.set_user(user);
+                format!("USER {user}")
+            }
+            Instruction::Cmd(command) => config.cmd(command),
+            Instruction::Entrypoint(command) => config.entrypoint(command),
+            Instruction::StopSignal(signal) => {
+                config.stop_signal(signal);
+                format!("STOPSIGNAL {signal}")
+            }
+            Instruction::Healthcheck(check) => config.healthcheck(check),
+            Instruction::Shell(shell) => config.shell_instruction(shell),
+            Instruction::Onbuild(trigger) => {
+                config.onbuild(&trigger.expression);
+                format!("ONBUILD {}", trigger.expression)
+            }
+            Instruction::Maintainer(name) => {
+                config.doc["author"] = Value::String(name.clone());
+                format!("MAINTAINER {name}")
+            }
+            Instruction::Workdir(dir) => {
+                let dir = config.workdir(dir);
+                let user = config.user();
+                let layer = self.fs_step(state, line, "WORKDIR", |ws| {
+                    let rootfs = ws.rootfs();
+                    let ids =
+                        users::resolve(&rootfs, &user, false).unwrap_or(Ids { uid: 0, gid: 0 });
+                    mkdir_owned(&rootfs, &dir, ids).map_err(|source| BuildError::Io {
+                        line,
+                        instruction: "WORKDIR",
+                        path: dir.clone().into(),
+                        source,
+                    })
+                })?;
+                state
+                    .config
+                    .history(&self.created, &format!("WORKDIR {dir}"), layer.as_ref());
+                return Ok(());
+            }
+            Instruction::Copy(c) => {
+                if !c.files.inline.is_empty() || c.parents || !c.exclude.is_empty() {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "COPY heredocs, --parents and --exclude",
+                    });
+                }
+                let spec = CopySpec {
+                    keyword: "COPY",
+                    sources: &c.files.sources,
+                    dest: &c.files.dest,
+                    from: c.from.as_deref(),
+                    chown: c.chown.as_deref(),
+                    chmod: c.chmod.as_deref(),
+                    extract: false,
+                };
+                return self.copy(state, line, &spec, visiting);
+            }
+            Instruction::Add(a) => {
+                if !a.files.inline.is_empty() || a.checksum.is_some() || !a.exclude.is_empty() {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "ADD heredocs, --checksum and --exclude",
+                    });
+                }
+                if a.files.sources.iter().any(|s| is_remote(s)) {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "ADD from a URL or git repository",
+                    });
+                }
+                let spec = CopySpec {
+                    keyword: "ADD",
+                    sources: &a.files.sources,
+                    dest: &a.files.dest,
+                    from: None,
+                    chown: a.chown.as_deref(),
+                    chmod: a.chmod.as_deref(),
+                    extract: true,
+                };
+                return self.copy(state, line, &spec, visiting);
+            }
+            Instruction::Run(run) => {
+                if !run.mounts.is_empty() || !run.files.is_empty() {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "RUN --mount and RUN heredocs",
+                    });
+                }
+                if run.security == Some(Security::Insecure) {
+                    return Err(BuildError::Unsupported {
+                        line,
+                        feature: "RUN --security=insecure",
+                    });
+                }
+                return self.run(state, line, step, run.network, build_args);
+            }
+            Instruction::From(_) => unreachable!("FROM starts a stage and is never a step"),
+        };
+        state.config.history(&self.created, &text, None);
+        Ok(())
+    }
+
+    /// Runs `change` on a fresh workspace over the current chain; the upper dir becomes a
+    /// layer (ingested, unpacked, appended) unless the step changed nothing.
+    fn fs_step(
+        &mut self,
+        state: &mut Built,
+        line: usize,
+        instruction: &'static str,
+        change: impl FnOnce(&Workspace) -> Result<(), BuildError>,
+    ) -> Result<Option<Digest>, BuildError> {
+        let snapshot_err = |source| BuildError::Snapshot {
+            line,
+            instruction,
+            source,
+        };
+        let mut ws = Workspace::open(
+            self.store,
+            state.chain.as_ref(),
+            &instruction.to_lowercase(),
+        )
+        .map_err(snapshot_err)?;
+        change(&ws)?;
+        let upper = ws.finish().to_path_buf();
+        let clamp = self.opts.source_date_epoch.map(|e| e.max(0) as u64);
+        let blob = diff_upper(&upper, clamp).map_err(|source| BuildError::Io {
+            line,
+            instruction,
+            path: upper.clone(),
+            source,
+        })?;
+        drop(ws);
+        let Some(blob) = blob else {
+            return Ok(None);
+        };
+        let store_err = |source: StoreError| BuildError::Store {
+            line,
+            instruction,
+            source: Box::new(source),
+        };
+        let digest = self
+            .store
+            .content
+            .ingest_bytes(&blob.gzip)
+            .map_err(|e| store_err(e.into()))?;
+        let chain = self
+            .store
+            .snapshots
+            .apply_layer(state.chain.as_ref(), Some(&blob.diff_id), &blob.gzip[..])
+            .map_err(snapshot_err)?;
+        state.layers.push(PlannedLayer {
+            digest,
+            media_type: berth_oci::media_type::OCI_LAYER_GZIP.to_owned(),
+            size: blob.gzip.len() as u64,
+            diff_id: blob.diff_id.clone(),
+        });
+        state.chain = Some(chain);
+        self.layers_created += 1;
+        Ok(Some(blob.diff_id))
+    }
+}
+
+/// Running a base's ONBUILD triggers is not part of this builder yet: refuse rather than
+/// silently build something Docker would not.
+fn reject_onbuild(doc: &Value, line: usize) -> Result<(), BuildError> {
+    if doc["config"]["OnBuild"]
+        .as_array()
+        .is_some_and(|t| !t.is_empty())
+    {
+        return Err(BuildError::Unsupported {
+            line,
+            feature: "a base with ONBUILD triggers",
+        });
+    }
+    Ok(())
+}
+
+fn is_remote(source: &str) -> bool {
+    ["http://", "https://", "git@", "git://"]
+        .iter()
+        .any(|p| source.starts_with(p))
+}
+
+/// `mkdir -p` inside `rootfs`; directories it creates are owned by `ids` (BuildKit creates
+/// WORKDIR as the current USER).
+fn mkdir_owned(rootfs: &std::path::Path, dir: &str, ids: Ids) -> std::io::Result<()> {
+    let mut current = String::new();
+    for part in clean_relative(dir).split('/').filter(|p| !p.is_empty()) {
+        current = format!("{current}/{part}");
+        let path = scoped_resolve(rootfs, &clean_relative(&current), true);
+        if path.is_dir() {
+            continue;
+        }
+        std::fs::create_dir(&path)?;
+        std::os::unix::fs::lchown(&path, Some(ids.uid), Some(ids.gid))?;
+    }
+    Ok(())
+}
+
+fn unknown(line: usize, instruction: &'static str, e: UnknownName) -> BuildError {
+    BuildError::UnknownId {
+        line,
+        instruction,
+        what: e.what,
+        name: e.name,
+        file: e.file,
+    }
+}

@@ -1,0 +1,106 @@
+//! The cache around each step. A hit on a filesystem step (RUN, COPY, ADD, WORKDIR) skips it;
+//! a hit on a metadata step still applies it (cheap; ARG changes the builder's own state) and
+//! then takes the cached config, so a fully cached rebuild gives the same image ID.
+
+use super::{Builder, Built};
+use crate::engine::cache::{self, CacheEntry, CacheKey};
+use crate::engine::error::BuildError;
+use crate::expand::EnvList;
+use crate::instructions::{Instruction, LocatedInstruction};
+
+impl Builder<'_> {
+    pub(super) fn step(
+        &mut self,
+        state: &mut Built,
+        step: &LocatedInstruction,
+        meta: &EnvList,
+        build_args: &mut Vec<(String, String)>,
+        visiting: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        let touches_fs = matches!(
+            step.instruction,
+            Instruction::Run(_)
+                | Instruction::Copy(_)
+                | Instruction::Add(_)
+                | Instruction::Workdir(_)
+        );
+        let key = self.step_key(state, step, build_args, visiting)?;
+        let hit = if self.opts.no_cache {
+            None
+        } else {
+            cache::lookup(self.store, &key)
+        };
+        if let Some(entry) = hit {
+            if !touches_fs {
+                // Still applied for its effect on the builder (ARG values); the cached config
+                // then replaces the fresh one so history times match the first build.
+                self.step_uncached(state, step, meta, build_args, visiting)?;
+            } else {
+                state.layers.extend(entry.layer);
+                state.chain = entry.chain;
+                self.steps_cached += 1;
+            }
+            state.config.doc = entry.config;
+            state.config.cmd_set = entry.cmd_set;
+            state.cache_key = key;
+            return Ok(());
+        }
+        let layers_before = state.layers.len();
+        self.step_uncached(state, step, meta, build_args, visiting)?;
+        let entry = CacheEntry {
+            config: state.config.doc.clone(),
+            cmd_set: state.config.cmd_set,
+            layer: state.layers[layers_before..].last().cloned(),
+            chain: state.chain.clone(),
+        };
+        if let Err(e) = cache::store_entry(self.store, &key, &entry) {
+            tracing::warn!(line = step.start_line, error = %e, "could not record a build cache entry");
+        }
+        state.cache_key = key;
+        Ok(())
+    }
+
+    /// Inputs: parent key, the expanded instruction, the build args in scope and, for
+    /// COPY/ADD, what the sources hold (context files, or the source stage's key / image ID).
+    fn step_key(
+        &mut self,
+        state: &Built,
+        step: &LocatedInstruction,
+        build_args: &[(String, String)],
+        visiting: &mut Vec<usize>,
+    ) -> Result<CacheKey, BuildError> {
+        let instruction = format!("{:?}", step.instruction);
+        // Build args reach RUN's environment (and so its key); ARG steps themselves only
+        // record the declaration, so a different value invalidates no COPY before a RUN.
+        let args: Vec<String> = match &step.instruction {
+            Instruction::Run(_) => build_args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            _ => Vec::new(),
+        };
+        let args = args.join("\0");
+        let (sources, from) = match &step.instruction {
+            Instruction::Copy(c) => (Some(&c.files.sources), c.from.as_deref()),
+            Instruction::Add(a) => (Some(&a.files.sources), None),
+            _ => (None, None),
+        };
+        let content = match (sources, from) {
+            (None, _) => String::new(),
+            (Some(_), Some(from)) => match self.file.stage_index(from) {
+                Some(index) if !visiting.contains(&index) => {
+                    format!("stage:{}", self.stage(index, visiting)?.cache_key.0)
+                }
+                // Cycles and unknown images are reported by the step itself.
+                _ => match self.store.images.resolve(from) {
+                    Ok(record) => format!("image:{}", record.id),
+                    Err(_) => format!("unresolved:{from}"),
+                },
+            },
+            (Some(sources), None) => {
+                let ignore = self.ignore.clone();
+                cache::sources_digest(&self.opts.context, sources, ignore.as_ref())
+                    // A missing source fails the step itself with a clear error.
+                    .unwrap_or_else(|e| format!("unreadable:{e}"))
+            }
+        };
+        Ok(state.cache_key.child(&[&instruction, &args, &content]))
+    }
+}

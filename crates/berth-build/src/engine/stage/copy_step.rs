@@ -1,0 +1,158 @@
+//! COPY/ADD as a step: the source tree (context, another stage or an image, mounted through a
+//! snapshot), ownership and mode flags, then the copy into the step's workspace.
+
+use berth_oci::Digest;
+
+use super::{Builder, Built, CopySpec, unknown};
+use crate::engine::copy::{CopyError, CopyRequest, copy_into};
+use crate::engine::error::BuildError;
+use crate::engine::users;
+use crate::engine::workspace::Workspace;
+
+impl Builder<'_> {
+    pub(super) fn copy(
+        &mut self,
+        state: &mut Built,
+        line: usize,
+        spec: &CopySpec,
+        visiting: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        let keyword = spec.keyword;
+        let chmod = spec
+            .chmod
+            .map(|m| {
+                u32::from_str_radix(m, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o7777)
+                    .ok_or_else(|| BuildError::BadFlag {
+                        line,
+                        instruction: keyword,
+                        flag: "chmod",
+                        value: m.to_string(),
+                        reason: "want an octal mode like 0755",
+                    })
+            })
+            .transpose()?;
+        // The source tree: another stage or image mounted read-only-by-convention, or the context.
+        let source_chain = match spec.from {
+            None => None,
+            Some(from) => Some(self.copy_source_chain(from, line, visiting)?),
+        };
+        let source_ws = match &source_chain {
+            Some(chain) => Some(
+                Workspace::open(self.store, chain.as_ref(), "copy-from").map_err(|source| {
+                    BuildError::Snapshot {
+                        line,
+                        instruction: keyword,
+                        source,
+                    }
+                })?,
+            ),
+            None => None,
+        };
+        let src_root = match &source_ws {
+            Some(ws) => ws.rootfs(),
+            None => self.opts.context.clone(),
+        };
+        let workdir = state.config.working_dir();
+        let ignore = self.ignore.clone();
+        let layer = self.fs_step(state, line, keyword, |ws| {
+            let rootfs = ws.rootfs();
+            let owner = spec
+                .chown
+                .map(|c| users::resolve(&rootfs, c, true).map_err(|e| unknown(line, keyword, e)))
+                .transpose()?;
+            let request = CopyRequest {
+                src_root: &src_root,
+                sources: spec.sources,
+                dest: spec.dest,
+                workdir: &workdir,
+                ignore: if spec.from.is_none() {
+                    ignore.as_ref()
+                } else {
+                    None
+                },
+                owner,
+                keep_owner: spec.from.is_some(),
+                chmod,
+                extract_archives: spec.extract,
+            };
+            copy_into(&rootfs, &request)
+                .map(|_| ())
+                .map_err(|e| copy_error(line, keyword, &src_root, e))
+        })?;
+        drop(source_ws);
+        let mut created_by = format!("{keyword} ");
+        for (flag, value) in [
+            ("from", spec.from),
+            ("chown", spec.chown),
+            ("chmod", spec.chmod),
+        ] {
+            if let Some(value) = value {
+                created_by.push_str(&format!("--{flag}={value} "));
+            }
+        }
+        created_by.push_str(&spec.sources.join(" "));
+        created_by.push_str(&format!(" {} # buildkit", spec.dest));
+        state
+            .config
+            .history(&self.created, &created_by, layer.as_ref());
+        Ok(())
+    }
+
+    /// The snapshot chain `COPY --from=<stage|image>` reads.
+    fn copy_source_chain(
+        &mut self,
+        from: &str,
+        line: usize,
+        visiting: &mut Vec<usize>,
+    ) -> Result<Option<Digest>, BuildError> {
+        if let Some(index) = self.file.stage_index(from) {
+            if visiting.contains(&index) {
+                return Err(BuildError::StageCycle {
+                    line,
+                    stage: index,
+                    reference: from.to_string(),
+                });
+            }
+            return Ok(self.stage(index, visiting)?.chain);
+        }
+        let record = self
+            .store
+            .images
+            .resolve(from)
+            .map_err(|e| BuildError::BaseImage {
+                line,
+                reference: from.to_string(),
+                source: Box::new(e.into()),
+            })?;
+        Ok(record.chain_id)
+    }
+}
+
+fn copy_error(
+    line: usize,
+    instruction: &'static str,
+    root: &std::path::Path,
+    e: CopyError,
+) -> BuildError {
+    match e {
+        CopyError::SourceMissing { source_path } => BuildError::SourceMissing {
+            line,
+            instruction,
+            source_path,
+            root: root.to_path_buf(),
+        },
+        CopyError::DestNotDir { dest } => BuildError::DestNotDir {
+            line,
+            instruction,
+            dest,
+        },
+        CopyError::Io { path, source } => BuildError::Io {
+            line,
+            instruction,
+            path,
+            source,
+        },
+    }
+}

@@ -1,0 +1,97 @@
+//! A step's writable filesystem: an overlay container snapshot over the current chain, mounted
+//! at a private directory. Dropping it unmounts and removes the snapshot, so a failing step
+//! leaves no mount and no snapshot behind.
+
+use std::path::{Path, PathBuf};
+
+use berth_oci::Digest;
+use berth_store::Store;
+use berth_store::snapshot::{Driver, MountGuard, SnapshotError};
+
+pub struct Workspace<'s> {
+    store: &'s Store,
+    key: String,
+    dir: PathBuf,
+    upper: PathBuf,
+    mount: Option<MountGuard>,
+}
+
+impl<'s> Workspace<'s> {
+    /// Prepares and mounts a snapshot on `parent`; `label` makes the key readable in the index.
+    pub fn open(
+        store: &'s Store,
+        parent: Option<&Digest>,
+        label: &str,
+    ) -> Result<Workspace<'s>, SnapshotError> {
+        let key = unique_key(label);
+        let dir = store.root().join("build-tmp").join(&key);
+        let mount = store.snapshots.prepare(&key, parent, Driver::Overlay)?;
+        let mut workspace = Workspace {
+            store,
+            key,
+            upper: upper_dir(&mount.options).unwrap_or_else(|| mount.source.clone()),
+            dir,
+            mount: None,
+        };
+        let rootfs = workspace.rootfs();
+        std::fs::create_dir_all(&rootfs).map_err(|source| SnapshotError::Io {
+            path: rootfs.clone(),
+            source,
+        })?;
+        workspace.mount =
+            Some(
+                MountGuard::mount(&mount, &rootfs).map_err(|source| SnapshotError::Io {
+                    path: rootfs.clone(),
+                    source,
+                })?,
+            );
+        Ok(workspace)
+    }
+
+    /// The private directory holding `rootfs` (a runtime bundle dir for RUN).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The merged filesystem, mounted.
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    /// Unmounts and returns the upper dir: what the step changed.
+    pub fn finish(&mut self) -> &Path {
+        self.mount = None;
+        &self.upper
+    }
+}
+
+impl Drop for Workspace<'_> {
+    fn drop(&mut self) {
+        self.mount = None;
+        if let Err(e) = self.store.snapshots.remove(&self.key) {
+            tracing::warn!(key = %self.key, error = %e, "removing a build snapshot failed");
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn upper_dir(options: &[String]) -> Option<PathBuf> {
+    options
+        .iter()
+        .find_map(|o| o.strip_prefix("upperdir="))
+        .map(PathBuf::from)
+}
+
+fn unique_key(label: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "build-{label}-{}-{}-{nanos:x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
