@@ -23,7 +23,7 @@ impl ImageConfig {
     pub fn from_base(base: Option<Value>, created: &str) -> ImageConfig {
         let mut doc = base.unwrap_or_else(|| {
             json!({
-                "architecture": host_architecture(),
+                "architecture": berth_oci::Platform::host().architecture,
                 "os": "linux",
                 "config": {},
                 "rootfs": {"type": "layers", "diff_ids": []},
@@ -313,15 +313,4 @@ pub fn clean_abs(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
-}
-
-/// The OCI architecture name of this machine.
-pub fn host_architecture() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
 }

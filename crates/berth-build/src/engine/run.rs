@@ -84,6 +84,7 @@ pub fn run_step(step: &RunStep) -> Result<(), RunStepError> {
             console_socket: None,
             no_pivot: false,
             no_new_keyring: false,
+            preserve_fds: 0,
         },
         detach: false,
         scratch_dir: step.bundle.join("scratch"),

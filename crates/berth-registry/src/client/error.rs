@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 
 use super::credentials::CredentialsError;
 use super::manifest::ManifestError;
-use super::platform::Platform;
 use super::sink::SinkError;
+use berth_oci::Platform;
 use berth_oci::ReferenceError;
 
 /// One entry of a registry's `{"errors":[{"code","message","detail"}]}` body.

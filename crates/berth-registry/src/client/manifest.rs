@@ -7,7 +7,7 @@ use berth_oci::Digest;
 use berth_oci::media_type::{self, ManifestKind};
 use serde::{Deserialize, Serialize};
 
-use super::platform::Platform;
+use berth_oci::Platform;
 
 /// Largest manifest we accept (the same default limit as distribution).
 pub const MAX_MANIFEST_BYTES: usize = 4 << 20;

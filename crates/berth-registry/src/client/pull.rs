@@ -11,11 +11,11 @@ use tokio::task::JoinSet;
 use super::download::fetch_one;
 use super::error::ClientError;
 use super::manifest::{self, Descriptor, Manifest, select_platform};
-use super::platform::Platform;
 use super::progress::{BlobRole, Progress, Quiet, Tracker, TransferState};
 use super::repo::{FetchedManifest, Repository};
 use super::sink::BlobSink;
 use super::transport::RegistryClient;
+use berth_oci::Platform;
 use berth_oci::Reference;
 
 #[derive(Clone)]

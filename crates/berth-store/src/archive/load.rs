@@ -316,14 +316,7 @@ fn sniff_layer_media_type(content: &ContentStore, digest: &Digest) -> Result<Str
     .to_owned())
 }
 
-pub(crate) fn host_architecture() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "arm" => "arm",
-        "powerpc64" => "ppc64le",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        other => other,
-    }
+/// This machine's architecture in OCI spelling (`amd64`, `arm64`, ...).
+pub(crate) fn host_architecture() -> String {
+    berth_oci::Platform::host().architecture
 }
