@@ -18,6 +18,8 @@ pub enum ArgsError {
     Unknown { flag: String },
     #[error("--id: {0}")]
     Id(#[from] berth_runtime::container::InvalidId),
+    #[error("--supervise: {0}")]
+    Supervise(#[from] crate::reexec::ReexecError),
 }
 
 /// Where and how to keep the json-file log.
@@ -39,6 +41,9 @@ pub struct Args {
     pub log: Option<LogConfig>,
     pub stdin: bool,
     pub tty: bool,
+    /// Set (internally) when the shim re-executes itself to supervise.
+    pub supervise: Option<crate::reexec::HandoverFds>,
+    pub cgroups_path: Option<String>,
 }
 
 impl Args {
@@ -47,6 +52,7 @@ impl Args {
         let (mut id, mut bundle, mut root, mut state) = (None, None, None, None);
         let (mut log_path, mut max_size, mut max_files) = (None, 0u64, 1u32);
         let (mut stdin, mut tty) = (false, false);
+        let (mut supervise, mut cgroups_path) = (None, None);
         while let Some(flag) = it.next() {
             let flag = flag.to_string_lossy().into_owned();
             let mut value = || {
@@ -63,6 +69,11 @@ impl Args {
                 "--log-max-files" => max_files = number("--log-max-files", value()?)?,
                 "--stdin" => stdin = true,
                 "--tty" => tty = true,
+                "--supervise" => {
+                    let raw = value()?;
+                    supervise = Some(crate::reexec::HandoverFds::decode(&raw.to_string_lossy())?)
+                }
+                "--cgroups-path" => cgroups_path = Some(value()?.to_string_lossy().into_owned()),
                 _ => return Err(ArgsError::Unknown { flag }),
             }
         }
@@ -83,6 +94,8 @@ impl Args {
             }),
             stdin,
             tty,
+            supervise,
+            cgroups_path,
         })
     }
 }

@@ -50,7 +50,7 @@ pub fn detach() -> Result<Reporter, DaemonError> {
     }
     std::env::set_current_dir("/").map_err(sys_err("chdir /"))?;
     null_stdio().map_err(sys_err("stdio to /dev/null"))?;
-    Ok(Reporter(Some(File::from(write_end))))
+    Ok(Reporter::new(File::from(write_end)))
 }
 
 /// Points fds 0, 1 and 2 at /dev/null.
@@ -92,6 +92,15 @@ fn relay_report(read_end: OwnedFd, child: i32) -> ! {
 pub struct Reporter(Option<File>);
 
 impl Reporter {
+    pub fn new(pipe: File) -> Reporter {
+        Reporter(Some(pipe))
+    }
+
+    /// A second handle on the pipe (for the re-executed image).
+    pub fn duplicate(&self) -> Option<std::os::fd::OwnedFd> {
+        self.0.as_ref()?.try_clone().ok().map(Into::into)
+    }
+
     pub fn send(&mut self, line: &[u8]) {
         if let Some(mut pipe) = self.0.take() {
             let _ = pipe.write_all(line);

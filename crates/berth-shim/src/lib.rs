@@ -5,15 +5,16 @@
 //!
 //! The library side (`client`, `exit`, `paths`) is what the daemon uses to talk to a shim.
 
-pub mod args;
+mod args;
 mod attach;
 pub mod client;
 mod control;
 mod daemon;
 pub mod exit;
 mod json;
-pub mod jsonlog;
+mod jsonlog;
 pub mod paths;
+mod reexec;
 mod setup;
 mod supervise;
 mod sys;

@@ -2,7 +2,7 @@
 //! kill, waitpid. Each `unsafe` states why it is sound.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// Which side of a `fork` we are on.
 #[derive(Debug)]
@@ -128,9 +128,13 @@ pub fn wait_blocking(pid: i32) {
     {}
 }
 
-/// Returns the calling thread's glibc heap pages to the kernel (after `create`, whose spec
-/// parsing was the shim's only large allocation).
-pub fn trim_heap() {
-    // SAFETY: malloc_trim only walks glibc's own heap structures.
-    unsafe { libc::malloc_trim(0) };
+/// Takes ownership of an fd inherited across exec, after checking it is open (and marks it
+/// close-on-exec again). The caller must own the number: nothing else in the process may use it.
+pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_SETFD only changes the descriptor's flags; an unopened number fails with EBADF.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the fd is open (checked above) and, per the contract, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
