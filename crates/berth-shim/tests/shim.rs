@@ -252,3 +252,26 @@ fn reaps_orphaned_grandchildren() {
     assert!(zombies.is_empty(), "zombies under the shim: {zombies:?}");
     assert_eq!(shim.wait_exit(EXIT_TIMEOUT).exit_code, 0);
 }
+
+#[test]
+fn a_slow_attacher_is_dropped_and_never_blocks_the_container() {
+    let lines = 50_000;
+    let script = format!("yes 0123456789012345678901234567890123456789 | head -n {lines}");
+    let b = bundle(&["sh", "-c", &script]);
+    let shim = start("slow", &b, &[]);
+    assert_eq!(shim.status, 0, "report {}", shim.report);
+    // Connected but never reading while the container writes ~2 MB.
+    let mut slow = UnixStream::connect(shim.state_dir().join("attach.sock")).unwrap();
+    let exit = shim.wait_exit(EXIT_TIMEOUT);
+    assert_eq!(exit.exit_code, 0);
+    assert_eq!(shim.log_entries().len(), lines, "log lost lines");
+    let mut received = Vec::new();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // EOF (or a reset, had it never been accepted): either way it no longer gets output.
+    let _ = slow.read_to_end(&mut received);
+    assert!(
+        received.len() < lines * 41,
+        "the slow attacher got everything ({} bytes): it was never dropped",
+        received.len()
+    );
+}

@@ -147,14 +147,16 @@ pub fn start_via(name: &str, bundle: &Bundle, extra: &[&str], shell: Option<&str
         shim.log_path().display().to_string(),
     ];
     argv.extend(extra.iter().map(|s| s.to_string()));
-    let exe = env!("CARGO_BIN_EXE_berth-shim");
+    // BERTH_SHIM_EXE lets the memory measurement run a release build under debug tests.
+    let exe = std::env::var("BERTH_SHIM_EXE")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_berth-shim").to_string());
     let output = match shell {
-        None => Command::new(exe).args(&argv).output(),
+        None => Command::new(&exe).args(&argv).output(),
         Some(script) => Command::new("sh")
             .arg("-c")
             .arg(script)
             .arg("sh")
-            .arg(exe)
+            .arg(&exe)
             .args(&argv)
             .output(),
     }
