@@ -72,6 +72,10 @@ pub fn control(state_dir: &Path, command: &str) -> Result<String, ClientError> {
         source,
     };
     let mut stream = UnixStream::connect(&path).map_err(io)?;
+    // A shim always answers at once; a hung one must not hang the daemon.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .map_err(io)?;
     stream
         .write_all(format!("{command}\n").as_bytes())
         .map_err(io)?;

@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -176,6 +177,7 @@ fn open_append(path: &Path) -> Result<File, LogError> {
     OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o640)
         .open(path)
         .map_err(|source| LogError::Open {
             path: path.to_path_buf(),

@@ -2,6 +2,7 @@
 //! image (see `reexec`). Supervise image: report readiness, supervise, record the exit, clean up.
 
 use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 
@@ -77,7 +78,12 @@ fn prepare(args: &Args) -> Result<Handover, Failure> {
     let bind = |name: &str| {
         let path = paths::in_state_dir(&args.state_dir, name);
         let _ = std::fs::remove_file(&path);
-        UnixListener::bind(&path).map_err(|e| failure(&format!("{}: {e}", path.display())))
+        let listener =
+            UnixListener::bind(&path).map_err(|e| failure(&format!("{}: {e}", path.display())))?;
+        // Whoever can connect can kill the container or type into it: owner only.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| failure(&format!("{}: {e}", path.display())))?;
+        Ok(listener)
     };
     let attach = bind(ATTACH_SOCKET)?;
     let control = bind(CONTROL_SOCKET)?;
@@ -159,7 +165,7 @@ fn start_supervisor(
         .transpose()
         .map_err(|e| failure(&e))?;
     Ok(Supervisor::new(
-        init_pid, signals, stdio, log, attach, control,
+        init_pid, args.stdin, signals, stdio, log, attach, control,
     ))
 }
 

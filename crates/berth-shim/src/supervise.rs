@@ -66,6 +66,7 @@ impl Supervisor {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         init_pid: i32,
+        forward_stdin: bool,
         signals: OwnedFd,
         stdio: crate::setup::Stdio,
         log: Option<JsonLog>,
@@ -91,11 +92,15 @@ impl Supervisor {
                     output(stdout, Stream::Stdout),
                     output(stderr, Stream::Stderr),
                 ],
-                stdin,
+                stdin.filter(|_| forward_stdin),
                 None,
             ),
             crate::setup::Stdio::Tty { master } => {
-                let writer = master.try_clone().ok();
+                let writer = if forward_stdin {
+                    master.try_clone().ok()
+                } else {
+                    None
+                };
                 let resize = master.try_clone().ok();
                 (vec![output(master, Stream::Stdout)], writer, resize)
             }
