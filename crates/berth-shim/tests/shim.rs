@@ -229,22 +229,28 @@ fn failed_create_reports_the_error_and_leaves_nothing() {
 fn reaps_orphaned_grandchildren() {
     // The inner shell exits at once; its two sleeps are orphaned and (no pid namespace)
     // reparented to the shim, the subreaper.
-    let mut b = bundle(&["sh", "-c", "sh -c 'sleep 0.5 & sleep 0.5 &'; sleep 3"]);
+    let mut b = bundle(&["sh", "-c", "sh -c 'sleep 1.5 & sleep 1.5 &'; sleep 4"]);
     without_pid_namespace(&mut b);
     let shim = start("reap", &b, &[]);
     assert_eq!(shim.status, 0, "report {}", shim.report);
     let shim_pid = shim.shim_pid();
-    std::thread::sleep(Duration::from_millis(200));
-    let adopted: Vec<_> = children_of(shim_pid)
-        .into_iter()
-        .filter(|(pid, _)| *pid != shim.pid())
-        .collect();
-    assert_eq!(
-        adopted.len(),
-        2,
-        "orphans not reparented to the shim: {adopted:?}"
-    );
-    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    let adopted = || -> Vec<(i32, char)> {
+        children_of(shim_pid)
+            .into_iter()
+            .filter(|(pid, _)| *pid != shim.pid())
+            .collect()
+    };
+    while adopted().len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_millis(1400),
+            "orphans not reparented to the shim: {:?}",
+            adopted()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The sleeps ended ~1.5 s in; the shim must have reaped them (no zombies left).
+    std::thread::sleep(Duration::from_millis(2500).saturating_sub(started.elapsed()));
     let zombies: Vec<_> = children_of(shim_pid)
         .into_iter()
         .filter(|(_, state)| *state == 'Z')
