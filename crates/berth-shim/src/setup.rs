@@ -73,15 +73,11 @@ fn io_err(what: &'static str) -> impl FnOnce(rustix::io::Errno) -> SetupError {
 
 /// Creates and starts the container; on failure nothing of it is left.
 pub fn bring_up(args: &Args) -> Result<Running, SetupError> {
-    let mut opts = CreateOptions {
-        root: args.runtime_root.clone(),
-        id: args.id.clone(),
-        bundle: args.bundle.clone(),
-        pid_file: None,
-        console_socket: None,
-        no_pivot: false,
-        no_new_keyring: false,
-    };
+    let mut opts = CreateOptions::new(
+        args.runtime_root.clone(),
+        args.id.clone(),
+        args.bundle.clone(),
+    );
     let (created, stdio) = if args.tty {
         let path = paths::in_state_dir(&args.state_dir, CONSOLE_SOCKET);
         let _ = std::fs::remove_file(&path);

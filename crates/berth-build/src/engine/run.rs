@@ -76,16 +76,11 @@ pub fn run_step(step: &RunStep) -> Result<(), RunStepError> {
     })?;
     let id = container_id(step.runtime_root);
     let options = RunOptions {
-        create: CreateOptions {
-            root: step.runtime_root.to_path_buf(),
+        create: CreateOptions::new(
+            step.runtime_root.to_path_buf(),
             id,
-            bundle: step.bundle.to_path_buf(),
-            pid_file: None,
-            console_socket: None,
-            no_pivot: false,
-            no_new_keyring: false,
-            preserve_fds: 0,
-        },
+            step.bundle.to_path_buf(),
+        ),
         detach: false,
         scratch_dir: step.bundle.join("scratch"),
     };

@@ -98,6 +98,23 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
 }
 
+impl CreateOptions {
+    /// Options for container `id` from the bundle at `bundle`, state under `root`, with every
+    /// optional setting at runc's default (set the public fields to change them).
+    pub fn new(root: PathBuf, id: ContainerId, bundle: PathBuf) -> CreateOptions {
+        CreateOptions {
+            root,
+            id,
+            bundle,
+            pid_file: None,
+            console_socket: None,
+            no_pivot: false,
+            no_new_keyring: false,
+            preserve_fds: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Created {
     pub pid: i32,
