@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# Clients no one here wrote push to and pull from `berth-registry serve` on 127.0.0.1: Docker
-# (an isolated dockerd from Debian's docker.io) and Podman, each round-tripping the busybox
-# fixture and checking the manifest digest the registry reports.
+# Clients no one here wrote push to and pull from `berth-registry serve` on 127.0.0.1, itself
+# running as a container: Docker (an isolated dockerd from Debian's docker.io) and Podman, each
+# round-tripping the busybox fixture and checking the manifest digest the registry reports.
 source "$(dirname "$0")/lib.sh"
-registry=$bin_dir/berth-registry
-[ -x "$registry" ] || fail "$registry not built"
+for b in berth berth-registry berth-runc; do [ -x "$bin_dir/$b" ] || fail "$bin_dir/$b not built"; done
 need podman curl
 
-"$registry" serve --addr 127.0.0.1:0 --root "$work/registry" >"$work/registry.out" 2>"$work/registry.log" &
-registry_pid=$!
-on_exit "kill $registry_pid; wait $registry_pid 2>/dev/null"
+# The registry runs as a container (`berth registry serve`): packaged by scripts/registry-image, run by
+# Docker with our own runtime (berth-runc) on the host network, its storage a bind mount.
+start_dockerd --add-runtime "berth=$bin_dir/berth-runc"
+"$repo/scripts/registry-image" "$bin_dir" "$work/registry-image.tar"
+docker import -c 'ENTRYPOINT ["/usr/bin/berth", "registry"]' "$work/registry-image.tar" berth/registry:test >/dev/null
+mkdir -p "$work/registry"
+docker run -d --name berth-registry --runtime berth --network host -v "$work/registry:/data" \
+  berth/registry:test serve --addr 127.0.0.1:0 --root /data >/dev/null
 for _ in $(seq 100); do
-  addr=$(grep -oE '127\.0\.0\.1:[0-9]+' "$work/registry.out" "$work/registry.log" 2>/dev/null | head -1 | cut -d: -f2- || true)
+  addr=$(docker logs berth-registry 2>&1 | grep -oE '127\.0\.0\.1:[0-9]+' | head -1 || true)
   [ -n "$addr" ] && curl -fsS "http://$addr/v2/" >/dev/null 2>&1 && break
   sleep 0.1
 done
-[ -n "${addr:-}" ] || { cat "$work/registry.log" >&2; fail "berth-registry did not start"; }
+[ -n "${addr:-}" ] || { docker logs berth-registry >&2; fail "berth-registry container did not start"; }
+expect "berth-registry runs as a container (berth-runc)" true \
+  "$(docker inspect -f '{{.State.Running}}' berth-registry)"
 echo "berth-registry on $addr"
 
 digest_of() { # digest_of REPO TAG: the registry's Docker-Content-Digest for the tag
@@ -25,7 +31,6 @@ digest_of() { # digest_of REPO TAG: the registry's Docker-Content-Digest for the
 }
 
 # --- Docker: 127.0.0.0/8 registries are plain HTTP for dockerd by default -------------------------
-start_dockerd
 docker load -q -i "$shared/images/busybox.docker-archive.tar" >/dev/null
 image_id=$(docker inspect -f '{{.Id}}' fixtures/busybox:1.35)
 docker tag fixtures/busybox:1.35 "$addr/interop/docker-busybox:1"
