@@ -37,6 +37,8 @@ impl Bundle {
         fs::remove_dir_all(&layout).unwrap();
 
         let mut spec = Spec::default();
+        // oci-spec's default names the host after its authors' runtime ("youki").
+        spec.set_hostname(Some("berth".to_string()));
         let process = ProcessBuilder::default()
             .args(args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .env(vec![
