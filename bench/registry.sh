@@ -3,7 +3,7 @@
 #   blob download throughput (a ~500 MB random blob, curl -o /dev/null, median of RUNS),
 #   and the server CPU time spent per GB downloaded (utime+stime from /proc/<pid>/stat),
 #   push of the busybox + debian fixtures with skopeo,
-#   50 parallel pulls of a small image (manifest + config + layer with curl),
+#   50 parallel pulls of a small image (manifest + config + layer; one curl, 50 transfers in flight),
 #   memory at rest and under that load (VmRSS / VmHWM from /proc/<pid>/status).
 # Targets: >= 2x docker-registry's throughput, <= 1/2 its memory.
 # Usage: bench/registry.sh            (builds berth-registry --release first)
@@ -121,19 +121,22 @@ done
 manifest_accept='application/vnd.oci.image.manifest.v1+json'
 raw="$(curl -sf -H "Accept: $manifest_accept" "http://${addr[berth]}/v2/fixtures/busybox/manifests/1.35")"
 mapfile -t blobs < <(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print(m["config"]["digest"]); [print(l["digest"]) for l in m["layers"]]' "$raw")
-cat >"$work/pull.sh" <<PULL
-#!/bin/sh
-set -e
-curl -sf -o /dev/null -H "Accept: $manifest_accept" "http://\$1/v2/fixtures/busybox/manifests/1.35"
-for b in ${blobs[*]}; do curl -sf -o /dev/null "http://\$1/v2/fixtures/busybox/blobs/\$b"; done
-PULL
-chmod +x "$work/pull.sh"
+# One curl in parallel mode (-Z) fetches every pull's manifest, config and layer with
+# $PARALLEL transfers in flight: the load is on the server, not on spawning 150 clients.
+pull_all() { # pull_all ADDR: $PARALLEL pulls of busybox, concurrently
+  local args=(-sf -Z --parallel-max "$PARALLEL" -H "Accept: $manifest_accept")
+  for _ in $(seq "$PARALLEL"); do
+    args+=(-o /dev/null "http://$1/v2/fixtures/busybox/manifests/1.35")
+    for b in "${blobs[@]}"; do args+=(-o /dev/null "http://$1/v2/fixtures/busybox/blobs/$b"); done
+  done
+  curl "${args[@]}"
+}
 declare -A par_s load_rss load_hwm
 for r in berth dr; do
   pid=$berth_pid; [ "$r" = dr ] && pid=$dr_pid
   t0=$(date +%s.%N)
   for round in 1 2 3; do
-    seq "$PARALLEL" | xargs -P "$PARALLEL" -I{} "$work/pull.sh" "${addr[$r]}" &
+    pull_all "${addr[$r]}" &
     xp=$!
     peak=0
     while kill -0 "$xp" 2>/dev/null; do
