@@ -124,7 +124,7 @@ mapfile -t blobs < <(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); pri
 # One curl in parallel mode (-Z) fetches every pull's manifest, config and layer with
 # $PARALLEL transfers in flight: the load is on the server, not on spawning 150 clients.
 pull_all() { # pull_all ADDR: $PARALLEL pulls of busybox, concurrently
-  local args=(-sf -Z --parallel-max "$PARALLEL" -H "Accept: $manifest_accept")
+  local args=(-sf --no-progress-meter -Z --parallel-max "$PARALLEL" -H "Accept: $manifest_accept")
   for _ in $(seq "$PARALLEL"); do
     args+=(-o /dev/null "http://$1/v2/fixtures/busybox/manifests/1.35")
     for b in "${blobs[@]}"; do args+=(-o /dev/null "http://$1/v2/fixtures/busybox/blobs/$b"); done
