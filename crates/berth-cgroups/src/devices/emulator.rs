@@ -91,28 +91,12 @@ mod tests {
     use super::*;
     use crate::devices::{ACCESS_ALL, ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE};
 
-    fn rule(
-        allow: bool,
-        kind: DeviceKind,
-        major: Option<u32>,
-        minor: Option<u32>,
-        access: u8,
-    ) -> DeviceRule {
-        DeviceRule {
-            allow,
-            kind,
-            major,
-            minor,
-            access,
-        }
-    }
-
     #[test]
     fn deny_all_then_allows_is_an_allow_list() {
         let set = Ruleset::from_rules(&[
-            rule(false, DeviceKind::All, None, None, ACCESS_ALL),
-            rule(true, DeviceKind::Char, Some(1), Some(3), ACCESS_READ),
-            rule(true, DeviceKind::Char, Some(1), Some(3), ACCESS_WRITE),
+            DeviceRule::new(false, DeviceKind::All, None, None, ACCESS_ALL),
+            DeviceRule::new(true, DeviceKind::Char, Some(1), Some(3), ACCESS_READ),
+            DeviceRule::new(true, DeviceKind::Char, Some(1), Some(3), ACCESS_WRITE),
         ]);
         assert!(!set.default_allow);
         assert_eq!(set.exceptions.len(), 1);
@@ -122,14 +106,20 @@ mod tests {
     #[test]
     fn allow_all_then_deny_is_a_deny_list_and_wildcard_resets() {
         let set = Ruleset::from_rules(&[
-            rule(true, DeviceKind::Char, Some(5), Some(1), ACCESS_ALL),
-            rule(true, DeviceKind::All, None, None, ACCESS_ALL),
-            rule(false, DeviceKind::Block, Some(8), None, ACCESS_MKNOD),
+            DeviceRule::new(true, DeviceKind::Char, Some(5), Some(1), ACCESS_ALL),
+            DeviceRule::new(true, DeviceKind::All, None, None, ACCESS_ALL),
+            DeviceRule::new(false, DeviceKind::Block, Some(8), None, ACCESS_MKNOD),
         ]);
         assert!(set.default_allow);
         assert_eq!(
             set.exceptions,
-            vec![rule(false, DeviceKind::Block, Some(8), None, ACCESS_MKNOD)]
+            vec![DeviceRule::new(
+                false,
+                DeviceKind::Block,
+                Some(8),
+                None,
+                ACCESS_MKNOD
+            )]
         );
     }
 
@@ -139,9 +129,9 @@ mod tests {
         assert!(allow_all.default_allow && allow_all.exceptions.is_empty());
         let list = Ruleset::from_v1_list("c 1:3 rw\nb 8:* m\n").unwrap();
         let wanted = Ruleset::from_rules(&[
-            rule(false, DeviceKind::All, None, None, ACCESS_ALL),
-            rule(true, DeviceKind::Block, Some(8), None, ACCESS_MKNOD),
-            rule(
+            DeviceRule::new(false, DeviceKind::All, None, None, ACCESS_ALL),
+            DeviceRule::new(true, DeviceKind::Block, Some(8), None, ACCESS_MKNOD),
+            DeviceRule::new(
                 true,
                 DeviceKind::Char,
                 Some(1),
@@ -161,9 +151,9 @@ mod tests {
     #[test]
     fn deny_removes_access_from_matching_allow() {
         let set = Ruleset::from_rules(&[
-            rule(true, DeviceKind::Char, Some(1), Some(5), ACCESS_ALL),
-            rule(false, DeviceKind::Char, Some(1), Some(5), ACCESS_MKNOD),
-            rule(false, DeviceKind::Char, Some(1), None, ACCESS_ALL),
+            DeviceRule::new(true, DeviceKind::Char, Some(1), Some(5), ACCESS_ALL),
+            DeviceRule::new(false, DeviceKind::Char, Some(1), Some(5), ACCESS_MKNOD),
+            DeviceRule::new(false, DeviceKind::Char, Some(1), None, ACCESS_ALL),
         ]);
         assert!(!set.default_allow);
         assert_eq!(

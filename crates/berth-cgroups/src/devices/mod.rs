@@ -34,6 +34,24 @@ pub(crate) struct DeviceRule {
 }
 
 impl DeviceRule {
+    /// A rule from its parts (tests build rule sets with it).
+    #[cfg(test)]
+    pub fn new(
+        allow: bool,
+        kind: DeviceKind,
+        major: Option<u32>,
+        minor: Option<u32>,
+        access: u8,
+    ) -> Self {
+        DeviceRule {
+            allow,
+            kind,
+            major,
+            minor,
+            access,
+        }
+    }
+
     pub fn from_oci(rule: &LinuxDeviceCgroup) -> Result<Self, CgroupError> {
         let invalid = |reason| CgroupError::InvalidDeviceRule {
             rule: rule.to_string(),

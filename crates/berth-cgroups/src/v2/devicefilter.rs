@@ -103,22 +103,6 @@ mod tests {
     use super::*;
     use crate::devices::{ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE};
 
-    fn rule(
-        allow: bool,
-        kind: DeviceKind,
-        major: Option<u32>,
-        minor: Option<u32>,
-        access: u8,
-    ) -> DeviceRule {
-        DeviceRule {
-            allow,
-            kind,
-            major,
-            minor,
-            access,
-        }
-    }
-
     const PROLOGUE: [BpfInsn; 6] = [
         insn(LDX_MEM_W, R2, R1, 0, 0),
         insn(ALU_AND_K, R2, 0, 0, 0xFFFF),
@@ -139,9 +123,9 @@ mod tests {
     #[test]
     fn allow_list_with_full_and_partial_access() {
         let program = compile(&[
-            rule(false, DeviceKind::All, None, None, ACCESS_ALL),
-            rule(true, DeviceKind::Char, Some(1), Some(3), ACCESS_ALL),
-            rule(
+            DeviceRule::new(false, DeviceKind::All, None, None, ACCESS_ALL),
+            DeviceRule::new(true, DeviceKind::Char, Some(1), Some(3), ACCESS_ALL),
+            DeviceRule::new(
                 true,
                 DeviceKind::Block,
                 Some(8),
@@ -175,8 +159,8 @@ mod tests {
     #[test]
     fn deny_list_returns_zero_for_exceptions_and_allows_by_default() {
         let program = compile(&[
-            rule(true, DeviceKind::All, None, None, ACCESS_ALL),
-            rule(false, DeviceKind::Char, None, None, ACCESS_MKNOD),
+            DeviceRule::new(true, DeviceKind::All, None, None, ACCESS_ALL),
+            DeviceRule::new(false, DeviceKind::Char, None, None, ACCESS_MKNOD),
         ]);
         let mut expected = PROLOGUE.to_vec();
         expected.extend([
@@ -196,9 +180,15 @@ mod tests {
     /// verifier accepts what we generate.
     #[test]
     fn kernel_verifier_accepts_generated_programs() {
-        let mut many = vec![rule(false, DeviceKind::All, None, None, ACCESS_ALL)];
+        let mut many = vec![DeviceRule::new(
+            false,
+            DeviceKind::All,
+            None,
+            None,
+            ACCESS_ALL,
+        )];
         for minor in 0..64 {
-            many.push(rule(
+            many.push(DeviceRule::new(
                 true,
                 DeviceKind::Char,
                 Some(136),
@@ -206,17 +196,23 @@ mod tests {
                 ACCESS_READ | ACCESS_WRITE,
             ));
         }
-        many.push(rule(true, DeviceKind::Block, None, None, ACCESS_MKNOD));
+        many.push(DeviceRule::new(
+            true,
+            DeviceKind::Block,
+            None,
+            None,
+            ACCESS_MKNOD,
+        ));
         let rule_sets = [
             vec![],
             vec![
-                rule(false, DeviceKind::All, None, None, ACCESS_ALL),
-                rule(true, DeviceKind::Char, Some(1), Some(3), ACCESS_ALL),
-                rule(true, DeviceKind::Char, Some(1), Some(5), ACCESS_READ),
+                DeviceRule::new(false, DeviceKind::All, None, None, ACCESS_ALL),
+                DeviceRule::new(true, DeviceKind::Char, Some(1), Some(3), ACCESS_ALL),
+                DeviceRule::new(true, DeviceKind::Char, Some(1), Some(5), ACCESS_READ),
             ],
             vec![
-                rule(true, DeviceKind::All, None, None, ACCESS_ALL),
-                rule(
+                DeviceRule::new(true, DeviceKind::All, None, None, ACCESS_ALL),
+                DeviceRule::new(
                     false,
                     DeviceKind::Block,
                     Some(8),
