@@ -7,6 +7,8 @@ bin_dir=${BERTH_BIN_DIR:-$repo/target/release}
 work=$(mktemp -d /tmp/berth-interop.XXXXXX)
 dockerd_pid=
 cleanup_hooks=()
+# Podman (cgroupfs manager) makes libpod_parent/ cgroups; remove them afterwards if we caused them.
+podman_cgroups_before=$(ls -d /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent 2>/dev/null || true)
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect() { # expect LABEL WANT GOT
@@ -52,6 +54,11 @@ cleanup() {
   if [ -d "$work/podman" ]; then
     podman_cmd rm -af >/dev/null 2>&1
     podman_cmd system reset -f >/dev/null 2>&1
+    if [ -z "$podman_cgroups_before" ]; then
+      for dir in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
+        [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null
+      done
+    fi
   fi
   # Unmount anything the engines left under our dir (overlay, shm, netns), deepest first.
   grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
