@@ -1,6 +1,5 @@
 //! Atomic JSON state files: write a temp file beside the target, fsync, rename, fsync the dir.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -54,11 +53,5 @@ pub(crate) fn save_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Pers
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(write_error)?;
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| write_error(e.into()))?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
-    temp.write_all(&bytes).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(path).map_err(|e| write_error(e.error))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_error)
+    berth_fsutil::write_atomic(path, &bytes, 0o644).map_err(write_error)
 }

@@ -17,12 +17,7 @@ pub fn in_state_dir(state_dir: &Path, name: &str) -> PathBuf {
     state_dir.join(name)
 }
 
-/// Writes `data` to `dir/name` atomically: temp file, fsync, rename.
+/// Writes `data` to `dir/name` atomically and durably.
 pub fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(data)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, dir.join(name))
+    berth_fsutil::write_atomic(&dir.join(name), data, 0o644)
 }

@@ -1,8 +1,6 @@
 //! Docker-compatible credential storage: `config.json` with `{"auths":{"host":{"auth":"b64"}}}`,
 //! at `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`. Other keys in the file are kept.
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -222,26 +220,17 @@ impl CredentialStore {
             move |source| CredentialsError::Io { op, path, source }
         };
         std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".config.json.")
-            .permissions(std::fs::Permissions::from_mode(0o600))
-            .tempfile_in(dir)
-            .map_err(io("create temp in", dir))?;
         let mut bytes = serde_json::to_vec_pretty(config).unwrap_or_default();
         bytes.push(b'\n');
-        tmp.write_all(&bytes).map_err(io("write", tmp.path()))?;
-        tmp.as_file().sync_all().map_err(io("fsync", tmp.path()))?;
-        tmp.persist(&self.path).map_err(|e| CredentialsError::Io {
-            op: "rename into",
-            path: self.path.clone(),
-            source: e.error,
-        })?;
-        Ok(())
+        berth_fsutil::write_atomic(&self.path, &bytes, 0o600)
+            .map_err(io("write atomically", &self.path))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     #[test]

@@ -97,18 +97,9 @@ fn to_json(index: &IndexJson) -> Vec<u8> {
     serde_json::to_vec(index).unwrap_or_default()
 }
 
-/// Writes `bytes` to a temp file beside `path`, fsyncs and renames it over `path`.
+/// Replaces `path` with `bytes` atomically and durably.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("create temp in", dir))?;
-    tmp.write_all(bytes).map_err(io("write", tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io("fsync", tmp.path()))?;
-    tmp.persist(path).map_err(|e| SinkError::Io {
-        op: "rename into",
-        path: path.to_owned(),
-        source: e.error,
-    })?;
-    Ok(())
+    berth_fsutil::write_atomic(path, bytes, 0o644).map_err(io("write atomically", path))
 }
 
 impl BlobSink for LayoutDir {

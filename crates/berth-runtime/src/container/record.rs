@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Hooks;
@@ -100,19 +99,15 @@ impl Record {
         serde_json::from_slice(&bytes).map_err(|source| RecordError::Corrupt { path, source })
     }
 
-    /// Writes `state.json` via temp file + fsync + rename, so readers never see half a file.
+    /// Writes `state.json` atomically and durably, so readers never see half a file.
     pub fn save(&self, dir: &Path) -> Result<(), RecordError> {
         let path = dir.join(STATE_FILE);
-        let tmp = dir.join(".state.json.tmp");
         let err = |source| RecordError::Write {
             path: path.clone(),
             source,
         };
         let bytes = serde_json::to_vec(self).map_err(|e| err(std::io::Error::other(e)))?;
-        let mut file = fs::File::create(&tmp).map_err(err)?;
-        file.write_all(&bytes).map_err(err)?;
-        file.sync_all().map_err(err)?;
-        fs::rename(&tmp, &path).map_err(err)
+        berth_fsutil::write_atomic(&path, &bytes, 0o644).map_err(err)
     }
 
     /// Whether our init still runs: same pid, same start time, not a zombie.

@@ -8,8 +8,8 @@
 //! others are ignored and rewritten.
 
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxSeccomp;
@@ -51,26 +51,12 @@ fn read_trusted(path: &Path) -> Option<CompiledFilter> {
     CompiledFilter::from_program_bytes(&bytes[HEADER..], flags).ok()
 }
 
-/// Writes `filter` to `path` atomically (temp file + rename), readable by its owner only.
+/// Writes `filter` to `path` atomically and durably, readable by its owner only.
 fn write_atomically(path: &Path, filter: &CompiledFilter) -> io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(MAGIC)?;
-        file.write_all(&filter.flags().to_le_bytes())?;
-        file.write_all(&filter.program_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend_from_slice(&filter.flags().to_le_bytes());
+    bytes.extend_from_slice(&filter.program_bytes());
+    berth_fsutil::write_atomic(path, &bytes, 0o600)
 }
 
 impl CompiledFilter {
