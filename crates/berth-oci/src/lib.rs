@@ -4,6 +4,7 @@ pub mod digest;
 pub mod media_type;
 pub mod platform;
 pub mod reference;
+pub mod time;
 
 pub use digest::{Algorithm, Digest, DigestError};
 pub use media_type::{Compression, MediaType, UnknownMediaType};
