@@ -66,7 +66,7 @@ fn survives_its_parent_and_still_records_the_exit() {
     let shim_pid = shim.shim_pid();
     let (_, ppid) = proc_state(shim_pid).expect("shim alive after its starter exited");
     assert_ne!(ppid, std::process::id() as i32);
-    let sid = |pid: i32| rustix::process::getsid(rustix::process::Pid::from_raw(pid)).unwrap();
+    let sid = |pid: i32| session_of(pid).expect("session of a live process");
     assert_ne!(
         sid(shim_pid),
         sid(std::process::id() as i32),

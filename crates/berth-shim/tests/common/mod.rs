@@ -182,6 +182,14 @@ pub fn proc_state(pid: i32) -> Option<(char, i32)> {
     Some((state, ppid))
 }
 
+/// The session ID of `pid`, from /proc (0 when the process was started outside any session, as
+/// CI's runner is — which `getsid(2)` wrappers that insist on a positive PID cannot represent).
+pub fn session_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(3)?.parse().ok()
+}
+
 /// Every process whose parent is `ppid`, with its state.
 pub fn children_of(ppid: i32) -> Vec<(i32, char)> {
     std::fs::read_dir("/proc")
