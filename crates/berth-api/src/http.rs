@@ -1,0 +1,136 @@
+//! Request and response helpers shared by the routes.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited, combinators::UnsyncBoxBody};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+pub type Resp = Response<Body>;
+pub type Req = Request<Incoming>;
+pub type Result<T> = std::result::Result<T, ApiError>;
+
+/// JSON request bodies larger than this are refused (a container config is a few KiB).
+pub const MAX_JSON_BODY: usize = 8 << 20;
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+pub fn empty() -> Body {
+    full(Bytes::new())
+}
+
+/// Finishes a builder; the headers we set are valid, but never panic if one is not.
+pub fn finish(builder: hyper::http::response::Builder, body: Body) -> Resp {
+    builder.body(body).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "building a response");
+        let mut resp = Response::new(empty());
+        *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        resp
+    })
+}
+
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Resp {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    finish(
+        Response::builder()
+            .status(status)
+            .header("Content-Type", "application/json"),
+        full(bytes),
+    )
+}
+
+pub fn status(status: StatusCode) -> Resp {
+    finish(Response::builder().status(status), empty())
+}
+
+pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+    finish(
+        Response::builder()
+            .status(status)
+            .header("Content-Type", "text/plain; charset=utf-8"),
+        full(body),
+    )
+}
+
+pub fn error(err: &ApiError) -> Resp {
+    if err.status == StatusCode::NOT_MODIFIED {
+        return status(err.status);
+    }
+    json(err.status, &serde_json::json!({ "message": err.message }))
+}
+
+/// The request's query string, decoded (`a=1&b=x%20y`).
+pub fn query(req: &Req) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for pair in req.uri().query().unwrap_or("").split('&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        out.insert(percent_decode(k), percent_decode(v));
+    }
+    out
+}
+
+/// Docker's boolean query values: `1`, `true`, `True` (anything else is false).
+pub fn query_bool(q: &HashMap<String, String>, key: &str) -> bool {
+    matches!(
+        q.get(key).map(String::as_str),
+        Some("1" | "true" | "True" | "TRUE")
+    )
+}
+
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() + 1 => {
+                match (hex(bytes[i + 1]), bytes.get(i + 2).and_then(|b| hex(*b))) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Decodes a path segment (`%2F` and friends; `+` stays a plus in paths).
+pub fn percent_decode_path(s: &str) -> String {
+    percent_decode(&s.replace('+', "%2B"))
+}
+
+/// Reads the whole body (up to `limit` bytes).
+pub async fn body_bytes(req: Req, limit: usize) -> Result<Bytes> {
+    Limited::new(req.into_body(), limit)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))
+}
+
+/// Parses a JSON body; an empty body is `T::default()`-like only where the caller allows it.
+pub async fn json_body<T: DeserializeOwned>(req: Req) -> Result<T> {
+    let bytes = body_bytes(req, MAX_JSON_BODY).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}

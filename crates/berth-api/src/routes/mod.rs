@@ -1,0 +1,7 @@
+//! One module per API area; each matches its own sub-paths under its first segment.
+
+pub mod container_io;
+pub mod containers;
+pub mod exec;
+pub mod images;
+pub mod system;
