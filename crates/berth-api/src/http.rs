@@ -134,3 +134,29 @@ pub async fn json_body<T: DeserializeOwned>(req: Req) -> Result<T> {
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
+
+/// A streamed response body fed from a channel: each `Bytes` sent becomes one frame (one
+/// chunk on the wire); dropping the sender ends the body. `tx.send` fails once the client is
+/// gone, which tells producers to stop.
+pub fn channel_body() -> (tokio::sync::mpsc::UnboundedSender<Bytes>, Body) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (tx, ChannelBody { rx }.boxed_unsync())
+}
+
+struct ChannelBody {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Bytes>,
+}
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|item| item.map(|bytes| Ok(http_body::Frame::data(bytes))))
+    }
+}
