@@ -8,6 +8,7 @@ pub mod containers;
 pub mod error;
 pub mod events;
 pub mod paths;
+pub mod spec;
 
 use std::sync::Arc;
 
