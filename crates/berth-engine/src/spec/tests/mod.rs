@@ -71,7 +71,7 @@ pub(super) fn sh(cmd: &[&str]) -> ContainerConfig {
     }
 }
 
-fn caps_of(spec: &Spec) -> Vec<String> {
+pub(super) fn caps_of(spec: &Spec) -> Vec<String> {
     let caps = spec
         .process()
         .as_ref()
@@ -96,7 +96,7 @@ fn caps_of(spec: &Spec) -> Vec<String> {
     names
 }
 
-fn mount_dests(spec: &Spec) -> Vec<String> {
+pub(super) fn mount_dests(spec: &Spec) -> Vec<String> {
     spec.mounts()
         .iter()
         .flatten()
@@ -104,7 +104,7 @@ fn mount_dests(spec: &Spec) -> Vec<String> {
         .collect()
 }
 
-fn options_of(spec: &Spec, destination: &str) -> Vec<String> {
+pub(super) fn options_of(spec: &Spec, destination: &str) -> Vec<String> {
     let m = spec
         .mounts()
         .iter()
@@ -114,7 +114,10 @@ fn options_of(spec: &Spec, destination: &str) -> Vec<String> {
     m.options().clone().unwrap_or_default()
 }
 
-fn syscall_rules<'a>(spec: &'a Spec, name: &str) -> Vec<&'a oci_spec::runtime::LinuxSyscall> {
+pub(super) fn syscall_rules<'a>(
+    spec: &'a Spec,
+    name: &str,
+) -> Vec<&'a oci_spec::runtime::LinuxSyscall> {
     let seccomp = spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap();
     seccomp
         .syscalls()
@@ -301,3 +304,9 @@ fn unknown_user_is_an_invalid_argument_naming_it() {
         crate::ErrorKind::InvalidArgument
     );
 }
+
+mod merge;
+mod mounts;
+mod resources;
+mod seccomp_profiles;
+mod user;
