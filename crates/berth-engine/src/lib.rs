@@ -9,6 +9,7 @@ pub mod containers;
 pub mod error;
 pub mod events;
 pub mod paths;
+pub mod spec;
 
 use std::sync::Arc;
 
