@@ -57,6 +57,7 @@ async fn dispatch(ctx: Ctx, req: Req) -> http::Result<Resp> {
         "_ping" | "version" | "info" | "system" | "events" => {
             routes::system::handle(ctx, req).await
         }
+        "images" | "auth" => routes::images::handle(ctx, req).await,
         _ => Err(not_found(&ctx)),
     }
 }

@@ -7,6 +7,7 @@
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod images;
 pub mod paths;
 
 use std::sync::Arc;
