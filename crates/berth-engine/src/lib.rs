@@ -8,6 +8,7 @@ pub mod build;
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod images;
 pub mod paths;
 pub mod spec;
 
