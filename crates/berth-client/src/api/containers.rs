@@ -190,6 +190,19 @@ impl Client {
         Ok((stat, response.into_reader()))
     }
 
+    /// HEAD /containers/{id}/archive: the stat of `path` (decoded), or `None` when absent.
+    pub fn container_stat_path(&self, id: &str, path_in: &str) -> Result<Option<Value>, Error> {
+        let q = Query::new().add("path", path_in);
+        let response = self.send("HEAD", &path(id, "/archive"), &q, &[], Body::Empty)?;
+        if response.status == 404 {
+            return Ok(None);
+        }
+        let response = response.error_for_status()?;
+        Ok(response
+            .header("x-docker-container-path-stat")
+            .and_then(decode_stat))
+    }
+
     /// PUT /containers/{id}/archive: extract a tar into directory `dest`.
     pub fn container_archive_put(&self, id: &str, dest: &str, tar: Body) -> Result<(), Error> {
         let q = Query::new()
@@ -204,5 +217,41 @@ impl Client {
         let q = Query::new().opt("filters", filters);
         self.call("POST", "/containers/prune", &q, Body::Empty)?
             .json()
+    }
+}
+
+/// The stat header is base64 (standard alphabet) of a JSON object.
+pub fn decode_stat(header: &str) -> Option<Value> {
+    let mut bytes = Vec::with_capacity(header.len() / 4 * 3);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in header.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+        }
+    }
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decodes_the_stat_header() {
+        // base64 of {"name":"hosts","size":5}
+        let v = super::decode_stat("eyJuYW1lIjoiaG9zdHMiLCJzaXplIjo1fQ==").unwrap();
+        assert_eq!(v["name"], "hosts");
+        assert_eq!(v["size"], 5);
+        assert!(super::decode_stat("***").is_none());
     }
 }
