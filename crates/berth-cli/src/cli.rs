@@ -95,9 +95,13 @@ pub enum ContainerCmd {
     Wait(Containers),
     /// Display the running processes of a container.
     Top {
-        container: String,
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        ps_args: Vec<String>,
+        /// CONTAINER [ps OPTIONS]
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            value_name = "CONTAINER [ps OPTIONS]"
+        )]
+        argv: Vec<String>,
     },
     /// Display a live stream of container(s) resource usage statistics.
     Stats(StatsArgs),
@@ -204,9 +208,23 @@ pub struct RunArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub options: ContainerOptions,
-    pub image: String,
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// IMAGE [COMMAND] [ARG...]: one list, so flags after the image belong to the command.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        value_name = "IMAGE [COMMAND] [ARG...]"
+    )]
+    pub argv: Vec<String>,
+}
+
+impl RunArgs {
+    pub fn image(&self) -> &str {
+        self.argv.first().map_or("", String::as_str)
+    }
+
+    pub fn command(&self) -> &[String] {
+        self.argv.get(1..).unwrap_or_default()
+    }
 }
 
 #[derive(Args, Debug)]
@@ -340,9 +358,19 @@ pub struct ExecArgs {
     /// Override the key sequence for detaching a container.
     #[arg(long)]
     pub detach_keys: Option<String>,
-    pub container: String,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// CONTAINER COMMAND [ARG...]: one list, so flags after the container go to the command.
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, value_name = "CONTAINER COMMAND [ARG...]")]
+    pub argv: Vec<String>,
+}
+
+impl ExecArgs {
+    pub fn container(&self) -> &str {
+        self.argv.first().map_or("", String::as_str)
+    }
+
+    pub fn command(&self) -> &[String] {
+        self.argv.get(1..).unwrap_or_default()
+    }
 }
 
 #[derive(Args, Debug)]
@@ -619,8 +647,23 @@ mod tests {
         };
         assert!(run.rm && run.options.interactive && run.options.tty);
         assert_eq!(run.options.hostname.as_deref(), Some("box"));
-        assert_eq!(run.image, "busybox");
-        assert_eq!(run.command, vec!["sh", "-c", "echo -n hi"]);
+        assert_eq!(run.image(), "busybox");
+        assert_eq!(run.command(), ["sh", "-c", "echo -n hi"]);
+        // Flags after the image belong to the command, even ones `run` knows (-c, -e, -t).
+        let cli =
+            Cli::try_parse_from(["berth", "run", "busybox", "sh", "-c", "x", "-e", "-t"]).unwrap();
+        let Command::Container(ContainerCmd::Run(run)) = cli.command else {
+            panic!("not a run command");
+        };
+        assert_eq!(run.command(), ["sh", "-c", "x", "-e", "-t"]);
+        let cli = Cli::try_parse_from(["berth", "exec", "-i", "web", "ls", "-t", "-u"]).unwrap();
+        let Command::Container(ContainerCmd::Exec(exec)) = cli.command else {
+            panic!("not an exec command");
+        };
+        assert!(exec.interactive && !exec.tty);
+        assert_eq!(exec.container(), "web");
+        assert_eq!(exec.command(), ["ls", "-t", "-u"]);
+        assert!(Cli::try_parse_from(["berth", "exec", "web"]).is_err());
         for line in [
             &["berth", "container", "ls", "-a"][..],
             &["berth", "image", "ls", "-q"],

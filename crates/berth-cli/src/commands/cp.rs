@@ -74,7 +74,12 @@ fn copy_from(ctx: &Ctx, container: &str, src: &str, dest: &str) -> anyhow::Resul
                 if first.map(|c| c.as_os_str()) != Some(src_base.as_os_str()) {
                     continue;
                 }
-                root.join(name).join(parts.as_path())
+                let rest = parts.as_path();
+                if rest.as_os_str().is_empty() {
+                    root.join(name)
+                } else {
+                    root.join(name).join(rest)
+                }
             }
             None => root.join(&relative),
         };

@@ -26,7 +26,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<i32> {
         detach_keys: args.detach_keys.clone(),
         tty: Some(args.tty),
         env: (!env.is_empty()).then_some(env),
-        cmd: Some(args.command.clone()),
+        cmd: Some(args.command().to_vec()),
         privileged: Some(args.privileged),
         user: args.user.clone(),
         working_dir: args.workdir.clone(),
@@ -36,7 +36,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<i32> {
             None
         },
     };
-    let exec_id = client.exec_create(&args.container, &config)?;
+    let exec_id = client.exec_create(args.container(), &config)?;
     if args.detach {
         client.exec_start_detached(&exec_id)?;
         return Ok(0);

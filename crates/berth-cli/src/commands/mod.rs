@@ -72,7 +72,7 @@ fn container(ctx: &Ctx, command: ContainerCmd) -> anyhow::Result<i32> {
         ContainerCmd::Exec(args) => exec::exec(ctx, args),
         ContainerCmd::Attach(args) => exec::attach(ctx, args),
         ContainerCmd::Wait(c) => lifecycle::wait(ctx, &c.containers),
-        ContainerCmd::Top { container, ps_args } => cp::top(ctx, &container, &ps_args),
+        ContainerCmd::Top { argv } => cp::top(ctx, &argv[0], &argv[1..]),
         ContainerCmd::Stats(args) => stats::stats(ctx, args),
         ContainerCmd::Cp(args) => cp::cp(ctx, args),
         ContainerCmd::Rename {

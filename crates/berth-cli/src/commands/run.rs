@@ -53,19 +53,19 @@ fn create_container(
 ) -> anyhow::Result<String> {
     let body = args
         .options
-        .to_create_body(&args.image, &args.command, attach, args.rm)
+        .to_create_body(args.image(), args.command(), attach, args.rm)
         .map_err(|e| failed(command, e))?;
     let name = args.options.name.as_deref();
     if args.pull == "always" {
-        pull_with_progress(ctx, client, &args.image, args.quiet, true)
+        pull_with_progress(ctx, client, args.image(), args.quiet, true)
             .map_err(|e| failed(command, e))?;
     }
     let created = match client.container_create(name, &body) {
         Err(Error::Api(e))
             if e.status == 404 && args.pull != "never" && is_missing_image(&e.message) =>
         {
-            eprintln!("Unable to find image '{}' locally", with_tag(&args.image));
-            pull_with_progress(ctx, client, &args.image, args.quiet, true)
+            eprintln!("Unable to find image '{}' locally", with_tag(args.image()));
+            pull_with_progress(ctx, client, args.image(), args.quiet, true)
                 .map_err(|e| failed(command, e))?;
             client
                 .container_create(name, &body)
