@@ -4,6 +4,7 @@
 //!
 //! Everything here is synchronous; the API layer calls it from blocking tasks.
 
+pub mod build;
 pub mod containers;
 pub mod error;
 pub mod events;
