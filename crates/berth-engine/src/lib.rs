@@ -9,6 +9,7 @@ pub mod containers;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod network;
 pub mod paths;
 pub mod spec;
 
@@ -28,6 +29,8 @@ pub enum OpenError {
     },
     #[error("opening the image store: {0}")]
     Store(#[from] berth_store::StoreError),
+    #[error("opening network state: {0}")]
+    Network(#[from] network::NetError),
 }
 
 /// The daemon's state: one per data root.
@@ -36,6 +39,7 @@ pub struct Engine {
     pub store: Arc<Store>,
     pub containers: containers::Containers,
     pub events: events::EventBus,
+    pub network: network::NetworkService,
 }
 
 impl Engine {
@@ -46,11 +50,13 @@ impl Engine {
         }
         let store = Arc::new(Store::open(&paths.store())?);
         let containers = containers::Containers::load(&paths.containers());
+        let network = network::NetworkService::open(&paths)?;
         Ok(Engine {
             paths,
             store,
             containers,
             events: events::EventBus::default(),
+            network,
         })
     }
 }

@@ -203,7 +203,7 @@ impl Ipam {
                 range: pool.ip_range,
             })?,
         };
-        self.commit(|state| {
+        self.commit_with(Durability::AtomicOnly, |state| {
             if let Some(pool) = state.networks.get_mut(network) {
                 pool.allocated.insert(address, owner.to_string());
             }
@@ -216,7 +216,7 @@ impl Ipam {
         if !self.pool_of(network)?.allocated.contains_key(&address) {
             return Ok(false);
         }
-        self.commit(|state| {
+        self.commit_with(Durability::AtomicOnly, |state| {
             if let Some(pool) = state.networks.get_mut(network) {
                 pool.allocated.remove(&address);
             }
@@ -254,12 +254,32 @@ impl Ipam {
     /// Applies `change` to a copy, persists the copy, and only then adopts it, so memory and
     /// disk never disagree after an I/O error.
     fn commit(&mut self, change: impl FnOnce(&mut State)) -> Result<(), IpamError> {
+        self.commit_with(Durability::Durable, change)
+    }
+
+    fn commit_with(
+        &mut self,
+        durability: Durability,
+        change: impl FnOnce(&mut State),
+    ) -> Result<(), IpamError> {
         let mut next = self.state.clone();
         change(&mut next);
-        persist::save_json(&self.path, &next)?;
+        match durability {
+            Durability::Durable => persist::save_json(&self.path, &next)?,
+            Durability::AtomicOnly => persist::save_json_atomic_only(&self.path, &next)?,
+        }
         self.state = next;
         Ok(())
     }
+}
+
+/// Pool definitions are saved durably; allocations (which only describe running containers,
+/// gone after a power cut anyway) atomically but without fsync, which would dominate the cost
+/// of starting a container.
+#[derive(Debug, Clone, Copy)]
+enum Durability {
+    Durable,
+    AtomicOnly,
 }
 
 fn first_free(pool: &Pool) -> Option<Ipv4Addr> {

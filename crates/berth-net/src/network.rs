@@ -70,7 +70,7 @@ pub struct EndpointSpec<'a> {
 }
 
 /// What the container got; the engine stores it to undo the endpoint later.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Endpoint {
     pub network: String,
     pub address: Ipv4Addr,

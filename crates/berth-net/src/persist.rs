@@ -55,3 +55,25 @@ pub(crate) fn save_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Pers
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| write_error(e.into()))?;
     berth_fsutil::write_atomic(path, &bytes, 0o644).map_err(write_error)
 }
+
+/// Like [`save_json`], atomic (temp file + rename) but without the fsyncs: for state that only
+/// describes running things (address allocations), where an update lost in a power cut costs
+/// nothing (those containers are gone too) and the fsyncs would dominate container start.
+pub(crate) fn save_json_atomic_only<T: Serialize>(
+    path: &Path,
+    value: &T,
+) -> Result<(), PersistError> {
+    let write_error = |source| PersistError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| write_error(e.into()))?;
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(format!(".{}.tmp", std::process::id()));
+    let temp = PathBuf::from(temp);
+    std::fs::write(&temp, &bytes).map_err(write_error)?;
+    std::fs::rename(&temp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&temp);
+        write_error(source)
+    })
+}

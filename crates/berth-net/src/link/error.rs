@@ -72,6 +72,18 @@ pub enum LinkError {
     },
     #[error("the thread that entered network namespace {path} panicked")]
     NetnsThread { path: PathBuf },
+    #[error("create network namespace at {path}: {step}: {source}")]
+    CreateNetns {
+        path: PathBuf,
+        step: &'static str,
+        source: std::io::Error,
+    },
+    #[error("remove network namespace {path}: {step}: {source}")]
+    RemoveNetns {
+        path: PathBuf,
+        step: &'static str,
+        source: std::io::Error,
+    },
 }
 
 impl LinkError {

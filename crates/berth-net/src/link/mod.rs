@@ -7,10 +7,11 @@ mod message;
 mod netns;
 mod ops;
 mod socket;
+mod sys;
 
 pub use attach::{ContainerLink, attach_container, detach_container, mac_from_ipv4};
 pub use error::{LinkError, LinkOp};
-pub use netns::NetnsHandle;
+pub use netns::{NetnsHandle, remove_persistent as remove_persistent_netns};
 pub use ops::validate_ifname;
 pub use socket::Netlink;
 

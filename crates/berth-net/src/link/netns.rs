@@ -69,3 +69,66 @@ impl NetnsHandle {
         })
     }
 }
+
+impl NetnsHandle {
+    /// Creates a new, empty network namespace kept alive by a bind mount on `path` (what
+    /// `ip netns add` does, at a path of our choosing), and opens it. `path`'s directory must
+    /// exist; `path` itself must not.
+    pub fn create_persistent(path: impl AsRef<Path>) -> Result<Self, LinkError> {
+        let path = path.as_ref().to_path_buf();
+        let error = |step: &'static str| {
+            let path = path.clone();
+            move |source: std::io::Error| LinkError::CreateNetns { path, step, source }
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(error("create mount point"))?;
+        // The new namespace is made on a thread of its own, which mounts it and then ends:
+        // the daemon's other threads never leave the host namespace.
+        let made = std::thread::scope(|scope| {
+            scope
+                .spawn(|| -> std::io::Result<()> {
+                    super::sys::unshare_netns_of_this_thread()?;
+                    rustix::mount::mount_bind("/proc/thread-self/ns/net", &path)
+                        .map_err(std::io::Error::from)
+                })
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("namespace thread panicked")))
+        });
+        if let Err(source) = made {
+            let _ = std::fs::remove_file(&path);
+            return Err(error("unshare and bind mount")(source));
+        }
+        Self::open(&path).inspect_err(|_| {
+            let _ = remove_persistent(&path);
+        })
+    }
+}
+
+/// Unmounts and deletes a namespace made by [`NetnsHandle::create_persistent`]; the namespace
+/// itself ends when nothing else holds it. `Ok(false)` if `path` did not exist.
+pub fn remove_persistent(path: impl AsRef<Path>) -> Result<bool, LinkError> {
+    let path = path.as_ref();
+    let error = |step: &'static str| {
+        move |source: std::io::Error| LinkError::RemoveNetns {
+            path: path.to_path_buf(),
+            step,
+            source,
+        }
+    };
+    if !path.exists() {
+        return Ok(false);
+    }
+    match rustix::mount::unmount(path, rustix::mount::UnmountFlags::DETACH) {
+        // EINVAL: not a mount point (a crash between create and mount); still remove the file.
+        Ok(()) | Err(rustix::io::Errno::INVAL) => {}
+        Err(errno) => return Err(error("unmount")(errno.into())),
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(error("delete mount point")(e)),
+    }
+}
