@@ -669,6 +669,21 @@ impl NetworkService {
         }
     }
 
+    /// The networks a container is on (for the integrator's `connect`/`disconnect` events).
+    pub fn networks_of(&self, container_id: &str) -> Vec<NetworkRecord> {
+        let inner = self.lock();
+        let Some(sandbox) = inner.sandboxes.get(container_id) else {
+            return Vec::new();
+        };
+        sandbox
+            .endpoints
+            .iter()
+            .map(|e| e.network_id.as_str())
+            .chain(sandbox.mode_network.as_deref())
+            .filter_map(|id| inner.registry.by_id(id).cloned())
+            .collect()
+    }
+
     /// The network namespace file of a container attached with its own namespace.
     pub fn netns_path(&self, container_id: &str) -> Option<PathBuf> {
         self.lock().sandboxes.get(container_id)?.netns.clone()

@@ -330,3 +330,86 @@ fn attach_and_detach_latency() {
         worst
     );
 }
+
+/// A process in a namespace of its own, standing for a running container; killed on drop.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn connect_and_disconnect_a_running_container() {
+    let net = TestNet::new();
+    let (subnet, _) = unique_subnet();
+    let network = net.create(&unique("live"), &subnet, false);
+    let peer = Spec::new(&network.name);
+    let peer_attachment = net.service.attach(&peer.request()).expect("attach peer");
+
+    let running = Running(
+        std::process::Command::new("unshare")
+            .args(["--net", "/bin/busybox", "sleep", "60"])
+            .spawn()
+            .expect("start a process in a new netns"),
+    );
+    let id = berth_engine::containers::names::new_id();
+    let name = unique("live-");
+    let netns = std::path::PathBuf::from(format!("/proc/{}/ns/net", running.0.id()));
+    // unshare creates the namespace before exec; wait until the process is in it.
+    let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::read_link(&netns).ok().as_ref() == Some(&host_ns) {
+        assert!(
+            Instant::now() < deadline,
+            "the process never left the host netns"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let settings = EndpointSettings {
+        aliases: Some(vec!["cache".to_string()]),
+        ..Default::default()
+    };
+    let record = net
+        .service
+        .connect(&id, &name, &netns, &network.name, Some(&settings))
+        .expect("connect");
+    assert_eq!(record.id, network.id);
+    assert_eq!(net.service.networks_of(&id)[0].id, network.id);
+    let ip = address_on(&net.service, &id, &network.name);
+    let out = run_as(&peer_attachment, &["/bin/busybox", "nslookup", "cache"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&ip),
+        "{}",
+        text(&out)
+    );
+    let out = run_as(
+        &peer_attachment,
+        &["/bin/busybox", "ping", "-c", "1", "-W", "3", &ip],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let again = net.service.connect(&id, &name, &netns, &network.name, None);
+    assert!(
+        matches!(again, Err(NetError::AlreadyAttached { .. })),
+        "{again:?}"
+    );
+
+    net.service
+        .disconnect(&id, &network.name)
+        .expect("disconnect");
+    assert!(host_links_of(&id).is_empty());
+    let settings = net.service.settings(&id).unwrap();
+    assert!(settings.networks.unwrap().is_empty());
+    let out = run_as(
+        &peer_attachment,
+        &["/bin/busybox", "ping", "-c", "1", "-W", "1", &ip],
+    );
+    assert!(!out.status.success(), "still reachable: {}", text(&out));
+    // The namespace was the process' own: detach must not touch it.
+    net.service.detach(&id).expect("detach");
+    assert!(netns.exists());
+    net.service.detach(&peer.id).unwrap();
+    drop(running);
+}
