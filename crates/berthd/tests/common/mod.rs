@@ -144,6 +144,11 @@ impl Daemon {
         }
     }
 
+    /// This daemon's shims (their command lines carry their state dirs).
+    pub fn shim_pids(&self) -> Vec<i32> {
+        pids_mentioning(&self.exec_root().join("shims"))
+    }
+
     /// IDs of the containers in this daemon's data root.
     pub fn container_ids(&self) -> Vec<String> {
         std::fs::read_dir(self.data_root().join("containers"))
@@ -241,7 +246,7 @@ impl Drop for Daemon {
             }
         }
         self.stop_daemon();
-        for pid in pids_mentioning(&self.exec_root()) {
+        for pid in self.shim_pids() {
             signal(pid, rustix::process::Signal::KILL);
         }
         std::thread::sleep(Duration::from_millis(50));
