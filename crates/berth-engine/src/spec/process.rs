@@ -33,7 +33,14 @@ pub fn build(input: &ProcessInput<'_>) -> Result<Process, SpecError> {
     let mut user = User::default();
     user.set_uid(input.user.uid);
     user.set_gid(input.user.gid);
-    user.set_additional_gids(Some(input.user.additional_gids.clone()));
+    // The primary gid comes first, as in Docker since the fix for CVE-2023-25173.
+    let mut gids = vec![input.user.gid];
+    for gid in &input.user.additional_gids {
+        if !gids.contains(gid) {
+            gids.push(*gid);
+        }
+    }
+    user.set_additional_gids(Some(gids));
     let mut process = Process::default();
     process.set_terminal(Some(tty));
     process.set_args(Some(process_args(config)?));
@@ -47,7 +54,7 @@ pub fn build(input: &ProcessInput<'_>) -> Result<Process, SpecError> {
             .into(),
     );
     process.set_user(user);
-    process.set_capabilities(Some(caps::to_oci(input.caps)?));
+    process.set_capabilities(Some(caps::to_oci(input.caps, input.user.uid == 0)?));
     process.set_rlimits(rlimits(input.host.ulimits.as_deref().unwrap_or_default())?);
     process.set_no_new_privileges(Some(input.security.no_new_privileges));
     process.set_apparmor_profile(input.security.apparmor.clone());
