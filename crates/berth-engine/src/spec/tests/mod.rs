@@ -308,6 +308,7 @@ fn unknown_user_is_an_invalid_argument_naming_it() {
     );
 }
 
+mod docker_golden;
 mod merge;
 mod mounts;
 mod resources;

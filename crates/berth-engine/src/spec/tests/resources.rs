@@ -177,8 +177,9 @@ fn environment_like_docker() {
     assert_eq!(process.terminal(), Some(true));
     assert_eq!(process.cwd().to_str(), Some("/srv"));
     assert_eq!(spec.hostname().as_deref(), Some("web"));
-    assert_eq!(spec.domainname().as_deref(), Some("example.org"));
+    assert!(spec.domainname().is_none());
     let sysctl = spec.linux().as_ref().unwrap().sysctl().clone().unwrap();
     assert_eq!(sysctl["net.ipv4.ip_unprivileged_port_start"], "1024");
     assert_eq!(sysctl["net.ipv4.ping_group_range"], "0 2147483647");
+    assert_eq!(sysctl["kernel.domainname"], "example.org");
 }
