@@ -92,8 +92,8 @@ fn normalise(spec: &mut Value) {
         ("cpu", "shares"),
         ("blockIO", "weight"),
     ] {
-        let zero = matches!(&resources[group][field], Value::Bool(false))
-            || resources[group][field] == Value::from(0);
+        let zero =
+            matches!(&resources[group][field], Value::Bool(false)) || resources[group][field] == 0;
         if zero && let Some(obj) = resources[group].as_object_mut() {
             obj.remove(field);
         }
@@ -105,7 +105,7 @@ fn normalise(spec: &mut Value) {
     }
     for rule in resources["devices"].as_array_mut().into_iter().flatten() {
         for number in ["major", "minor"] {
-            if rule[number] == Value::from(-1)
+            if rule[number] == -1
                 && let Some(obj) = rule.as_object_mut()
             {
                 obj.remove(number);
