@@ -133,3 +133,80 @@ fn user_nobody_is_resolved_from_the_image() {
     );
     assert_eq!(out.get("home"), "/home");
 }
+
+/// Binds (read-only), tmpfs with options, and a read-only rootfs, as the runtime mounts them.
+#[test]
+fn binds_tmpfs_and_readonly_rootfs() {
+    let data = tempfile::Builder::new()
+        .prefix("berth-spec-bind-")
+        .tempdir()
+        .expect("tempdir");
+    std::fs::write(data.path().join("hello"), "from the host\n").expect("write");
+    let host = HostConfig {
+        binds: Some(vec![format!("{}:/data:ro", data.path().display())]),
+        tmpfs: Some([("/scratch".to_string(), "size=1m,mode=700".to_string())].into()),
+        readonly_rootfs: Some(true),
+        shm_size: Some(2 << 20),
+        ..Default::default()
+    };
+    let script = r#"
+echo "hello=$(cat /data/hello)"
+touch /data/new 2>/dev/null; echo "bind_write=$?"
+touch /newfile 2>/dev/null; echo "root_write=$?"
+touch /scratch/ok; echo "tmpfs_write=$?"
+echo "tmpfs_mode=$(stat -c %a /scratch)"
+echo "tmpfs_opts=$(grep ' /scratch ' /proc/self/mountinfo | cut -d' ' -f6)"
+echo "tmpfs_size=$(df -k /scratch | tail -1 | awk '{print $2}')"
+echo "shm_size=$(df -k /dev/shm | tail -1 | awk '{print $2}')"
+echo "hosts=$(cat /etc/hosts | head -1)"
+"#;
+    let out = run_script(ContainerConfig::default(), host, script);
+    assert_eq!(out.code, 0, "{}", out.output);
+    assert_eq!(out.get("hello"), "from the host");
+    assert_ne!(out.get("bind_write"), "0", "the bind is read-only");
+    assert_ne!(out.get("root_write"), "0", "the rootfs is read-only");
+    assert_eq!(out.get("tmpfs_write"), "0");
+    assert_eq!(out.get("tmpfs_mode"), "700");
+    let opts = out.get("tmpfs_opts");
+    assert!(
+        opts.contains("nosuid") && opts.contains("nodev") && opts.contains("noexec"),
+        "{opts}"
+    );
+    assert_eq!(out.get("tmpfs_size"), "1024");
+    assert_eq!(out.get("shm_size"), "2048");
+    assert_eq!(out.get("hosts"), "127.0.0.1\tlocalhost");
+    assert!(!data.path().join("new").exists());
+}
+
+/// Privileged: every capability this process can grant, no seccomp, no masks, rw /sys, the
+/// host's devices.
+#[test]
+fn privileged_container() {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    let own_bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .expect("CapBnd")
+        .trim()
+        .to_string();
+    let host = HostConfig {
+        privileged: Some(true),
+        ..Default::default()
+    };
+    let script = r#"
+echo "capeff=$(grep CapEff /proc/self/status | cut -f2)"
+echo "seccomp=$(grep '^Seccomp:' /proc/self/status | cut -f2)"
+echo "interrupts=$(wc -c < /proc/interrupts)"
+echo "sys_opts=$(grep ' /sys ' /proc/self/mountinfo | cut -d' ' -f6)"
+[ -c /dev/kmsg ] && echo "kmsg=yes" || echo "kmsg=no"
+unshare -m true; echo "unshare_mount=$?"
+"#;
+    let out = run_script(ContainerConfig::default(), host, script);
+    assert_eq!(out.code, 0, "{}", out.output);
+    assert_eq!(out.get("capeff"), own_bounding);
+    assert_eq!(out.get("seccomp"), "0");
+    assert_ne!(out.get("interrupts"), "0", "nothing masked");
+    assert!(out.get("sys_opts").starts_with("rw"), "{}", out.output);
+    assert_eq!(out.get("kmsg"), "yes", "host devices are there");
+    assert_eq!(out.get("unshare_mount"), "0");
+}

@@ -14,8 +14,9 @@ use berth_runtime::container::{ContainerId, CreateOptions, RunOptions, delete, r
 use berth_testutil::Bundle;
 use bollard_stubs::models::{ContainerConfig, HostConfig};
 
-/// Where the script's output lands inside the rootfs.
-const OUT: &str = "tmp/spec-test.out";
+/// Where the script writes its output: a host directory bind-mounted read-write, so even a
+/// read-only rootfs or a non-root user can report.
+const OUT_DIR: &str = "/berth-test-out";
 
 /// A finished container run.
 pub struct Outcome {
@@ -81,15 +82,20 @@ pub fn run_script_in(
     config.cmd = Some(vec![
         "sh".into(),
         "-c".into(),
-        format!("{{ {script}\n}} > /{OUT} 2>&1"),
+        format!("{{ {script}\n}} > {OUT_DIR}/out 2>&1"),
     ]);
     merge_image_config(&mut config, &serde_json::Value::Null);
     let id = format!("{name}-0123456789abcdef");
     let rootfs = bundle.rootfs();
-    // The fixture's /tmp is 0755; the script (maybe not root) writes its output there.
-    std::fs::set_permissions(rootfs.join("tmp"), std::fs::Permissions::from_mode(0o1777))
-        .expect("chmod /tmp");
     prepare(&rootfs);
+    let out_dir = scratch.path().join("out");
+    std::fs::create_dir(&out_dir).expect("output dir");
+    std::fs::set_permissions(&out_dir, std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod the output dir");
+    let mut host = host;
+    host.binds
+        .get_or_insert_with(Vec::new)
+        .push(format!("{}:{OUT_DIR}", out_dir.display()));
     let spec = build(&SpecInput {
         id: &id,
         config: &config,
@@ -125,6 +131,6 @@ pub fn run_script_in(
             125
         }
     });
-    let output = std::fs::read_to_string(rootfs.join(OUT)).unwrap_or_default();
+    let output = std::fs::read_to_string(out_dir.join("out")).unwrap_or_default();
     Outcome { code, output }
 }
