@@ -33,7 +33,8 @@ use oci_spec::runtime::{Linux, Root, Spec};
 pub use caps::DEFAULT as DEFAULT_CAPABILITIES;
 pub use error::SpecError;
 pub use merge::{DEFAULT_PATH, merge_image_config, process_args};
-pub use user::ResolvedUser;
+pub use process::daemon_env;
+pub use user::{ResolvedUser, resolve as resolve_user};
 
 /// Host files bind-mounted at /etc/hosts, /etc/hostname and /etc/resolv.conf.
 #[derive(Debug, Clone, Copy)]

@@ -2,7 +2,7 @@
 //! terminal, user, capabilities, rlimits (`Ulimits`), no_new_privileges, oom_score_adj.
 
 use bollard_stubs::models::{ContainerConfig, HostConfig, ResourcesUlimits};
-use oci_spec::runtime::{PosixRlimit, PosixRlimitBuilder, PosixRlimitType, Process, User};
+use oci_spec::runtime::{PosixRlimit, PosixRlimitBuilder, PosixRlimitType, Process};
 
 use super::merge::DEFAULT_PATH;
 use super::security::SecurityOpts;
@@ -30,17 +30,6 @@ pub fn build(input: &ProcessInput<'_>) -> Result<Process, SpecError> {
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", input.user.home));
     }
-    let mut user = User::default();
-    user.set_uid(input.user.uid);
-    user.set_gid(input.user.gid);
-    // The primary gid comes first, as in Docker since the fix for CVE-2023-25173.
-    let mut gids = vec![input.user.gid];
-    for gid in &input.user.additional_gids {
-        if !gids.contains(gid) {
-            gids.push(*gid);
-        }
-    }
-    user.set_additional_gids(Some(gids));
     let mut process = Process::default();
     process.set_terminal(Some(tty));
     process.set_args(Some(process_args(config)?));
@@ -53,7 +42,7 @@ pub fn build(input: &ProcessInput<'_>) -> Result<Process, SpecError> {
             .unwrap_or_else(|| "/".to_string())
             .into(),
     );
-    process.set_user(user);
+    process.set_user(input.user.oci_user());
     process.set_capabilities(Some(caps::to_oci(input.caps, input.user.uid == 0)?));
     process.set_rlimits(rlimits(input.host.ulimits.as_deref().unwrap_or_default())?);
     process.set_no_new_privileges(Some(input.security.no_new_privileges));
