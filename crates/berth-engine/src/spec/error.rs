@@ -9,6 +9,8 @@ use crate::error::{ErrorKind, HasKind};
 pub enum SpecError {
     #[error("no command specified")]
     NoCommand,
+    #[error("the working directory '{dir}' is invalid, it needs to be an absolute path")]
+    RelativeWorkingDir { dir: String },
     #[error("unable to find user {name}: no matching entries in passwd file")]
     UnknownUser { name: String },
     #[error("unable to find group {name}: no matching entries in group file")]

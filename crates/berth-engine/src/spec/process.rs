@@ -34,14 +34,16 @@ pub fn build(input: &ProcessInput<'_>) -> Result<Process, SpecError> {
     process.set_terminal(Some(tty));
     process.set_args(Some(process_args(config)?));
     process.set_env(Some(env));
-    process.set_cwd(
-        config
-            .working_dir
-            .clone()
-            .filter(|w| !w.is_empty())
-            .unwrap_or_else(|| "/".to_string())
-            .into(),
-    );
+    let cwd = match config.working_dir.as_deref() {
+        None | Some("") => "/",
+        Some(dir) if dir.starts_with('/') => dir,
+        Some(dir) => {
+            return Err(SpecError::RelativeWorkingDir {
+                dir: dir.to_string(),
+            });
+        }
+    };
+    process.set_cwd(cwd.into());
     process.set_user(input.user.oci_user());
     process.set_capabilities(Some(caps::to_oci(input.caps, input.user.uid == 0)?));
     process.set_rlimits(rlimits(input.host.ulimits.as_deref().unwrap_or_default())?);

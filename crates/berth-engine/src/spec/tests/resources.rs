@@ -108,6 +108,20 @@ fn invalid_resources_are_invalid_arguments() {
 }
 
 #[test]
+fn a_relative_working_dir_is_refused() {
+    let f = Fixture::new();
+    let config = ContainerConfig {
+        working_dir: Some("srv".into()),
+        ..sh(&["true"])
+    };
+    let err = f.build(&config, &HostConfig::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the working directory 'srv' is invalid, it needs to be an absolute path"
+    );
+}
+
+#[test]
 fn ulimits_become_rlimits() {
     let f = Fixture::new();
     let ulimit = |name: &str, soft, hard| ResourcesUlimits {
