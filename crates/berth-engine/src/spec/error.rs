@@ -28,11 +28,10 @@ pub enum SpecError {
     InvalidSecurityOpt { opt: String, reason: &'static str },
     #[error("--security-opt {opt:?}: {reason}")]
     UnsupportedSecurityOpt { opt: String, reason: &'static str },
-    #[error("reading seccomp profile {path}: {source}")]
-    ReadSeccompProfile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(
+        "seccomp={given}: the daemon takes a profile's JSON contents, not a path (the client reads the file)"
+    )]
+    SeccompProfileNotJson { given: String },
     #[error("decoding seccomp profile: {source}")]
     ParseSeccompProfile { source: serde_json::Error },
     #[error("invalid seccomp profile: {reason}")]
