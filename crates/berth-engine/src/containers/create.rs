@@ -10,10 +10,10 @@ use berth_store::snapshot::Driver;
 use bollard_stubs::models::{ContainerConfig, ContainerCreateBody, HostConfig};
 
 use super::record::{ContainerRecord, State};
-use super::spec_input::{self, SpecInput};
 use super::{Container, ContainerError, etc_files, names};
 use crate::Engine;
 use crate::events::Event;
+use crate::spec::{self, SpecInput};
 
 /// An image config larger than this is not one.
 const MAX_IMAGE_CONFIG: u64 = 8 << 20;
@@ -94,8 +94,8 @@ impl Engine {
                 image: image.id.to_string(),
                 reason,
             })?;
-        spec_input::merge_image_config(&mut config, &image_config);
-        let argv = spec_input::process_args(&config).map_err(|_| ContainerError::NoCommand)?;
+        spec::merge_image_config(&mut config, &image_config);
+        let argv = spec::process_args(&config)?;
 
         let id = names::new_id();
         let name = match request.name.as_deref().filter(|n| !n.is_empty()) {
@@ -186,17 +186,19 @@ impl Engine {
         let host_network = record.host_config.network_mode.as_deref() == Some("host");
         let hostname = record.config.hostname.clone().unwrap_or_default();
         let etc = etc_files::write(&dir, &hostname, host_network)?;
-        let spec = spec_input::build(&SpecInput {
+        let spec = spec::build(&SpecInput {
             id,
             config: &record.config,
             host: &record.host_config,
             rootfs: &rootfs,
-            etc,
+            etc: etc.as_spec_files(),
             cgroups_path: super::cgroups_path(id),
-        })
-        .map_err(|e| ContainerError::Spec(e.to_string()))?;
+        })?;
         let bundle_config = self.paths.bundle(id).join("config.json");
-        let bytes = serde_json::to_vec(&spec).map_err(|e| ContainerError::Spec(e.to_string()))?;
+        let bytes = serde_json::to_vec(&spec).map_err(|source| ContainerError::Serialize {
+            path: bundle_config.clone(),
+            source,
+        })?;
         berth_fsutil::write_atomic(&bundle_config, &bytes, 0o600)
             .map_err(io("writing", bundle_config.clone()))?;
         record.save(&dir)?;

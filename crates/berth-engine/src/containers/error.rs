@@ -26,10 +26,18 @@ pub enum ContainerError {
         "Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name."
     )]
     NameInUse { name: String, id: String },
-    #[error("No command specified")]
-    NoCommand,
-    #[error("invalid container config: {0}")]
-    Spec(String),
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecError),
+    #[error("writing {path}: {source}")]
+    Serialize {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("container id {id} is not a runtime id: {source}")]
+    RuntimeId {
+        id: String,
+        source: berth_runtime::container::InvalidId,
+    },
     #[error("container snapshot {id}: {source}")]
     Snapshot {
         id: String,
@@ -111,17 +119,14 @@ impl HasKind for ContainerError {
             | E::RemovalInProgress { .. }
             | E::AttachStopped
             | E::Removed => ErrorKind::Conflict,
-            E::NoCommand | E::Spec(_) | E::BadSignal { .. } | E::BadFilter { .. } => {
-                ErrorKind::InvalidArgument
-            }
+            E::Spec(e) => e.kind(),
+            E::BadSignal { .. } | E::BadFilter { .. } => ErrorKind::InvalidArgument,
             // Docker answers 400 when the program is missing or not executable (a config
             // error), 500 for everything else that stops a start.
             E::StartFailed {
                 exit_code: 126 | 127,
                 ..
-            } => {
-                ErrorKind::InvalidArgument
-            }
+            } => ErrorKind::InvalidArgument,
             E::AlreadyRunning { .. } | E::AlreadyStopped { .. } => ErrorKind::NotModified,
             _ => ErrorKind::System,
         }

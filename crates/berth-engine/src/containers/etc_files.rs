@@ -4,7 +4,24 @@
 use std::path::{Path, PathBuf};
 
 use super::ContainerError;
-use super::spec_input::EtcFiles;
+
+/// Where a container's /etc files live on the host.
+#[derive(Debug, Clone)]
+pub struct EtcPaths {
+    pub hosts: PathBuf,
+    pub hostname: PathBuf,
+    pub resolv_conf: PathBuf,
+}
+
+impl EtcPaths {
+    pub fn as_spec_files(&self) -> crate::spec::EtcFiles<'_> {
+        crate::spec::EtcFiles {
+            hosts: &self.hosts,
+            hostname: &self.hostname,
+            resolv_conf: &self.resolv_conf,
+        }
+    }
+}
 
 const HOSTS_BASE: &str = "127.0.0.1\tlocalhost
 ::1\tlocalhost ip6-localhost ip6-loopback
@@ -17,8 +34,8 @@ ff02::2\tip6-allrouters
 /// Docker's fallback when the host has no usable nameserver.
 const DEFAULT_NAMESERVERS: &str = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
 
-pub fn paths(dir: &Path) -> EtcFiles {
-    EtcFiles {
+pub fn paths(dir: &Path) -> EtcPaths {
+    EtcPaths {
         hosts: dir.join("hosts"),
         hostname: dir.join("hostname"),
         resolv_conf: dir.join("resolv.conf"),
@@ -27,7 +44,7 @@ pub fn paths(dir: &Path) -> EtcFiles {
 
 /// Writes the three files for a container named by `hostname`; with host networking the
 /// host's own files are copied, as Docker does.
-pub fn write(dir: &Path, hostname: &str, host_network: bool) -> Result<EtcFiles, ContainerError> {
+pub fn write(dir: &Path, hostname: &str, host_network: bool) -> Result<EtcPaths, ContainerError> {
     let files = paths(dir);
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let (hosts, resolv) = if host_network {

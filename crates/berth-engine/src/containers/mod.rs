@@ -14,7 +14,6 @@ pub mod record;
 mod remove;
 mod restore;
 mod signal;
-mod spec_input;
 mod start;
 mod status_text;
 mod stop;

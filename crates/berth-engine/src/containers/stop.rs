@@ -141,8 +141,11 @@ impl Engine {
             }
             _ => return Err(ContainerError::NotRunning { id }),
         }
-        let cid = berth_runtime::container::ContainerId::parse(&id).map_err(|e| {
-            ContainerError::Spec(format!("container id {id} is not a runtime id: {e}"))
+        let cid = berth_runtime::container::ContainerId::parse(&id).map_err(|source| {
+            ContainerError::RuntimeId {
+                id: id.clone(),
+                source,
+            }
         })?;
         let root = self.paths.runtime_root();
         let (action, result) = if pause {
