@@ -78,10 +78,30 @@ impl Daemon {
         self
     }
 
-    /// Stops the daemon (containers keep running) and starts it again on the same state.
-    pub fn restart(mut self) -> Daemon {
+    /// Stops the daemon (containers keep running), runs `meanwhile`, and starts it again on
+    /// the same state.
+    pub fn restart_with(mut self, meanwhile: impl FnOnce(&Daemon)) -> Daemon {
         self.stop_daemon();
+        meanwhile(&self);
         self.spawn()
+    }
+
+    /// The ID of container `name`, read from its record (works while the daemon is down).
+    pub fn ok_offline_id(&self, name: &str) -> String {
+        self.container_ids()
+            .into_iter()
+            .find(|id| {
+                let path = self
+                    .data_root()
+                    .join("containers")
+                    .join(id)
+                    .join("config.v2.json");
+                let record: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(path).unwrap_or_default())
+                        .unwrap_or_default();
+                record["Name"] == name
+            })
+            .unwrap_or_else(|| panic!("no container named {name}"))
     }
 
     pub fn socket(&self) -> PathBuf {
