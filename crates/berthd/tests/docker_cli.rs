@@ -123,3 +123,12 @@ fn kill_pause_rename_and_restart() {
     );
     d.ok(&["rm", "b"]);
 }
+
+#[test]
+fn tty_gets_the_clients_size() {
+    let d = Daemon::start();
+    let out = d.in_pty("stty rows 30 cols 100; docker run --rm -it busybox sh -c 'stty size; tty'");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("30 100\n/dev/pts/0"), "{text:?}");
+}

@@ -194,6 +194,7 @@ impl Engine {
             etc: etc.as_spec_files(),
             cgroups_path: super::cgroups_path(id),
         })?;
+        let spec = with_console_size(spec, record);
         let bundle_config = self.paths.bundle(id).join("config.json");
         let bytes = serde_json::to_vec(&spec).map_err(|source| ContainerError::Serialize {
             path: bundle_config.clone(),
@@ -205,4 +206,33 @@ impl Engine {
         undo.armed = false;
         Ok(())
     }
+}
+
+/// Docker's `ConsoleSize` (`[rows, cols]`, sent by the CLI for `-t`) as the tty's initial
+/// size: a program that asks at once must see it, and the client's resize comes after start.
+fn with_console_size(
+    mut spec: oci_spec::runtime::Spec,
+    record: &ContainerRecord,
+) -> oci_spec::runtime::Spec {
+    let size = record
+        .host_config
+        .console_size
+        .as_deref()
+        .unwrap_or_default();
+    let (&[rows, cols], true) = (size, record.config.tty.unwrap_or(false)) else {
+        return spec;
+    };
+    if rows == 0 && cols == 0 {
+        return spec;
+    }
+    let console = oci_spec::runtime::BoxBuilder::default()
+        .height(rows as u64)
+        .width(cols as u64)
+        .build()
+        .ok();
+    if let Some(mut process) = spec.process().clone() {
+        process.set_console_size(console);
+        spec.set_process(Some(process));
+    }
+    spec
 }

@@ -132,6 +132,17 @@ impl Daemon {
         run_with_timeout(cmd, None, args)
     }
 
+    /// Runs the shell command `line` (which calls docker) on a fresh pty, through `script`.
+    pub fn in_pty(&self, line: &str) -> Output {
+        berth_testutil::require_program("script");
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", line, "/dev/null"])
+            .env("DOCKER_HOST", format!("unix://{}", self.socket().display()))
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .stdin(Stdio::null());
+        run_with_timeout(cmd, None, &[line])
+    }
+
     /// Runs docker with `input` on its stdin.
     pub fn docker_with_input(&self, args: &[&str], input: &[u8]) -> Output {
         let mut cmd = self.docker_cmd(args);
