@@ -29,8 +29,25 @@ impl Engine {
                 id: container.id.clone(),
             });
         }
-        self.control(container, "kill", &format!("{{\"kill\":{signal}}}"))
-            .map(drop)
+        match self.control(container, "kill", &format!("{{\"kill\":{signal}}}")) {
+            Ok(_) => Ok(()),
+            // A shim stops listening once the container's process is gone (and removes the
+            // socket just before it exits): the container is not running any more, and the
+            // monitor records its exit soon.
+            Err(ContainerError::Control {
+                source: berth_shim::client::ClientError::Io { source, .. },
+                ..
+            }) if matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+            {
+                Err(ContainerError::NotRunning {
+                    id: container.id.clone(),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// One command on the shim's control socket; a `{"error":…}` reply is an error.
