@@ -122,6 +122,12 @@ fn kill_pause_rename_and_restart() {
         "{out:?}"
     );
     d.ok(&["rm", "b"]);
+    // A paused container is removed by force too (it is thawed to take its SIGKILL).
+    d.ok(&["run", "-d", "--name", "frozen", "busybox", "sleep", "60"]);
+    d.ok(&["pause", "frozen"]);
+    d.ok(&["rm", "-f", "frozen"]);
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+    assert!(d.shim_pids().is_empty());
 }
 
 #[test]

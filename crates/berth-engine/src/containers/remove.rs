@@ -92,6 +92,12 @@ impl Engine {
             Ok(()) | Err(ContainerError::NotRunning { .. }) => {}
             Err(e) => return Err(e),
         }
+        if container.snapshot().state.status == super::Status::Paused {
+            // A frozen process never acts on its SIGKILL: thaw it (Docker does the same).
+            if let Ok(cid) = berth_runtime::container::ContainerId::parse(&container.id) {
+                let _ = berth_runtime::container::resume(&self.paths.runtime_root(), &cid);
+            }
+        }
         if container
             .wait_blocking(WaitCondition::NotRunning, Some(KILL_WAIT))
             .is_none()
