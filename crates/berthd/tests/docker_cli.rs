@@ -14,6 +14,27 @@ fn run_rm_prints_output_and_leaves_nothing() {
 }
 
 #[test]
+fn etc_files_and_hostnames_follow_docker() {
+    let d = Daemon::start();
+    let id = d.ok(&["create", "busybox", "cat", "/etc/hostname"]);
+    // `start -a` attaches before it starts, like run.
+    assert_eq!(d.ok(&["start", "-a", &id]), &id[..12]);
+    assert_eq!(
+        d.ok(&["run", "--rm", "--hostname", "hh", "busybox", "hostname"]),
+        "hh"
+    );
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "host", "busybox", "hostname"]),
+        host.trim()
+    );
+    let hosts = d.ok(&["run", "--rm", "busybox", "cat", "/etc/hosts"]);
+    assert!(hosts.starts_with("127.0.0.1\tlocalhost\n"), "{hosts}");
+    let resolv = d.ok(&["run", "--rm", "busybox", "cat", "/etc/resolv.conf"]);
+    assert!(!resolv.contains("nameserver 127."), "{resolv}");
+}
+
+#[test]
 fn run_returns_the_containers_exit_code_and_docker_codes_for_bad_programs() {
     let d = Daemon::start();
     let out = d.docker(&["run", "--name", "three", "busybox", "sh", "-c", "exit 3"]);

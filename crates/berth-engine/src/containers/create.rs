@@ -103,7 +103,13 @@ impl Engine {
             None => names::generate(|n| self.containers.by_name(n).is_some()),
         };
         if config.hostname.as_deref().unwrap_or("").is_empty() {
-            config.hostname = Some(id[..12].to_string());
+            // Docker: the host's name with host networking, else the short ID.
+            let host_name = (host.network_mode.as_deref() == Some("host"))
+                .then(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+                .flatten()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty());
+            config.hostname = Some(host_name.unwrap_or_else(|| id[..12].to_string()));
         }
         let record = ContainerRecord {
             id: id.clone(),
