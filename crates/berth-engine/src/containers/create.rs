@@ -206,7 +206,7 @@ impl Engine {
             path: bundle_config.clone(),
             source,
         })?;
-        berth_fsutil::write_atomic(&bundle_config, &bytes, 0o600)
+        super::sync_later::write(&bundle_config, &bytes, 0o600)
             .map_err(io("writing", bundle_config.clone()))?;
         record.save(&dir)?;
         undo.armed = false;

@@ -17,6 +17,7 @@ mod signal;
 mod start;
 mod status_text;
 mod stop;
+mod sync_later;
 mod wait;
 
 use std::collections::HashMap;
