@@ -108,6 +108,26 @@ fn create_refuses_a_taken_name_and_wait_returns_the_code() {
         "{stderr}"
     );
     assert_eq!(d.ok(&["ps", "-a", "--format", "{{.Status}}"]), "Created");
+    for (args, message) in [
+        (
+            &["create", "--pull", "never", "nosuchimage"][..],
+            "No such image: nosuchimage",
+        ),
+        (
+            &["create", "--name", "a b", "busybox", "true"][..],
+            "Invalid container name (a b)",
+        ),
+        (
+            &["start", "nosuchcontainer"][..],
+            "No such container: nosuchcontainer",
+        ),
+    ] {
+        let out = d.docker(args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    assert_eq!(d.ok(&["ps", "-aq"]).lines().count(), 1);
     d.ok(&["start", "taken"]);
     assert_eq!(d.ok(&["wait", "taken"]), "7");
     d.ok(&["rm", "taken"]);

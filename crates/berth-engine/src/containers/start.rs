@@ -168,6 +168,7 @@ impl Engine {
             wait_attach,
             stdin_once: record.config.stdin_once.unwrap_or(false),
         };
+        let began = std::time::Instant::now();
         let output = Command::new(&self.shim)
             .args(config.argv())
             .stdin(Stdio::null())
@@ -178,6 +179,7 @@ impl Engine {
                 path: self.shim.clone(),
                 source,
             })?;
+        tracing::debug!(container = %id, elapsed = ?began.elapsed(), "shim reported");
         Ok(parse_report(&output.stdout, &output.stderr))
     }
 
