@@ -7,6 +7,7 @@
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod io;
 pub mod paths;
 
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct Engine {
     pub store: Arc<Store>,
     pub containers: containers::Containers,
     pub events: events::EventBus,
+    /// `docker exec` instances.
+    pub execs: io::exec::ExecTable,
 }
 
 impl Engine {
@@ -48,6 +51,7 @@ impl Engine {
             store,
             containers,
             events: events::EventBus::default(),
+            execs: io::exec::ExecTable::default(),
         })
     }
 }
