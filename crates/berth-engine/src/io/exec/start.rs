@@ -73,7 +73,8 @@ pub fn start(engine: &Arc<Engine>, exec_id: &str, detach: bool) -> Result<Starte
         state.started = true;
         state.running = true;
     }
-    let dir = engine.paths.exec_root.join("execs").join(&exec.id);
+    // A short name: the console socket's path must fit in `sun_path`.
+    let dir = engine.paths.exec_root.join("execs").join(&exec.id[..16]);
     match launch(engine, &exec, &dir, detach) {
         Ok(started) => Ok(started),
         Err(e) => {
@@ -189,6 +190,18 @@ fn launch(
         let mut state = exec.lock();
         state.pid = pid;
         state.console = console.clone();
+    }
+    if detach && let Some(fd) = stderr.take() {
+        // Nobody reads a detached exec's stderr; keep the pipe from filling up.
+        let drain = move || {
+            let _ = std::io::copy(&mut File::from(fd), &mut std::io::sink());
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("exec-drain".into())
+            .spawn(drain)
+        {
+            tracing::warn!(error = %e, "cannot drain a detached exec's stderr");
+        }
     }
     publish(engine, exec, "exec_start", &name, &image, None);
     spawn_reaper(
