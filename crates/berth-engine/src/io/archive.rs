@@ -142,7 +142,7 @@ impl Rootfs {
         };
         let what = match FileType::from_raw_mode(st.st_mode) {
             FileType::Directory => Target::Dir(reopen(OFlags::RDONLY | OFlags::DIRECTORY)?),
-            FileType::RegularFile => Target::File(reopen(OFlags::RDONLY)?),
+            FileType::RegularFile => Target::File(reopen(OFlags::RDONLY | OFlags::NONBLOCK)?),
             // Links, devices, fifos: archived from their parent directory by name.
             _ => {
                 let parent = parent_of(path);

@@ -57,7 +57,8 @@ pub fn relative(path: &str) -> OsString {
 /// Reads a whole small file inside `root` (e.g. `/etc/passwd`); `None` when absent.
 pub fn read_small_file(root: &OwnedFd, path: &str, limit: u64) -> io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let fd = match open_in_root(root, path, OFlags::RDONLY, true) {
+    // NONBLOCK: a FIFO planted at the path must not hang the daemon.
+    let fd = match open_in_root(root, path, OFlags::RDONLY | OFlags::NONBLOCK, true) {
         Ok(fd) => fd,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),

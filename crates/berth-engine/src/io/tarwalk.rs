@@ -47,7 +47,8 @@ impl<W: Write> TarWalker<W> {
                 let file = rustix::fs::openat(
                     parent,
                     name,
-                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    // NONBLOCK: swapped for a FIFO after the stat, it must not hang us.
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
                     Mode::empty(),
                 )?;
                 self.append_file(file, tar_path)
@@ -105,6 +106,10 @@ impl<W: Write> TarWalker<W> {
     /// shrinks while read is padded so the archive stays well-formed.
     pub fn append_file(&mut self, file: OwnedFd, tar_path: &Path) -> io::Result<()> {
         let st = rustix::fs::fstat(&file)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            // Replaced by something else since it was looked at: skip it.
+            return Ok(());
+        }
         if st.st_nlink > 1 {
             let key = (st.st_dev, st.st_ino);
             if let Some(first) = self.links.get(&key) {

@@ -6,7 +6,6 @@
 
 mod process;
 mod start;
-mod user;
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
@@ -15,7 +14,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use bollard_stubs::models::{ExecConfig, ExecInspectResponse, ProcessConfig};
 
 pub use start::{Started, runtime_binary, start};
-pub use user::ExecUser;
 
 use crate::Engine;
 use crate::containers::{LookupError, Status};
@@ -38,13 +36,9 @@ pub enum ExecError {
     AlreadyRunning(String),
     #[error("Error: Exec command {0} has already run")]
     AlreadyRan(String),
-    #[error("{message}")]
-    UnknownUser { message: String },
-    #[error("reading {path} in the container: {source}")]
-    UserDb {
-        path: String,
-        source: std::io::Error,
-    },
+    /// `-u` names a user or group the container does not have, or its passwd is unreadable.
+    #[error(transparent)]
+    User(crate::spec::SpecError),
     #[error("reading the container's OCI spec: {0}")]
     Spec(#[from] berth_runtime::spec::SpecError),
     #[error("{what} {path}: {source}")]
@@ -72,7 +66,7 @@ impl HasKind for ExecError {
             | ExecError::AlreadyRunning(_)
             | ExecError::AlreadyRan(_) => ErrorKind::Conflict,
             ExecError::NoCommand => ErrorKind::InvalidArgument,
-            ExecError::UnknownUser { .. } | ExecError::Start { .. } => ErrorKind::System,
+            ExecError::User(e) => e.kind(),
             _ => ErrorKind::System,
         }
     }

@@ -5,8 +5,7 @@ use std::str::FromStr;
 
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, Process};
 
-use super::{ExecError, ExecSpec, user};
-use crate::io::rootpath;
+use super::{ExecError, ExecSpec};
 
 /// Every capability Linux has (for `--privileged`), as Docker grants them.
 const ALL_CAPS: &[&str] = &[
@@ -73,17 +72,10 @@ pub fn build(
         p.set_cwd(spec.working_dir.clone().into());
     }
     if !spec.user.is_empty() {
-        let root = rootpath::open_root(rootfs).map_err(|source| ExecError::Io {
-            what: "opening the container's rootfs",
-            path: rootfs.to_path_buf(),
-            source,
-        })?;
-        let ids = user::resolve(&root, &spec.user)?;
-        let mut u = p.user().clone();
-        u.set_uid(ids.uid);
-        u.set_gid(ids.gid);
-        u.set_additional_gids((!ids.additional_gids.is_empty()).then_some(ids.additional_gids));
-        p.set_user(u);
+        let user = crate::spec::resolve_user(rootfs, &spec.user, &[]).map_err(ExecError::User)?;
+        let mut oci = user.oci_user();
+        oci.set_umask(p.user().umask());
+        p.set_user(oci);
     }
     p.set_terminal(Some(spec.tty));
     p.set_console_size(None);

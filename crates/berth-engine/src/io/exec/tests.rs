@@ -181,7 +181,7 @@ fn runs_commands_with_stdio_exit_codes_and_events() {
     let id = create(&c.engine, &c.id, unknown).unwrap();
     assert!(matches!(
         start(&c.engine, &id, false),
-        Err(ExecError::UnknownUser { .. })
+        Err(ExecError::User(_))
     ));
 }
 
