@@ -55,6 +55,11 @@ async fn start(ctx: &Ctx, id: &str, mut req: Req) -> http::Result<Resp> {
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
         }
     };
+    if let Some([height, width]) = config.console_size.as_deref() {
+        let dim = |v: &usize| u16::try_from(*v).unwrap_or(u16::MAX);
+        exec.resize(dim(height), dim(width))
+            .map_err(ApiError::from_engine)?;
+    }
     let engine = ctx.engine.clone();
     let exec_id = exec.id.clone();
     if config.detach.unwrap_or(false) {

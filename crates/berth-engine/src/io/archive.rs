@@ -68,6 +68,7 @@ pub struct Rootfs {
 }
 
 impl Rootfs {
+    /// `container` is how errors name it (Docker uses the name the client gave).
     pub fn open(rootfs: &Path, container: &str) -> Result<Rootfs, ArchiveError> {
         let root = rootpath::open_root(rootfs).map_err(|source| ArchiveError::Root {
             path: rootfs.to_path_buf(),

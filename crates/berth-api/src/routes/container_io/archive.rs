@@ -14,7 +14,7 @@ const STAT_HEADER: &str = "X-Docker-Container-Path-Stat";
 
 fn open_rootfs(ctx: &Ctx, id: &str) -> http::Result<Rootfs> {
     let c = container(ctx, id)?;
-    Rootfs::open(&ctx.engine.paths.rootfs(&c.id), &c.id).map_err(ApiError::from_engine)
+    Rootfs::open(&ctx.engine.paths.rootfs(&c.id), id).map_err(ApiError::from_engine)
 }
 
 fn path_arg(req: &Req) -> http::Result<String> {

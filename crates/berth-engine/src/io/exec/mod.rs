@@ -112,6 +112,9 @@ struct ExecState {
     pid: i32,
     /// The pty master while a tty exec runs (for resize).
     console: Option<Arc<OwnedFd>>,
+    /// The last requested window size (rows, cols), applied when the pty arrives: clients
+    /// resize right after start, possibly before the process has its terminal.
+    size: Option<(u16, u16)>,
 }
 
 /// One exec instance.
@@ -144,23 +147,18 @@ impl Exec {
         self.lock().exit_code
     }
 
-    /// `POST /exec/{id}/resize`: sets the pty's window size (no-op without a tty, as Docker).
+    /// `POST /exec/{id}/resize`: sets the pty's window size (remembered until the pty exists;
+    /// a no-op without a tty, as Docker).
     pub fn resize(&self, height: u16, width: u16) -> Result<(), ExecError> {
-        let console = self.lock().console.clone();
-        if let Some(master) = console {
-            let size = rustix::termios::Winsize {
-                ws_row: height,
-                ws_col: width,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            rustix::termios::tcsetwinsize(&*master, size).map_err(|e| ExecError::Io {
-                what: "resizing the exec's pty",
-                path: std::path::PathBuf::from("/dev/ptmx"),
-                source: e.into(),
-            })?;
+        let console = {
+            let mut state = self.lock();
+            state.size = Some((height, width));
+            state.console.clone()
+        };
+        match console {
+            Some(master) => set_size(&master, (height, width)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Docker's `GET /exec/{id}/json`.
@@ -190,6 +188,20 @@ impl Exec {
             pid: Some(i64::from(state.pid)),
         }
     }
+}
+
+fn set_size(master: &OwnedFd, (rows, cols): (u16, u16)) -> Result<(), ExecError> {
+    let size = rustix::termios::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::termios::tcsetwinsize(master, size).map_err(|e| ExecError::Io {
+        what: "resizing the exec's pty",
+        path: std::path::PathBuf::from("/dev/ptmx"),
+        source: e.into(),
+    })
 }
 
 /// Every exec instance by ID (kept after exit so clients can inspect the exit code).

@@ -186,10 +186,14 @@ fn launch(
         return Err(start_error(&message, status));
     };
     let console = console.map(Arc::new);
-    {
+    let size = {
         let mut state = exec.lock();
         state.pid = pid;
         state.console = console.clone();
+        state.size
+    };
+    if let (Some(master), Some(size)) = (&console, size) {
+        let _ = super::set_size(master, size);
     }
     if detach && let Some(fd) = stderr.take() {
         // Nobody reads a detached exec's stderr; keep the pipe from filling up.

@@ -223,11 +223,12 @@ fn reports_start_failures_like_docker() {
 #[test]
 fn gives_a_tty_exec_a_pty() {
     let c = running_container();
-    let mut tty = config(&["sh", "-c", "tty; echo $TERM"]);
+    let mut tty = config(&["sh", "-c", "tty; echo $TERM; stty size"]);
     tty.tty = Some(true);
     let id = create(&c.engine, &c.id, tty).unwrap();
+    // Clients resize right after start; a size asked for before the pty exists is applied.
+    c.engine.execs.get(&id).unwrap().resize(40, 100).unwrap();
     let started = start(&c.engine, &id, false).unwrap();
-    started.exec.resize(40, 100).unwrap();
     let mut master = std::fs::File::from(started.console.unwrap());
     let mut out = Vec::new();
     let mut buf = [0u8; 1024];
