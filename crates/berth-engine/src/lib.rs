@@ -9,6 +9,7 @@ pub mod containers;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod io;
 pub mod paths;
 pub mod spec;
 
@@ -40,6 +41,8 @@ pub struct Engine {
     pub shim: std::path::PathBuf,
     /// Watches the shims of running containers for their exit.
     pub monitor: containers::Monitor,
+    /// `docker exec` instances.
+    pub execs: io::exec::ExecTable,
 }
 
 impl Engine {
@@ -57,6 +60,7 @@ impl Engine {
             events: events::EventBus::default(),
             shim: shim_binary(),
             monitor: containers::Monitor::default(),
+            execs: io::exec::ExecTable::default(),
         })
     }
 }
