@@ -310,10 +310,7 @@ fn import_and_prune() {
         &[],
     );
     assert_eq!(resp.status, 200);
-    assert_eq!(
-        resp.json()["ImagesDeleted"].as_array().unwrap().len() >= 2,
-        true
-    );
+    assert!(resp.json()["ImagesDeleted"].as_array().unwrap().len() >= 2);
     assert_eq!(daemon.docker_ok(&["images", "-q"]), "");
     // Nothing is left in the content store once every image is gone.
     assert_eq!(daemon.blob_names(), Vec::<String>::new());

@@ -300,19 +300,18 @@ impl Registry {
             .stderr(out)
             .spawn()
             .expect("spawning berth-registry");
+        // Owned by the guard from here on: killed on Drop even if the start times out.
+        let mut registry = Registry {
+            child,
+            _dir: dir,
+            addr: String::new(),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let text = std::fs::read_to_string(&out_path).unwrap_or_default();
-            if let Some(addr) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("listening on "))
-                .map(|a| a.trim().to_owned())
-            {
-                return Registry {
-                    child,
-                    _dir: dir,
-                    addr,
-                };
+            if let Some(addr) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
+                registry.addr = addr.trim().to_owned();
+                return registry;
             }
             assert!(
                 Instant::now() < deadline,
