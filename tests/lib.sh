@@ -65,3 +65,40 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# start_berthd: a private berthd (own data root, exec root, socket) from $bin_dir; exports
+# BERTH_HOST and DOCKER_HOST so both CLIs talk to it. Containers it leaves are removed on exit.
+berthd_pid=
+start_berthd() {
+  [ -x "$bin_dir/berthd" ] || fail "$bin_dir/berthd not built"
+  "$bin_dir/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth-data" \
+    --exec-root "$work/berth-run" --log-level debug >"$work/berthd.log" 2>&1 &
+  berthd_pid=$!
+  export BERTH_HOST=unix://$work/berth.sock DOCKER_HOST=unix://$work/berth.sock
+  for _ in $(seq 100); do
+    curl -sf --unix-socket "$work/berth.sock" http://berth/_ping >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  curl -sf --unix-socket "$work/berth.sock" http://berth/_ping >/dev/null || {
+    tail -20 "$work/berthd.log" >&2
+    fail "berthd did not start"
+  }
+  on_exit 'stop_berthd'
+}
+
+stop_berthd() {
+  [ -n "$berthd_pid" ] || return 0
+  ids=$(docker ps -aq 2>/dev/null)
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+  kill "$berthd_pid" 2>/dev/null; wait "$berthd_pid" 2>/dev/null
+  berthd_pid=
+  # Shims outlive the daemon by design; the test's containers are gone, so are their shims.
+  pkill -f -- "--state-dir $work/" 2>/dev/null
+  if [ -d "$work/berth-data" ]; then
+    grep -o " $work/berth-[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  fi
+  for dir in /sys/fs/cgroup/*/berth /sys/fs/cgroup/berth; do
+    [ -d "$dir" ] && find "$dir" -mindepth 1 -depth -type d -empty -delete 2>/dev/null
+  done
+  return 0
+}

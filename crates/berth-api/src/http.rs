@@ -134,3 +134,94 @@ pub async fn json_body<T: DeserializeOwned>(req: Req) -> Result<T> {
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
+
+/// A streamed response body fed from a channel: each `Bytes` sent becomes one frame (one
+/// chunk on the wire); dropping the sender ends the body. `tx.send` fails once the client is
+/// gone, which tells producers to stop.
+pub fn channel_body() -> (tokio::sync::mpsc::UnboundedSender<Bytes>, Body) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (tx, ChannelBody { rx }.boxed_unsync())
+}
+
+struct ChannelBody {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Bytes>,
+}
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|item| item.map(|bytes| Ok(http_body::Frame::data(bytes))))
+    }
+}
+
+/// The request body as a blocking `Read` for engine code running in `spawn_blocking`: a task
+/// pumps hyper's frames into a small bounded channel (back-pressure, not buffering).
+pub fn body_reader(req: Req) -> BodyReader {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Bytes>>(8);
+    let mut body = req.into_body();
+    tokio::spawn(async move {
+        loop {
+            let item = match body.frame().await {
+                None => return,
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => Ok(data),
+                    Err(_) => continue, // trailers
+                },
+                Some(Err(e)) => Err(std::io::Error::other(e)),
+            };
+            let failed = item.is_err();
+            let tx = tx.clone();
+            // A full channel blocks: hand the send to the blocking pool.
+            let sent = tokio::task::spawn_blocking(move || tx.send(item).is_ok())
+                .await
+                .unwrap_or(false);
+            if !sent || failed {
+                return;
+            }
+        }
+    });
+    BodyReader {
+        rx,
+        current: Bytes::new(),
+    }
+}
+
+pub struct BodyReader {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl std::io::Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.recv() {
+                Ok(Ok(bytes)) => self.current = bytes,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Every value of a repeated query parameter (`t=a&t=b`), decoded.
+pub fn query_all(req: &Req, key: &str) -> Vec<String> {
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k) == key).then(|| percent_decode(v))
+        })
+        .collect()
+}

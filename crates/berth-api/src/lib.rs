@@ -3,6 +3,7 @@
 //! errors become HTTP status codes.
 
 pub mod error;
+pub mod filters;
 pub mod http;
 mod router;
 pub mod routes;

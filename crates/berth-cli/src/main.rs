@@ -1,33 +1,85 @@
-//! `berth`: the Berth command line. Subcommands that are whole programs of their own live in
-//! `berth-<name>` binaries beside this one (Docker's CLI-plugin model): `berth registry serve`
-//! runs `berth-registry serve`.
+//! `berth`: the Berth command line, a Docker-compatible client of the Docker Engine API.
+//! It talks to `berthd` (started on demand) or any dockerd (`-H`, `BERTH_HOST`, `DOCKER_HOST`).
+//! Subcommands that are whole programs of their own live in `berth-<name>` binaries beside
+//! this one (Docker's CLI-plugin model): `berth registry serve` runs `berth-registry serve`.
 
+mod cli;
+mod commands;
+mod config;
+mod connect;
+mod format;
 mod plugin;
+mod stdio;
+mod sys;
+mod tty;
 
-use std::ffi::OsString;
+use std::cell::OnceCell;
+use std::io::Write;
+use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use berth_client::Client;
+use clap::Parser;
 
-#[derive(Parser)]
-#[command(name = "berth", version, about = "Berth container engine")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
+use cli::Cli;
+
+/// An error that carries the exit status Docker would use.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StatusError {
+    pub message: String,
+    pub code: i32,
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Run an OCI distribution registry (`serve`, `gc`; see `berth registry --help`).
-    #[command(disable_help_flag = true)]
-    Registry {
-        /// Arguments for `berth-registry`.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<OsString>,
-    },
+/// What every command gets: the connection (made on first use) and the config directory.
+pub struct Ctx {
+    host: Option<String>,
+    config_dir: Option<PathBuf>,
+    client: OnceCell<Client>,
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Registry { args } => plugin::exec("berth-registry", &args),
+impl Ctx {
+    pub fn client(&self) -> anyhow::Result<&Client> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = connect::connect(self.host.as_deref())?;
+        Ok(self.client.get_or_init(|| client))
     }
+
+    pub fn config_dir(&self) -> PathBuf {
+        config::config_dir(self.config_dir.as_deref())
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let ctx = Ctx {
+        host: cli.host,
+        config_dir: cli.config,
+        client: OnceCell::new(),
+    };
+    let code = match commands::dispatch(&ctx, cli.command) {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
+}
+
+/// Prints an error as docker does and picks the exit status.
+fn report(err: &anyhow::Error) -> i32 {
+    if let Some(status) = err.downcast_ref::<StatusError>() {
+        if !status.message.is_empty() {
+            eprintln!("{}", status.message);
+        }
+        return status.code;
+    }
+    if let Some(io) = err.downcast_ref::<std::io::Error>() {
+        // A closed pipe (`berth ps | head`) is not worth a message.
+        if io.kind() == std::io::ErrorKind::BrokenPipe {
+            return 0;
+        }
+    }
+    eprintln!("{err:#}");
+    1
 }

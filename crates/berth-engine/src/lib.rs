@@ -4,11 +4,13 @@
 //!
 //! Everything here is synchronous; the API layer calls it from blocking tasks.
 
+pub mod build;
 pub mod containers;
 pub mod error;
 pub mod events;
 pub mod images;
 pub mod paths;
+pub mod spec;
 
 use std::sync::Arc;
 

@@ -3,15 +3,19 @@
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
+use berth_engine::containers::Status;
+
 use crate::http::{self, Req, Resp};
 use crate::router::{Ctx, not_found};
 
-pub async fn handle(ctx: Ctx, _req: Req) -> http::Result<Resp> {
+pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
     let segs: Vec<&str> = ctx.segments.iter().map(String::as_str).collect();
     match (&ctx.method, segs.as_slice()) {
         (&Method::GET | &Method::HEAD, ["_ping"]) => Ok(ping()),
         (&Method::GET, ["version"]) => Ok(http::json(StatusCode::OK, &version())),
         (&Method::GET, ["info"]) => Ok(http::json(StatusCode::OK, &info(&ctx))),
+        (&Method::GET, ["events"]) => super::events::stream(ctx, req).await,
+        (&Method::GET, ["system", "df"]) => super::images::system_df(ctx, req).await,
         _ => Err(not_found(&ctx)),
     }
 }
@@ -72,6 +76,13 @@ pub fn version() -> serde_json::Value {
 fn info(ctx: &Ctx) -> serde_json::Value {
     let engine = &ctx.engine;
     let images = engine.store.images.list().len();
+    let states: Vec<Status> = engine
+        .containers
+        .all()
+        .iter()
+        .map(|c| c.snapshot().state.status)
+        .collect();
+    let count = |want: &[Status]| states.iter().filter(|s| want.contains(s)).count();
     let ncpu = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -89,10 +100,10 @@ fn info(ctx: &Ctx) -> serde_json::Value {
         .unwrap_or_default();
     json!({
         "ID": "",
-        "Containers": 0,
-        "ContainersRunning": 0,
-        "ContainersPaused": 0,
-        "ContainersStopped": 0,
+        "Containers": states.len(),
+        "ContainersRunning": count(&[Status::Running, Status::Restarting]),
+        "ContainersPaused": count(&[Status::Paused]),
+        "ContainersStopped": count(&[Status::Created, Status::Exited, Status::Dead, Status::Removing]),
         "Images": images,
         "Driver": "overlay2",
         "DockerRootDir": engine.paths.data_root,

@@ -32,7 +32,7 @@ use crate::dockerignore::{Matcher, pick_ignore_file};
 use crate::instructions::parse_build_file;
 
 /// What to build.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BuildOptions {
     /// The build context directory.
     pub context: PathBuf,
@@ -48,9 +48,15 @@ pub struct BuildOptions {
     /// SOURCE_DATE_EPOCH: fixes `created` times and clamps layer mtimes, for reproducible
     /// images (BuildKit's rewrite-timestamp).
     pub source_date_epoch: Option<i64>,
-    /// Print RUN output as it arrives.
+    /// Print RUN output as it arrives (to `output`, else to stderr).
     pub echo_output: bool,
+    /// Where progress goes ("Step 2/4 : RUN …", " ---> Using cache", RUN output): the daemon
+    /// streams it to the client. `None`: RUN output to stderr, no step lines.
+    pub output: Option<OutputSink>,
 }
+
+/// Receives build progress as it happens.
+pub type OutputSink = std::sync::Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 impl BuildOptions {
     /// Defaults: `<context>/Dockerfile`, last stage, runtime state under /run/berth/build.
@@ -65,7 +71,20 @@ impl BuildOptions {
             runtime_root: PathBuf::from("/run/berth/build"),
             source_date_epoch: None,
             echo_output: true,
+            output: None,
         }
+    }
+}
+
+impl std::fmt::Debug for BuildOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildOptions")
+            .field("context", &self.context)
+            .field("dockerfile", &self.dockerfile)
+            .field("target", &self.target)
+            .field("tags", &self.tags)
+            .field("no_cache", &self.no_cache)
+            .finish_non_exhaustive()
     }
 }
 

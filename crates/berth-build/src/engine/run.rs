@@ -30,7 +30,6 @@ const DOCKER_CAPS: &[&str] = &[
 const TAIL_BYTES: usize = 4096;
 
 /// What one RUN needs.
-#[derive(Debug)]
 pub struct RunStep<'a> {
     /// The workspace dir: `rootfs` (mounted) is inside; `config.json` is written here.
     pub bundle: &'a Path,
@@ -43,6 +42,8 @@ pub struct RunStep<'a> {
     pub network: Network,
     /// Print the step's output as it arrives.
     pub echo: bool,
+    /// Where echoed output goes (stderr when `None`).
+    pub output: Option<&'a super::OutputSink>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +97,10 @@ pub fn run_step(step: &RunStep) -> Result<(), RunStepError> {
             }
         },
         |chunk| {
-            if step.echo {
-                eprint!("{}", String::from_utf8_lossy(chunk));
+            match (step.echo, step.output) {
+                (true, Some(sink)) => sink(chunk),
+                (true, None) => eprint!("{}", String::from_utf8_lossy(chunk)),
+                (false, _) => {}
             }
             tail.extend_from_slice(chunk);
             if tail.len() > 2 * TAIL_BYTES {

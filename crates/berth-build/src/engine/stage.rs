@@ -43,6 +43,9 @@ pub struct Builder<'a> {
     pub runs_executed: usize,
     pub steps_cached: usize,
     pub layers_created: usize,
+    /// Progress numbering ("Step 3/7"): steps announced so far, and FROMs plus instructions.
+    step_no: usize,
+    steps_total: usize,
 }
 
 /// The parts of a COPY/ADD the engine needs, from either instruction.
@@ -79,6 +82,8 @@ impl<'a> Builder<'a> {
             runs_executed: 0,
             steps_cached: 0,
             layers_created: 0,
+            step_no: 0,
+            steps_total: file.stages.iter().map(|s| 1 + s.instructions.len()).sum(),
         }
     }
 
@@ -90,6 +95,14 @@ impl<'a> Builder<'a> {
         let args = &self.opts.build_args;
         let unresolved = self.file.resolve_stage(index, args, &EnvList::new())?;
         let line = unresolved.from_line;
+        let from = &unresolved.from;
+        let alias = from
+            .stage_name
+            .as_deref()
+            .map(|n| format!(" AS {n}"))
+            .unwrap_or_default();
+        let label = self.step_label();
+        self.say(&format!("Step {label} : FROM {}{alias}\n", from.image));
         visiting.push(index);
         let mut state = self.base(&unresolved.from.image, index, line, visiting)?;
         let base_env = EnvList::from_pairs(state.config.env());
@@ -102,6 +115,19 @@ impl<'a> Builder<'a> {
         visiting.pop();
         self.done.insert(index, state.clone());
         Ok(state)
+    }
+
+    /// "3/7" for the next step announced.
+    pub(super) fn step_label(&mut self) -> String {
+        self.step_no += 1;
+        format!("{}/{}", self.step_no, self.steps_total)
+    }
+
+    /// Progress for whoever follows the build (nothing when no one does).
+    pub(super) fn say(&self, text: &str) {
+        if let Some(sink) = &self.opts.output {
+            sink(text.as_bytes());
+        }
     }
 
     fn base(

@@ -24,6 +24,8 @@ impl Builder<'_> {
                 | Instruction::Add(_)
                 | Instruction::Workdir(_)
         );
+        let label = self.step_label();
+        self.say(&format!("Step {label} : {}\n", step.source));
         let key = self.step_key(state, step, build_args, visiting)?;
         let hit = if self.opts.no_cache {
             None
@@ -39,6 +41,7 @@ impl Builder<'_> {
                 state.layers.extend(entry.layer);
                 state.chain = entry.chain;
                 self.steps_cached += 1;
+                self.say(" ---> Using cache\n");
             }
             state.config.doc = entry.config;
             state.config.cmd_set = entry.cmd_set;

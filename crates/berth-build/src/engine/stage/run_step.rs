@@ -40,6 +40,7 @@ impl Builder<'_> {
         };
         let runtime_root = self.opts.runtime_root.clone();
         let echo = self.opts.echo_output;
+        let output = self.opts.output.clone();
         let layer = self.fs_step(state, line, "RUN", |ws| {
             let rootfs = ws.rootfs();
             let ids = if user.is_empty() {
@@ -59,6 +60,7 @@ impl Builder<'_> {
                 gid: ids.gid,
                 network: network.unwrap_or(Network::Default),
                 echo,
+                output: output.as_ref(),
             })
             .map_err(|e| match e {
                 RunStepError::Exit { code, tail } => BuildError::RunFailed {

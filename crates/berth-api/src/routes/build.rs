@@ -1,0 +1,91 @@
+//! `POST /build` (the classic builder's API, which `docker build` uses with
+//! `DOCKER_BUILDKIT=0` and `berth build` always): progress as `{"stream":…}` lines, the image
+//! ID as `{"aux":{"ID":…}}`, errors as `{"errorDetail":…}` in the stream.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::{Method, StatusCode};
+use serde_json::json;
+
+use berth_engine::build::BuildRequest;
+
+use crate::error::ApiError;
+use crate::http::{self, Req, Resp};
+use crate::router::{Ctx, not_found};
+
+pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
+    if ctx.method != Method::POST || ctx.segments.len() != 1 {
+        return Err(not_found(&ctx));
+    }
+    let q = http::query(&req);
+    let build_args: BTreeMap<String, String> = match q.get("buildargs") {
+        None => BTreeMap::new(),
+        Some(raw) if raw.is_empty() => BTreeMap::new(),
+        Some(raw) => serde_json::from_str::<BTreeMap<String, Option<String>>>(raw)
+            .map_err(|e| ApiError::bad_request(format!("invalid buildargs {raw:?}: {e}")))?
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect(),
+    };
+    let request = BuildRequest {
+        dockerfile: q.get("dockerfile").cloned().unwrap_or_default(),
+        tags: http::query_all(&req, "t"),
+        build_args,
+        target: q.get("target").filter(|t| !t.is_empty()).cloned(),
+        no_cache: http::query_bool(&q, "nocache"),
+    };
+    let quiet = http::query_bool(&q, "q");
+    let context = http::body_reader(req);
+    let (tx, body) = http::channel_body();
+    let engine = ctx.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let progress = tx.clone();
+        let sink: berth_engine::build::OutputSink = Arc::new(move |chunk: &[u8]| {
+            if !quiet {
+                let _ = progress.send(line(&json!({"stream": String::from_utf8_lossy(chunk)})));
+            }
+        });
+        match berth_engine::build::build(&engine, &request, context, sink) {
+            Ok(image) => {
+                let id = image.id.to_string();
+                let _ = tx.send(line(&json!({"aux": {"ID": id}})));
+                if quiet {
+                    // `docker build -q` prints only the ID.
+                    let _ = tx.send(line(&json!({"stream": format!("{id}\n")})));
+                    return;
+                }
+                let short = id.strip_prefix("sha256:").unwrap_or(&id);
+                let short = &short[..short.len().min(12)];
+                let mut done = format!("Successfully built {short}\n");
+                // The tags this build asked for (the image may carry older ones too).
+                for tag in &request.tags {
+                    let shown = berth_oci::Reference::parse_normalized(tag)
+                        .map(|r| r.familiar_string())
+                        .unwrap_or_else(|_| tag.clone());
+                    done.push_str(&format!("Successfully tagged {shown}\n"));
+                }
+                let _ = tx.send(line(&json!({"stream": done})));
+            }
+            Err(e) => {
+                let message = e.to_string();
+                let _ = tx.send(line(
+                    &json!({"errorDetail": {"message": message}, "error": message}),
+                ));
+            }
+        }
+    });
+    Ok(http::finish(
+        hyper::Response::builder()
+            .status(StatusCode::OK)
+            .header("Content-Type", "application/json"),
+        body,
+    ))
+}
+
+fn line(value: &serde_json::Value) -> Bytes {
+    let mut bytes = serde_json::to_vec(value).unwrap_or_default();
+    bytes.push(b'\n');
+    Bytes::from(bytes)
+}

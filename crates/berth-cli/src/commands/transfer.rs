@@ -1,0 +1,227 @@
+//! pull, push, load, save, import: the daemon's JSON progress streams, shown as docker shows
+//! them when its output is not a terminal (one line per message, progress bars left out).
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+
+use berth_client::Client;
+use berth_client::api::json_stream;
+use serde_json::Value;
+
+use crate::cli::{ImportArgs, LoadArgs, PullArgs, SaveArgs};
+use crate::config::registry_auth_header;
+use crate::{Ctx, StatusError};
+
+/// An `{"error": ...}` inside a progress stream.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StreamError {
+    pub message: String,
+}
+
+/// Renders a progress stream to `out`; fails on the first error message.
+pub fn display(reader: impl Read, out: &mut impl Write, quiet: bool) -> anyhow::Result<()> {
+    for message in json_stream(reader) {
+        let message = message?;
+        if let Some(error) = message["errorDetail"]["message"]
+            .as_str()
+            .or(message["error"].as_str())
+        {
+            return Err(StreamError {
+                message: error.to_owned(),
+            }
+            .into());
+        }
+        if quiet {
+            continue;
+        }
+        if let Some(line) = render(&message) {
+            out.write_all(line.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// docker's jsonmessage.Display for a non-terminal.
+pub fn render(m: &Value) -> Option<String> {
+    let has_progress = m["progressDetail"]
+        .as_object()
+        .is_some_and(|p| p.get("total").is_some() || p.get("current").is_some());
+    if has_progress {
+        return None;
+    }
+    if let Some(stream) = m["stream"].as_str() {
+        return Some(stream.to_owned());
+    }
+    let status = m["status"].as_str()?;
+    let mut line = String::new();
+    if let Some(id) = m["id"].as_str().filter(|i| !i.is_empty()) {
+        line.push_str(id);
+        line.push_str(": ");
+    }
+    line.push_str(status);
+    if let Some(progress) = m["progress"].as_str().filter(|p| !p.is_empty()) {
+        // Only deprecated messages carry a progress string without details.
+        line.push(' ');
+        line.push_str(progress);
+    }
+    line.push('\n');
+    Some(line)
+}
+
+/// Pulls `reference` with the stored credentials; progress to stderr when `to_stderr`.
+pub fn pull_with_progress(
+    ctx: &Ctx,
+    client: &Client,
+    reference: &str,
+    quiet: bool,
+    to_stderr: bool,
+) -> anyhow::Result<()> {
+    let mut client = client.clone();
+    client.set_registry_auth(registry_auth_header(&ctx.config_dir(), reference));
+    let stream = client.image_pull(reference)?;
+    if to_stderr {
+        display(stream, &mut io::stderr().lock(), quiet)
+    } else {
+        display(stream, &mut io::stdout().lock(), quiet)
+    }
+}
+
+pub fn pull(ctx: &Ctx, args: PullArgs) -> anyhow::Result<i32> {
+    let client = ctx.client()?;
+    pull_with_progress(ctx, client, &args.name, args.quiet, false)?;
+    println!("{}", canonical(&args.name));
+    Ok(0)
+}
+
+/// The fully qualified name docker prints after a pull (`docker.io/library/x:latest`).
+pub fn canonical(reference: &str) -> String {
+    let (name, tag) = berth_client::api::images::split_reference(reference);
+    let first = name.split('/').next().unwrap_or(name);
+    let has_registry = name.contains('/') && (first.contains(['.', ':']) || first == "localhost");
+    let name = if has_registry {
+        name.to_owned()
+    } else if name.contains('/') {
+        format!("docker.io/{name}")
+    } else {
+        format!("docker.io/library/{name}")
+    };
+    match tag {
+        Some(t) if t.contains(':') => format!("{name}@{t}"),
+        Some(t) => format!("{name}:{t}"),
+        None => format!("{name}:latest"),
+    }
+}
+
+pub fn push(ctx: &Ctx, name: &str) -> anyhow::Result<i32> {
+    let mut client = ctx.client()?.clone();
+    client.set_registry_auth(registry_auth_header(&ctx.config_dir(), name));
+    let stream = client.image_push(name)?;
+    display(stream, &mut io::stdout().lock(), false)?;
+    Ok(0)
+}
+
+pub fn load(ctx: &Ctx, args: LoadArgs) -> anyhow::Result<i32> {
+    let client = ctx.client()?;
+    let input: Box<dyn Read> = match &args.input {
+        Some(path) => {
+            Box::new(File::open(path).map_err(|e| anyhow::anyhow!("open {}: {e}", path.display()))?)
+        }
+        None => {
+            if crate::tty::stdin_is_tty() {
+                return Err(StatusError {
+                    message: "requested load from stdin, but stdin is empty".to_owned(),
+                    code: 1,
+                }
+                .into());
+            }
+            Box::new(io::stdin())
+        }
+    };
+    let stream = client.image_load(input, args.quiet)?;
+    display(stream, &mut io::stdout().lock(), false)?;
+    Ok(0)
+}
+
+pub fn save(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<i32> {
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path).map_err(|e| anyhow::anyhow!("create {}: {e}", path.display()))?,
+        ),
+        None => {
+            if rustix::termios::isatty(io::stdout()) {
+                return Err(StatusError {
+                    message: "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                        .to_owned(),
+                    code: 1,
+                }
+                .into());
+            }
+            Box::new(io::stdout().lock())
+        }
+    };
+    let mut stream = ctx.client()?.image_save(&args.images)?;
+    io::copy(&mut stream, &mut out)?;
+    out.flush()?;
+    Ok(0)
+}
+
+pub fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<i32> {
+    let input: Box<dyn Read> = if args.file == "-" {
+        Box::new(io::stdin())
+    } else if args.file.contains("://") {
+        anyhow::bail!("importing from a URL is not supported; download it and import the file")
+    } else {
+        Box::new(File::open(&args.file).map_err(|e| anyhow::anyhow!("open {}: {e}", args.file))?)
+    };
+    let stream = ctx.client()?.image_import(
+        input,
+        args.reference.as_deref(),
+        &args.change,
+        args.message.as_deref(),
+    )?;
+    display(stream, &mut io::stdout().lock(), false)?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renders_like_jsonmessage() {
+        assert_eq!(
+            render(&json!({"status": "Pulling from library/busybox", "id": "latest"})).unwrap(),
+            "latest: Pulling from library/busybox\n"
+        );
+        assert_eq!(
+            render(
+                &json!({"status": "Downloading", "progressDetail": {"current": 1, "total": 2}, "id": "x"})
+            ),
+            None
+        );
+        assert_eq!(
+            render(&json!({"stream": "Loaded image: busybox:1.35\n"})).unwrap(),
+            "Loaded image: busybox:1.35\n"
+        );
+        assert_eq!(render(&json!({"aux": {"ID": "x"}})), None);
+    }
+
+    #[test]
+    fn stream_errors_fail() {
+        let wire = br#"{"status":"a"}{"errorDetail":{"message":"denied"},"error":"denied"}"#;
+        let mut out = Vec::new();
+        let err = display(&wire[..], &mut out, false).unwrap_err();
+        assert_eq!(err.to_string(), "denied");
+        assert_eq!(out, b"a\n");
+    }
+
+    #[test]
+    fn canonical_names() {
+        assert_eq!(canonical("busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(canonical("u/app:1"), "docker.io/u/app:1");
+        assert_eq!(canonical("localhost:5000/x:2"), "localhost:5000/x:2");
+    }
+}

@@ -1,0 +1,193 @@
+//! `POST /build`: a context tar (plain, gzip or zstd) is unpacked into a private directory and
+//! built by `berth-build` into the store; progress goes to the caller's sink.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use berth_build::engine::BuildOptions;
+pub use berth_build::engine::OutputSink;
+use berth_store::images::ImageRecord;
+
+use crate::Engine;
+use crate::error::{ErrorKind, HasKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildRequestError {
+    #[error("build context: {0}")]
+    Context(String),
+    #[error("{0}")]
+    Build(#[from] berth_build::engine::BuildError),
+    #[error("build directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl HasKind for BuildRequestError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            BuildRequestError::Context(_) | BuildRequestError::Build(_) => {
+                ErrorKind::InvalidArgument
+            }
+            BuildRequestError::Io { .. } => ErrorKind::System,
+        }
+    }
+}
+
+/// What `docker build` sends besides the context.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// Path of the Dockerfile inside the context ("Dockerfile" when empty).
+    pub dockerfile: String,
+    pub tags: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+}
+
+/// Unpacks `context` and builds it; the unpacked context is removed afterwards.
+pub fn build(
+    engine: &Engine,
+    request: &BuildRequest,
+    context: impl Read,
+    output: OutputSink,
+) -> Result<ImageRecord, BuildRequestError> {
+    let scratch = engine.paths.data_root.join("tmp");
+    std::fs::create_dir_all(&scratch).map_err(|source| BuildRequestError::Io {
+        path: scratch.clone(),
+        source,
+    })?;
+    let dir = tempfile_in(&scratch)?;
+    let result = unpack(context, dir.path()).and_then(|()| {
+        let mut opts = BuildOptions::new(dir.path());
+        if !request.dockerfile.is_empty() {
+            opts.dockerfile = PathBuf::from(&request.dockerfile);
+        }
+        opts.tags = request.tags.clone();
+        opts.build_args = request.build_args.clone();
+        opts.target = request.target.clone();
+        opts.no_cache = request.no_cache;
+        opts.runtime_root = engine.paths.exec_root.join("build");
+        opts.output = Some(output);
+        Ok(berth_build::engine::build(&engine.store, &opts)?.image)
+    });
+    drop(dir);
+    result
+}
+
+fn tempfile_in(dir: &Path) -> Result<TempDir, BuildRequestError> {
+    for attempt in 0..100u32 {
+        let path = dir.join(format!("build-{}-{attempt}", std::process::id() ^ nanos()));
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(TempDir(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(BuildRequestError::Io { path, source }),
+        }
+    }
+    Err(BuildRequestError::Io {
+        path: dir.to_path_buf(),
+        source: std::io::Error::other("no free name for a build directory"),
+    })
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+/// Removed (recursively) when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            tracing::warn!(path = %self.0.display(), error = %e, "removing a build context");
+        }
+    }
+}
+
+/// Unpacks the context tar; `tar`'s `unpack_in` refuses entries that would land outside `dir`
+/// (`..`, absolute paths, paths through symlinks that point out).
+fn unpack(context: impl Read, dir: &Path) -> Result<(), BuildRequestError> {
+    let bad = |what: String| BuildRequestError::Context(what);
+    let (_, reader) = berth_store::layer::decompressed(context).map_err(|e| bad(e.to_string()))?;
+    let mut archive = tar::Archive::new(reader);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_mtime(true);
+    archive.set_unpack_xattrs(false);
+    let entries = archive.entries().map_err(|e| bad(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| bad(format!("reading the tar: {e}")))?;
+        let name = entry
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let inside = entry
+            .unpack_in(dir)
+            .map_err(|e| bad(format!("{name}: {e}")))?;
+        if !inside {
+            return Err(bad(format!("{name}: the path leaves the context")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, name, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn unpacks_a_context_and_refuses_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = tar_with(&[("Dockerfile", b"FROM scratch\n"), ("a/b.txt", b"x")]);
+        unpack(&tar[..], dir.path()).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a/b.txt")).unwrap(), b"x");
+
+        let mut raw = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        header.set_mode(0o644);
+        // Written straight into the header: `append_data` itself refuses `..`.
+        header.as_gnu_mut().unwrap().name[..6].copy_from_slice(b"../esc");
+        header.set_cksum();
+        raw.append(&header, &b"x"[..]).unwrap();
+        let evil = raw.into_inner().unwrap();
+        let inner = dir.path().join("inner");
+        std::fs::create_dir(&inner).unwrap();
+        let err = unpack(&evil[..], &inner);
+        assert!(
+            err.is_err(),
+            "an entry leaving the context must fail the build"
+        );
+        assert!(!dir.path().join("esc").exists());
+    }
+
+    #[test]
+    fn garbage_is_a_clear_context_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = unpack(&b"\x42\x5a\x68 not a tar"[..], dir.path()).unwrap_err();
+        assert!(matches!(err, BuildRequestError::Context(_)), "{err}");
+    }
+}

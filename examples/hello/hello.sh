@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "$(cat /etc/greeting): $(hostname), pid $$, as $(id -un) in $(pwd)"
