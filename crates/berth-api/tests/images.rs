@@ -383,6 +383,16 @@ fn push_and_pull_through_a_local_registry() {
         .unwrap_or_else(|| panic!("no digest line: {pushed}"));
     let digest = digest_line.split(' ').nth(2).unwrap().to_owned();
 
+    // What the registry holds, without pulling.
+    let dist = daemon
+        .request("GET", &format!("/distribution/{name}/json"), &[], &[])
+        .json();
+    assert_eq!(dist["Descriptor"]["digest"], digest.as_str());
+    assert_eq!(
+        dist["Platforms"],
+        serde_json::json!([{"architecture": "amd64", "os": "linux"}])
+    );
+
     daemon.docker_ok(&["rmi", &name, "fixtures/whiteouts:1"]);
     assert_eq!(daemon.docker_ok(&["images", "-q"]), "");
     assert_eq!(daemon.blob_names(), Vec::<String>::new());

@@ -26,6 +26,9 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
     let method = ctx.method.clone();
     match (&method, segs.as_slice()) {
         (&Method::POST, ["auth"]) => transfer::auth(req).await,
+        (&Method::GET, ["distribution", name @ .., "json"]) if !name.is_empty() => {
+            transfer::distribution(req, name.join("/")).await
+        }
         (&Method::GET, ["images", "json"]) => list(&ctx, &req).await,
         (&Method::POST, ["images", "create"]) => create(ctx, req).await,
         (&Method::POST, ["images", "load"]) => archive::load(ctx, req).await,
