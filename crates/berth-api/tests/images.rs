@@ -284,16 +284,37 @@ fn import_and_prune() {
         .status()
         .unwrap();
     assert!(status.success());
-    let id = daemon.docker_ok(&["import", tar.to_str().unwrap(), "imported:1"]);
+    let id = daemon.docker_ok(&[
+        "import",
+        "--change",
+        r#"CMD ["/bin/hello", "world"]"#,
+        "--change",
+        "ENV GREETING=hi",
+        "--change",
+        "WORKDIR /etc",
+        "--message",
+        "from the test",
+        tar.to_str().unwrap(),
+        "imported:1",
+    ]);
     assert!(id.trim().starts_with("sha256:"), "{id}");
     let inspect = daemon.docker_ok(&[
         "image",
         "inspect",
         "-f",
-        "{{.Id}} {{.Size}} {{len .RootFS.Layers}}",
+        "{{.Id}} {{.Size}} {{len .RootFS.Layers}} {{.Config.Cmd}} {{.Config.Env}} {{.Config.WorkingDir}} {{.Comment}}",
         "imported:1",
     ]);
-    assert_eq!(inspect.trim(), format!("{} 9 1", id.trim()));
+    assert_eq!(
+        inspect.trim(),
+        format!(
+            "{} 9 1 [/bin/hello world] [GREETING=hi] /etc from the test",
+            id.trim()
+        )
+    );
+    let err = daemon.docker_err(&["import", "--change", "RUN true", tar.to_str().unwrap()]);
+    assert!(err.contains("RUN is not allowed"), "{err}");
+    assert_eq!(daemon.docker_ok(&["images", "-q"]).lines().count(), 1);
 
     // Loading the OCI busybox (same tag, another ID) leaves the docker-archive one dangling.
     load(&daemon, "busybox.docker-archive.tar");

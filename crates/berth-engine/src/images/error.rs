@@ -47,6 +47,8 @@ pub enum ImageError {
         id: String,
         source: serde_json::Error,
     },
+    #[error("invalid --change {change:?}: {detail}")]
+    BadChange { change: String, detail: String },
     #[error("{what} is not supported: {detail}")]
     Unsupported { what: &'static str, detail: String },
     #[error(transparent)]
@@ -61,6 +63,7 @@ impl HasKind for ImageError {
             ImageError::NotFound { .. } => ErrorKind::NotFound,
             ImageError::BadReference { .. }
             | ImageError::BadFilter { .. }
+            | ImageError::BadChange { .. }
             | ImageError::Unsupported { .. } => ErrorKind::InvalidArgument,
             ImageError::ReferenceInUse { .. } | ImageError::ImageInUse { .. } => {
                 ErrorKind::Conflict

@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod changes;
 pub mod distribution;
 mod error;
 pub mod filters;
