@@ -531,3 +531,56 @@ fn login_and_authenticated_push() {
     let id = daemon.docker_ok(&["image", "inspect", "-f", "{{.Id}}", &name]);
     assert_eq!(id.trim(), BUSYBOX_ID);
 }
+
+#[test]
+fn commit_turns_container_changes_into_a_layer() {
+    let mut daemon = Daemon::start();
+    load(&daemon, "busybox.docker-archive.tar");
+    let container_id = format!("{:064x}", std::process::id() as u128 * 104729);
+    daemon.while_stopped(|data_root| {
+        let store = berth_store::Store::open(&data_root.join("store")).unwrap();
+        let mount = store
+            .prepare_container(
+                &container_id,
+                BUSYBOX_ID,
+                berth_store::snapshot::Driver::Overlay,
+            )
+            .unwrap();
+        let upper = mount
+            .options
+            .iter()
+            .find_map(|o| o.strip_prefix("upperdir="))
+            .expect("overlay snapshot has an upper dir");
+        std::fs::create_dir_all(format!("{upper}/etc")).unwrap();
+        std::fs::write(format!("{upper}/etc/committed"), "yes\n").unwrap();
+    });
+    write_container(&daemon, &container_id, BUSYBOX_ID, false);
+    daemon.restart();
+    let name = format!("images-test-{}", std::process::id());
+    let resp = daemon.request(
+        "POST",
+        &format!("/commit?container={name}&repo=committed&tag=1&comment=c1&changes=ENV%20X%3D1"),
+        &[],
+        &[],
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text());
+    let id = resp.json()["Id"].as_str().unwrap().to_owned();
+    let inspect = daemon.docker_ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}} {{len .RootFS.Layers}} {{.Config.Env}} {{.Comment}}",
+        "committed:1",
+    ]);
+    assert_eq!(inspect.trim(), format!("{id} 2 [X=1] c1"));
+    let history = daemon.docker_ok(&[
+        "history",
+        "--format",
+        "{{.Size}} {{.Comment}}",
+        "committed:1",
+    ]);
+    assert_eq!(history.lines().next(), Some("4B c1"), "{history}");
+    let resp = daemon.request("POST", "/commit?container=nope", &[], &[]);
+    assert_eq!(resp.status, 404);
+    assert_eq!(resp.json()["message"], "No such container: nope");
+}

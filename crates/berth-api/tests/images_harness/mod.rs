@@ -93,6 +93,13 @@ impl Daemon {
         }
     }
 
+    /// Runs `work` on the data root while the daemon is stopped, then starts it again.
+    pub fn while_stopped(&mut self, work: impl FnOnce(&Path)) {
+        self.stop();
+        work(&self.data_root());
+        self.spawn();
+    }
+
     /// Stops and starts the daemon on the same roots (state must survive).
     pub fn restart(&mut self) {
         self.stop();

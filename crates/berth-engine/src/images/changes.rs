@@ -16,7 +16,14 @@ fn bad(change: &str, detail: impl Into<String>) -> ImageError {
 
 /// The `config` section the changes describe, starting from an empty one.
 pub fn apply_changes(changes: &[String]) -> Result<Value, ImageError> {
-    let mut config = Map::new();
+    apply_changes_to(Map::new(), changes)
+}
+
+/// Applies `changes` on top of an existing `config` section.
+pub fn apply_changes_to(
+    mut config: Map<String, Value>,
+    changes: &[String],
+) -> Result<Value, ImageError> {
     for change in changes.iter().filter(|c| !c.trim().is_empty()) {
         let file = berth_build::parser::parse_named("--change", change.as_bytes())
             .map_err(|e| bad(change, e.to_string()))?;

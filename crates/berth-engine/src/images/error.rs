@@ -49,6 +49,13 @@ pub enum ImageError {
     },
     #[error("invalid --change {change:?}: {detail}")]
     BadChange { change: String, detail: String },
+    #[error(transparent)]
+    Container(#[from] crate::containers::LookupError),
+    #[error("reading the changes of container {container}: {source}")]
+    CommitDiff {
+        container: String,
+        source: std::io::Error,
+    },
     #[error("{what} is not supported: {detail}")]
     Unsupported { what: &'static str, detail: String },
     #[error(transparent)]
@@ -69,7 +76,10 @@ impl HasKind for ImageError {
                 ErrorKind::Conflict
             }
             ImageError::Registry { source, .. } => registry_kind(source),
-            ImageError::BadConfig { .. } | ImageError::Interrupted { .. } => ErrorKind::System,
+            ImageError::Container(e) => e.kind(),
+            ImageError::BadConfig { .. }
+            | ImageError::Interrupted { .. }
+            | ImageError::CommitDiff { .. } => ErrorKind::System,
             ImageError::Store(e) => store_kind(e),
         }
     }

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod auth;
 pub mod changes;
+pub mod commit;
 pub mod distribution;
 mod error;
 pub mod filters;
