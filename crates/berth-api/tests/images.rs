@@ -90,6 +90,25 @@ fn load_list_inspect_history_match_docker() {
     );
     assert_eq!(bad.status, 400, "{}", bad.text());
 
+    // system df: both images share busybox's layer.
+    let df = daemon.request("GET", "/v1.41/system/df", &[], &[]).json();
+    assert_eq!(df["LayersSize"], 1984193);
+    let whiteouts = df["Images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["Id"] == WHITEOUTS_ID)
+        .expect("whiteouts in df");
+    assert_eq!(whiteouts["Containers"], 0);
+    assert_eq!(whiteouts["SharedSize"], 1984172);
+    let table = daemon.docker_ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.TotalCount}} {{.Size}}",
+    ]);
+    assert!(table.starts_with("Images 2 1.984MB"), "{table}");
+
     // State survives a daemon restart.
     let mut daemon = daemon;
     daemon.restart();
