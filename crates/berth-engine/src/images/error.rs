@@ -37,6 +37,8 @@ pub enum ImageError {
     },
     #[error("invalid filter {name:?}{}", .value.as_ref().map(|v| format!(" with value {v:?}")).unwrap_or_default())]
     BadFilter { name: String, value: Option<String> },
+    #[error("manifest for {reference} not found: {detail}")]
+    ManifestNotFound { reference: String, detail: String },
     #[error("{reference}: {source}")]
     Registry {
         reference: String,
@@ -67,7 +69,9 @@ pub enum ImageError {
 impl HasKind for ImageError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ImageError::NotFound { .. } => ErrorKind::NotFound,
+            ImageError::NotFound { .. } | ImageError::ManifestNotFound { .. } => {
+                ErrorKind::NotFound
+            }
             ImageError::BadReference { .. }
             | ImageError::BadFilter { .. }
             | ImageError::BadChange { .. }

@@ -41,6 +41,21 @@ pub async fn resolve(
 }
 
 fn registry_error(reference: &Reference, e: berth_registry::client::ClientError) -> ImageError {
+    use berth_registry::client::ClientError;
+    use berth_registry::client::error::describe_registry_errors;
+    if let ClientError::Status {
+        status,
+        errors,
+        body,
+        ..
+    } = &e
+        && status.as_u16() == 404
+    {
+        return ImageError::ManifestNotFound {
+            reference: reference.familiar_string(),
+            detail: describe_registry_errors(errors, body),
+        };
+    }
     ImageError::Registry {
         reference: reference.familiar_string(),
         source: Box::new(e),
