@@ -24,6 +24,7 @@ pub fn version(ctx: &Ctx, args: FormatArgs) -> anyhow::Result<i32> {
     let client_info = json!({
         "Version": env!("CARGO_PKG_VERSION"),
         "ApiVersion": berth_client::CLIENT_API_VERSION,
+        "DefaultAPIVersion": berth_client::CLIENT_API_VERSION,
         "Os": std::env::consts::OS,
         "Arch": go_arch(),
     });
@@ -40,6 +41,15 @@ pub fn version(ctx: &Ctx, args: FormatArgs) -> anyhow::Result<i32> {
             return Err(e);
         }
     };
+    // Templates see Go field names: the JSON's "ApiVersion" is the struct's APIVersion.
+    let mut client_info = client_info;
+    client_info["APIVersion"] = Value::String(negotiated.clone());
+    let server = server.map(|mut s| {
+        if s.is_object() {
+            s["APIVersion"] = s["ApiVersion"].clone();
+        }
+        s
+    });
     let data = json!({"Client": client_info, "Server": server});
     if let Some(format) = &args.format {
         template_output(format, &data)?;
