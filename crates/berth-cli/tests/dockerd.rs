@@ -209,4 +209,31 @@ fn container_lifecycle_against_dockerd() {
         "{}",
         stderr(&out)
     );
+
+    // --sig-proxy (the default without a TTY): a SIGTERM to berth reaches the container.
+    let trapper = name("trap");
+    let mut child = d
+        .berth_cmd(&[
+            "run",
+            "--rm",
+            "--name",
+            &trapper,
+            "--network",
+            "none",
+            BUSYBOX,
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = rustix::process::Pid::from_child(&child);
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(42));
 }

@@ -70,6 +70,17 @@ fn login_push_pull_logout() {
     let ran = ok(d.berth(&["run", "--rm", "--network", "none", &image, "echo", "pulled"]));
     assert_eq!(ran, "pulled\n");
 
+    // `run` of a missing image pulls it first, reporting on stderr as docker does.
+    ok(d.berth(&["rmi", &image]));
+    let out = d.berth(&["run", "--rm", "--network", "none", &image, "echo", "auto"]);
+    let err = common::stderr(&out);
+    assert_eq!(ok(out), "auto\n");
+    assert!(
+        err.starts_with(&format!("Unable to find image '{image}' locally\n")),
+        "{err}"
+    );
+    assert!(err.contains("Status: Downloaded newer image"), "{err}");
+
     assert_eq!(
         ok(d.berth(&["logout", &addr])),
         format!("Removing login credentials for {addr}\n")
