@@ -8,7 +8,9 @@ pub mod build;
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod images;
 pub mod paths;
+pub mod spec;
 
 use std::sync::Arc;
 

@@ -51,6 +51,11 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
             Ok(image) => {
                 let id = image.id.to_string();
                 let _ = tx.send(line(&json!({"aux": {"ID": id}})));
+                if quiet {
+                    // `docker build -q` prints only the ID.
+                    let _ = tx.send(line(&json!({"stream": format!("{id}\n")})));
+                    return;
+                }
                 let short = id.strip_prefix("sha256:").unwrap_or(&id);
                 let short = &short[..short.len().min(12)];
                 let mut done = format!("Successfully built {short}\n");

@@ -6,4 +6,5 @@ pub mod containers;
 pub mod events;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod system;

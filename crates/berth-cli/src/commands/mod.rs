@@ -1,5 +1,6 @@
 //! One file per group of commands; `dispatch` maps the parsed command line onto them.
 
+pub mod build;
 pub mod cp;
 pub mod df;
 pub mod exec;
@@ -94,6 +95,7 @@ fn image(ctx: &Ctx, command: ImageCmd) -> anyhow::Result<i32> {
         ImageCmd::Pull(args) => transfer::pull(ctx, args),
         ImageCmd::Push { name } => transfer::push(ctx, &name),
         ImageCmd::Tag { source, target } => images::tag(ctx, &source, &target),
+        ImageCmd::Build(args) => build::build(ctx, args),
         ImageCmd::Load(args) => transfer::load(ctx, args),
         ImageCmd::Save(args) => transfer::save(ctx, args),
         ImageCmd::Import(args) => transfer::import(ctx, args),

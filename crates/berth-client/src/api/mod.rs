@@ -1,5 +1,6 @@
 //! Typed endpoints, one file per area of the Engine API.
 
+pub mod build;
 pub mod containers;
 pub mod exec;
 pub mod images;

@@ -18,7 +18,15 @@ impl RegistryClient {
     /// Checks `creds` against the registry's `/v2/` (Basic, or a token fetched with them), and
     /// only then stores them. A registry that needs no auth accepts any credentials, as Docker does.
     pub async fn login(&self, domain: &str, creds: Credentials) -> Result<(), ClientError> {
-        self.set_credentials(domain, creds.clone());
+        self.check_login(domain, creds.clone()).await?;
+        self.store()?.store(domain, &creds)?;
+        Ok(())
+    }
+
+    /// Checks `creds` against the registry's `/v2/` without storing them (a daemon's
+    /// `POST /auth`: the client keeps its own credentials).
+    pub async fn check_login(&self, domain: &str, creds: Credentials) -> Result<(), ClientError> {
+        self.set_credentials(domain, creds);
         let method = Method::GET;
         let resp = self
             .send(Request {
@@ -32,7 +40,6 @@ impl RegistryClient {
             .await?;
         self.expect(resp, &method, domain, &[StatusCode::OK])
             .await?;
-        self.store()?.store(domain, &creds)?;
         Ok(())
     }
 

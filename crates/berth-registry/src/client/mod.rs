@@ -39,7 +39,7 @@ pub use error::ClientError;
 pub use layout::LayoutDir;
 pub use manifest::Descriptor;
 pub use progress::{BlobRole, Progress, ProgressEvent, Quiet, Recorder, TransferState};
-pub use pull::{PullOptions, PullResult};
+pub use pull::{PullOptions, PullResult, ResolvedImage};
 pub use push::{PushOptions, PushReport};
 pub use render::{BarRenderer, LineRenderer};
 pub use repo::{FetchedManifest, Repository};

@@ -55,6 +55,28 @@ pub struct PullResult {
     pub already_present: usize,
 }
 
+/// An image manifest chosen for a reference (through an index when it names one), not yet
+/// written anywhere: what [`RegistryClient::fetch_blobs`] then downloads.
+#[derive(Debug, Clone)]
+pub struct ResolvedImage {
+    /// The image manifest (not the index): media type, digest, size.
+    pub manifest: Descriptor,
+    /// Its bytes, as served.
+    pub manifest_bytes: bytes::Bytes,
+    /// The index (manifest list) the manifest was chosen from, when the reference named one.
+    pub index_digest: Option<Digest>,
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
+    repo: Repository,
+}
+
+impl ResolvedImage {
+    /// What the reference's tag points at: the index when there is one, else the manifest.
+    pub fn top_digest(&self) -> &Digest {
+        self.index_digest.as_ref().unwrap_or(&self.manifest.digest)
+    }
+}
+
 impl RegistryClient {
     /// Pulls `reference` into `sink` and records the manifest as a root named `reference`.
     pub async fn pull(
@@ -63,18 +85,52 @@ impl RegistryClient {
         sink: Arc<dyn BlobSink>,
         options: &PullOptions,
     ) -> Result<PullResult, ClientError> {
+        let resolved = self.resolve(reference, options.platform.as_ref()).await?;
+        let (downloaded, already_present) = self
+            .fetch_blobs(&resolved, &sink, &options.progress)
+            .await?;
+        let descriptor = resolved.manifest.clone();
+        if !sink.has_blob(&descriptor.digest)? {
+            let mut writer = sink
+                .begin(&descriptor.digest, descriptor.size)
+                .map_err(|source| ClientError::Blob {
+                    digest: descriptor.digest.clone(),
+                    source,
+                })?;
+            writer.write(&resolved.manifest_bytes)?;
+            writer.commit()?;
+        }
+        sink.add_root(&descriptor, &reference.to_string())?;
+        Ok(PullResult {
+            manifest: descriptor,
+            index_digest: resolved.index_digest,
+            config: resolved.config,
+            layers: resolved.layers,
+            downloaded,
+            already_present,
+        })
+    }
+
+    /// Fetches the manifest `reference` names, choosing `platform` (the host's when `None`)
+    /// from an index.
+    pub async fn resolve(
+        &self,
+        reference: &Reference,
+        platform: Option<&Platform>,
+    ) -> Result<ResolvedImage, ClientError> {
         let repo = Repository::new(self, reference.domain(), reference.path(), false, &[])?;
         let top = repo
             .get_manifest(&manifest_reference(reference), reference.digest())
             .await?;
+        let want = || platform.cloned().unwrap_or_else(Platform::host);
         let (image, index_digest) = match &top.manifest {
             Manifest::Image(_) => (top, None),
             Manifest::Index(index) => {
-                let want = options.platform.clone().unwrap_or_else(Platform::host);
-                let Some(chosen) = select_platform(index, &want) else {
+                let wanted = want();
+                let Some(chosen) = select_platform(index, &wanted) else {
                     return Err(ClientError::NoMatchingPlatform {
                         reference: reference.to_string(),
-                        wanted: want,
+                        wanted,
                         available: index
                             .manifests
                             .iter()
@@ -93,42 +149,38 @@ impl RegistryClient {
         let Manifest::Image(parsed) = &image.manifest else {
             return Err(ClientError::NoMatchingPlatform {
                 reference: reference.to_string(),
-                wanted: options.platform.clone().unwrap_or_else(Platform::host),
+                wanted: want(),
                 available: vec!["(nested index)".into()],
             });
         };
-        let mut blobs = vec![(parsed.config.clone(), BlobRole::Config)];
-        blobs.extend(parsed.layers.iter().map(|l| (l.clone(), BlobRole::Layer)));
-        let (downloaded, already_present) =
-            fetch_all(&repo, &blobs, &sink, &options.progress).await?;
-
-        let descriptor = Descriptor {
-            media_type: image.kind.media_type().to_owned(),
-            digest: image.digest.clone(),
-            size: image.bytes.len() as u64,
-            platform: None,
-            annotations: None,
-            urls: None,
-        };
-        if !sink.has_blob(&descriptor.digest)? {
-            let mut writer = sink
-                .begin(&descriptor.digest, descriptor.size)
-                .map_err(|source| ClientError::Blob {
-                    digest: descriptor.digest.clone(),
-                    source,
-                })?;
-            writer.write(&image.bytes)?;
-            writer.commit()?;
-        }
-        sink.add_root(&descriptor, &reference.to_string())?;
-        Ok(PullResult {
-            manifest: descriptor,
-            index_digest,
+        Ok(ResolvedImage {
+            manifest: Descriptor {
+                media_type: image.kind.media_type().to_owned(),
+                digest: image.digest.clone(),
+                size: image.bytes.len() as u64,
+                platform: None,
+                annotations: None,
+                urls: None,
+            },
             config: parsed.config.clone(),
             layers: parsed.layers.clone(),
-            downloaded,
-            already_present,
+            manifest_bytes: image.bytes.clone(),
+            index_digest,
+            repo,
         })
+    }
+
+    /// Downloads the config and layers of `resolved` that `sink` lacks, in parallel. Returns
+    /// (downloaded, already present).
+    pub async fn fetch_blobs(
+        &self,
+        resolved: &ResolvedImage,
+        sink: &Arc<dyn BlobSink>,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<(usize, usize), ClientError> {
+        let mut blobs = vec![(resolved.config.clone(), BlobRole::Config)];
+        blobs.extend(resolved.layers.iter().map(|l| (l.clone(), BlobRole::Layer)));
+        fetch_all(&resolved.repo, &blobs, sink, progress).await
     }
 }
 

@@ -6,16 +6,18 @@
 //! temp file; the renames are atomic, so readers always see one complete, verified blob.
 
 mod hasher;
+mod writer;
 
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use berth_oci::{Algorithm, Digest};
 
 pub use hasher::{Hasher, HashingReader};
+pub use writer::BlobWriter;
 
 use crate::fsutil;
 
@@ -58,7 +60,7 @@ pub struct SweepReport {
 pub struct ContentStore {
     blobs: PathBuf,
     /// Temp files being written right now, so a sweep leaves them alone.
-    active: Mutex<HashSet<PathBuf>>,
+    active: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl ContentStore {
@@ -76,7 +78,7 @@ impl ContentStore {
         }
         Ok(ContentStore {
             blobs,
-            active: Mutex::new(HashSet::new()),
+            active: Arc::new(Mutex::new(HashSet::new())),
         })
     }
 

@@ -36,7 +36,8 @@ pub struct Applied {
     pub diff_id: Digest,
     /// Bytes of the uncompressed tar stream.
     pub tar_size: u64,
-    /// Sum of regular file sizes (what Docker reports as a layer's size, roughly).
+    /// Sum of regular file sizes and symlink target lengths: what Docker reports as a
+    /// layer's size (the lstat sizes of what the layer created, each inode once).
     pub content_size: u64,
 }
 
@@ -191,6 +192,8 @@ impl Extractor {
                 remove_at(&parent, name).map_err(io_err("remove existing"))?;
                 rustix::fs::symlinkat(OsStr::from_bytes(&target), &parent, name.as_os_str())
                     .map_err(|e| io_err("symlink")(e.into()))?;
+                // Docker's layer size counts a symlink as its target's length (lstat size).
+                self.content_size += target.len() as u64;
                 self.finish_special(&parent, name, &meta, false)
                     .map_err(io_err("set metadata"))?;
             }

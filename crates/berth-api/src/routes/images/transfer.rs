@@ -1,0 +1,178 @@
+//! Registry transfers: pull (`POST /images/create?fromImage=`), push, and `POST /auth`.
+//! Problems found before the first progress line (a bad name, an unknown manifest, refused
+//! credentials) are plain HTTP errors; later ones end the stream with Docker's `errorDetail`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use hyper::{Response, StatusCode};
+use serde_json::json;
+use tokio::sync::mpsc::UnboundedSender;
+
+use berth_engine::images::auth::{self, AuthConfig};
+use berth_engine::images::progress::{ProgressFn, ProgressMessage};
+use berth_engine::images::pull::{self, PullJob};
+use berth_engine::images::{self as engine_images, push as engine_push};
+
+use super::stream;
+use crate::error::ApiError;
+use crate::http::{self, Req, Resp};
+use crate::router::Ctx;
+
+/// Docker clients send credentials as base64url (padded or not) JSON in `X-Registry-Auth`.
+fn registry_auth(req: &Req) -> http::Result<Option<AuthConfig>> {
+    let Some(value) = req.headers().get("X-Registry-Auth") else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request("X-Registry-Auth is not ASCII"))?
+        .trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let trimmed = text.trim_end_matches('=');
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
+        .map_err(|e| ApiError::bad_request(format!("X-Registry-Auth is not base64: {e}")))?;
+    // Docker sends `{}` (or even `null`) when it has no credentials.
+    let auth: Option<AuthConfig> = serde_json::from_slice(&decoded)
+        .map_err(|e| ApiError::bad_request(format!("X-Registry-Auth is not valid JSON: {e}")))?;
+    Ok(auth)
+}
+
+fn progress_to(tx: UnboundedSender<Bytes>) -> ProgressFn {
+    Arc::new(move |m: ProgressMessage| {
+        let _ = tx.send(stream::progress_line(&m));
+    })
+}
+
+fn json_stream(body: http::Body) -> Resp {
+    http::finish(
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("Content-Type", "application/json"),
+        body,
+    )
+}
+
+/// `fromImage=busybox&tag=latest` (the tag may also be a digest, or part of fromImage).
+fn pull_reference(image: &str, tag: &str) -> String {
+    match tag {
+        "" => image.to_owned(),
+        t if t.contains(':') => format!("{image}@{t}"),
+        t => format!("{image}:{t}"),
+    }
+}
+
+pub async fn pull(
+    ctx: Ctx,
+    req: Req,
+    q: &HashMap<String, String>,
+    image: String,
+) -> http::Result<Resp> {
+    let text = pull_reference(&image, q.get("tag").map(String::as_str).unwrap_or(""));
+    let reference = engine_images::parse_reference(&text).map_err(ApiError::from_engine)?;
+    let platform = match q.get("platform").filter(|p| !p.is_empty()) {
+        Some(p) => Some(
+            p.parse::<berth_oci::Platform>()
+                .map_err(|e| ApiError::bad_request(format!("invalid platform {p:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let auth = registry_auth(&req)?;
+    let client =
+        auth::client_for(reference.domain(), auth.as_ref()).map_err(ApiError::from_engine)?;
+    let resolved = pull::resolve(&client, &reference, platform.as_ref())
+        .await
+        .map_err(ApiError::from_engine)?;
+    let (tx, body) = stream::lines_body();
+    let progress = progress_to(tx.clone());
+    let engine = ctx.engine.clone();
+    tokio::spawn(async move {
+        let started = tokio::task::spawn_blocking(move || {
+            PullJob::start(engine, reference, resolved, progress)
+        })
+        .await;
+        let job = match started {
+            Ok(Ok(job)) => job,
+            Ok(Err(e)) => return fail(&tx, &e.to_string()),
+            Err(e) => return fail(&tx, &format!("pull task failed: {e}")),
+        };
+        let downloaded = job.download(&client).await;
+        match tokio::task::spawn_blocking(move || job.finish(downloaded)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => fail(&tx, &e.to_string()),
+            Err(e) => fail(&tx, &format!("pull task failed: {e}")),
+        }
+    });
+    Ok(json_stream(body))
+}
+
+fn fail(tx: &UnboundedSender<Bytes>, message: &str) {
+    tracing::warn!(error = %message, "image transfer failed");
+    let _ = tx.send(stream::error_line(message));
+}
+
+pub async fn push(ctx: Ctx, req: Req, name: String) -> http::Result<Resp> {
+    let q = http::query(&req);
+    let tag = q.get("tag").cloned().unwrap_or_default();
+    let auth = registry_auth(&req)?;
+    let engine = ctx.engine.clone();
+    let (lookup_name, lookup_tag) = (name.clone(), tag.clone());
+    let targets = super::blocking(&engine, move |e| {
+        engine_push::targets(e, &lookup_name, &lookup_tag)
+    })
+    .await
+    .map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            ApiError::not_found(format!(
+                "An image does not exist locally with the tag: {}",
+                engine_images::familiar_or_raw(&name).trim_end_matches(":latest")
+            ))
+        } else {
+            e
+        }
+    })?;
+    let domain = targets
+        .first()
+        .map(|t| t.domain().to_owned())
+        .unwrap_or_default();
+    let client = auth::client_for(&domain, auth.as_ref()).map_err(ApiError::from_engine)?;
+    let (tx, body) = stream::lines_body();
+    let progress = progress_to(tx.clone());
+    tokio::spawn(async move {
+        if let Some(first) = targets.first() {
+            progress(ProgressMessage::line(format!(
+                "The push refers to repository [{}]",
+                first.name()
+            )));
+        }
+        for target in &targets {
+            if let Err(e) = engine_push::push(&engine, &client, target, &progress).await {
+                return fail(&tx, &e.to_string());
+            }
+        }
+    });
+    Ok(json_stream(body))
+}
+
+/// `POST /auth`: checks the credentials against the registry (nothing is stored).
+pub async fn auth(req: Req) -> http::Result<Resp> {
+    let config: AuthConfig = http::json_body(req).await?;
+    auth::login(&config).await.map_err(|e| {
+        let mut err = ApiError::from_engine(e);
+        // Docker answers a refused login with 401 whatever the registry's reason.
+        if err.status == StatusCode::INTERNAL_SERVER_ERROR || err.status == StatusCode::NOT_FOUND {
+            err.status = StatusCode::UNAUTHORIZED;
+        }
+        err
+    })?;
+    Ok(http::json(
+        StatusCode::OK,
+        &json!({"Status": "Login Succeeded", "IdentityToken": ""}),
+    ))
+}

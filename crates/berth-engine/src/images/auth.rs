@@ -1,0 +1,96 @@
+//! Registry credentials as Docker clients send them (the decoded `X-Registry-Auth` header or
+//! the `POST /auth` body), a client per request using them, and the login check.
+
+use berth_registry::client::{ClientConfig, Credentials, RegistryClient};
+use serde::Deserialize;
+
+use super::ImageError;
+
+/// Docker's `AuthConfig` (the full form: the API models omit the token fields).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub serveraddress: String,
+    #[serde(default)]
+    pub identitytoken: String,
+}
+
+impl AuthConfig {
+    /// The credentials it carries, if any (`identitytoken` refresh tokens are not supported:
+    /// the registry client speaks Basic and token auth with a username and password).
+    pub fn credentials(&self) -> Option<Credentials> {
+        if !self.username.is_empty() || !self.password.is_empty() {
+            return Some(Credentials {
+                username: self.username.clone(),
+                password: self.password.clone(),
+            });
+        }
+        None
+    }
+}
+
+/// `https://index.docker.io/v1/` → `docker.io`; `http://localhost:5000/` → `localhost:5000`.
+pub fn registry_domain(server_address: &str) -> String {
+    let trimmed = server_address
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = trimmed.split('/').next().unwrap_or(trimmed);
+    match host {
+        "" | "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".to_owned()
+        }
+        other => other.to_owned(),
+    }
+}
+
+/// A client for one request: anonymous, or with the request's credentials for `domain`. The
+/// daemon never reads a config.json of its own, as dockerd does not.
+pub fn client_for(domain: &str, auth: Option<&AuthConfig>) -> Result<RegistryClient, ImageError> {
+    let client =
+        RegistryClient::new(ClientConfig::default()).map_err(|e| ImageError::Registry {
+            reference: domain.to_owned(),
+            source: Box::new(e),
+        })?;
+    if let Some(creds) = auth.and_then(AuthConfig::credentials) {
+        client.set_credentials(domain, creds);
+    }
+    Ok(client)
+}
+
+/// `POST /auth`: checks the credentials against the registry; nothing is stored.
+pub async fn login(auth: &AuthConfig) -> Result<(), ImageError> {
+    let domain = registry_domain(&auth.serveraddress);
+    let creds = auth.credentials().unwrap_or(Credentials {
+        username: String::new(),
+        password: String::new(),
+    });
+    let client = client_for(&domain, None)?;
+    client
+        .check_login(&domain, creds)
+        .await
+        .map_err(|e| ImageError::Registry {
+            reference: domain,
+            source: Box::new(e),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses_become_domains() {
+        assert_eq!(registry_domain("https://index.docker.io/v1/"), "docker.io");
+        assert_eq!(registry_domain("localhost:5000"), "localhost:5000");
+        assert_eq!(
+            registry_domain("http://127.0.0.1:5000/v2/"),
+            "127.0.0.1:5000"
+        );
+        assert_eq!(registry_domain(""), "docker.io");
+    }
+}

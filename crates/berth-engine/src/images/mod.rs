@@ -1,0 +1,65 @@
+//! Images: listing, inspection, tags and removal over `berth-store`; load/save/import of
+//! archives; pull and push through the registry client, blobs going straight into the content
+//! store. Every change publishes Docker's image events.
+
+pub mod archive;
+pub mod auth;
+mod error;
+pub mod filters;
+pub mod inspect;
+pub mod list;
+pub mod progress;
+pub mod pull;
+pub mod push;
+pub mod remove;
+mod sink;
+mod users;
+
+use std::collections::BTreeMap;
+
+use berth_oci::Reference;
+use berth_store::images::ImageRecord;
+
+pub use error::ImageError;
+pub use users::ContainerUsers;
+
+use crate::Engine;
+use crate::events::Event;
+
+/// Configs larger than this are refused (real ones are a few KiB).
+const MAX_CONFIG: u64 = 16 << 20;
+
+/// Finds an image by ID, ID prefix, tag or digest reference, with Docker's not-found message
+/// (`No such image: busybox:latest`).
+pub fn resolve(engine: &Engine, name: &str) -> Result<ImageRecord, ImageError> {
+    match engine.store.images.resolve(name) {
+        Ok(record) => Ok(record),
+        Err(berth_store::images::ImageError::NotFound { .. }) => Err(ImageError::NotFound {
+            name: familiar_or_raw(name),
+        }),
+        Err(e) => Err(ImageError::Store(e.into())),
+    }
+}
+
+/// `busybox` → `busybox:latest`; anything that is not a reference stays as given.
+pub fn familiar_or_raw(name: &str) -> String {
+    Reference::parse_normalized(name)
+        .map(|r| r.familiar_string())
+        .unwrap_or_else(|_| name.to_owned())
+}
+
+/// Parses a user-given image reference (`busybox`, `localhost:5000/a/b:tag`).
+pub fn parse_reference(name: &str) -> Result<Reference, ImageError> {
+    Reference::parse_normalized(name).map_err(|source| ImageError::BadReference {
+        name: name.to_owned(),
+        source,
+    })
+}
+
+/// Publishes an image event as Docker does: `name` is the `name` attribute.
+pub(crate) fn publish(engine: &Engine, action: &str, id: &str, name: &str) {
+    let attrs = BTreeMap::from([("name".to_owned(), name.to_owned())]);
+    engine
+        .events
+        .publish(Event::new("image", action, id, attrs));
+}

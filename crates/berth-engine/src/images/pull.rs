@@ -1,0 +1,326 @@
+//! `docker pull`: the manifest is resolved first (so a missing image is a clean HTTP error),
+//! then blobs download in parallel straight into the content store while a thread unpacks
+//! layers in order as soon as each one is there; the image is registered at the end. The
+//! unpacking thread holds a [`berth_store::Store::lease`] for the whole pull, so garbage
+//! collection never sweeps a blob that is downloaded but not yet recorded.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+
+use berth_oci::{Digest, Platform, Reference};
+use berth_registry::client::{BlobSink, Progress, RegistryClient, ResolvedImage};
+use berth_store::images::ImageRecord;
+use berth_store::snapshot::chain_id;
+use berth_store::{ImagePlan, PlannedLayer};
+use serde_json::Value;
+
+use super::progress::{DockerProgress, ProgressFn, ProgressMessage, short_id};
+use super::sink::StoreSink;
+use super::{ImageError, MAX_CONFIG, publish};
+use crate::Engine;
+
+/// What the unpacking thread hears about.
+pub(crate) enum Unpack {
+    /// A blob is now in the content store.
+    Committed(Digest),
+    /// Every blob is downloaded.
+    Downloaded,
+}
+
+/// Fetches the manifest `reference` names (choosing `platform` from an index).
+pub async fn resolve(
+    client: &RegistryClient,
+    reference: &Reference,
+    platform: Option<&Platform>,
+) -> Result<ResolvedImage, ImageError> {
+    client
+        .resolve(reference, platform)
+        .await
+        .map_err(|e| registry_error(reference, e))
+}
+
+fn registry_error(reference: &Reference, e: berth_registry::client::ClientError) -> ImageError {
+    ImageError::Registry {
+        reference: reference.familiar_string(),
+        source: Box::new(e),
+    }
+}
+
+/// A pull in progress: its unpacking thread runs from [`PullJob::start`] to [`PullJob::finish`].
+pub struct PullJob {
+    engine: Arc<Engine>,
+    reference: Reference,
+    resolved: ResolvedImage,
+    progress: ProgressFn,
+    events: Sender<Unpack>,
+    unpacker: JoinHandle<Result<ImageRecord, ImageError>>,
+    /// The reference already named this image before the pull.
+    up_to_date: bool,
+}
+
+impl PullJob {
+    /// Announces the pull and starts the unpacking thread; blocks until it holds the lease.
+    pub fn start(
+        engine: Arc<Engine>,
+        reference: Reference,
+        resolved: ResolvedImage,
+        progress: ProgressFn,
+    ) -> Result<PullJob, ImageError> {
+        let up_to_date = engine
+            .store
+            .images
+            .resolve(&reference.to_string())
+            .is_ok_and(|r| r.id == resolved.config.digest);
+        let opening = match (reference.digest(), reference.tag()) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.to_owned(),
+            (None, None) => berth_oci::reference::DEFAULT_TAG.to_owned(),
+        };
+        progress(ProgressMessage::layer(
+            opening,
+            format!("Pulling from {}", reference.path()),
+        ));
+        let (events, inbox) = channel();
+        let (ready_tx, ready) = channel();
+        let unpacker = {
+            let (engine, reference, resolved, progress) = (
+                engine.clone(),
+                reference.clone(),
+                resolved.clone(),
+                progress.clone(),
+            );
+            std::thread::Builder::new()
+                .name("pull-unpack".to_owned())
+                .spawn(move || {
+                    let store = engine.store.clone();
+                    let _lease = store.lease();
+                    let _ = ready_tx.send(());
+                    unpack(&engine, &reference, &resolved, &inbox, &progress)
+                })
+                .map_err(|e| ImageError::Interrupted {
+                    what: "pull",
+                    detail: format!("starting the unpacking thread: {e}"),
+                })?
+        };
+        // The thread sends before anything else; an error there is a panic, seen at join.
+        let _ = ready.recv();
+        Ok(PullJob {
+            engine,
+            reference,
+            resolved,
+            progress,
+            events,
+            unpacker,
+            up_to_date,
+        })
+    }
+
+    /// Downloads every blob the store lacks, in parallel.
+    pub async fn download(&self, client: &RegistryClient) -> Result<(), ImageError> {
+        let sink: Arc<dyn BlobSink> = Arc::new(StoreSink {
+            store: self.engine.store.clone(),
+            committed: self.events.clone(),
+        });
+        let progress: Arc<dyn Progress> = Arc::new(DockerProgress {
+            out: self.progress.clone(),
+            pushing: false,
+        });
+        client
+            .fetch_blobs(&self.resolved, &sink, &progress)
+            .await
+            .map(|_| ())
+            .map_err(|e| registry_error(&self.reference, e))
+    }
+
+    /// Waits for the unpacking thread (told whether the download succeeded) and reports
+    /// Docker's closing lines. Returns the image ID.
+    pub fn finish(self, downloaded: Result<(), ImageError>) -> Result<String, ImageError> {
+        if downloaded.is_ok() {
+            let _ = self.events.send(Unpack::Downloaded);
+        }
+        drop(self.events);
+        let unpacked = self.unpacker.join().map_err(|_| ImageError::Interrupted {
+            what: "pull",
+            detail: "the unpacking thread panicked".to_owned(),
+        });
+        downloaded?;
+        let record = unpacked??;
+        let familiar = self.reference.familiar_string();
+        (self.progress)(ProgressMessage::line(format!(
+            "Digest: {}",
+            self.resolved.top_digest()
+        )));
+        (self.progress)(ProgressMessage::line(if self.up_to_date {
+            format!("Status: Image is up to date for {familiar}")
+        } else {
+            format!("Status: Downloaded newer image for {familiar}")
+        }));
+        publish(
+            &self.engine,
+            "pull",
+            &familiar,
+            &self.reference.familiar_name(),
+        );
+        Ok(record.id.to_string())
+    }
+}
+
+/// Applies layers bottom-up as their blobs arrive, then registers the image.
+fn unpack(
+    engine: &Engine,
+    reference: &Reference,
+    resolved: &ResolvedImage,
+    inbox: &Receiver<Unpack>,
+    progress: &ProgressFn,
+) -> Result<ImageRecord, ImageError> {
+    let store = &engine.store;
+    let layers = &resolved.layers;
+    let mut diff_ids: Option<Vec<Digest>> = None;
+    let mut parent: Option<Digest> = None;
+    let mut next = 0;
+    let mut downloaded = false;
+    loop {
+        if diff_ids.is_none() && store.content.contains(&resolved.config.digest) {
+            diff_ids = Some(config_diff_ids(engine, resolved)?);
+        }
+        if let Some(ids) = &diff_ids {
+            while next < layers.len() && store.content.contains(&layers[next].digest) {
+                let layer = &layers[next];
+                let id = short_id(&layer.digest);
+                let chain = chain_id(parent.as_ref(), &ids[next]);
+                if !store.snapshots.has_layer(&chain) {
+                    progress(ProgressMessage {
+                        detail: Some((0, layer.size)),
+                        ..ProgressMessage::layer(&id, "Extracting")
+                    });
+                    let blob = store
+                        .content
+                        .open_blob(&layer.digest)
+                        .map_err(|e| ImageError::Store(e.into()))?;
+                    store
+                        .snapshots
+                        .apply_layer(parent.as_ref(), Some(&ids[next]), blob)
+                        .map_err(|e| ImageError::Store(e.into()))?;
+                    progress(ProgressMessage::layer(&id, "Pull complete"));
+                }
+                parent = Some(chain);
+                next += 1;
+            }
+            if next == layers.len() && downloaded {
+                break;
+            }
+        }
+        if downloaded {
+            let missing = layers
+                .get(next)
+                .map_or(&resolved.config.digest, |l| &l.digest);
+            return Err(ImageError::Store(
+                berth_store::ContentError::NotFound {
+                    digest: missing.clone(),
+                }
+                .into(),
+            ));
+        }
+        match inbox.recv() {
+            Ok(Unpack::Committed(digest)) => tracing::trace!(%digest, "blob committed"),
+            Ok(Unpack::Downloaded) => downloaded = true,
+            Err(_) => {
+                return Err(ImageError::Interrupted {
+                    what: "pull",
+                    detail: "the download did not complete".to_owned(),
+                });
+            }
+        }
+    }
+    register(engine, reference, resolved, diff_ids.unwrap_or_default())
+}
+
+fn config_diff_ids(engine: &Engine, resolved: &ResolvedImage) -> Result<Vec<Digest>, ImageError> {
+    let id = &resolved.config.digest;
+    let bytes = engine
+        .store
+        .content
+        .read_small(id, MAX_CONFIG)
+        .map_err(|e| ImageError::Store(e.into()))?;
+    let config: Value = serde_json::from_slice(&bytes).map_err(|source| ImageError::BadConfig {
+        id: id.to_string(),
+        source,
+    })?;
+    let ids: Vec<Digest> = config
+        .pointer("/rootfs/diff_ids")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    if ids.len() != resolved.layers.len() {
+        return Err(ImageError::Store(
+            berth_store::archive::ArchiveError::LayerCountMismatch {
+                config: id.clone(),
+                layers: resolved.layers.len(),
+                diff_ids: ids.len(),
+            }
+            .into(),
+        ));
+    }
+    Ok(ids)
+}
+
+/// Writes the manifest blob and the image record, tagged (unless pulled by digest) and with
+/// its repository digest.
+fn register(
+    engine: &Engine,
+    reference: &Reference,
+    resolved: &ResolvedImage,
+    diff_ids: Vec<Digest>,
+) -> Result<ImageRecord, ImageError> {
+    let store = &engine.store;
+    let to_err = |e: berth_store::ContentError| ImageError::Store(e.into());
+    store
+        .content
+        .ingest(
+            &resolved.manifest_bytes[..],
+            &resolved.manifest.digest,
+            Some(resolved.manifest.size),
+        )
+        .map_err(to_err)?;
+    let config_bytes = store
+        .content
+        .read_small(&resolved.config.digest, MAX_CONFIG)
+        .map_err(to_err)?;
+    let tags = if reference.digest().is_none() {
+        vec![reference.clone()]
+    } else {
+        Vec::new()
+    };
+    let plan = ImagePlan {
+        config: resolved.config.digest.clone(),
+        config_bytes,
+        layers: resolved
+            .layers
+            .iter()
+            .zip(diff_ids)
+            .map(|(l, diff_id)| PlannedLayer {
+                digest: l.digest.clone(),
+                media_type: l.media_type.clone(),
+                size: l.size,
+                diff_id,
+            })
+            .collect(),
+        tags,
+        manifest: Some((
+            resolved.manifest.digest.clone(),
+            resolved.manifest.media_type.clone(),
+        )),
+    };
+    let mut record = store.register(plan)?;
+    let digest_ref = reference
+        .without_suffix()
+        .with_digest(resolved.top_digest().clone());
+    if !record.repo_digests.contains(&digest_ref) {
+        record.repo_digests.push(digest_ref);
+        record = store
+            .images
+            .put(record)
+            .map_err(|e| ImageError::Store(e.into()))?;
+    }
+    Ok(record)
+}
