@@ -147,3 +147,68 @@ fn berth_speaks_to_berthd() {
         String::from_utf8_lossy(&events.stderr)
     );
 }
+
+/// Both CLIs print the same bytes for `args` against berthd (retried: "N seconds ago" ticks).
+#[track_caller]
+fn assert_same(d: &Berthd, args: &[&str]) {
+    let mut last = (String::new(), String::new());
+    for _ in 0..4 {
+        let (ours, theirs) = (d.berth(args), d.docker(args));
+        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+        last = (
+            String::from_utf8_lossy(&ours.stdout).into_owned(),
+            String::from_utf8_lossy(&theirs.stdout).into_owned(),
+        );
+        if last.0 == last.1 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!(
+        "{args:?} differs:\n--- berth\n{}--- docker\n{}",
+        last.0, last.1
+    );
+}
+
+#[test]
+fn image_commands_on_berthd() {
+    let d = Berthd::start();
+    let loaded = out(&d.berth(&[
+        "load",
+        "-i",
+        "/work/shared/images/busybox.docker-archive.tar",
+    ]));
+    assert_eq!(loaded, "Loaded image: fixtures/busybox:1.35\n");
+    let alias = format!("berth-cli/alias-{}:v1", std::process::id());
+    out(&d.berth(&["tag", "fixtures/busybox:1.35", &alias]));
+    for args in [
+        &["images"][..],
+        &["images", "--digests"],
+        &["images", "--no-trunc"],
+        &["images", "-q"],
+        &[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}",
+        ],
+        &["history", "fixtures/busybox:1.35"],
+        &["inspect", "fixtures/busybox:1.35"],
+        &["image", "inspect", "-f", "{{.Id}} {{.Os}}", &alias],
+        &["system", "df"],
+    ] {
+        assert_same(&d, args);
+    }
+    assert_eq!(
+        out(&d.berth(&["rmi", &alias])),
+        format!("Untagged: {alias}\n")
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let saved = tmp.path().join("saved.tar");
+    out(&d.berth(&[
+        "save",
+        "-o",
+        saved.to_str().unwrap(),
+        "fixtures/busybox:1.35",
+    ]));
+    assert!(std::fs::metadata(&saved).unwrap().len() > 1_000_000);
+}
