@@ -114,7 +114,7 @@ impl Engine {
                 image: image.id.to_string(),
                 reason,
             })?;
-        spec::merge_image_config(&mut config, &image_config);
+        spec::merge_image_config(&mut config, &image_config["config"]);
         let argv = spec::process_args(&config)?;
 
         let id = names::new_id();
