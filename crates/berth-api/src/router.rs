@@ -61,6 +61,7 @@ async fn dispatch(ctx: Ctx, req: Req) -> http::Result<Resp> {
         "exec" => routes::exec::handle(ctx, req).await,
         "build" => routes::build::handle(ctx, req).await,
         "networks" => routes::networks::handle(ctx, req).await,
+        "volumes" => routes::volumes::handle(ctx, req).await,
         "images" | "auth" | "distribution" | "commit" => routes::images::handle(ctx, req).await,
         _ => Err(not_found(&ctx)),
     }
