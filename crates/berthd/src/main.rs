@@ -62,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         tracing::info!("shutting down; containers keep running");
         server.abort();
         let _ = std::fs::remove_file(&socket);
+
         anyhow::Ok(())
     })
 }

@@ -36,6 +36,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
             blocking(&ctx, move |e| e.remove_container(&id, force, volumes)).await?;
             Ok(http::status(StatusCode::NO_CONTENT))
         }
+        (&Method::POST, ["containers", _, "exec"]) => super::container_io::handle(ctx, req).await,
         (&Method::POST, ["containers", id, action]) => {
             let id = id.to_string();
             match *action {

@@ -57,10 +57,30 @@ impl Drop for Undo<'_> {
 
 /// Docker's `Config` and `HostConfig` out of the create body (the same JSON fields).
 fn split_body(mut body: ContainerCreateBody) -> (ContainerConfig, HostConfig) {
-    let host = body.host_config.take().unwrap_or_default();
+    let mut host = body.host_config.take().unwrap_or_default();
+    fill_host_defaults(&mut host);
     body.networking_config = None;
     let value = serde_json::to_value(&body).unwrap_or_default();
     (serde_json::from_value(value).unwrap_or_default(), host)
+}
+
+/// What Docker fills in at create so inspect always shows it (SDKs index these fields).
+fn fill_host_defaults(host: &mut HostConfig) {
+    use bollard_stubs::models::{HostConfigLogConfig, RestartPolicy, RestartPolicyNameEnum};
+    let log = host.log_config.get_or_insert_with(Default::default);
+    if log.typ.as_deref().is_none_or(str::is_empty) {
+        *log = HostConfigLogConfig {
+            typ: Some("json-file".to_string()),
+            config: Some(log.config.clone().unwrap_or_default()),
+        };
+    }
+    if host.network_mode.as_deref().is_none_or(str::is_empty) {
+        host.network_mode = Some("default".to_string());
+    }
+    host.restart_policy.get_or_insert(RestartPolicy {
+        name: Some(RestartPolicyNameEnum::NO),
+        maximum_retry_count: Some(0),
+    });
 }
 
 impl Engine {
@@ -94,7 +114,7 @@ impl Engine {
                 image: image.id.to_string(),
                 reason,
             })?;
-        spec::merge_image_config(&mut config, &image_config);
+        spec::merge_image_config(&mut config, &image_config["config"]);
         let argv = spec::process_args(&config)?;
 
         let id = names::new_id();
