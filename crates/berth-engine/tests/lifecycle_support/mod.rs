@@ -94,20 +94,25 @@ impl Drop for TestEngine {
                 failures.push(format!("{}: {e}", c.id));
             }
         }
-        let prefix = self.dir.path().to_string_lossy().into_owned();
-        let mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&prefix))
-            .map(str::to_string)
-            .collect();
-        for m in &mounts {
+        // Container mounts live under the data root; the engine's own (its read-only shim
+        // binary under the exec root) goes when the engine does.
+        let under = |dir: &std::path::Path| -> Vec<String> {
+            let prefix = dir.to_string_lossy().into_owned();
+            std::fs::read_to_string("/proc/self/mountinfo")
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.split(' ').nth(4))
+                .filter(|m| m.starts_with(&prefix))
+                .map(str::to_string)
+                .collect()
+        };
+        let leaked = under(&self.data_root());
+        for m in under(self.dir.path()) {
             let _ = rustix::mount::unmount(m.as_str(), rustix::mount::UnmountFlags::DETACH);
         }
         if !std::thread::panicking() {
             assert!(failures.is_empty(), "removing: {failures:?}");
-            assert!(mounts.is_empty(), "mounts left behind: {mounts:?}");
+            assert!(leaked.is_empty(), "mounts left behind: {leaked:?}");
         }
     }
 }
