@@ -386,6 +386,14 @@ fn bad_input_is_refused_cleanly() {
     let resp = daemon.request("POST", "/images/load", &[], &archive[..archive.len() / 2]);
     assert_eq!(resp.status, 400, "{}", resp.text());
     assert!(!resp.json()["message"].as_str().unwrap().is_empty());
+    // A large body refused after its first blocks: the client still gets our answer (the rest
+    // of the body is read and dropped), not a broken pipe.
+    let zeros = daemon.dir.path().join("zeros.tar");
+    std::fs::write(&zeros, vec![0u8; 16 << 20]).unwrap();
+    let err = daemon.docker_err(&["load", "-i", zeros.to_str().unwrap()]);
+    assert!(err.contains("not an image archive"), "{err}");
+    let err = daemon.docker_err(&["import", "--change", "RUN true", zeros.to_str().unwrap()]);
+    assert!(err.contains("RUN is not allowed"), "{err}");
     let err = daemon.docker_err(&["load", "-i", "/dev/null"]);
     assert!(!err.trim().is_empty());
     assert_eq!(daemon.docker_ok(&["images", "-q"]), "");

@@ -13,10 +13,33 @@ use std::time::{Duration, Instant};
 
 pub const SHARED_IMAGES: &str = "/work/shared/images";
 
+/// Builds the daemon and registry binaries once per test process, so the tests never run a
+/// stale binary (they live in other packages: no CARGO_BIN_EXE_ for them).
+fn build_binaries() {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "berthd", "-p", "berth-registry"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo build");
+        assert!(
+            status.success(),
+            "building berthd and berth-registry failed"
+        );
+    });
+}
+
 fn target_bin(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/debug")
-        .join(name);
+    build_binaries();
+    // This test runs from <target>/debug/deps/; the binaries are in <target>/debug/.
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in <target>/<profile>/deps");
+    let path = profile_dir.join(name);
     assert!(
         path.exists(),
         "{} is missing: run `cargo build -p berthd -p berth-registry` first",
