@@ -41,7 +41,7 @@ expect "exec -e -w" "bar /tmp" "$(docker exec -e FOO=bar -w /tmp io sh -c 'echo 
 docker exec -d io sh -c 'echo detached >/tmp/detached'
 sleep 0.3
 expect "exec -d" "detached" "$(docker exec io cat /tmp/detached)"
-expect "exec -it" "40 100" "$(script -qc 'stty cols 100 rows 40; docker exec -it io stty size' /dev/null </dev/null | tr -d '\r')"
+expect "exec -it" "40 100" "$(script -qc 'stty cols 100 rows 40; docker exec -it io stty size' /dev/null </dev/null | head -1 | tr -d '\r')"
 
 # top, stats
 docker top io >"$work/top.out"
