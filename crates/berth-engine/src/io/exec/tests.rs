@@ -66,11 +66,9 @@ fn running_container() -> Running {
         },
         restart_count: 0,
     };
-    engine.containers.insert(Arc::new(Container {
-        id: id.clone(),
-        dir: container_dir,
-        record: Mutex::new(record),
-    }));
+    engine
+        .containers
+        .insert(Arc::new(Container::new(container_dir, record)));
     let running = Running {
         engine,
         id: id.clone(),
