@@ -286,7 +286,10 @@ pub fn create(engine: &Engine, container: &str, config: ExecConfig) -> Result<St
         exited: Condvar::new(),
     });
     publish(engine, &exec, "exec_create", &name, &image, None);
-    engine.execs.lock().insert(id.clone(), exec);
+    let mut table = engine.execs.lock();
+    // Forget the finished execs of removed containers (Docker drops them with the container).
+    table.retain(|_, e| e.lock().running || engine.containers.get(&e.container_id).is_ok());
+    table.insert(id.clone(), exec);
     Ok(id)
 }
 
