@@ -88,8 +88,18 @@ impl<W: Write> TarWalker<W> {
         if with_self {
             let st = rustix::fs::fstat(dir)?;
             let mut header = header_for(&st, tar::EntryType::Directory);
-            self.builder
-                .append_data(&mut header, tar_path, io::empty())?;
+            // Docker names directories with a trailing slash; the tar crate drops it when it
+            // sets a path, so short names are written into the header directly.
+            let mut name = tar_path.as_os_str().as_bytes().to_vec();
+            name.push(b'/');
+            if name.len() < 100 {
+                header.as_old_mut().name[..name.len()].copy_from_slice(&name);
+                header.set_cksum();
+                self.builder.append(&header, io::empty())?;
+            } else {
+                self.builder
+                    .append_data(&mut header, tar_path, io::empty())?;
+            }
         }
         for name in sorted_names(dir)? {
             let child = tar_path.join(&name);
@@ -192,7 +202,7 @@ mod tests {
             seen.push((path, kind, body));
         }
         let names: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
-        assert_eq!(names, ["d", "d/a.txt", "d/escape", "d/sub", "d/sub/hard"]);
+        assert_eq!(names, ["d/", "d/a.txt", "d/escape", "d/sub/", "d/sub/hard"]);
         assert_eq!(seen[1].2, "alpha");
         assert_eq!(seen[2].1, tar::EntryType::Symlink);
         assert_eq!(seen[4].1, tar::EntryType::Link);

@@ -96,10 +96,10 @@ fn archives_paths_under_their_base_name() {
     assert_eq!(
         names,
         [
-            "data",
+            "data/",
             "data/a.txt",
             "data/leak",
-            "data/sub",
+            "data/sub/",
             "data/sub/b.txt",
             "data/up"
         ]
@@ -199,10 +199,10 @@ fn exports_the_whole_root() {
     assert_eq!(
         names,
         [
-            "data",
+            "data/",
             "data/a.txt",
             "data/leak",
-            "data/sub",
+            "data/sub/",
             "data/sub/b.txt",
             "data/up",
             "escape"

@@ -143,6 +143,25 @@ impl Exec {
         }
     }
 
+    /// Waits (at most `limit`) until a window size is known. API 1.41 clients send the size
+    /// only after the start (1.42 added `ConsoleSize`), so a tty program started at once would
+    /// see 0x0 — what `docker exec -it c stty size` shows against Docker 20.10 too.
+    pub fn wait_for_size(&self, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let mut state = self.lock();
+        while state.size.is_none() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            state = self
+                .exited
+                .wait_timeout(state, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
     pub fn exit_code(&self) -> Option<i32> {
         self.lock().exit_code
     }
@@ -155,6 +174,8 @@ impl Exec {
             state.size = Some((height, width));
             state.console.clone()
         };
+        // A start waiting for the first size (see `wait_for_size`) goes on.
+        self.exited.notify_all();
         match console {
             Some(master) => set_size(&master, (height, width)),
             None => Ok(()),
@@ -241,6 +262,13 @@ fn running_container(engine: &Engine, name: &str) -> Result<(String, String, Str
 
 /// `POST /containers/{id}/exec`: registers an exec instance; its ID.
 pub fn create(engine: &Engine, container: &str, config: ExecConfig) -> Result<String, ExecError> {
+    let console_size = match config.console_size.as_deref() {
+        Some([rows, cols]) if *rows > 0 && *cols > 0 => Some((
+            u16::try_from(*rows).unwrap_or(u16::MAX),
+            u16::try_from(*cols).unwrap_or(u16::MAX),
+        )),
+        _ => None,
+    };
     let spec = ExecSpec::from(config);
     if spec.cmd.is_empty() {
         return Err(ExecError::NoCommand);
@@ -251,11 +279,17 @@ pub fn create(engine: &Engine, container: &str, config: ExecConfig) -> Result<St
         id: id.clone(),
         container_id: container_id.clone(),
         spec,
-        state: Mutex::new(ExecState::default()),
+        state: Mutex::new(ExecState {
+            size: console_size,
+            ..ExecState::default()
+        }),
         exited: Condvar::new(),
     });
     publish(engine, &exec, "exec_create", &name, &image, None);
-    engine.execs.lock().insert(id.clone(), exec);
+    let mut table = engine.execs.lock();
+    // Forget the finished execs of removed containers (Docker drops them with the container).
+    table.retain(|_, e| e.lock().running || engine.containers.get(&e.container_id).is_ok());
+    table.insert(id.clone(), exec);
     Ok(id)
 }
 

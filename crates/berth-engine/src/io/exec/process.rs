@@ -52,11 +52,13 @@ const ALL_CAPS: &[&str] = &[
     "CAP_CHECKPOINT_RESTORE",
 ];
 
-/// Builds the exec's process from the container's `base` process.
+/// Builds the exec's process from the container's `base` process; `size` (rows, cols) is
+/// set on the pty before the program runs.
 pub fn build(
     base: Option<&Process>,
     spec: &ExecSpec,
     rootfs: &std::path::Path,
+    size: Option<(u16, u16)>,
 ) -> Result<Process, ExecError> {
     let mut p = base.cloned().unwrap_or_default();
     p.set_args(Some(spec.cmd.clone()));
@@ -78,7 +80,14 @@ pub fn build(
         p.set_user(oci);
     }
     p.set_terminal(Some(spec.tty));
-    p.set_console_size(None);
+    let console_size = size.filter(|_| spec.tty).and_then(|(rows, cols)| {
+        oci_spec::runtime::BoxBuilder::default()
+            .height(u64::from(rows))
+            .width(u64::from(cols))
+            .build()
+            .ok()
+    });
+    p.set_console_size(console_size);
     if spec.privileged {
         let all: Capabilities = ALL_CAPS
             .iter()
@@ -123,7 +132,13 @@ mod tests {
             privileged: true,
             ..ExecSpec::default()
         };
-        let p = build(Some(&base), &spec, std::path::Path::new("/nonexistent")).unwrap();
+        let p = build(
+            Some(&base),
+            &spec,
+            std::path::Path::new("/nonexistent"),
+            Some((40, 100)),
+        )
+        .unwrap();
         assert_eq!(p.args().as_ref().unwrap(), &["sh"]);
         assert_eq!(
             p.env().as_ref().unwrap(),
@@ -131,6 +146,8 @@ mod tests {
         );
         assert_eq!(p.cwd().to_str(), Some("/srv"));
         assert_eq!(p.terminal(), Some(true));
+        let size = p.console_size().unwrap();
+        assert_eq!((size.height(), size.width()), (40, 100));
         let bounding = p
             .capabilities()
             .as_ref()

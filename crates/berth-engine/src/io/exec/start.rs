@@ -20,6 +20,9 @@ use crate::Engine;
 
 /// A start that neither ran nor failed by now is reported as failed.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an attached tty exec waits for the client's first resize (it comes right after
+/// the start request); a person at a terminal does not notice.
+const TTY_SIZE_WAIT: Duration = Duration::from_millis(250);
 
 /// A started exec: its stdio for the API to stream (the write end of stdin, the read ends of
 /// stdout and stderr; stderr is there even when not attached and must then be drained), or the
@@ -103,10 +106,15 @@ fn launch(
     let (container_id, name, image) = running_container(engine, &exec.container_id)?;
     let bundle = engine.paths.bundle(&container_id);
     let spec = berth_runtime::spec::load(&bundle)?;
+    if exec.spec.tty && !detach {
+        exec.wait_for_size(TTY_SIZE_WAIT);
+    }
+    let size = exec.lock().size;
     let process = process::build(
         spec.process().as_ref(),
         &exec.spec,
         &engine.paths.rootfs(&container_id),
+        size,
     )?;
     std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
     let process_file = dir.join("process.json");
