@@ -48,3 +48,12 @@ docker stop -t 1 web >/dev/null
 expect "stopped" "exited" "$(docker inspect -f '{{.State.Status}}' web)"
 docker rm web >/dev/null
 expect "rm" "" "$(docker ps -aq)"
+
+# The README's main job, through both CLIs: build examples/hello, run it (the image's CMD,
+# WORKDIR and ARG-built file must all take effect).
+want="hello from a Berth-built image"
+DOCKER_BUILDKIT=0 docker build -q -t hello-docker "$repo/examples/hello" >/dev/null 2>&1
+expect "docker build + run" "$want: in /srv" \
+  "$(docker run --rm --hostname h hello-docker | sed 's/: h, pid 1, as root in /: in /')"
+"$bin_dir/berth" build -q -t hello-berth --build-arg GREETING=hi "$repo/examples/hello" >/dev/null
+expect "berth build + run" "hi: h, pid 1, as root in /srv" "$("$bin_dir/berth" run --rm --hostname h hello-berth)"

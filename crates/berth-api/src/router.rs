@@ -61,8 +61,14 @@ async fn dispatch(ctx: Ctx, req: Req) -> http::Result<Resp> {
         "exec" => routes::exec::handle(ctx, req).await,
         "build" => routes::build::handle(ctx, req).await,
         "networks" => routes::networks::handle(ctx, req).await,
+        "volumes" => routes::volumes::handle(ctx, req).await,
         "images" | "auth" | "distribution" | "commit" => routes::images::handle(ctx, req).await,
-        _ => Err(not_found(&ctx)),
+        _ => {
+            // Read what the client is sending first: answering while it still writes makes
+            // it fail with a broken pipe instead of showing our 404.
+            let _ = http::body_bytes(req, http::MAX_JSON_BODY).await;
+            Err(not_found(&ctx))
+        }
     }
 }
 

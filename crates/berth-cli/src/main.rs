@@ -52,6 +52,7 @@ impl Ctx {
 }
 
 fn main() {
+    sys::default_sigpipe();
     let cli = Cli::parse();
     let ctx = Ctx {
         host: cli.host,

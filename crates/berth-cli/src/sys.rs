@@ -53,3 +53,13 @@ impl BlockedSignals {
 unsafe impl Send for BlockedSignals {}
 // SAFETY: as above.
 unsafe impl Sync for BlockedSignals {}
+
+/// Restores the default SIGPIPE action (Rust ignores it), so `berth ps | head` ends quietly
+/// as other Unix tools do instead of panicking in `println!`.
+pub fn default_sigpipe() {
+    // SAFETY: setting the disposition of SIGPIPE to SIG_DFL installs no handler code; it is
+    // done first thing in main, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -157,11 +157,37 @@ fn output_matches_docker_for_the_same_daemon() {
         &["container", "ls", "-a"],
         &["image", "ls"],
         &["system", "df"],
+        &["system", "df", "-v"],
+        &[
+            "images",
+            "--format",
+            "{{.SharedSize}} {{.UniqueSize}} {{.Containers}}",
+        ],
         &["top", &a],
         &["diff", &c],
     ] {
         assert_same(&d, args);
     }
+    // Events between two instants: the same lines, default format and templates.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    assert_same(&d, &["events", "--since", "0", "--until", &now]);
+    assert_same(
+        &d,
+        &[
+            "events",
+            "--since",
+            "0",
+            "--until",
+            &now,
+            "--format",
+            "{{.Type}} {{.Action}} {{json .Actor.Attributes}}",
+        ],
+    );
+
     // A missing object: same message, same status.
     let ours = d.berth(&["inspect", "no-such-thing"]);
     let theirs = d.docker(&["inspect", "no-such-thing"]);

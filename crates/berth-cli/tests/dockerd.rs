@@ -52,9 +52,15 @@ fn container_lifecycle_against_dockerd() {
     );
     let out = d.berth(&["run", "--rm", "--network", "none", BUSYBOX, "/etc"]);
     assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
-    let out = d.berth(&["run", "--rm", "--network", "none", "no-such-image-berth:1"]);
+    // (The registry is a closed loopback port: the pull fails without leaving the machine.)
+    let missing = "127.0.0.1:9/no-such-image-berth:1";
+    let out = d.berth(&["run", "--rm", "--network", "none", missing]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
-    assert!(stderr(&out).contains("Unable to find image 'no-such-image-berth:1' locally"));
+    assert!(
+        stderr(&out).contains(&format!("Unable to find image '{missing}' locally")),
+        "{}",
+        stderr(&out)
+    );
 
     // Stdin through the hijacked attach.
     let mut child = d
@@ -209,4 +215,31 @@ fn container_lifecycle_against_dockerd() {
         "{}",
         stderr(&out)
     );
+
+    // --sig-proxy (the default without a TTY): a SIGTERM to berth reaches the container.
+    let trapper = name("trap");
+    let mut child = d
+        .berth_cmd(&[
+            "run",
+            "--rm",
+            "--name",
+            &trapper,
+            "--network",
+            "none",
+            BUSYBOX,
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = rustix::process::Pid::from_child(&child);
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(42));
 }

@@ -9,8 +9,10 @@ pub mod containers;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod io;
 pub mod network;
 pub mod paths;
+pub mod sealed_bin;
 pub mod spec;
 
 use std::sync::Arc;
@@ -40,6 +42,12 @@ pub struct Engine {
     pub containers: containers::Containers,
     pub events: events::EventBus,
     pub network: network::NetworkService,
+    /// The `berth-shim` binary started for each container run.
+    pub shim: std::path::PathBuf,
+    /// Watches the shims of running containers for their exit.
+    pub monitor: containers::Monitor,
+    /// `docker exec` instances.
+    pub execs: io::exec::ExecTable,
 }
 
 impl Engine {
@@ -51,12 +59,54 @@ impl Engine {
         let store = Arc::new(Store::open(&paths.store())?);
         let containers = containers::Containers::load(&paths.containers());
         let network = network::NetworkService::open(&paths)?;
+        let shim = sealed_shim(&paths);
         Ok(Engine {
             paths,
             store,
             containers,
             events: events::EventBus::default(),
             network,
+            shim,
+            monitor: containers::Monitor::default(),
+            execs: io::exec::ExecTable::default(),
         })
     }
+}
+
+impl Drop for Engine {
+    /// Releases the shim's read-only mount; running shims keep their image, and the next
+    /// daemon mounts its own.
+    fn drop(&mut self) {
+        if self.shim.starts_with(self.paths.exec_root.join("bin")) {
+            sealed_bin::release(&self.shim);
+        }
+    }
+}
+
+/// The shim through a read-only mount under the exec root (no per-start re-exec), or the
+/// binary itself (the shim then protects itself) when that mount cannot be made.
+fn sealed_shim(paths: &Paths) -> std::path::PathBuf {
+    let binary = shim_binary();
+    match sealed_bin::read_only_binary(&binary, &paths.exec_root.join("bin")) {
+        Ok(sealed) => sealed,
+        Err(e) => {
+            tracing::warn!(error = %e, "starting shims from a writable mount (they re-exec)");
+            binary
+        }
+    }
+}
+
+/// `$BERTH_SHIM`, else `berth-shim` next to the running binary (or one directory up: test
+/// binaries live in `target/<profile>/deps`).
+pub fn shim_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("BERTH_SHIM") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("berth-shim"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| std::path::PathBuf::from("berth-shim"))
 }

@@ -50,9 +50,11 @@ impl Paths {
         self.exec_root.join("runtime")
     }
 
-    /// Per-container shim state: control/attach sockets, ready and exit files.
+    /// Per-container shim state: control/attach sockets, ready and exit files. Named by the
+    /// short ID: a unix socket path must fit in 108 bytes, and the full ID would leave little
+    /// room for the exec root (48 random bits make a clash of short IDs negligible).
     pub fn shim_state(&self, id: &str) -> PathBuf {
-        self.exec_root.join("shims").join(id)
+        self.exec_root.join("shims").join(&id[..id.len().min(12)])
     }
 
     pub fn dirs(&self) -> Vec<PathBuf> {

@@ -162,6 +162,9 @@ pub struct ExecArgs {
     pub no_new_privs: bool,
     #[arg(short = 'g', long = "additional-gids")]
     pub additional_gids: Vec<u32>,
+    /// Pass N additional file descriptors (3..3+N) to the process.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }

@@ -108,3 +108,28 @@ fn exec_process_file() {
     let out = c.ok(&["exec", "--process", path.to_str().unwrap(), &c.id]);
     assert_eq!(out, "from-file\n");
 }
+
+#[test]
+fn exec_preserve_fds_passes_descriptor_3_and_closes_the_rest() {
+    let c = running(&["sleep", "30"]);
+    let log = c.root.path().join("exec-fd3.log");
+    let other = c.root.path().join("exec-fd4.log");
+    // fd 4 is open in the caller but not preserved: the process must not see it.
+    let script = format!(
+        "exec 3>{} 4>{}; exec {} --root {} exec --preserve-fds 1 {} sh -c 'echo via-fd3 >&3; echo leaked >&4 || echo fd4-closed >&3'",
+        log.display(),
+        other.display(),
+        common::BIN,
+        c.root.path().display(),
+        c.id
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", &script]);
+    let out = common::run_to_files(cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "via-fd3\nfd4-closed\n"
+    );
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "");
+}

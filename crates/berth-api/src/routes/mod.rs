@@ -8,3 +8,4 @@ pub mod exec;
 pub mod images;
 pub mod networks;
 pub mod system;
+pub mod volumes;

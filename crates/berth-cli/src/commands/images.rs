@@ -163,12 +163,14 @@ fn context(image: &Value, repo: &str, tag: &str, digest: &str, trunc: bool) -> V
             containers.to_string()
         },
     );
+    // docker prints these two with go-units' default 4 digits, unlike Size.
+    let human4 = |n: i64| crate::format::units::human_size(n as f64);
     put(
         "SharedSize",
         if shared < 0 {
             "N/A".to_owned()
         } else {
-            human(shared)
+            human4(shared)
         },
     );
     put(
@@ -176,7 +178,7 @@ fn context(image: &Value, repo: &str, tag: &str, digest: &str, trunc: bool) -> V
         if shared < 0 {
             "N/A".to_owned()
         } else {
-            human(size - shared)
+            human4(size - shared)
         },
     );
     Value::Object(ctx)

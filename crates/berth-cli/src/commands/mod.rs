@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod cp;
+pub mod df;
 pub mod exec;
 pub mod images;
 pub mod inspect;
@@ -39,7 +40,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
             ImageGroup::Common(c) => image(ctx, c),
         },
         Command::System(s) => match s {
-            SystemCmd::Df(args) => system::df(ctx, args),
+            SystemCmd::Df(args) => df::df(ctx, args),
             SystemCmd::Info(args) => system::info(ctx, args),
             SystemCmd::Prune(args) => system::system_prune(ctx, args),
             SystemCmd::Events(args) => system::events(ctx, args),

@@ -233,7 +233,7 @@ impl ContainerOptions {
             init: self.init.then_some(true),
             cap_add: non_empty(self.cap_add.clone()),
             cap_drop: non_empty(self.cap_drop.clone()),
-            security_opt: non_empty(self.security_opt.clone()),
+            security_opt: non_empty(security_opts(&self.security_opt)?),
             memory,
             memory_swap,
             nano_cpus,
@@ -313,6 +313,32 @@ impl ContainerOptions {
             ..Default::default()
         })
     }
+}
+
+/// As docker's CLI: `seccomp=FILE` is read here and sent as the profile's JSON (the daemon
+/// never reads a path an API client names); `seccomp=unconfined` and other options pass as is.
+fn security_opts(opts: &[String]) -> Result<Vec<String>, OptsError> {
+    opts.iter()
+        .map(|opt| {
+            let Some(value) = opt
+                .strip_prefix("seccomp=")
+                .or_else(|| opt.strip_prefix("seccomp:"))
+            else {
+                return Ok(opt.clone());
+            };
+            if value == "unconfined" || value == "builtin" || value.trim_start().starts_with('{') {
+                return Ok(format!("seccomp={value}"));
+            }
+            let json = std::fs::read_to_string(value).map_err(|source| OptsError::ReadFile {
+                path: PathBuf::from(value),
+                source,
+            })?;
+            // Compact it, as docker does, and fail early on a file that is not JSON.
+            let parsed: serde_json::Value = serde_json::from_str(&json)
+                .map_err(|_| invalid("security-opt", opt, "the seccomp profile is not JSON"))?;
+            Ok(format!("seccomp={parsed}"))
+        })
+        .collect()
 }
 
 fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {

@@ -174,16 +174,12 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
+/// docker's ContainerContext.Size: the writable layer, plus the virtual size when known.
 fn size(c: &Value) -> String {
-    let rw = c["SizeRw"].as_i64();
-    let root = c["SizeRootFs"].as_i64();
-    match (rw, root) {
-        (None, None) => String::new(),
-        (rw, root) => {
-            let rw = human_size_precision(rw.unwrap_or(0) as f64, 3);
-            let virt = human_size_precision(root.unwrap_or(0) as f64, 3);
-            format!("{rw} (virtual {virt})")
-        }
+    let rw = human_size_precision(c["SizeRw"].as_i64().unwrap_or(0) as f64, 3);
+    match c["SizeRootFs"].as_i64().filter(|r| *r > 0) {
+        Some(root) => format!("{rw} (virtual {})", human_size_precision(root as f64, 3)),
+        None => rw,
     }
 }
 

@@ -79,9 +79,10 @@ fn create_container(
     Ok(created.id)
 }
 
+/// A 404 from create that is about the image (not, say, an unknown route).
 fn is_missing_image(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("no such image") || m.contains("image not known") || m.contains("not found")
+    m.contains("no such image") || m.contains("image not known")
 }
 
 fn with_tag(image: &str) -> String {
@@ -200,6 +201,12 @@ mod tests {
         assert_eq!(start_status("stat /x: no such file or directory"), 127);
         assert_eq!(start_status("exec /etc: permission denied"), 126);
         assert_eq!(start_status("cgroup setup failed"), 125);
+    }
+
+    #[test]
+    fn only_missing_images_are_pulled() {
+        assert!(is_missing_image("No such image: busybox:latest"));
+        assert!(!is_missing_image("page not found: POST /containers/create"));
     }
 
     #[test]

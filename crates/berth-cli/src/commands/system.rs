@@ -6,9 +6,9 @@ use serde_json::{Map, Value, json};
 
 use super::ps::parse_filters;
 use crate::Ctx;
-use crate::cli::{DfArgs, EventsArgs, FormatArgs, SystemPruneArgs};
+use crate::cli::{EventsArgs, FormatArgs, SystemPruneArgs};
+use crate::format::Template;
 use crate::format::units::human_size;
-use crate::format::{ListFormat, Template};
 
 fn template_output(format: &str, data: &Value) -> anyhow::Result<()> {
     let template = if format == "json" {
@@ -24,6 +24,7 @@ pub fn version(ctx: &Ctx, args: FormatArgs) -> anyhow::Result<i32> {
     let client_info = json!({
         "Version": env!("CARGO_PKG_VERSION"),
         "ApiVersion": berth_client::CLIENT_API_VERSION,
+        "DefaultAPIVersion": berth_client::CLIENT_API_VERSION,
         "Os": std::env::consts::OS,
         "Arch": go_arch(),
     });
@@ -40,6 +41,15 @@ pub fn version(ctx: &Ctx, args: FormatArgs) -> anyhow::Result<i32> {
             return Err(e);
         }
     };
+    // Templates see Go field names: the JSON's "ApiVersion" is the struct's APIVersion.
+    let mut client_info = client_info;
+    client_info["APIVersion"] = Value::String(negotiated.clone());
+    let server = server.map(|mut s| {
+        if s.is_object() {
+            s["APIVersion"] = s["ApiVersion"].clone();
+        }
+        s
+    });
     let data = json!({"Client": client_info, "Server": server});
     if let Some(format) = &args.format {
         template_output(format, &data)?;
@@ -129,120 +139,6 @@ pub fn info(ctx: &Ctx, args: FormatArgs) -> anyhow::Result<i32> {
     println!(" Name: {}", s("Name"));
     println!(" ID: {}", s("ID"));
     println!(" Docker Root Dir: {}", s("DockerRootDir"));
-    Ok(0)
-}
-
-const DF_DEFAULT: &str =
-    "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
-const DF_HEADERS: &[(&str, &str)] = &[
-    ("Type", "TYPE"),
-    ("TotalCount", "TOTAL"),
-    ("Active", "ACTIVE"),
-    ("Size", "SIZE"),
-    ("Reclaimable", "RECLAIMABLE"),
-];
-
-fn reclaimable(reclaim: i64, total: i64) -> String {
-    if total > 0 {
-        format!(
-            "{} ({}%)",
-            human_size(reclaim as f64),
-            reclaim * 100 / total
-        )
-    } else {
-        human_size(reclaim as f64)
-    }
-}
-
-/// The rows of `system df`, with docker's arithmetic.
-pub fn df_rows(df: &Value) -> Vec<Value> {
-    let list = |k: &str| df[k].as_array().cloned().unwrap_or_default();
-    let int = |v: &Value| v.as_i64().unwrap_or(0);
-    let row = |kind: &str, total: usize, active: usize, size: i64, reclaim: String| {
-        json!({"Type": kind, "TotalCount": total.to_string(), "Active": active.to_string(),
-               "Size": human_size(size as f64), "Reclaimable": reclaim})
-    };
-    let images = list("Images");
-    let layers = int(&df["LayersSize"]);
-    let active_images: Vec<&Value> = images
-        .iter()
-        .filter(|i| int(&i["Containers"]) > 0)
-        .collect();
-    let used: i64 = active_images
-        .iter()
-        .filter(|i| int(&i["Size"]) != -1 && int(&i["SharedSize"]) != -1)
-        .map(|i| int(&i["Size"]) - int(&i["SharedSize"]))
-        .sum();
-    let containers = list("Containers");
-    let running = |c: &Value| c["State"] == "running";
-    let c_size: i64 = containers.iter().map(|c| int(&c["SizeRw"])).sum();
-    let c_reclaim: i64 = containers
-        .iter()
-        .filter(|c| !running(c))
-        .map(|c| int(&c["SizeRw"]))
-        .sum();
-    let volumes = list("Volumes");
-    let v_used = |v: &Value| int(&v["UsageData"]["RefCount"]) > 0;
-    let v_size: i64 = volumes
-        .iter()
-        .map(|v| int(&v["UsageData"]["Size"]).max(0))
-        .sum();
-    let v_reclaim: i64 = volumes
-        .iter()
-        .filter(|v| !v_used(v))
-        .map(|v| int(&v["UsageData"]["Size"]).max(0))
-        .sum();
-    let cache = list("BuildCache");
-    let b_size: i64 = cache
-        .iter()
-        .filter(|b| b["Shared"] != true)
-        .map(|b| int(&b["Size"]))
-        .sum();
-    let b_reclaim: i64 = cache
-        .iter()
-        .filter(|b| b["InUse"] != true && b["Shared"] != true)
-        .map(|b| int(&b["Size"]))
-        .sum();
-    vec![
-        row(
-            "Images",
-            images.len(),
-            active_images.len(),
-            layers,
-            reclaimable(layers - used, layers),
-        ),
-        row(
-            "Containers",
-            containers.len(),
-            containers.iter().filter(|c| running(c)).count(),
-            c_size,
-            reclaimable(c_reclaim, c_size),
-        ),
-        row(
-            "Local Volumes",
-            volumes.len(),
-            volumes.iter().filter(|v| v_used(v)).count(),
-            v_size,
-            reclaimable(v_reclaim, v_size),
-        ),
-        row(
-            "Build Cache",
-            cache.len(),
-            cache.iter().filter(|b| b["InUse"] == true).count(),
-            b_size,
-            human_size(b_reclaim as f64),
-        ),
-    ]
-}
-
-pub fn df(ctx: &Ctx, args: DfArgs) -> anyhow::Result<i32> {
-    let df = ctx.client()?.system_df()?;
-    if args.verbose {
-        println!("{}", serde_json::to_string_pretty(&df)?);
-        return Ok(0);
-    }
-    let format = ListFormat::parse(args.format.as_deref(), DF_DEFAULT)?;
-    print!("{}", format.render(DF_HEADERS, &df_rows(&df))?);
     Ok(0)
 }
 
@@ -408,23 +304,6 @@ pub fn event_line(e: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn df_arithmetic() {
-        let df = json!({
-            "LayersSize": 1000,
-            "Images": [{"Containers": 1, "Size": 600, "SharedSize": 0}, {"Containers": 0, "Size": 400, "SharedSize": 0}],
-            "Containers": [{"State": "running", "SizeRw": 10}, {"State": "exited", "SizeRw": 30}],
-            "Volumes": [],
-            "BuildCache": [],
-        });
-        let rows = df_rows(&df);
-        assert_eq!(rows[0]["Reclaimable"], "400B (40%)");
-        assert_eq!(rows[0]["Active"], "1");
-        assert_eq!(rows[1]["Size"], "40B");
-        assert_eq!(rows[1]["Reclaimable"], "30B (75%)");
-        assert_eq!(rows[2]["Reclaimable"], "0B");
-    }
 
     #[test]
     fn event_lines() {

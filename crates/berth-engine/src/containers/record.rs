@@ -102,11 +102,11 @@ pub enum RecordError {
 }
 
 impl ContainerRecord {
-    /// Writes the record into `dir` atomically and durably.
+    /// Writes the record into `dir` atomically; durably a moment later (see `sync_later`).
     pub fn save(&self, dir: &Path) -> Result<(), RecordError> {
         let path = dir.join(RECORD_FILE);
         let data = serde_json::to_vec(self).unwrap_or_default();
-        berth_fsutil::write_atomic(&path, &data, 0o600)
+        super::sync_later::write(&path, &data, 0o600)
             .map_err(|source| RecordError::Write { path, source })
     }
 

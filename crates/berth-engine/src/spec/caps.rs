@@ -105,9 +105,10 @@ pub fn container_caps(
     Ok(caps)
 }
 
-/// Docker's spec: bounding = effective = permitted; no inheritable, no ambient (so a non-root
-/// user loses them at exec, as in Docker).
-pub fn to_oci(caps: &[String]) -> Result<LinuxCapabilities, SpecError> {
+/// Docker's spec (moby `oci.SetCapabilities`): bounding = effective = permitted for root; only
+/// the bounding set for any other uid, matching what execve leaves it. Never inheritable or
+/// ambient.
+pub fn to_oci(caps: &[String], root: bool) -> Result<LinuxCapabilities, SpecError> {
     let set: Capabilities = caps
         .iter()
         .map(|name| {
@@ -117,8 +118,8 @@ pub fn to_oci(caps: &[String]) -> Result<LinuxCapabilities, SpecError> {
         .collect::<Result<_, _>>()?;
     let mut oci = LinuxCapabilities::default();
     oci.set_bounding(Some(set.clone()));
-    oci.set_effective(Some(set.clone()));
-    oci.set_permitted(Some(set));
+    oci.set_effective(root.then(|| set.clone()));
+    oci.set_permitted(root.then_some(set));
     oci.set_inheritable(None);
     oci.set_ambient(None);
     Ok(oci)
@@ -217,8 +218,12 @@ mod tests {
 
     #[test]
     fn every_known_name_converts_to_an_oci_capability() {
-        let oci = to_oci(&s(&KNOWN)).unwrap();
+        let oci = to_oci(&s(&KNOWN), true).unwrap();
         assert_eq!(oci.bounding().as_ref().unwrap().len(), KNOWN.len());
+        assert_eq!(oci.effective(), oci.bounding());
         assert!(oci.inheritable().is_none() && oci.ambient().is_none());
+        let user = to_oci(&s(&DEFAULT), false).unwrap();
+        assert_eq!(user.bounding().as_ref().unwrap().len(), DEFAULT.len());
+        assert!(user.effective().is_none() && user.permitted().is_none());
     }
 }

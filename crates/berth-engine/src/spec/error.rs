@@ -9,6 +9,8 @@ use crate::error::{ErrorKind, HasKind};
 pub enum SpecError {
     #[error("no command specified")]
     NoCommand,
+    #[error("the working directory '{dir}' is invalid, it needs to be an absolute path")]
+    RelativeWorkingDir { dir: String },
     #[error("unable to find user {name}: no matching entries in passwd file")]
     UnknownUser { name: String },
     #[error("unable to find group {name}: no matching entries in group file")]
@@ -26,11 +28,10 @@ pub enum SpecError {
     InvalidSecurityOpt { opt: String, reason: &'static str },
     #[error("--security-opt {opt:?}: {reason}")]
     UnsupportedSecurityOpt { opt: String, reason: &'static str },
-    #[error("reading seccomp profile {path}: {source}")]
-    ReadSeccompProfile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(
+        "seccomp={given}: the daemon takes a profile's JSON contents, not a path (the client reads the file)"
+    )]
+    SeccompProfileNotJson { given: String },
     #[error("decoding seccomp profile: {source}")]
     ParseSeccompProfile { source: serde_json::Error },
     #[error("invalid seccomp profile: {reason}")]

@@ -33,7 +33,8 @@ use oci_spec::runtime::{Linux, Root, Spec};
 pub use caps::DEFAULT as DEFAULT_CAPABILITIES;
 pub use error::SpecError;
 pub use merge::{DEFAULT_PATH, merge_image_config, process_args};
-pub use user::ResolvedUser;
+pub use process::daemon_env;
+pub use user::{ResolvedUser, resolve as resolve_user};
 
 /// Host files bind-mounted at /etc/hosts, /etc/hostname and /etc/resolv.conf.
 #[derive(Debug, Clone, Copy)]
@@ -151,7 +152,14 @@ pub fn build(input: &SpecInput) -> Result<Spec, SpecError> {
             .clone()
             .unwrap_or_else(|| READONLY_PATHS.iter().map(|p| p.to_string()).collect())
     }));
-    linux.set_sysctl(Some(sysctls(host, namespaces.network)));
+    let mut sysctl = sysctls(host, namespaces.network);
+    // Docker sets the NIS domain name through the sysctl, not the spec's `domainname`.
+    if let Some(domain) = config.domainname.as_deref().filter(|d| !d.is_empty())
+        && namespaces.uts == namespaces::Mode::Private
+    {
+        sysctl.insert("kernel.domainname".to_string(), domain.to_string());
+    }
+    linux.set_sysctl(Some(sysctl));
     linux.set_seccomp(seccomp);
     linux.set_rootfs_propagation(rootfs_propagation);
     linux.set_uid_mappings(None);
@@ -166,7 +174,7 @@ pub fn build(input: &SpecInput) -> Result<Spec, SpecError> {
     spec.set_process(Some(process));
     spec.set_root(Some(root));
     spec.set_hostname((namespaces.uts == namespaces::Mode::Private).then_some(hostname));
-    spec.set_domainname(config.domainname.clone().filter(|d| !d.is_empty()));
+    spec.set_domainname(None);
     spec.set_mounts(Some(mounts));
     spec.set_annotations(None);
     spec.set_linux(Some(linux));

@@ -86,6 +86,11 @@ pub fn build(
     } else {
         &["rbind", "rprivate"]
     };
+    for spec in host.binds.iter().flatten() {
+        let (bind, propagation) = parse_bind(spec)?;
+        root_propagation = stronger(root_propagation, propagation);
+        user.push(bind);
+    }
     for (destination, source) in [
         ("/etc/resolv.conf", ctx.etc.resolv_conf),
         ("/etc/hostname", ctx.etc.hostname),
@@ -97,11 +102,6 @@ pub fn build(
             &source.to_string_lossy(),
             etc_options,
         ));
-    }
-    for spec in host.binds.iter().flatten() {
-        let (bind, propagation) = parse_bind(spec)?;
-        root_propagation = stronger(root_propagation, propagation);
-        user.push(bind);
     }
     let mut tmpfs_mounts: Vec<(&String, &String)> = host.tmpfs.iter().flatten().collect();
     tmpfs_mounts.sort();

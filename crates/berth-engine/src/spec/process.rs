@@ -2,7 +2,7 @@
 //! terminal, user, capabilities, rlimits (`Ulimits`), no_new_privileges, oom_score_adj.
 
 use bollard_stubs::models::{ContainerConfig, HostConfig, ResourcesUlimits};
-use oci_spec::runtime::{PosixRlimit, PosixRlimitBuilder, PosixRlimitType, Process, User};
+use oci_spec::runtime::{PosixRlimit, PosixRlimitBuilder, PosixRlimitType, Process};
 
 use super::merge::DEFAULT_PATH;
 use super::security::SecurityOpts;
@@ -30,24 +30,22 @@ pub fn build(input: &ProcessInput<'_>) -> Result<Process, SpecError> {
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", input.user.home));
     }
-    let mut user = User::default();
-    user.set_uid(input.user.uid);
-    user.set_gid(input.user.gid);
-    user.set_additional_gids(Some(input.user.additional_gids.clone()));
     let mut process = Process::default();
     process.set_terminal(Some(tty));
     process.set_args(Some(process_args(config)?));
     process.set_env(Some(env));
-    process.set_cwd(
-        config
-            .working_dir
-            .clone()
-            .filter(|w| !w.is_empty())
-            .unwrap_or_else(|| "/".to_string())
-            .into(),
-    );
-    process.set_user(user);
-    process.set_capabilities(Some(caps::to_oci(input.caps)?));
+    let cwd = match config.working_dir.as_deref() {
+        None | Some("") => "/",
+        Some(dir) if dir.starts_with('/') => dir,
+        Some(dir) => {
+            return Err(SpecError::RelativeWorkingDir {
+                dir: dir.to_string(),
+            });
+        }
+    };
+    process.set_cwd(cwd.into());
+    process.set_user(input.user.oci_user());
+    process.set_capabilities(Some(caps::to_oci(input.caps, input.user.uid == 0)?));
     process.set_rlimits(rlimits(input.host.ulimits.as_deref().unwrap_or_default())?);
     process.set_no_new_privileges(Some(input.security.no_new_privileges));
     process.set_apparmor_profile(input.security.apparmor.clone());

@@ -2,7 +2,7 @@
 //! `key:value`, bare `no-new-privileges` and `disable`), plus the CLI-side
 //! `systempaths=unconfined`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::SpecError;
 
@@ -72,11 +72,12 @@ fn seccomp(value: &str) -> Result<Seccomp, SpecError> {
         "unconfined" => Seccomp::Unconfined,
         "" | "builtin" => Seccomp::Default,
         json if json.starts_with('{') => Seccomp::Profile(json.to_string()),
+        // The client reads a profile file and sends its contents (docker and berth do); the
+        // daemon never opens a path an API caller names.
         path => {
-            let path = PathBuf::from(path);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| SpecError::ReadSeccompProfile { path, source })?;
-            Seccomp::Profile(text)
+            return Err(SpecError::SeccompProfileNotJson {
+                given: path.to_string(),
+            });
         }
     })
 }

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use oci_spec::runtime::User;
+
 use super::{SpecError, rootfs_file};
 
 /// Linux's largest valid uid/gid as libcontainer accepts them.
@@ -20,6 +22,24 @@ pub struct ResolvedUser {
     pub home: String,
 }
 
+impl ResolvedUser {
+    /// The spec's `process.user`: the primary gid comes first among the additional gids, as
+    /// in Docker since the fix for CVE-2023-25173.
+    pub fn oci_user(&self) -> User {
+        let mut gids = vec![self.gid];
+        for gid in &self.additional_gids {
+            if !gids.contains(gid) {
+                gids.push(*gid);
+            }
+        }
+        let mut user = User::default();
+        user.set_uid(self.uid);
+        user.set_gid(self.gid);
+        user.set_additional_gids(Some(gids));
+        user
+    }
+}
+
 struct PasswdEntry {
     name: String,
     uid: u32,
@@ -33,6 +53,8 @@ struct GroupEntry {
     members: Vec<String>,
 }
 
+/// Resolves `spec` (`Config.User`, or `docker exec -u`) in the rootfs at `rootfs`, adding the
+/// `group_add` groups (names or numbers).
 pub fn resolve(rootfs: &Path, spec: &str, group_add: &[String]) -> Result<ResolvedUser, SpecError> {
     let passwd = rootfs_file::read(rootfs, "/etc/passwd")?;
     let group = rootfs_file::read(rootfs, "/etc/group")?;

@@ -34,6 +34,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Outcome {
         detach: args.detach,
         pid_file: args.pid_file.clone(),
         console_socket: args.console_socket.clone(),
+        preserve_fds: args.preserve_fds,
     };
     container::exec(&opts).map_err(|e| Failure::with_code(&e, e.exit_code()))
 }

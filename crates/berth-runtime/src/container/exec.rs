@@ -91,6 +91,9 @@ pub struct ExecOptions {
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// Descriptors 3..3+N the caller passed us stay open in the process (runc's
+    /// `--preserve-fds`, e.g. for socket activation).
+    pub preserve_fds: u32,
 }
 
 /// Runs the process; returns its exit code (foreground) or 0 once started (detached).
@@ -139,6 +142,7 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
                 &process,
                 seccomp.as_ref(),
                 console_socket.as_deref(),
+                opts.preserve_fds,
             )
         }
         Forked::Parent { child } => child,
@@ -305,6 +309,7 @@ fn intermediate_main(
     process: &Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
     console_socket: Option<&Path>,
+    preserve_fds: u32,
 ) -> ! {
     let fail = |message: String| -> ! {
         let _ = chan.send(&Message::Error {
@@ -323,7 +328,7 @@ fn intermediate_main(
     }
     match sys::proc::clone_fork(0) {
         Ok(Forked::Child) => {
-            let err = match exec_main(chan, process, seccomp, console_socket) {
+            let err = match exec_main(chan, process, seccomp, console_socket, preserve_fds) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -347,6 +352,7 @@ fn exec_main(
     process: &Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
     console_socket: Option<&Path>,
+    preserve_fds: u32,
 ) -> Result<std::convert::Infallible, InitError> {
     match chan.recv()? {
         Message::Go { .. } => {}
@@ -361,5 +367,5 @@ fn exec_main(
     sys::signal::SigSet::empty()
         .set_mask()
         .map_err(InitError::sys("sigprocmask"))?;
-    Err(settings::exec(&program, 0))
+    Err(settings::exec(&program, preserve_fds))
 }

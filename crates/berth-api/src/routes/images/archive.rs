@@ -17,11 +17,13 @@ use crate::router::Ctx;
 /// Loads the archive in the body; answers with Docker's `{"stream":"Loaded image: …\n"}`
 /// lines once it is in the store (a bad archive is a plain 400 and leaves nothing behind).
 pub async fn load(ctx: Ctx, req: Req) -> http::Result<Resp> {
-    let reader = BodyReader::spawn(req.into_body());
-    let lines = blocking(&ctx.engine, move |e| {
+    let (reader, rest) = BodyReader::spawn(req.into_body());
+    let loaded = blocking(&ctx.engine, move |e| {
         engine_images::archive::load(e, reader)
     })
-    .await?;
+    .await;
+    let _ = rest.await;
+    let lines = loaded?;
     let mut body = Vec::new();
     for text in lines {
         body.extend_from_slice(&stream::line(&json!({"stream": format!("{text}\n")})));
@@ -80,11 +82,14 @@ pub async fn import(
     let repo = q.get("repo").cloned().unwrap_or_default();
     let tag = q.get("tag").cloned().unwrap_or_default();
     let changes = query_all(&req, "changes");
-    let reader = BodyReader::spawn(req.into_body());
-    let id = blocking(&ctx.engine, move |e| {
-        engine_images::archive::import(e, reader, &repo, &tag, &changes)
+    let message = q.get("message").cloned().unwrap_or_default();
+    let (reader, rest) = BodyReader::spawn(req.into_body());
+    let imported = blocking(&ctx.engine, move |e| {
+        engine_images::archive::import(e, reader, &repo, &tag, &changes, &message)
     })
-    .await?;
+    .await;
+    let _ = rest.await;
+    let id = imported?;
     Ok(http::finish(
         Response::builder()
             .status(StatusCode::OK)

@@ -28,10 +28,14 @@ pub struct BodyReader {
 }
 
 impl BodyReader {
-    /// Starts a task that forwards the body's data frames.
-    pub fn spawn(mut body: Incoming) -> BodyReader {
+    /// Starts a task that forwards the body's data frames. Once the reader is dropped (the
+    /// store is done, or failed early) the task reads the rest of the body and discards it:
+    /// await the returned handle before answering, so the client is never cut off while still
+    /// sending (it would see a broken pipe instead of our answer).
+    pub fn spawn(mut body: Incoming) -> (BodyReader, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
+            let mut forwarding = true;
             while let Some(frame) = body.frame().await {
                 let item = match frame {
                     Ok(frame) => match frame.into_data() {
@@ -41,15 +45,21 @@ impl BodyReader {
                     Err(e) => Err(io::Error::other(format!("reading the request body: {e}"))),
                 };
                 let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
+                if forwarding && tx.send(item).await.is_err() {
+                    forwarding = false;
+                }
+                if failed {
                     break;
                 }
             }
         });
-        BodyReader {
-            rx,
-            current: Bytes::new(),
-        }
+        (
+            BodyReader {
+                rx,
+                current: Bytes::new(),
+            },
+            task,
+        )
     }
 }
 

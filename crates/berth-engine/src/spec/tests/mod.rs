@@ -145,7 +145,10 @@ fn default_spec_is_dockers() {
     assert_eq!(process.terminal(), Some(false));
     assert_eq!(process.no_new_privileges(), Some(false));
     assert_eq!((process.user().uid(), process.user().gid()), (0, 0));
-    assert_eq!(process.user().additional_gids().as_deref(), Some(&[10][..]));
+    assert_eq!(
+        process.user().additional_gids().as_deref(),
+        Some(&[0, 10][..])
+    );
     let mut expected: Vec<String> = DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
     expected.sort();
     assert_eq!(caps_of(&spec), expected);
@@ -305,6 +308,7 @@ fn unknown_user_is_an_invalid_argument_naming_it() {
     );
 }
 
+mod docker_golden;
 mod merge;
 mod mounts;
 mod resources;

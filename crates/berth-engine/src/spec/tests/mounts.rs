@@ -27,10 +27,10 @@ fn binds_and_tmpfs_follow_the_defaults_sorted_by_depth() {
         &dests[7..],
         [
             "/srv",
+            "/data/deep",
             "/etc/resolv.conf",
             "/etc/hostname",
             "/etc/hosts",
-            "/data/deep",
             "/run/app"
         ]
     );

@@ -108,6 +108,20 @@ fn invalid_resources_are_invalid_arguments() {
 }
 
 #[test]
+fn a_relative_working_dir_is_refused() {
+    let f = Fixture::new();
+    let config = ContainerConfig {
+        working_dir: Some("srv".into()),
+        ..sh(&["true"])
+    };
+    let err = f.build(&config, &HostConfig::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the working directory 'srv' is invalid, it needs to be an absolute path"
+    );
+}
+
+#[test]
 fn ulimits_become_rlimits() {
     let f = Fixture::new();
     let ulimit = |name: &str, soft, hard| ResourcesUlimits {
@@ -177,8 +191,9 @@ fn environment_like_docker() {
     assert_eq!(process.terminal(), Some(true));
     assert_eq!(process.cwd().to_str(), Some("/srv"));
     assert_eq!(spec.hostname().as_deref(), Some("web"));
-    assert_eq!(spec.domainname().as_deref(), Some("example.org"));
+    assert!(spec.domainname().is_none());
     let sysctl = spec.linux().as_ref().unwrap().sysctl().clone().unwrap();
     assert_eq!(sysctl["net.ipv4.ip_unprivileged_port_start"], "1024");
     assert_eq!(sysctl["net.ipv4.ping_group_range"], "0 2147483647");
+    assert_eq!(sysctl["kernel.domainname"], "example.org");
 }

@@ -151,7 +151,12 @@ fn user_reaches_the_spec_with_home() {
     assert_eq!(process.user().uid(), 1000);
     assert_eq!(
         process.user().additional_gids().as_deref(),
-        Some(&[50, 10][..])
+        Some(&[1000, 50, 10][..])
+    );
+    let caps = process.capabilities().clone().unwrap();
+    assert!(
+        caps.effective().is_none() && caps.bounding().is_some(),
+        "non-root: the bounding set only"
     );
     let env = process.env().clone().unwrap();
     assert!(env.contains(&"HOME=/custom".to_string()));
