@@ -1,7 +1,6 @@
 //! A container joining and leaving networks: `attach` before its process starts, `detach`
 //! when it stops, `connect`/`disconnect` while it runs, `restore` after a daemon restart.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -96,7 +95,7 @@ pub(super) fn publish_names(nets: &Networks, registry: &Registry, sandbox: &Sand
     }
 }
 
-fn add_endpoint(
+pub(super) fn add_endpoint(
     inner: &mut Inner,
     sandbox: &mut SandboxRecord,
     netns: &NetnsHandle,
@@ -230,7 +229,7 @@ fn publish_ports(
 }
 
 /// (Re)starts the container's embedded resolver for its user-defined networks.
-fn start_resolver(inner: &mut Inner, sandbox: &SandboxRecord) -> Result<(), NetError> {
+pub(super) fn start_resolver(inner: &mut Inner, sandbox: &SandboxRecord) -> Result<(), NetError> {
     // Stop the old one first: the new one binds the same address.
     drop(inner.resolvers.remove(&sandbox.container));
     let networks: Vec<String> = sandbox
@@ -267,7 +266,11 @@ fn start_resolver(inner: &mut Inner, sandbox: &SandboxRecord) -> Result<(), NetE
 }
 
 /// Undoes everything a sandbox holds, keeping going past failures.
-fn teardown(inner: &mut Inner, sandbox: &SandboxRecord, sandbox_dir: &Path) -> Vec<NetError> {
+pub(super) fn teardown(
+    inner: &mut Inner,
+    sandbox: &SandboxRecord,
+    sandbox_dir: &Path,
+) -> Vec<NetError> {
     let mut failures = Vec::new();
     if let Some(server) = inner.resolvers.remove(&sandbox.container) {
         // Its threads notice the stop flag within a poll interval; nobody needs to wait.
@@ -300,7 +303,7 @@ fn teardown(inner: &mut Inner, sandbox: &SandboxRecord, sandbox_dir: &Path) -> V
     failures
 }
 
-fn into_result(failures: Vec<NetError>) -> Result<(), NetError> {
+pub(super) fn into_result(failures: Vec<NetError>) -> Result<(), NetError> {
     if failures.is_empty() {
         Ok(())
     } else {
@@ -527,165 +530,5 @@ impl NetworkService {
             return Ok(());
         };
         into_result(teardown(&mut inner, &sandbox, &self.sandbox_dir))
-    }
-
-    /// `docker network connect` on a running container whose namespace is `netns_path`.
-    pub fn connect(
-        &self,
-        container_id: &str,
-        container_name: &str,
-        netns_path: &Path,
-        network: &str,
-        settings: Option<&EndpointSettings>,
-    ) -> Result<NetworkRecord, NetError> {
-        let mut inner = self.lock();
-        let record = inner.registry.find(network)?.clone();
-        if record.driver != Driver::Bridge {
-            return Err(NetError::NotBridge {
-                name: record.name.clone(),
-                driver: record.driver.as_str().to_string(),
-            });
-        }
-        let mut sandbox = match inner.sandboxes.get(container_id) {
-            Some(s) if s.netns.is_none() || s.mode_network.is_some() => {
-                return Err(NetError::Invalid {
-                    field: "network",
-                    value: record.name.clone(),
-                    why: "container cannot be connected to multiple networks with one of the networks in private (none) or host mode".to_string(),
-                });
-            }
-            Some(s) => s.clone(),
-            None => SandboxRecord {
-                container: container_id.to_string(),
-                name: container_name.trim_start_matches('/').to_string(),
-                netns: Some(netns_path.to_path_buf()),
-                owns_netns: false,
-                endpoints: Vec::new(),
-                mode_network: None,
-                ports: Vec::new(),
-                exposed: Vec::new(),
-                dns_upstreams: etc_files::dns_upstreams(
-                    &HostConfig::default(),
-                    &etc_files::host_resolv_conf(&self.options.resolv_conf),
-                )?,
-            },
-        };
-        let netns = NetnsHandle::open(sandbox.netns.as_deref().unwrap_or(netns_path))
-            .map_err(NetError::Netns)?;
-        add_endpoint(&mut inner, &mut sandbox, &netns, &record, settings)?;
-        let saved = sandbox::save(&self.sandbox_dir, &sandbox)
-            .and_then(|()| start_resolver(&mut inner, &sandbox));
-        if let Err(error) = saved {
-            if let Some(e) = sandbox.endpoints.pop() {
-                let _ = inner.nets.disconnect(&e.endpoint);
-            }
-            let _ = sandbox::save(&self.sandbox_dir, &sandbox);
-            return Err(error);
-        }
-        inner.sandboxes.insert(container_id.to_string(), sandbox);
-        Ok(record)
-    }
-
-    /// `docker network disconnect`: removes the container's endpoint on `network` (and ports
-    /// published through it).
-    pub fn disconnect(&self, container_id: &str, network: &str) -> Result<NetworkRecord, NetError> {
-        let mut inner = self.lock();
-        let record = inner.registry.find(network)?.clone();
-        let not_attached = || NetError::NotAttached {
-            container: container_id.to_string(),
-            network: record.name.clone(),
-        };
-        let mut sandbox = inner
-            .sandboxes
-            .get(container_id)
-            .cloned()
-            .ok_or_else(not_attached)?;
-        let index = sandbox
-            .endpoints
-            .iter()
-            .position(|e| e.network_id == record.id)
-            .ok_or_else(not_attached)?;
-        let endpoint = sandbox.endpoints.remove(index);
-        let mut failures = Vec::new();
-        if sandbox.ports.iter().any(|m| m.network == record.id) {
-            sandbox.ports.retain(|m| m.network != record.id);
-            let republished = if sandbox.ports.is_empty() {
-                inner.nets.firewall().unpublish(container_id).map(drop)
-            } else {
-                inner
-                    .nets
-                    .firewall()
-                    .publish(container_id, sandbox.ports.clone())
-            };
-            if let Err(e) = republished {
-                failures.push(NetError::Firewall(e));
-            }
-        }
-        if let Err(e) = inner.nets.disconnect(&endpoint.endpoint) {
-            failures.push(e.into());
-        }
-        if let Err(e) = sandbox::save(&self.sandbox_dir, &sandbox) {
-            failures.push(e);
-        }
-        if let Err(e) = start_resolver(&mut inner, &sandbox) {
-            failures.push(e);
-        }
-        inner.sandboxes.insert(container_id.to_string(), sandbox);
-        into_result(failures).map(|()| record)
-    }
-
-    /// After a daemon restart: containers that are still running get their resolvers back
-    /// (their names were re-published at open); everything of the others is torn down.
-    pub fn restore(&self, running: &[(String, i32)]) {
-        let running: HashMap<&str, i32> = running
-            .iter()
-            .map(|(id, pid)| (id.as_str(), *pid))
-            .collect();
-        let mut inner = self.lock();
-        let ids: Vec<String> = inner.sandboxes.keys().cloned().collect();
-        for id in ids {
-            let Some(sandbox) = inner.sandboxes.get(&id).cloned() else {
-                continue;
-            };
-            if running.contains_key(id.as_str()) {
-                if let Err(error) = start_resolver(&mut inner, &sandbox) {
-                    tracing::warn!(container = %id, %error, "restoring the embedded DNS");
-                }
-            } else {
-                inner.sandboxes.remove(&id);
-                for error in teardown(&mut inner, &sandbox, &self.sandbox_dir) {
-                    tracing::warn!(container = %id, %error, "cleaning up a stopped container's network");
-                }
-            }
-        }
-        // Namespaces of containers we have no record of (a crash before the first save).
-        if let Ok(entries) = std::fs::read_dir(&self.netns_dir) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if !inner.sandboxes.contains_key(&name) {
-                    let _ = link::remove_persistent_netns(entry.path());
-                }
-            }
-        }
-    }
-
-    /// The networks a container is on (for the integrator's `connect`/`disconnect` events).
-    pub fn networks_of(&self, container_id: &str) -> Vec<NetworkRecord> {
-        let inner = self.lock();
-        let Some(sandbox) = inner.sandboxes.get(container_id) else {
-            return Vec::new();
-        };
-        sandbox
-            .endpoints
-            .iter()
-            .map(|e| e.network_id.as_str())
-            .chain(sandbox.mode_network.as_deref())
-            .filter_map(|id| inner.registry.by_id(id).cloned())
-            .collect()
-    }
-
-    /// The network namespace file of a container attached with its own namespace.
-    pub fn netns_path(&self, container_id: &str) -> Option<PathBuf> {
-        self.lock().sandboxes.get(container_id)?.netns.clone()
     }
 }

@@ -11,6 +11,7 @@ mod attach;
 mod crud;
 mod error;
 mod etc_files;
+mod live;
 mod pools;
 mod ports;
 mod registry;
