@@ -228,6 +228,7 @@ fn write_container(daemon: &Daemon, id: &str, image: &str, running: bool) {
             ..State::default()
         },
         restart_count: 0,
+        networking_config: None,
     };
     record.save(&dir).unwrap();
 }

@@ -73,6 +73,22 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// A graceful daemon stop. Containers keep running (live restore); when none is left,
+    /// Berth's bridges and nftables table go too, so a stopped daemon leaves the host's
+    /// network as it found it (the next start recreates them on first use).
+    pub fn shutdown(&self) {
+        let live = self
+            .containers
+            .all()
+            .iter()
+            .any(|c| c.snapshot().state.status.is_live());
+        if !live && let Err(e) = self.network.teardown_all() {
+            tracing::warn!(error = %e, "network teardown at shutdown");
+        }
+    }
+}
+
 impl Drop for Engine {
     /// Releases the shim's read-only mount; running shims keep their image, and the next
     /// daemon mounts its own.

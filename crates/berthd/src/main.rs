@@ -57,11 +57,12 @@ fn main() -> anyhow::Result<()> {
         // Re-mount rootfs, re-watch live shims, record exits that happened while we were away.
         let restoring = engine.clone();
         tokio::task::spawn_blocking(move || restoring.restore()).await?;
-        let server = tokio::spawn(berth_api::serve(engine, listener));
+        let server = tokio::spawn(berth_api::serve(engine.clone(), listener));
         shutdown_signal().await;
         tracing::info!("shutting down; containers keep running");
         server.abort();
         let _ = std::fs::remove_file(&socket);
+        tokio::task::spawn_blocking(move || engine.shutdown()).await?;
 
         anyhow::Ok(())
     })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use berth_store::images::ImageError;
 use berth_store::snapshot::Driver;
-use bollard_stubs::models::{ContainerConfig, ContainerCreateBody, HostConfig};
+use bollard_stubs::models::{ContainerConfig, ContainerCreateBody, HostConfig, NetworkingConfig};
 
 use super::record::{ContainerRecord, State};
 use super::{Container, ContainerError, etc_files, names};
@@ -56,12 +56,18 @@ impl Drop for Undo<'_> {
 }
 
 /// Docker's `Config` and `HostConfig` out of the create body (the same JSON fields).
-fn split_body(mut body: ContainerCreateBody) -> (ContainerConfig, HostConfig) {
+fn split_body(
+    mut body: ContainerCreateBody,
+) -> (ContainerConfig, HostConfig, Option<NetworkingConfig>) {
     let mut host = body.host_config.take().unwrap_or_default();
     fill_host_defaults(&mut host);
-    body.networking_config = None;
+    let networking = body.networking_config.take();
     let value = serde_json::to_value(&body).unwrap_or_default();
-    (serde_json::from_value(value).unwrap_or_default(), host)
+    (
+        serde_json::from_value(value).unwrap_or_default(),
+        host,
+        networking,
+    )
 }
 
 /// What Docker fills in at create so inspect always shows it (SDKs index these fields).
@@ -85,7 +91,7 @@ fn fill_host_defaults(host: &mut HostConfig) {
 
 impl Engine {
     pub fn create_container(&self, request: CreateRequest) -> Result<Created, ContainerError> {
-        let (mut config, host) = split_body(request.body);
+        let (mut config, host, networking_config) = split_body(request.body);
         let image_name = config.image.clone().unwrap_or_default();
         let image = self
             .store
@@ -147,6 +153,7 @@ impl Engine {
                 ..State::default()
             },
             restart_count: 0,
+            networking_config,
         };
         let dir = self.paths.container(&id);
         let container = Arc::new(Container::new(dir.clone(), record.clone()));
@@ -212,6 +219,7 @@ impl Engine {
         let host_network = record.host_config.network_mode.as_deref() == Some("host");
         let hostname = record.config.hostname.clone().unwrap_or_default();
         let etc = etc_files::write(&dir, &hostname, host_network)?;
+        let netns = (!host_network).then(|| self.network.netns_path_for(id));
         let spec = spec::build(&SpecInput {
             id,
             config: &record.config,
@@ -219,6 +227,7 @@ impl Engine {
             rootfs: &rootfs,
             etc: etc.as_spec_files(),
             cgroups_path: super::cgroups_path(id),
+            netns: netns.as_deref(),
         })?;
         let spec = with_console_size(spec, record);
         let bundle_config = self.paths.bundle(id).join("config.json");

@@ -13,6 +13,8 @@ pub enum ContainerError {
     Lookup(#[from] LookupError),
     #[error(transparent)]
     Name(#[from] NameError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetError),
     #[error("No such image: {name}")]
     NoSuchImage { name: String },
     #[error("image {name}: {source}")]
@@ -110,6 +112,7 @@ impl HasKind for ContainerError {
         match self {
             E::Lookup(e) => e.kind(),
             E::Name(e) => e.kind(),
+            E::Network(e) => e.kind(),
             E::NoSuchImage { .. } => ErrorKind::NotFound,
             E::NameInUse { .. }
             | E::NotRunning { .. }

@@ -90,6 +90,15 @@ pub fn container_resolv_conf(host: &str) -> String {
     out
 }
 
+/// Replaces `/etc/hosts` and `/etc/resolv.conf` with what the network setup decided (the
+/// container's own address and name, the embedded resolver on user networks). The files are
+/// rewritten in place: they are bind-mounted into the container.
+pub fn write_network(dir: &Path, hosts: &str, resolv_conf: &str) -> Result<(), ContainerError> {
+    let files = paths(dir);
+    write_file(&files.hosts, hosts)?;
+    write_file(&files.resolv_conf, resolv_conf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,8 @@ impl Engine {
         state.status = Status::Exited;
         state.pid = 0;
         state.shim_pid = 0;
+        // Before the record says "exited": whoever sees that may start it again at once.
+        self.detach_network(id);
         if let Err(e) = record.save(&container.dir) {
             tracing::error!(container = id, error = %e, "saving the exit");
         }

@@ -74,12 +74,12 @@ impl Engine {
             size_rw: size.then(|| self.size_rw(&r.id)),
             mounts: Some(Vec::new()),
             config: Some(r.config.clone()),
-            network_settings: Some(NetworkSettings {
+            network_settings: Some(self.network.settings(&r.id).unwrap_or(NetworkSettings {
                 sandbox_id: Some(String::new()),
                 sandbox_key: Some(String::new()),
                 ports: Some(HashMap::new()),
                 networks: Some(HashMap::new()),
-            }),
+            })),
             ..Default::default()
         }
     }

@@ -75,6 +75,9 @@ pub struct ContainerRecord {
     pub host_config: HostConfig,
     pub state: State,
     pub restart_count: u32,
+    /// `NetworkingConfig` of the create request: endpoints (`--network-alias`, `--ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub networking_config: Option<bollard_stubs::models::NetworkingConfig>,
 }
 
 /// Docker's zero time, shown for never-started containers.
@@ -143,6 +146,7 @@ mod tests {
             host_config: HostConfig::default(),
             state: State::default(),
             restart_count: 0,
+            networking_config: None,
         };
         record.state.status = Status::Exited;
         record.state.exit_code = 3;

@@ -43,6 +43,8 @@ impl Engine {
             return Err(e);
         }
         let mut failures: Vec<ContainerError> = Vec::new();
+        // Normally done at exit already; idempotent, and complete after a crash.
+        self.detach_network(&id);
         let rootfs = self.paths.rootfs(&id);
         if let Err(source) = berth_store::snapshot::unmount(&rootfs)
             && source.raw_os_error() != Some(libc::EINVAL)

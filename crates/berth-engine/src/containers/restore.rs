@@ -28,6 +28,16 @@ fn is_shim_of(pid: i32, id: &str) -> bool {
 
 impl Engine {
     pub fn restore(self: &Arc<Self>) {
+        // Networks first: DNS answers and port rules for the containers still running.
+        let running: Vec<(String, i32)> = self
+            .containers
+            .all()
+            .iter()
+            .map(|c| c.snapshot())
+            .filter(|r| r.state.status.is_live() && is_shim_of(r.state.shim_pid, &r.id))
+            .map(|r| (r.id, r.state.pid))
+            .collect();
+        self.network.restore(&running);
         for container in self.containers.all() {
             let id = container.id.clone();
             let rootfs = self.paths.rootfs(&id);

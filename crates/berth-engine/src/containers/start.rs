@@ -65,6 +65,39 @@ fn parse_size(text: &str) -> Option<u64> {
 }
 
 impl Engine {
+    /// Network namespace, interfaces, ports, DNS — before the container's process exists.
+    fn attach_network(
+        &self,
+        dir: &std::path::Path,
+        record: &ContainerRecord,
+    ) -> Result<(), ContainerError> {
+        let hostname = record.config.hostname.clone().unwrap_or_default();
+        let attachment = self.network.attach(&crate::network::AttachRequest {
+            id: &record.id,
+            name: &record.name,
+            hostname: &hostname,
+            config: &record.config,
+            host: &record.host_config,
+            endpoints: record.networking_config.as_ref(),
+            joined_netns: None,
+        })?;
+        if attachment.netns_path.is_some()
+            && let Err(e) =
+                super::etc_files::write_network(dir, &attachment.hosts, &attachment.resolv_conf)
+        {
+            self.detach_network(&record.id);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Best effort and complete (the service logs what it could not undo).
+    pub(crate) fn detach_network(&self, id: &str) {
+        if let Err(e) = self.network.detach(id) {
+            tracing::warn!(container = %id, error = %e, "network teardown");
+        }
+    }
+
     pub fn start_container(self: &Arc<Self>, name: &str) -> Result<(), ContainerError> {
         let container = self.containers.get(name)?;
         let mut record = container.lock();
@@ -86,8 +119,18 @@ impl Engine {
                 id: container.id.clone(),
             });
         }
+        self.attach_network(&container.dir, &record)?;
         let attachers = container.take_attachers();
-        let report = self.spawn_shim(&record, !attachers.is_empty())?;
+        let report = match self.spawn_shim(&record, !attachers.is_empty()) {
+            Ok(report) => report,
+            Err(e) => {
+                self.detach_network(&container.id);
+                return Err(e);
+            }
+        };
+        if matches!(report, Report::Failed { .. }) {
+            self.detach_network(&container.id);
+        }
         match report {
             Report::Failed { message, exit_code } => {
                 record.state.error = message.clone();

@@ -93,6 +93,13 @@ pub struct NetworkService {
     inner: Mutex<Inner>,
 }
 
+impl NetworkService {
+    /// Where container `id`'s network namespace is kept once attached (the OCI spec joins it).
+    pub fn netns_path_for(&self, id: &str) -> PathBuf {
+        self.netns_dir.join(id)
+    }
+}
+
 impl std::fmt::Debug for NetworkService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NetworkService")

@@ -56,6 +56,9 @@ pub struct SpecInput<'a> {
     pub etc: EtcFiles<'a>,
     /// `/berth/<id>`.
     pub cgroups_path: String,
+    /// The network namespace the daemon prepares for the container (its network setup),
+    /// joined instead of a new empty one; `None` for a fresh namespace (or host networking).
+    pub netns: Option<&'a Path>,
 }
 
 /// Docker's default masked paths (`/proc/interrupts` and the per-CPU `thermal_throttle`
@@ -107,7 +110,7 @@ pub fn build(input: &SpecInput) -> Result<Spec, SpecError> {
         config.user.as_deref().unwrap_or(""),
         host.group_add.as_deref().unwrap_or_default(),
     )?;
-    let namespaces = namespaces::build(host)?;
+    let namespaces = namespaces::build(host, input.netns)?;
     let hostname = match config.hostname.as_deref() {
         Some(h) if !h.is_empty() => h.to_string(),
         _ => input.id.chars().take(12).collect(),

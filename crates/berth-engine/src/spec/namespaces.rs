@@ -22,7 +22,9 @@ pub struct Namespaces {
     pub uts: Mode,
 }
 
-pub fn build(host: &HostConfig) -> Result<Namespaces, SpecError> {
+/// `netns`: a network namespace prepared by the daemon (bridge networking) to join instead of
+/// creating an empty one.
+pub fn build(host: &HostConfig, netns: Option<&std::path::Path>) -> Result<Namespaces, SpecError> {
     let network = mode("NetworkMode", host.network_mode.as_deref())?;
     let uts = mode("UTSMode", host.uts_mode.as_deref())?;
     let pid = mode("PidMode", host.pid_mode.as_deref())?;
@@ -51,7 +53,13 @@ pub fn build(host: &HostConfig) -> Result<Namespaces, SpecError> {
         (cgroup, LinuxNamespaceType::Cgroup),
     ] {
         if mode == Mode::Private {
-            list.push(namespace(typ));
+            let mut ns = namespace(typ);
+            if typ == LinuxNamespaceType::Network
+                && let Some(path) = netns
+            {
+                ns.set_path(Some(path.to_path_buf()));
+            }
+            list.push(ns);
         }
     }
     Ok(Namespaces { list, network, uts })

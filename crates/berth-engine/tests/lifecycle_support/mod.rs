@@ -94,6 +94,7 @@ impl Drop for TestEngine {
                 failures.push(format!("{}: {e}", c.id));
             }
         }
+        self.engine.shutdown();
         // Container mounts live under the data root; the engine's own (its read-only shim
         // binary under the exec root) goes when the engine does.
         let under = |dir: &std::path::Path| -> Vec<String> {

@@ -107,6 +107,7 @@ pub fn run_script_in(
             resolv_conf: &resolv,
         },
         cgroups_path: format!("/berth-{name}"),
+        netns: None,
     })
     .expect("build the spec");
     spec.save(bundle.path().join("config.json"))

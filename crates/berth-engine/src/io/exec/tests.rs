@@ -65,6 +65,7 @@ fn running_container() -> Running {
             ..State::default()
         },
         restart_count: 0,
+        networking_config: None,
     };
     engine
         .containers

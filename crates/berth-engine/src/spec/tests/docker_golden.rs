@@ -41,6 +41,7 @@ fn same_spec_as_docker_for_a_busy_command_line() {
             resolv_conf: Path::new(&resolv),
         },
         cgroups_path: "/berth/x".into(),
+        netns: None,
     })
     .unwrap();
     let mut ours = serde_json::to_value(&spec).unwrap();

@@ -60,6 +60,7 @@ impl Fixture {
                 resolv_conf: &resolv,
             },
             cgroups_path: format!("/berth/{ID}"),
+            netns: None,
         })
     }
 }
