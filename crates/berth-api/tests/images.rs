@@ -162,15 +162,8 @@ fn tag_and_rmi_follow_dockers_rules() {
             .contains("(must be forced) - image is being used by stopped container")
     );
 
-    // Running: cannot be forced.
-    write_container(&daemon, &container_id, BUSYBOX_ID, true);
-    daemon.restart();
-    let resp = daemon.request("DELETE", "/images/1c65e37fc5a3?force=1", &[], &[]);
-    assert_eq!(resp.status, 409);
-    assert!(
-        resp.text()
-            .contains("(cannot be forced) - image is being used by running container")
-    );
+    // (A running container's image "cannot be forced": the engine's unit test covers it, as a
+    // record claiming to run without a shim is marked exited when the daemon restores it.)
 
     // Stopped and forced: deleted.
     write_container(&daemon, &container_id, BUSYBOX_ID, false);

@@ -118,4 +118,50 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_running_containers_image_cannot_be_forced_away() {
+        use crate::containers::{Container, ContainerRecord, State, Status};
+        let dir = tempfile::tempdir().unwrap();
+        let engine =
+            Engine::open(Paths::new(dir.path().join("data"), dir.path().join("run"))).unwrap();
+        let archive =
+            std::fs::File::open("/work/shared/images/busybox.docker-archive.tar").unwrap();
+        archive::load(&engine, archive).unwrap();
+        let image = "sha256:1c65e37fc5a33f2ff99731692b92b0f64028bb6d166b08f73e95f63c2f78e3d8";
+        let id = "ab".repeat(32);
+        let record = ContainerRecord {
+            id: id.clone(),
+            name: "runner".into(),
+            created: String::new(),
+            image: image.into(),
+            image_name: "fixtures/busybox:1.35".into(),
+            path: "sleep".into(),
+            args: vec!["100".into()],
+            config: Default::default(),
+            host_config: Default::default(),
+            state: State {
+                status: Status::Running,
+                ..State::default()
+            },
+            restart_count: 0,
+        };
+        engine
+            .containers
+            .insert(Arc::new(Container::new(dir.path().join("c"), record)));
+        let err = remove::remove(&engine, "1c65e37fc5a3", true, true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "conflict: unable to delete 1c65e37fc5a3 (cannot be forced) - image is being used by running container ababababab"
+                .replace("ababababab", &id[..12])
+        );
+        assert_eq!(crate::HasKind::kind(&err), crate::ErrorKind::Conflict);
+        let err = remove::remove(&engine, "fixtures/busybox:1.35", false, true).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unable to remove repository reference"),
+            "{err}"
+        );
+        assert!(engine.store.images.resolve(image).is_ok());
+    }
 }
