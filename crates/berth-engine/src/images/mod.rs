@@ -145,6 +145,7 @@ mod tests {
                 ..State::default()
             },
             restart_count: 0,
+            networking_config: None,
         };
         engine
             .containers
