@@ -115,6 +115,20 @@ fn container_lifecycle_against_dockerd() {
     let out = d.berth(&["exec", &web, "sh", "-c", "echo $GREETING; exit 4"]);
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(stdout(&out), "hi\n");
+    let out = ok(d.berth(&[
+        "exec",
+        "-u",
+        "1:1",
+        "-w",
+        "/tmp",
+        "-e",
+        "X=y",
+        &web,
+        "sh",
+        "-c",
+        "id -u; pwd; echo $X",
+    ]));
+    assert_eq!(out, "1\n/tmp\ny\n");
     let mut child = d
         .berth_cmd(&["exec", "-i", &web, "cat"])
         .stdin(Stdio::piped())
