@@ -9,6 +9,7 @@ pub mod containers;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod io;
 pub mod paths;
 pub mod spec;
 
@@ -36,6 +37,12 @@ pub struct Engine {
     pub store: Arc<Store>,
     pub containers: containers::Containers,
     pub events: events::EventBus,
+    /// The `berth-shim` binary started for each container run.
+    pub shim: std::path::PathBuf,
+    /// Watches the shims of running containers for their exit.
+    pub monitor: containers::Monitor,
+    /// `docker exec` instances.
+    pub execs: io::exec::ExecTable,
 }
 
 impl Engine {
@@ -51,6 +58,24 @@ impl Engine {
             store,
             containers,
             events: events::EventBus::default(),
+            shim: shim_binary(),
+            monitor: containers::Monitor::default(),
+            execs: io::exec::ExecTable::default(),
         })
     }
+}
+
+/// `$BERTH_SHIM`, else `berth-shim` next to the running binary (or one directory up: test
+/// binaries live in `target/<profile>/deps`).
+pub fn shim_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("BERTH_SHIM") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("berth-shim"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| std::path::PathBuf::from("berth-shim"))
 }

@@ -41,6 +41,11 @@ pub struct Args {
     pub log: Option<LogConfig>,
     pub stdin: bool,
     pub tty: bool,
+    /// Hold the container's process until the first attacher connected (or a timeout passed),
+    /// so a client attaching right after start misses no output (`docker run`).
+    pub wait_attach: bool,
+    /// Close the container's stdin when an attacher's input ends (Docker's `StdinOnce`).
+    pub stdin_once: bool,
     /// Set (internally) when the shim re-executes itself to supervise.
     pub supervise: Option<crate::reexec::HandoverFds>,
     pub cgroups_path: Option<String>,
@@ -52,6 +57,7 @@ impl Args {
         let (mut id, mut bundle, mut root, mut state) = (None, None, None, None);
         let (mut log_path, mut max_size, mut max_files) = (None, 0u64, 1u32);
         let (mut stdin, mut tty) = (false, false);
+        let (mut wait_attach, mut stdin_once) = (false, false);
         let (mut supervise, mut cgroups_path) = (None, None);
         while let Some(flag) = it.next() {
             let flag = flag.to_string_lossy().into_owned();
@@ -69,6 +75,8 @@ impl Args {
                 "--log-max-files" => max_files = number("--log-max-files", value()?)?,
                 "--stdin" => stdin = true,
                 "--tty" => tty = true,
+                "--wait-attach" => wait_attach = true,
+                "--stdin-once" => stdin_once = true,
                 "--supervise" => {
                     let raw = value()?;
                     supervise = Some(crate::reexec::HandoverFds::decode(&raw.to_string_lossy())?)
@@ -94,6 +102,8 @@ impl Args {
             }),
             stdin,
             tty,
+            wait_attach,
+            stdin_once,
             supervise,
             cgroups_path,
         })
@@ -135,12 +145,14 @@ mod tests {
             "3",
             "--stdin",
             "--tty",
+            "--wait-attach",
+            "--stdin-once",
         ])
         .unwrap();
         assert_eq!(a.id.to_string(), "c1");
         let log = a.log.unwrap();
         assert_eq!((log.max_size, log.max_files), (100, 3));
-        assert!(a.stdin && a.tty);
+        assert!(a.stdin && a.tty && a.wait_attach && a.stdin_once);
     }
 
     #[test]

@@ -77,6 +77,21 @@ impl AttachHub {
         }
     }
 
+    /// Waits up to `timeout` for a first client, then accepts every pending one.
+    pub fn wait_first(&mut self, timeout: std::time::Duration) {
+        let ts = rustix::fs::Timespec {
+            tv_sec: timeout.as_secs() as i64,
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        let mut fds = [rustix::event::PollFd::new(
+            &self.listener,
+            rustix::event::PollFlags::IN,
+        )];
+        // EINTR: poll again (a signal is no attacher).
+        while let Err(rustix::io::Errno::INTR) = rustix::event::poll(&mut fds, Some(&ts)) {}
+        self.accept();
+    }
+
     /// Sends `data` to every client; clients that cannot take the whole frame now are dropped.
     pub fn broadcast(&mut self, stream: Stream, data: &[u8]) {
         if self.clients.is_empty() {

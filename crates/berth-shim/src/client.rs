@@ -30,6 +30,10 @@ pub struct ShimConfig {
     pub log_max_files: u32,
     pub stdin: bool,
     pub tty: bool,
+    /// Hold the process until the first attacher connects (`--wait-attach`).
+    pub wait_attach: bool,
+    /// Close the container's stdin when an attacher's input ends (`--stdin-once`).
+    pub stdin_once: bool,
 }
 
 impl ShimConfig {
@@ -59,6 +63,12 @@ impl ShimConfig {
         }
         if self.tty {
             argv.push("--tty".into());
+        }
+        if self.wait_attach {
+            argv.push("--wait-attach".into());
+        }
+        if self.stdin_once {
+            argv.push("--stdin-once".into());
         }
         argv
     }

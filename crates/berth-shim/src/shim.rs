@@ -19,6 +19,9 @@ use crate::setup::{self, Running};
 use crate::supervise::{Finished, Supervisor};
 use crate::sys;
 
+/// How long `--wait-attach` holds the container's output for the first attacher.
+const WAIT_ATTACH: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A failure to report: message and the starter's exit code.
 type Failure = (String, i32);
 
@@ -132,6 +135,12 @@ fn supervise(args: &Args, fds: HandoverFds) -> i32 {
             let _ = paths::write_atomic(&args.state_dir, READY_FILE, line.as_bytes());
             reporter.send(line.as_bytes());
             drop(reporter);
+            let mut supervisor = supervisor;
+            if args.wait_attach {
+                // The starter has reported; the daemon connects its attacher now. The
+                // container's output waits in its pipe or pty meanwhile.
+                supervisor.wait_for_attacher(WAIT_ATTACH);
+            }
             let finished = supervisor.run();
             finish(args, &h.cgroups_path, finished);
             0
@@ -164,9 +173,10 @@ fn start_supervisor(
         .map(JsonLog::open)
         .transpose()
         .map_err(|e| failure(&e))?;
-    Ok(Supervisor::new(
-        init_pid, args.stdin, signals, stdio, log, attach, control,
-    ))
+    let mut supervisor =
+        Supervisor::new(init_pid, args.stdin, signals, stdio, log, attach, control);
+    supervisor.stdin_once = args.stdin_once;
+    Ok(supervisor)
 }
 
 /// The container cannot be supervised: kill and delete it rather than leave it unattended.

@@ -49,6 +49,10 @@ pub struct Supervisor {
     log: Option<JsonLog>,
     attach: AttachHub,
     control: ControlServer,
+    /// Close the container's stdin once an attacher's input ended (Docker's `StdinOnce`).
+    pub stdin_once: bool,
+    /// Set when stdin is to be closed as soon as what is pending was written.
+    close_stdin_when_flushed: bool,
 }
 
 /// What the loop ends with.
@@ -119,7 +123,15 @@ impl Supervisor {
             log,
             attach,
             control,
+            stdin_once: false,
+            close_stdin_when_flushed: false,
         }
+    }
+
+    /// Holds the loop (and so the container's output, which waits in its pipe or pty) until a
+    /// first attacher connected or `timeout` passed.
+    pub fn wait_for_attacher(&mut self, timeout: Duration) {
+        self.attach.wait_first(timeout);
     }
 
     /// Runs until the init exited and its output is drained (or the drain time ran out).
@@ -279,7 +291,13 @@ impl Supervisor {
                     }
                     return;
                 }
-                None => client.input_open = false,
+                None => {
+                    client.input_open = false;
+                    if self.stdin_once {
+                        self.close_stdin_when_flushed = true;
+                        self.flush_stdin();
+                    }
+                }
             }
         }
         if flags.intersects(PollFlags::HUP | PollFlags::ERR) {
@@ -308,6 +326,19 @@ impl Supervisor {
             }
         }
         self.stdin_pending.shrink_to(READ_CHUNK);
+        if self.close_stdin_when_flushed {
+            self.close_stdin();
+        }
+    }
+
+    /// Ends the container's stdin: EOF on its pipe, or ^D on a tty (which has no half-close).
+    fn close_stdin(&mut self) {
+        self.close_stdin_when_flushed = false;
+        self.stdin = None;
+        self.stdin_pending.clear();
+        if let Some(master) = &self.tty_master {
+            let _ = (&*master).write(&[4]);
+        }
     }
 
     fn serve_control(&mut self, id: u64) {
@@ -357,12 +388,7 @@ impl Supervisor {
                 }
             }
             Command::CloseStdin => {
-                self.stdin = None;
-                self.stdin_pending.clear();
-                if let Some(master) = &self.tty_master {
-                    // A tty has no half-close: send EOF (^D) as a terminal would.
-                    let _ = (&*master).write(&[4]);
-                }
+                self.close_stdin();
                 b"{\"ok\":true}".to_vec()
             }
             Command::State => self.state_reply(),

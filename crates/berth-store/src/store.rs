@@ -191,6 +191,18 @@ impl Store {
         reader: impl Read,
         tag: Option<&str>,
     ) -> Result<ImageRecord, StoreError> {
+        self.import_rootfs_with(reader, tag, json!({}), "Imported from -")
+    }
+
+    /// `docker import --change … --message …`: as [`Store::import_rootfs`], with the image
+    /// config's `config` section (Cmd, Env, …) and the history comment given.
+    pub fn import_rootfs_with(
+        &self,
+        reader: impl Read,
+        tag: Option<&str>,
+        container_config: serde_json::Value,
+        comment: &str,
+    ) -> Result<ImageRecord, StoreError> {
         let _guard = self.writing();
         let (blob, size) = self.content.ingest_unverified(reader)?;
         let chain = match self
@@ -215,9 +227,10 @@ impl Store {
             "architecture": archive::host_architecture(),
             "os": "linux",
             "created": now,
-            "config": {},
+            "config": container_config,
+            "comment": comment,
             "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-            "history": [{"created": now, "comment": "Imported from -"}],
+            "history": [{"created": now, "comment": comment}],
         });
         let config_bytes = serde_json::to_vec(&config).unwrap_or_default();
         let config_digest = self.content.ingest_bytes(&config_bytes)?;

@@ -53,7 +53,11 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listener = berth_api::bind(&socket)?;
         tracing::info!(socket = %socket.display(), "berthd listening");
-        let server = tokio::spawn(berth_api::serve(Arc::new(engine), listener));
+        let engine = Arc::new(engine);
+        // Re-mount rootfs, re-watch live shims, record exits that happened while we were away.
+        let restoring = engine.clone();
+        tokio::task::spawn_blocking(move || restoring.restore()).await?;
+        let server = tokio::spawn(berth_api::serve(engine, listener));
         shutdown_signal().await;
         tracing::info!("shutting down; containers keep running");
         server.abort();

@@ -26,6 +26,10 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
     let method = ctx.method.clone();
     match (&method, segs.as_slice()) {
         (&Method::POST, ["auth"]) => transfer::auth(req).await,
+        (&Method::POST, ["commit"]) => commit(&ctx, &req).await,
+        (&Method::GET, ["distribution", name @ .., "json"]) if !name.is_empty() => {
+            transfer::distribution(req, name.join("/")).await
+        }
         (&Method::GET, ["images", "json"]) => list(&ctx, &req).await,
         (&Method::POST, ["images", "create"]) => create(ctx, req).await,
         (&Method::POST, ["images", "load"]) => archive::load(ctx, req).await,
@@ -177,6 +181,28 @@ async fn prune(ctx: &Ctx, req: &Req) -> http::Result<Resp> {
     })
     .await?;
     Ok(http::json(StatusCode::OK, &report))
+}
+
+/// `POST /commit?container=&repo=&tag=&comment=&author=&changes=`: answers `{"Id": …}`.
+async fn commit(ctx: &Ctx, req: &Req) -> http::Result<Resp> {
+    let q = http::query(req);
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let options = engine_images::commit::CommitOptions {
+        container: get("container"),
+        repo: get("repo"),
+        tag: get("tag"),
+        comment: get("comment"),
+        author: get("author"),
+        changes: query_all(req, "changes"),
+    };
+    if options.container.is_empty() {
+        return Err(ApiError::bad_request("container is required"));
+    }
+    let id = blocking(&ctx.engine, move |e| {
+        engine_images::commit::commit(e, &options)
+    })
+    .await?;
+    Ok(http::json(StatusCode::CREATED, &json!({ "Id": id })))
 }
 
 /// `POST /images/create`: a pull (`fromImage`) or an import (`fromSrc`).

@@ -57,27 +57,31 @@ pub fn check_save(engine: &Engine, names: &[String]) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// `docker import`: a rootfs tar becomes a one-layer image tagged `repo[:tag]` if given.
-/// Returns the new image's ID.
+/// `docker import`: a rootfs tar becomes a one-layer image tagged `repo[:tag]` if given, its
+/// config set by `changes` (Dockerfile instructions), `message` its history comment. Returns
+/// the new image's ID.
 pub fn import(
     engine: &Engine,
     rootfs: impl Read,
     repo: &str,
     tag: &str,
     changes: &[String],
+    message: &str,
 ) -> Result<String, ImageError> {
-    if let Some(change) = changes.iter().find(|c| !c.trim().is_empty()) {
-        return Err(ImageError::Unsupported {
-            what: "import --change",
-            detail: change.clone(),
-        });
-    }
+    let config = super::changes::apply_changes(changes)?;
     let name = match (repo, tag) {
         ("", _) => None,
         (repo, "") => Some(parse_reference(repo)?.to_string()),
         (repo, tag) => Some(parse_reference(&format!("{repo}:{tag}"))?.to_string()),
     };
-    let record = engine.store.import_rootfs(rootfs, name.as_deref())?;
+    let comment = if message.is_empty() {
+        "Imported from -"
+    } else {
+        message
+    };
+    let record = engine
+        .store
+        .import_rootfs_with(rootfs, name.as_deref(), config, comment)?;
     let id = record.id.to_string();
     publish(engine, "import", &id, &id);
     Ok(id)

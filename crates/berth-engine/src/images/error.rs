@@ -37,6 +37,8 @@ pub enum ImageError {
     },
     #[error("invalid filter {name:?}{}", .value.as_ref().map(|v| format!(" with value {v:?}")).unwrap_or_default())]
     BadFilter { name: String, value: Option<String> },
+    #[error("manifest for {reference} not found: {detail}")]
+    ManifestNotFound { reference: String, detail: String },
     #[error("{reference}: {source}")]
     Registry {
         reference: String,
@@ -46,6 +48,15 @@ pub enum ImageError {
     BadConfig {
         id: String,
         source: serde_json::Error,
+    },
+    #[error("invalid --change {change:?}: {detail}")]
+    BadChange { change: String, detail: String },
+    #[error(transparent)]
+    Container(#[from] crate::containers::LookupError),
+    #[error("reading the changes of container {container}: {source}")]
+    CommitDiff {
+        container: String,
+        source: std::io::Error,
     },
     #[error("{what} is not supported: {detail}")]
     Unsupported { what: &'static str, detail: String },
@@ -58,15 +69,21 @@ pub enum ImageError {
 impl HasKind for ImageError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ImageError::NotFound { .. } => ErrorKind::NotFound,
+            ImageError::NotFound { .. } | ImageError::ManifestNotFound { .. } => {
+                ErrorKind::NotFound
+            }
             ImageError::BadReference { .. }
             | ImageError::BadFilter { .. }
+            | ImageError::BadChange { .. }
             | ImageError::Unsupported { .. } => ErrorKind::InvalidArgument,
             ImageError::ReferenceInUse { .. } | ImageError::ImageInUse { .. } => {
                 ErrorKind::Conflict
             }
             ImageError::Registry { source, .. } => registry_kind(source),
-            ImageError::BadConfig { .. } | ImageError::Interrupted { .. } => ErrorKind::System,
+            ImageError::Container(e) => e.kind(),
+            ImageError::BadConfig { .. }
+            | ImageError::Interrupted { .. }
+            | ImageError::CommitDiff { .. } => ErrorKind::System,
             ImageError::Store(e) => store_kind(e),
         }
     }

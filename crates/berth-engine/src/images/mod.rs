@@ -4,6 +4,9 @@
 
 pub mod archive;
 pub mod auth;
+pub mod changes;
+pub mod commit;
+pub mod distribution;
 mod error;
 pub mod filters;
 pub mod inspect;
@@ -56,10 +59,63 @@ pub fn parse_reference(name: &str) -> Result<Reference, ImageError> {
     })
 }
 
-/// Publishes an image event as Docker does: `name` is the `name` attribute.
+/// Publishes an image event as Docker does: `name` is the `name` attribute (the new tag for
+/// `tag`, the image ID for `untag`, `delete`, `load`, `save`, `import`).
 pub(crate) fn publish(engine: &Engine, action: &str, id: &str, name: &str) {
     let attrs = BTreeMap::from([("name".to_owned(), name.to_owned())]);
     engine
         .events
         .publish(Event::new("image", action, id, attrs));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::Paths;
+
+    #[test]
+    fn operations_publish_dockers_image_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine =
+            Engine::open(Paths::new(dir.path().join("data"), dir.path().join("run"))).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        engine.events.subscribe(
+            None,
+            Box::new(move |e| {
+                let name = e.actor.attributes.get("name").cloned().unwrap_or_default();
+                sink.lock()
+                    .unwrap()
+                    .push(format!("{} {} {name}", e.action, e.actor.id));
+                true
+            }),
+        );
+        let archive =
+            std::fs::File::open("/work/shared/images/busybox.docker-archive.tar").unwrap();
+        let lines = archive::load(&engine, archive).unwrap();
+        assert_eq!(lines, ["Loaded image: fixtures/busybox:1.35"]);
+        remove::tag(&engine, "fixtures/busybox:1.35", "events/test", "1").unwrap();
+        remove::remove(&engine, "events/test:1", false, true).unwrap();
+        archive::save(
+            &engine,
+            &["fixtures/busybox:1.35".to_owned()],
+            std::io::sink(),
+        )
+        .unwrap();
+        remove::remove(&engine, "fixtures/busybox:1.35", false, true).unwrap();
+        let id = "sha256:1c65e37fc5a33f2ff99731692b92b0f64028bb6d166b08f73e95f63c2f78e3d8";
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                format!("load {id} {id}"),
+                format!("tag {id} events/test:1"),
+                format!("untag {id} {id}"),
+                format!("save {id} {id}"),
+                format!("untag {id} {id}"),
+                format!("delete {id} {id}"),
+            ]
+        );
+    }
 }

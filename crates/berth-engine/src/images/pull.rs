@@ -41,6 +41,21 @@ pub async fn resolve(
 }
 
 fn registry_error(reference: &Reference, e: berth_registry::client::ClientError) -> ImageError {
+    use berth_registry::client::ClientError;
+    use berth_registry::client::error::describe_registry_errors;
+    if let ClientError::Status {
+        status,
+        errors,
+        body,
+        ..
+    } = &e
+        && status.as_u16() == 404
+    {
+        return ImageError::ManifestNotFound {
+            reference: reference.familiar_string(),
+            detail: describe_registry_errors(errors, body),
+        };
+    }
     ImageError::Registry {
         reference: reference.familiar_string(),
         source: Box::new(e),
@@ -198,9 +213,17 @@ fn unpack(
                         .content
                         .open_blob(&layer.digest)
                         .map_err(|e| ImageError::Store(e.into()))?;
+                    let reader = ExtractProgress {
+                        inner: blob,
+                        done: 0,
+                        reported: 0,
+                        total: layer.size,
+                        id: &id,
+                        progress,
+                    };
                     store
                         .snapshots
-                        .apply_layer(parent.as_ref(), Some(&ids[next]), blob)
+                        .apply_layer(parent.as_ref(), Some(&ids[next]), reader)
                         .map_err(|e| ImageError::Store(e.into()))?;
                     progress(ProgressMessage::layer(&id, "Pull complete"));
                 }
@@ -234,6 +257,33 @@ fn unpack(
         }
     }
     register(engine, reference, resolved, diff_ids.unwrap_or_default())
+}
+
+/// Reports `Extracting` progress (bytes of the stored blob read) every few MiB.
+struct ExtractProgress<'a, R> {
+    inner: R,
+    done: u64,
+    reported: u64,
+    total: u64,
+    id: &'a str,
+    progress: &'a ProgressFn,
+}
+
+const EXTRACT_STEP: u64 = 4 << 20;
+
+impl<R: std::io::Read> std::io::Read for ExtractProgress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        if self.done - self.reported >= EXTRACT_STEP {
+            self.reported = self.done;
+            (self.progress)(ProgressMessage {
+                detail: Some((self.done.min(self.total), self.total)),
+                ..ProgressMessage::layer(self.id, "Extracting")
+            });
+        }
+        Ok(n)
+    }
 }
 
 fn config_diff_ids(engine: &Engine, resolved: &ResolvedImage) -> Result<Vec<Digest>, ImageError> {

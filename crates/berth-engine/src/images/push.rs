@@ -15,14 +15,18 @@ use crate::Engine;
 /// The references `name` + `tag` push: one, or with no tag every tag of the repository.
 pub fn targets(engine: &Engine, name: &str, tag: &str) -> Result<Vec<Reference>, ImageError> {
     if !tag.is_empty() {
-        return Ok(vec![parse_reference(&format!("{name}:{tag}"))?]);
+        let target = parse_reference(&format!("{name}:{tag}"))?;
+        resolve(engine, &target.to_string())?;
+        return Ok(vec![target]);
     }
     let repo = Reference::parse_name_only(name).map_err(|source| ImageError::BadReference {
         name: name.to_owned(),
         source,
     })?;
     if repo.tag().is_some() || repo.digest().is_some() {
-        return Ok(vec![parse_reference(name)?]);
+        let target = parse_reference(name)?;
+        resolve(engine, &target.to_string())?;
+        return Ok(vec![target]);
     }
     let mut tags: Vec<Reference> = engine
         .store

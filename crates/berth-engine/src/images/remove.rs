@@ -113,7 +113,7 @@ pub fn remove(
     let id = record.id.to_string();
     let mut items = Vec::new();
     for reference in &outcome.untagged {
-        publish(engine, "untag", &id, &reference.familiar_string());
+        publish(engine, "untag", &id, &id);
         items.push(ImageDeleteResponseItem {
             untagged: Some(reference.familiar_string()),
             deleted: None,
@@ -189,12 +189,7 @@ pub fn prune(engine: &Engine, filters: &Filters) -> Result<ImagePruneResponse, I
     let mut items = Vec::new();
     for (id, outcome) in &deleted {
         for reference in &outcome.untagged {
-            publish(
-                engine,
-                "untag",
-                &id.to_string(),
-                &reference.familiar_string(),
-            );
+            publish(engine, "untag", &id.to_string(), &id.to_string());
             items.push(ImageDeleteResponseItem {
                 untagged: Some(reference.familiar_string()),
                 deleted: None,

@@ -65,6 +65,10 @@ pub struct ResolvedImage {
     pub manifest_bytes: bytes::Bytes,
     /// The index (manifest list) the manifest was chosen from, when the reference named one.
     pub index_digest: Option<Digest>,
+    /// What the reference points at (the index, or the manifest itself).
+    pub top: Descriptor,
+    /// The platforms the index offers (empty for a single manifest).
+    pub platforms: Vec<Platform>,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
     repo: Repository,
@@ -73,7 +77,42 @@ pub struct ResolvedImage {
 impl ResolvedImage {
     /// What the reference's tag points at: the index when there is one, else the manifest.
     pub fn top_digest(&self) -> &Digest {
-        self.index_digest.as_ref().unwrap_or(&self.manifest.digest)
+        &self.top.digest
+    }
+
+    /// The config blob's bytes, verified (small: refused over 16 MiB).
+    pub async fn fetch_config(&self) -> Result<Vec<u8>, ClientError> {
+        const LIMIT: u64 = 16 << 20;
+        let desc = &self.config;
+        if desc.size > LIMIT {
+            return Err(ClientError::SizeMismatch {
+                url: self
+                    .repo
+                    .url(&format!("blobs/{}", desc.digest))?
+                    .to_string(),
+                digest: desc.digest.clone(),
+                expected: LIMIT,
+                actual: desc.size,
+            });
+        }
+        let resp = self.repo.get_blob(&desc.digest, 0).await?;
+        let url = resp.url().to_string();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Request {
+            method: "GET".into(),
+            url: url.clone(),
+            detail: super::error::error_chain(&e),
+        })?;
+        let mut hasher = super::verify::Hasher::for_digest(&desc.digest);
+        hasher.update(&bytes);
+        let actual = hasher.finish();
+        if actual != desc.digest {
+            return Err(ClientError::DigestMismatch {
+                url,
+                expected: desc.digest.clone(),
+                actual,
+            });
+        }
+        Ok(bytes.to_vec())
     }
 }
 
@@ -123,6 +162,22 @@ impl RegistryClient {
             .get_manifest(&manifest_reference(reference), reference.digest())
             .await?;
         let want = || platform.cloned().unwrap_or_else(Platform::host);
+        let top_descriptor = Descriptor {
+            media_type: top.kind.media_type().to_owned(),
+            digest: top.digest.clone(),
+            size: top.bytes.len() as u64,
+            platform: None,
+            annotations: None,
+            urls: None,
+        };
+        let platforms = match &top.manifest {
+            Manifest::Index(index) => index
+                .manifests
+                .iter()
+                .filter_map(|d| d.platform.clone())
+                .collect(),
+            Manifest::Image(_) => Vec::new(),
+        };
         let (image, index_digest) = match &top.manifest {
             Manifest::Image(_) => (top, None),
             Manifest::Index(index) => {
@@ -166,6 +221,8 @@ impl RegistryClient {
             layers: parsed.layers.clone(),
             manifest_bytes: image.bytes.clone(),
             index_digest,
+            top: top_descriptor,
+            platforms,
             repo,
         })
     }

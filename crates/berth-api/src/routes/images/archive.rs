@@ -80,9 +80,10 @@ pub async fn import(
     let repo = q.get("repo").cloned().unwrap_or_default();
     let tag = q.get("tag").cloned().unwrap_or_default();
     let changes = query_all(&req, "changes");
+    let message = q.get("message").cloned().unwrap_or_default();
     let reader = BodyReader::spawn(req.into_body());
     let id = blocking(&ctx.engine, move |e| {
-        engine_images::archive::import(e, reader, &repo, &tag, &changes)
+        engine_images::archive::import(e, reader, &repo, &tag, &changes, &message)
     })
     .await?;
     Ok(http::finish(

@@ -176,3 +176,15 @@ pub async fn auth(req: Req) -> http::Result<Resp> {
         &json!({"Status": "Login Succeeded", "IdentityToken": ""}),
     ))
 }
+
+/// `GET /distribution/{name}/json`: the registry's descriptor and platforms for `name`.
+pub async fn distribution(req: Req, name: String) -> http::Result<Resp> {
+    let reference = engine_images::parse_reference(&name).map_err(ApiError::from_engine)?;
+    let auth = registry_auth(&req)?;
+    let client =
+        auth::client_for(reference.domain(), auth.as_ref()).map_err(ApiError::from_engine)?;
+    let inspect = engine_images::distribution::inspect(&client, &reference)
+        .await
+        .map_err(ApiError::from_engine)?;
+    Ok(http::json(StatusCode::OK, &inspect))
+}

@@ -1,0 +1,106 @@
+//! `DELETE /containers/{id}`: refuse a live container unless forced (then kill it first),
+//! unmount and remove the snapshot, the container's directories and its record. Best-effort
+//! and complete: every step runs, the first failure is reported.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ContainerError;
+use super::wait::{Happened, WaitCondition};
+use crate::Engine;
+use crate::events::Event;
+
+/// How long a forced remove waits for the killed container to be gone.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
+impl Engine {
+    /// `volumes` (`-v`) has nothing to remove until volumes exist.
+    pub fn remove_container(
+        self: &Arc<Self>,
+        name: &str,
+        force: bool,
+        _volumes: bool,
+    ) -> Result<(), ContainerError> {
+        let container = self.containers.get(name)?;
+        let id = container.id.clone();
+        {
+            let record = container.lock();
+            let status = record.state.status;
+            if status.is_live() && !force {
+                return Err(ContainerError::RemoveLive {
+                    name: record.name.clone(),
+                    status: status.as_str(),
+                });
+            }
+            if !container.set_removing() {
+                return Err(ContainerError::RemovalInProgress { id });
+            }
+        }
+        if container.snapshot().state.status.is_live()
+            && let Err(e) = self.force_kill(&container)
+        {
+            container.clear_removing();
+            return Err(e);
+        }
+        let mut failures: Vec<ContainerError> = Vec::new();
+        let rootfs = self.paths.rootfs(&id);
+        if let Err(source) = berth_store::snapshot::unmount(&rootfs)
+            && source.raw_os_error() != Some(libc::EINVAL)
+            && source.kind() != std::io::ErrorKind::NotFound
+        {
+            failures.push(ContainerError::Io {
+                what: "unmounting",
+                path: rootfs,
+                source,
+            });
+        }
+        match self.store.snapshots.remove(&id) {
+            Ok(()) | Err(berth_store::snapshot::SnapshotError::KeyMissing { .. }) => {}
+            Err(e) => failures.push(ContainerError::Snapshot {
+                id: id.clone(),
+                source: Box::new(e.into()),
+            }),
+        }
+        for dir in [self.paths.shim_state(&id), self.paths.container(&id)] {
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => failures.push(ContainerError::Io {
+                    what: "removing",
+                    path: dir,
+                    source,
+                }),
+            }
+        }
+        self.containers.remove(&id);
+        let attrs = super::event_attrs(&container.snapshot());
+        for attacher in container.take_attachers() {
+            attacher(Err(ContainerError::Removed));
+        }
+        container.notify(Happened::Removed);
+        self.events
+            .publish(Event::new("container", "destroy", &id, attrs));
+        match failures.into_iter().next() {
+            Some(first) => Err(first),
+            None => Ok(()),
+        }
+    }
+
+    /// SIGKILL through the shim, then wait until the monitor recorded the exit.
+    fn force_kill(self: &Arc<Self>, container: &super::Container) -> Result<(), ContainerError> {
+        match self.signal_container(container, libc::SIGKILL) {
+            Ok(()) | Err(ContainerError::NotRunning { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        if container
+            .wait_blocking(WaitCondition::NotRunning, Some(KILL_WAIT))
+            .is_none()
+        {
+            return Err(ContainerError::Shim {
+                id: container.id.clone(),
+                message: format!("the container did not exit within {KILL_WAIT:?} of SIGKILL"),
+            });
+        }
+        Ok(())
+    }
+}

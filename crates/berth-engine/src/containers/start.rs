@@ -1,0 +1,241 @@
+//! `POST /containers/{id}/start`: one detached `berth-shim` per run. The shim's starter process
+//! is our child only until the container runs; it prints `{"pid":N,"shim_pid":M}` (or the
+//! error and Docker's exit code) and exits. The shim itself is then watched by the monitor.
+
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use berth_shim::client::ShimConfig;
+
+use super::record::Status;
+use super::{Container, ContainerError, ContainerRecord};
+use crate::Engine;
+use crate::events::Event;
+
+/// What the shim's starter reported.
+#[derive(Debug)]
+enum Report {
+    Running { pid: i32, shim_pid: i32 },
+    Failed { message: String, exit_code: i32 },
+}
+
+fn parse_report(stdout: &[u8], stderr: &[u8]) -> Report {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let value: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+    let int = |key: &str| value[key].as_i64().and_then(|n| i32::try_from(n).ok());
+    if let (Some(pid), Some(shim_pid)) = (int("pid"), int("shim_pid")) {
+        return Report::Running { pid, shim_pid };
+    }
+    let message = match value["error"].as_str() {
+        Some(m) => m.to_string(),
+        None => {
+            let err = String::from_utf8_lossy(stderr);
+            format!("the shim reported nothing: {}", err.trim())
+        }
+    };
+    Report::Failed {
+        message,
+        exit_code: int("exit_code").unwrap_or(1),
+    }
+}
+
+/// `--log-opt max-size=10m` → bytes (Docker's units: k, m, g; powers of 1024).
+fn parse_size(text: &str) -> Option<u64> {
+    let lower = text.trim().to_ascii_lowercase();
+    let lower = lower.trim_end_matches('b');
+    let (digits, unit) = match lower.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => lower.split_at(i),
+        None => (lower, ""),
+    };
+    let n: u64 = digits.trim().parse().ok()?;
+    let mult: u64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+impl Engine {
+    pub fn start_container(self: &Arc<Self>, name: &str) -> Result<(), ContainerError> {
+        let container = self.containers.get(name)?;
+        let mut record = container.lock();
+        match record.state.status {
+            Status::Running | Status::Restarting => {
+                return Err(ContainerError::AlreadyRunning {
+                    id: container.id.clone(),
+                });
+            }
+            Status::Paused => {
+                return Err(ContainerError::Paused {
+                    id: container.id.clone(),
+                });
+            }
+            _ => {}
+        }
+        if container.is_removing() {
+            return Err(ContainerError::RemovalInProgress {
+                id: container.id.clone(),
+            });
+        }
+        let attachers = container.take_attachers();
+        let report = self.spawn_shim(&record, !attachers.is_empty())?;
+        match report {
+            Report::Failed { message, exit_code } => {
+                record.state.error = message.clone();
+                record.state.exit_code = exit_code;
+                let _ = record.save(&container.dir);
+                let auto_remove = record.host_config.auto_remove.unwrap_or(false);
+                drop(record);
+                for attacher in attachers {
+                    attacher(Err(ContainerError::StartFailed {
+                        message: message.clone(),
+                        exit_code,
+                    }));
+                }
+                // `docker run --rm` waits for the removal even when the start failed.
+                if auto_remove && let Err(e) = self.remove_container(&container.id, true, false) {
+                    tracing::warn!(container = %container.id, error = %e, "auto-remove");
+                }
+                Err(ContainerError::StartFailed { message, exit_code })
+            }
+            Report::Running { pid, shim_pid } => {
+                let state = &mut record.state;
+                state.status = Status::Running;
+                state.pid = pid;
+                state.shim_pid = shim_pid;
+                state.exit_code = 0;
+                state.error.clear();
+                state.oom_killed = false;
+                state.started_at = berth_oci::time::rfc3339_nano(std::time::SystemTime::now());
+                let saved = record.save(&container.dir);
+                let attrs = super::event_attrs(&record);
+                drop(record);
+                self.watch_shim(&container, shim_pid);
+                self.connect_attachers(&container, attachers);
+                self.events
+                    .publish(Event::new("container", "start", &container.id, attrs));
+                saved.map_err(Into::into)
+            }
+        }
+    }
+
+    /// Runs the shim's starter and returns its report.
+    fn spawn_shim(
+        &self,
+        record: &ContainerRecord,
+        wait_attach: bool,
+    ) -> Result<Report, ContainerError> {
+        let id = &record.id;
+        let state_dir = self.paths.shim_state(id);
+        // A previous run's sockets and exit.json must not be mistaken for this run's.
+        let _ = std::fs::remove_dir_all(&state_dir);
+        std::fs::create_dir_all(&state_dir).map_err(|source| ContainerError::Io {
+            what: "creating",
+            path: state_dir.clone(),
+            source,
+        })?;
+        let log_opts = record
+            .host_config
+            .log_config
+            .as_ref()
+            .and_then(|l| l.config.clone())
+            .unwrap_or_default();
+        let config = ShimConfig {
+            id: id.clone(),
+            bundle: self.paths.bundle(id),
+            runtime_root: self.paths.runtime_root(),
+            state_dir,
+            log_path: Some(self.paths.log(id)),
+            log_max_size: log_opts
+                .get("max-size")
+                .and_then(|s| parse_size(s))
+                .unwrap_or(0),
+            log_max_files: log_opts
+                .get("max-file")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1),
+            stdin: record.config.open_stdin.unwrap_or(false),
+            tty: record.config.tty.unwrap_or(false),
+            wait_attach,
+            stdin_once: record.config.stdin_once.unwrap_or(false),
+        };
+        let output = Command::new(&self.shim)
+            .args(config.argv())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|source| ContainerError::ShimSpawn {
+                path: self.shim.clone(),
+                source,
+            })?;
+        Ok(parse_report(&output.stdout, &output.stderr))
+    }
+
+    /// Hands each pending attacher its connection to the shim's attach socket (the shim waits
+    /// for the first before running the container's process, so no output is missed).
+    pub(super) fn connect_attachers(
+        &self,
+        container: &Container,
+        attachers: Vec<super::AttachCallback>,
+    ) {
+        let socket = berth_shim::paths::in_state_dir(
+            &self.paths.shim_state(&container.id),
+            berth_shim::paths::ATTACH_SOCKET,
+        );
+        for attacher in attachers {
+            let stream = UnixStream::connect(&socket).map_err(|source| ContainerError::Io {
+                what: "connecting to",
+                path: socket.clone(),
+                source,
+            });
+            attacher(stream);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_starters_report() {
+        assert!(matches!(
+            parse_report(b"{\"pid\":12,\"shim_pid\":11}\n", b""),
+            Report::Running {
+                pid: 12,
+                shim_pid: 11
+            }
+        ));
+        match parse_report(b"{\"error\":\"exec: nope\",\"exit_code\":127}\n", b"") {
+            Report::Failed { message, exit_code } => {
+                assert_eq!((message.as_str(), exit_code), ("exec: nope", 127))
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_report(b"", b"berth-shim: boom\n") {
+            Report::Failed { message, exit_code } => {
+                assert!(message.contains("boom"));
+                assert_eq!(exit_code, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_log_sizes() {
+        assert_eq!(parse_size("10m"), Some(10 << 20));
+        assert_eq!(parse_size("512k"), Some(512 << 10));
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("1x"), None);
+    }
+}
