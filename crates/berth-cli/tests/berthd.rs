@@ -19,9 +19,16 @@ impl Berthd {
             "{} must be built first (cargo build -p berthd)",
             berthd.display()
         );
+        let shim = berth.with_file_name("berth-shim");
+        assert!(
+            shim.is_file(),
+            "{} must be built first (cargo build -p berth-shim)",
+            shim.display()
+        );
+        // Short: the shims' socket paths must fit in sun_path.
         let dir = tempfile::Builder::new()
-            .prefix("berth-cli-berthd-")
-            .tempdir()
+            .prefix("bcli")
+            .tempdir_in("/tmp")
             .unwrap();
         let log = std::fs::File::create(dir.path().join("berthd.log")).unwrap();
         let child = Command::new(&berthd)
@@ -30,7 +37,8 @@ impl Berthd {
             .arg("--data-root")
             .arg(dir.path().join("data"))
             .arg("--exec-root")
-            .arg(dir.path().join("run"))
+            .arg(dir.path().join("r"))
+            .env("BERTH_SHIM", &shim)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -57,13 +65,16 @@ impl Berthd {
         std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
     }
 
-    fn berth(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(args)
+    fn berth_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(args)
             .env("BERTH_HOST", self.host())
-            .env_remove("DOCKER_HOST")
-            .output()
-            .unwrap()
+            .env_remove("DOCKER_HOST");
+        cmd
+    }
+
+    fn berth(&self, args: &[&str]) -> Output {
+        self.berth_cmd(args).stdin(Stdio::null()).output().unwrap()
     }
 
     fn docker(&self, args: &[&str]) -> Output {
@@ -81,10 +92,48 @@ impl Berthd {
 
 impl Drop for Berthd {
     fn drop(&mut self) {
+        let ids = String::from_utf8_lossy(&self.berth(&["ps", "-aq"]).stdout).into_owned();
+        for id in ids.split_whitespace() {
+            let _ = self.berth(&["rm", "-f", id]);
+        }
         let pid = rustix::process::Pid::from_child(&self.child);
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         let _ = self.child.wait();
+        // Shims outlive the daemon by design: stop the ones this daemon started.
+        let exec_root = self.dir.path().join("r");
+        for pid in pids_mentioning(&exec_root) {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+        let prefix = self.dir.path().to_string_lossy().into_owned();
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut points: Vec<&str> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|p| p.starts_with(&prefix))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for point in points {
+            let _ = rustix::mount::unmount(point, rustix::mount::UnmountFlags::DETACH);
+        }
     }
+}
+
+/// Processes whose command line mentions `path`.
+fn pids_mentioning(path: &Path) -> Vec<i32> {
+    let needle = path.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 fn out(o: &Output) -> String {
@@ -211,4 +260,111 @@ fn image_commands_on_berthd() {
         "fixtures/busybox:1.35",
     ]));
     assert!(std::fs::metadata(&saved).unwrap().len() > 1_000_000);
+}
+
+#[test]
+fn container_commands_on_berthd() {
+    let d = Berthd::start();
+    out(&d.berth(&[
+        "load",
+        "-i",
+        "/work/shared/images/busybox.docker-archive.tar",
+    ]));
+    let image = "fixtures/busybox:1.35";
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--network", "none"];
+        all.extend_from_slice(args);
+        d.berth(&all)
+    };
+    assert_eq!(out(&run(&["--rm", image, "echo", "hello"])), "hello\n");
+    assert_eq!(
+        run(&["--rm", image, "sh", "-c", "exit 3"]).status.code(),
+        Some(3)
+    );
+    assert_eq!(
+        run(&["--rm", image, "no-such-command"]).status.code(),
+        Some(127)
+    );
+
+    let name = format!("bcli-{}", std::process::id());
+    let id = out(&run(&[
+        "-d",
+        "--name",
+        &name,
+        "-l",
+        "k=v",
+        image,
+        "sh",
+        "-c",
+        "echo up; sleep 600",
+    ]));
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let done = format!("bcli-done-{}", std::process::id());
+    assert_eq!(
+        run(&["--name", &done, image, "sh", "-c", "exit 4"])
+            .status
+            .code(),
+        Some(4)
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(out(&d.berth(&["logs", &name])), "up\n");
+    let top = out(&d.berth(&["top", &name]));
+    assert!(top.starts_with("UID") && top.contains("sleep 600"), "{top}");
+    let stats = out(&d.berth(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+        &name,
+    ]));
+    // busybox sh execs its last command: one process.
+    assert_eq!(stats, format!("{name} 1\n"));
+    let mut piped = d
+        .berth_cmd(&[
+            "run",
+            "--rm",
+            "-i",
+            "--network",
+            "none",
+            image,
+            "tr",
+            "a-z",
+            "A-Z",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut piped.stdin.take().unwrap(), b"shout\n").unwrap();
+    assert_eq!(out(&piped.wait_with_output().unwrap()), "SHOUT\n");
+    for args in [
+        &["ps"][..],
+        &["ps", "-a"],
+        &["ps", "-a", "--no-trunc"],
+        &["ps", "-aq"],
+        &[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}} {{.Label \"k\"}} {{.State}}",
+        ],
+        &[
+            "inspect",
+            "-f",
+            "{{.Name}} {{.State.Status}} {{.Config.Labels}}",
+            &name,
+        ],
+        &["inspect", "-f", "{{.State.ExitCode}}", &done],
+    ] {
+        assert_same(&d, args);
+    }
+    assert_eq!(
+        out(&d.berth(&["stop", "-t", "1", &name])),
+        format!("{name}\n")
+    );
+    assert_eq!(
+        out(&d.berth(&["rm", &name, &done])),
+        format!("{name}\n{done}\n")
+    );
+    assert_eq!(out(&d.berth(&["ps", "-aq"])), "");
 }

@@ -108,6 +108,12 @@ fn output_matches_docker_for_the_same_daemon() {
             "{{.Names}}: {{.Command}} {{.Networks}}",
         ],
         &["ps", "-a", "--filter", "status=exited"],
+        &[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}} {{.Label \"y\"}} {{.Label \"none\"}}.",
+        ],
         &["ps", "-n", "1"],
         &["images"],
         &["images", "-a"],

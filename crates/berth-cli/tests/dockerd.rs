@@ -115,6 +115,20 @@ fn container_lifecycle_against_dockerd() {
     let out = d.berth(&["exec", &web, "sh", "-c", "echo $GREETING; exit 4"]);
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(stdout(&out), "hi\n");
+    let out = ok(d.berth(&[
+        "exec",
+        "-u",
+        "1:1",
+        "-w",
+        "/tmp",
+        "-e",
+        "X=y",
+        &web,
+        "sh",
+        "-c",
+        "id -u; pwd; echo $X",
+    ]));
+    assert_eq!(out, "1\n/tmp\ny\n");
     let mut child = d
         .berth_cmd(&["exec", "-i", &web, "cat"])
         .stdin(Stdio::piped())
@@ -242,4 +256,106 @@ fn container_lifecycle_against_dockerd() {
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(42));
+
+    // attach: stdin in, output out, the container's exit status back.
+    let reader = name("reader");
+    ok(d.berth(&[
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        &reader,
+        "--network",
+        "none",
+        BUSYBOX,
+        "sh",
+        "-c",
+        "read line; echo got:$line; exit 5",
+    ]));
+    let mut child = d
+        .berth_cmd(&["attach", &reader])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Keep stdin open until the answer is out: like docker, once the client's stdin ends the
+    // daemon stops streaming a non-TTY attach.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"hello\n").unwrap();
+    let mut answer = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut answer, &mut line).unwrap();
+    assert_eq!(line, "got:hello\n");
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(5));
+
+    // logs -f follows until the container exits; --tail and -t shape the output.
+    let ticker = name("ticker");
+    ok(d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &ticker,
+        "--network",
+        "none",
+        BUSYBOX,
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo tick $i; sleep 0.3; done",
+    ]));
+    let followed = ok(d.berth(&["logs", "-f", &ticker]));
+    assert_eq!(followed, "tick 1\ntick 2\ntick 3\n");
+    assert_eq!(ok(d.berth(&["logs", "--tail", "1", &ticker])), "tick 3\n");
+    let stamped = ok(d.berth(&["logs", "-t", "-n", "1", &ticker]));
+    assert!(
+        stamped.ends_with("Z tick 3\n") && stamped.starts_with("20"),
+        "{stamped}"
+    );
+
+    // stats --no-stream with docker's columns.
+    let sleeper = name("sleeper");
+    ok(d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &sleeper,
+        "--network",
+        "none",
+        BUSYBOX,
+        "sleep",
+        "60",
+    ]));
+    let stats = ok(d.berth(&["stats", "--no-stream", &sleeper]));
+    let mut lines = stats.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "CONTAINER ID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET I/O",
+            "BLOCK I/O",
+            "PIDS"
+        ]
+    );
+    let row = lines.next().unwrap();
+    assert!(row.contains(&sleeper) && row.ends_with('1'), "{stats}");
+    let formatted = ok(d.berth(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+        &sleeper,
+    ]));
+    assert_eq!(formatted, format!("{sleeper} 1\n"));
+    ok(d.berth(&["rm", "-f", &sleeper, &ticker, &reader]));
 }

@@ -65,7 +65,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
     };
     let client = ctx.client()?;
     let stream = client.image_build(context, &query)?;
-    display(stream, &mut io::stdout().lock(), false)?;
+    display(stream, &mut io::stdout().lock(), false, false)?;
     Ok(0)
 }
 

@@ -74,7 +74,10 @@ fn container(ctx: &Ctx, command: ContainerCmd) -> anyhow::Result<i32> {
         ContainerCmd::Exec(args) => exec::exec(ctx, args),
         ContainerCmd::Attach(args) => exec::attach(ctx, args),
         ContainerCmd::Wait(c) => lifecycle::wait(ctx, &c.containers),
-        ContainerCmd::Top { argv } => cp::top(ctx, &argv[0], &argv[1..]),
+        ContainerCmd::Top { argv } => match argv.split_first() {
+            Some((container, ps_args)) => cp::top(ctx, container, ps_args),
+            None => anyhow::bail!("\"berth top\" requires at least 1 argument"),
+        },
         ContainerCmd::Stats(args) => stats::stats(ctx, args),
         ContainerCmd::Cp(args) => cp::cp(ctx, args),
         ContainerCmd::Rename {

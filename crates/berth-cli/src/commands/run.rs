@@ -51,10 +51,18 @@ fn create_container(
     attach: bool,
     command: &str,
 ) -> anyhow::Result<String> {
-    let body = args
+    let mut body = args
         .options
         .to_create_body(args.image(), args.command(), attach, args.rm)
         .map_err(|e| failed(command, e))?;
+    // The TTY's first size travels with create, so a program asking at once sees it.
+    if let (true, Some((h, w)), Some(host_config)) = (
+        args.options.tty && attach,
+        tty::window_size(),
+        body.host_config.as_mut(),
+    ) {
+        host_config.console_size = Some(vec![usize::from(h), usize::from(w)]);
+    }
     let name = args.options.name.as_deref();
     if args.pull == "always" {
         pull_with_progress(ctx, client, args.image(), args.quiet, true)

@@ -1,6 +1,8 @@
 //! `stats`: docker's CPU/memory/IO arithmetic over GET /containers/{id}/stats.
 
 use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
@@ -130,21 +132,40 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> anyhow::Result<i32> {
         args.containers.clone()
     };
     let format = ListFormat::parse(args.format.as_deref(), DEFAULT)?;
-    loop {
+    let trunc = !args.no_trunc;
+    if args.no_stream {
         let mut rows = Vec::new();
         for name in &names {
-            let mut body = client.container_stats(name, false)?;
             let mut raw = Vec::new();
-            body.read_to_end(&mut raw)?;
+            client.container_stats(name, false)?.read_to_end(&mut raw)?;
             let sample: Value = serde_json::from_slice(&raw)?;
-            rows.push(stats_context(&sample, name, !args.no_trunc));
+            rows.push(stats_context(&sample, name, trunc));
         }
+        print!("{}", format.render(HEADERS, &rows)?);
+        return Ok(0);
+    }
+    // One stream per container, each keeping its latest row; the screen is redrawn twice a
+    // second, as docker does on a terminal.
+    let latest: Arc<Mutex<Vec<Option<Value>>>> = Arc::new(Mutex::new(vec![None; names.len()]));
+    for (i, name) in names.iter().enumerate() {
+        let stream = client.container_stats(name, true)?;
+        let (latest, name) = (Arc::clone(&latest), name.clone());
+        std::thread::spawn(move || {
+            for sample in berth_client::api::json_stream(stream).map_while(Result::ok) {
+                let row = stats_context(&sample, &name, trunc);
+                if let Ok(mut rows) = latest.lock() {
+                    rows[i] = Some(row);
+                }
+            }
+        });
+    }
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let rows: Vec<Value> = match latest.lock() {
+            Ok(rows) => rows.iter().flatten().cloned().collect(),
+            Err(_) => anyhow::bail!("a stats reader failed"),
+        };
         let text = format.render(HEADERS, &rows)?;
-        if args.no_stream {
-            print!("{text}");
-            return Ok(0);
-        }
-        // Redraw in place, as docker does on a terminal.
         print!("\x1b[2J\x1b[H{text}");
         std::io::Write::flush(&mut std::io::stdout())?;
     }

@@ -19,18 +19,21 @@ pub struct StreamError {
     pub message: String,
 }
 
-/// Renders a progress stream to `out`; fails on the first error message.
-pub fn display(reader: impl Read, out: &mut impl Write, quiet: bool) -> anyhow::Result<()> {
+/// Renders a progress stream to `out`; fails on the first error message. On a terminal each
+/// layer keeps one line, redrawn in place (docker's jsonmessage display).
+pub fn display(
+    reader: impl Read,
+    out: &mut impl Write,
+    quiet: bool,
+    terminal: bool,
+) -> anyhow::Result<()> {
+    if terminal && !quiet {
+        return display_terminal(reader, out);
+    }
     for message in json_stream(reader) {
         let message = message?;
-        if let Some(error) = message["errorDetail"]["message"]
-            .as_str()
-            .or(message["error"].as_str())
-        {
-            return Err(StreamError {
-                message: error.to_owned(),
-            }
-            .into());
+        if let Some(error) = stream_error(&message) {
+            return Err(error.into());
         }
         if quiet {
             continue;
@@ -39,6 +42,73 @@ pub fn display(reader: impl Read, out: &mut impl Write, quiet: bool) -> anyhow::
             out.write_all(line.as_bytes())?;
             out.flush()?;
         }
+    }
+    Ok(())
+}
+
+fn stream_error(message: &Value) -> Option<StreamError> {
+    message["errorDetail"]["message"]
+        .as_str()
+        .or(message["error"].as_str())
+        .map(|m| StreamError {
+            message: m.to_owned(),
+        })
+}
+
+fn display_terminal(reader: impl Read, out: &mut impl Write) -> anyhow::Result<()> {
+    // Line of each layer ID, counted from the first progress line.
+    let mut lines: Vec<String> = Vec::new();
+    for message in json_stream(reader) {
+        let message = message?;
+        if let Some(error) = stream_error(&message) {
+            return Err(error.into());
+        }
+        let id = message["id"].as_str().filter(|i| !i.is_empty());
+        let has_progress = message.get("progressDetail").is_some();
+        let mut up = 0;
+        match id {
+            Some(id) if has_progress => {
+                let line = match lines.iter().position(|l| l == id) {
+                    Some(line) => line,
+                    None => {
+                        lines.push(id.to_owned());
+                        out.write_all(b"\n")?;
+                        lines.len() - 1
+                    }
+                };
+                up = lines.len() - line;
+                write!(out, "\x1b[{up}A")?;
+            }
+            // Anything else ends the block of lines being redrawn.
+            _ => lines.clear(),
+        }
+        let mut text = String::new();
+        if has_progress && message.get("stream").is_none() {
+            text.push_str("\x1b[2K\r");
+        }
+        if let Some(stream) = message["stream"].as_str() {
+            text.push_str(stream);
+        } else if let Some(status) = message["status"].as_str() {
+            if let Some(id) = id {
+                text.push_str(id);
+                text.push_str(": ");
+            }
+            text.push_str(status);
+            if has_progress {
+                if let Some(progress) = message["progress"].as_str().filter(|p| !p.is_empty()) {
+                    text.push(' ');
+                    text.push_str(progress);
+                }
+                text.push('\r');
+            } else {
+                text.push('\n');
+            }
+        }
+        out.write_all(text.as_bytes())?;
+        if up > 0 {
+            write!(out, "\x1b[{up}B")?;
+        }
+        out.flush()?;
     }
     Ok(())
 }
@@ -70,6 +140,10 @@ pub fn render(m: &Value) -> Option<String> {
     Some(line)
 }
 
+fn stdout_is_tty() -> bool {
+    rustix::termios::isatty(io::stdout())
+}
+
 /// Pulls `reference` with the stored credentials; progress to stderr when `to_stderr`.
 pub fn pull_with_progress(
     ctx: &Ctx,
@@ -82,9 +156,11 @@ pub fn pull_with_progress(
     client.set_registry_auth(registry_auth_header(&ctx.config_dir(), reference));
     let stream = client.image_pull(reference)?;
     if to_stderr {
-        display(stream, &mut io::stderr().lock(), quiet)
+        let terminal = rustix::termios::isatty(io::stderr());
+        display(stream, &mut io::stderr().lock(), quiet, terminal)
     } else {
-        display(stream, &mut io::stdout().lock(), quiet)
+        let terminal = rustix::termios::isatty(io::stdout());
+        display(stream, &mut io::stdout().lock(), quiet, terminal)
     }
 }
 
@@ -118,7 +194,7 @@ pub fn push(ctx: &Ctx, name: &str) -> anyhow::Result<i32> {
     let mut client = ctx.client()?.clone();
     client.set_registry_auth(registry_auth_header(&ctx.config_dir(), name));
     let stream = client.image_push(name)?;
-    display(stream, &mut io::stdout().lock(), false)?;
+    display(stream, &mut io::stdout().lock(), false, stdout_is_tty())?;
     Ok(0)
 }
 
@@ -140,7 +216,7 @@ pub fn load(ctx: &Ctx, args: LoadArgs) -> anyhow::Result<i32> {
         }
     };
     let stream = client.image_load(input, args.quiet)?;
-    display(stream, &mut io::stdout().lock(), false)?;
+    display(stream, &mut io::stdout().lock(), false, stdout_is_tty())?;
     Ok(0)
 }
 
@@ -181,7 +257,7 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<i32> {
         &args.change,
         args.message.as_deref(),
     )?;
-    display(stream, &mut io::stdout().lock(), false)?;
+    display(stream, &mut io::stdout().lock(), false, stdout_is_tty())?;
     Ok(0)
 }
 
@@ -213,9 +289,29 @@ mod tests {
     fn stream_errors_fail() {
         let wire = br#"{"status":"a"}{"errorDetail":{"message":"denied"},"error":"denied"}"#;
         let mut out = Vec::new();
-        let err = display(&wire[..], &mut out, false).unwrap_err();
+        let err = display(&wire[..], &mut out, false, false).unwrap_err();
         assert_eq!(err.to_string(), "denied");
         assert_eq!(out, b"a\n");
+    }
+
+    #[test]
+    fn terminal_progress_redraws_each_layer_in_place() {
+        let wire = br#"{"status":"Pulling from library/busybox","id":"latest"}
+{"status":"Pulling fs layer","progressDetail":{},"id":"aaa"}
+{"status":"Pulling fs layer","progressDetail":{},"id":"bbb"}
+{"status":"Downloading","progressDetail":{"current":1,"total":2},"progress":"[==> ] 1B/2B","id":"aaa"}
+{"status":"Digest: sha256:x"}"#;
+        let mut out = Vec::new();
+        display(&wire[..], &mut out, false, true).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "latest: Pulling from library/busybox\n\
+             \n\x1b[1A\x1b[2K\raaa: Pulling fs layer\r\x1b[1B\
+             \n\x1b[1A\x1b[2K\rbbb: Pulling fs layer\r\x1b[1B\
+             \x1b[2A\x1b[2K\raaa: Downloading [==> ] 1B/2B\r\x1b[2B\
+             Digest: sha256:x\n"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ type Pipeline = Vec<Command>;
 #[derive(Debug, Clone)]
 enum Command {
     Call(String, Vec<Term>),
+    Method(Vec<String>, Vec<Term>),
     Term(Term),
 }
 
@@ -222,6 +223,18 @@ impl Lexer<'_> {
             return Ok(Command::Call(name, args));
         }
         match self.term()? {
+            // `.Label "key"`: a method of docker's formatting contexts, called with arguments.
+            Some(Term::Field(fields)) => {
+                let mut args = Vec::new();
+                while let Some(term) = self.term()? {
+                    args.push(term);
+                }
+                if args.is_empty() {
+                    Ok(Command::Term(Term::Field(fields)))
+                } else {
+                    Ok(Command::Method(fields, args))
+                }
+            }
             Some(term) => Ok(Command::Term(term)),
             None => Err(format!("missing value in {:?}", self.rest)),
         }
@@ -357,6 +370,16 @@ fn eval_pipeline(pipeline: &Pipeline, dot: &Value) -> Result<Value, String> {
                 }
                 eval_term(term, dot)?
             }
+            Command::Method(fields, args) => {
+                let (method, path) = fields.split_last().ok_or("empty method call")?;
+                let receiver = eval_term(&Term::Field(path.to_vec()), dot)?;
+                let mut values = args
+                    .iter()
+                    .map(|a| eval_term(a, dot))
+                    .collect::<Result<Vec<_>, _>>()?;
+                values.extend(piped.take());
+                call_method(&receiver, method, &values)?
+            }
             Command::Call(name, args) => {
                 let mut values = args
                     .iter()
@@ -396,6 +419,33 @@ fn eval_term(term: &Term, dot: &Value) -> Result<Value, String> {
             Ok(current.clone())
         }
     }
+}
+
+/// The one method docker's contexts offer with an argument: `.Label "key"`, over a `Labels`
+/// map (inspect) or docker's joined `k=v,k2=v2` string (ps).
+fn call_method(receiver: &Value, method: &str, args: &[Value]) -> Result<Value, String> {
+    let [key] = args else {
+        return Err(format!(
+            "wrong number of args for {method}: want 1 got {}",
+            args.len()
+        ));
+    };
+    if method != "Label" {
+        return Err(format!(
+            "can't call method/function {method:?} with arguments"
+        ));
+    }
+    let key = super::gofmt::print(key);
+    let value = match &receiver["Labels"] {
+        Value::Object(map) => map.get(&key).and_then(Value::as_str).map(str::to_owned),
+        Value::String(joined) => joined
+            .split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_owned()),
+        _ => None,
+    };
+    Ok(Value::String(value.unwrap_or_default()))
 }
 
 /// Go's truth: false, 0, nil and empty values are false.

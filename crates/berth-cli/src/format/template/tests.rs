@@ -106,3 +106,18 @@ fn plain_text_is_identity() {
         assert_eq!(render(text, json!({})), text);
     }
 }
+
+#[test]
+fn label_method() {
+    let ps = json!({"Labels": "a=1,com.x=y"});
+    assert_eq!(render(r#"{{.Label "com.x"}}"#, ps.clone()), "y");
+    assert_eq!(render(r#"{{.Label "none"}}"#, ps), "");
+    let inspect = json!({"Config": {"Labels": {"k": "v"}}});
+    assert_eq!(render(r#"{{.Config.Label "k"}}"#, inspect), "v");
+    assert!(
+        Template::parse(r#"{{.Other "k"}}"#)
+            .unwrap()
+            .execute(&json!({}))
+            .is_err()
+    );
+}
