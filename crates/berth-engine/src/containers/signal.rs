@@ -32,20 +32,30 @@ impl Engine {
         match self.control(container, "kill", &format!("{{\"kill\":{signal}}}")) {
             Ok(_) => Ok(()),
             // A shim stops listening once the container's process is gone (and removes the
-            // socket just before it exits): the container is not running any more, and the
-            // monitor records its exit soon.
+            // socket just before it exits, possibly mid-conversation): the container is not
+            // running any more, and the monitor records its exit soon.
             Err(ContainerError::Control {
                 source: berth_shim::client::ClientError::Io { source, .. },
                 ..
             }) if matches!(
                 source.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
             ) =>
             {
                 Err(ContainerError::NotRunning {
                     id: container.id.clone(),
                 })
             }
+            Err(ContainerError::Control {
+                source: berth_shim::client::ClientError::NoReply { .. },
+                ..
+            }) => Err(ContainerError::NotRunning {
+                id: container.id.clone(),
+            }),
             Err(e) => Err(e),
         }
     }
