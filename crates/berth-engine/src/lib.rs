@@ -13,6 +13,7 @@ pub mod io;
 pub mod paths;
 pub mod sealed_bin;
 pub mod spec;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub enum OpenError {
     },
     #[error("opening the image store: {0}")]
     Store(#[from] berth_store::StoreError),
+    #[error("opening the volumes: {0}")]
+    Volumes(#[from] volumes::VolumeError),
 }
 
 /// The daemon's state: one per data root.
@@ -44,6 +47,8 @@ pub struct Engine {
     pub monitor: containers::Monitor,
     /// `docker exec` instances.
     pub execs: io::exec::ExecTable,
+    /// Named and anonymous volumes, and which container mounts which.
+    pub volumes: volumes::Volumes,
 }
 
 impl Engine {
@@ -54,6 +59,10 @@ impl Engine {
         }
         let store = Arc::new(Store::open(&paths.store())?);
         let containers = containers::Containers::load(&paths.containers());
+        let volumes = volumes::Volumes::open(&paths.data_root.join("volumes"))?;
+        let ids: std::collections::HashSet<String> =
+            containers.all().iter().map(|c| c.id.clone()).collect();
+        volumes.forget_missing(|id| ids.contains(id));
         let shim = sealed_shim(&paths);
         Ok(Engine {
             paths,
@@ -63,6 +72,7 @@ impl Engine {
             shim,
             monitor: containers::Monitor::default(),
             execs: io::exec::ExecTable::default(),
+            volumes,
         })
     }
 }
