@@ -43,13 +43,23 @@ impl Fixture {
     }
 
     pub fn build(&self, config: &ContainerConfig, host: &HostConfig) -> Result<Spec, SpecError> {
+        self.build_with(config, host, None)
+    }
+
+    /// With the volume service's resolved mounts (`build_with_mounts`) when given.
+    pub fn build_with(
+        &self,
+        config: &ContainerConfig,
+        host: &HostConfig,
+        resolved: Option<&[oci_spec::runtime::Mount]>,
+    ) -> Result<Spec, SpecError> {
         let rootfs = self.rootfs();
         let (hosts, hostname, resolv) = (
             self.file("hosts"),
             self.file("hostname"),
             self.file("resolv.conf"),
         );
-        build(&SpecInput {
+        let input = SpecInput {
             id: ID,
             config,
             host,
@@ -60,7 +70,11 @@ impl Fixture {
                 resolv_conf: &resolv,
             },
             cgroups_path: format!("/berth/{ID}"),
-        })
+        };
+        match resolved {
+            Some(mounts) => build_with_mounts(&input, mounts),
+            None => build(&input),
+        }
     }
 }
 
@@ -314,3 +328,4 @@ mod mounts;
 mod resources;
 mod seccomp_profiles;
 mod user;
+mod volumes;
