@@ -14,6 +14,7 @@ pub mod network;
 pub mod paths;
 pub mod sealed_bin;
 pub mod spec;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ pub enum OpenError {
     Store(#[from] berth_store::StoreError),
     #[error("opening network state: {0}")]
     Network(#[from] network::NetError),
+    #[error("opening the volumes: {0}")]
+    Volumes(#[from] volumes::VolumeError),
 }
 
 /// The daemon's state: one per data root.
@@ -48,6 +51,8 @@ pub struct Engine {
     pub monitor: containers::Monitor,
     /// `docker exec` instances.
     pub execs: io::exec::ExecTable,
+    /// Named and anonymous volumes, and which container mounts which.
+    pub volumes: volumes::Volumes,
 }
 
 impl Engine {
@@ -59,6 +64,10 @@ impl Engine {
         let store = Arc::new(Store::open(&paths.store())?);
         let containers = containers::Containers::load(&paths.containers());
         let network = network::NetworkService::open(&paths)?;
+        let volumes = volumes::Volumes::open(&paths.data_root.join("volumes"))?;
+        let ids: std::collections::HashSet<String> =
+            containers.all().iter().map(|c| c.id.clone()).collect();
+        volumes.forget_missing(|id| ids.contains(id));
         let shim = sealed_shim(&paths);
         Ok(Engine {
             paths,
@@ -69,6 +78,7 @@ impl Engine {
             shim,
             monitor: containers::Monitor::default(),
             execs: io::exec::ExecTable::default(),
+            volumes,
         })
     }
 }

@@ -36,6 +36,7 @@ struct Undo<'a> {
     id: String,
     snapshot: bool,
     mounted: bool,
+    volumes: bool,
     armed: bool,
 }
 
@@ -45,6 +46,9 @@ impl Drop for Undo<'_> {
             return;
         }
         let paths = &self.engine.paths;
+        if self.volumes {
+            let _ = self.engine.release_mounts(&self.id, true);
+        }
         if self.mounted {
             let _ = berth_store::snapshot::unmount(&paths.rootfs(&self.id));
         }
@@ -194,6 +198,7 @@ impl Engine {
             id: id.clone(),
             snapshot: false,
             mounted: false,
+            volumes: false,
             armed: true,
         };
         let dir = self.paths.container(id);
@@ -220,15 +225,22 @@ impl Engine {
         let hostname = record.config.hostname.clone().unwrap_or_default();
         let etc = etc_files::write(&dir, &hostname, host_network)?;
         let netns = (!host_network).then(|| self.network.netns_path_for(id));
-        let spec = spec::build(&SpecInput {
-            id,
-            config: &record.config,
-            host: &record.host_config,
-            rootfs: &rootfs,
-            etc: etc.as_spec_files(),
-            cgroups_path: super::cgroups_path(id),
-            netns: netns.as_deref(),
-        })?;
+        let resolved =
+            self.resolve_mounts(id, &record.config, &record.host_config, &[], &rootfs)?;
+        undo.volumes = true;
+        let volume_mounts: Vec<_> = resolved.into_iter().map(|r| r.mount).collect();
+        let spec = spec::build_with_mounts(
+            &SpecInput {
+                id,
+                config: &record.config,
+                host: &record.host_config,
+                rootfs: &rootfs,
+                etc: etc.as_spec_files(),
+                cgroups_path: super::cgroups_path(id),
+                netns: netns.as_deref(),
+            },
+            &volume_mounts,
+        )?;
         let spec = with_console_size(spec, record);
         let bundle_config = self.paths.bundle(id).join("config.json");
         let bytes = serde_json::to_vec(&spec).map_err(|source| ContainerError::Serialize {

@@ -30,6 +30,8 @@ pub enum ContainerError {
     NameInUse { name: String, id: String },
     #[error(transparent)]
     Spec(#[from] crate::spec::SpecError),
+    #[error(transparent)]
+    Volume(#[from] crate::volumes::VolumeError),
     #[error("writing {path}: {source}")]
     Serialize {
         path: PathBuf,
@@ -123,6 +125,7 @@ impl HasKind for ContainerError {
             | E::AttachStopped
             | E::Removed => ErrorKind::Conflict,
             E::Spec(e) => e.kind(),
+            E::Volume(e) => e.kind(),
             E::BadSignal { .. } | E::BadFilter { .. } => ErrorKind::InvalidArgument,
             // Docker answers 400 when the program is missing or not executable (a config
             // error), 500 for everything else that stops a start.

@@ -14,12 +14,12 @@ use crate::events::Event;
 const KILL_WAIT: Duration = Duration::from_secs(10);
 
 impl Engine {
-    /// `volumes` (`-v`) has nothing to remove until volumes exist.
+    /// `volumes` (`-v`) also removes the container's anonymous volumes.
     pub fn remove_container(
         self: &Arc<Self>,
         name: &str,
         force: bool,
-        _volumes: bool,
+        volumes: bool,
     ) -> Result<(), ContainerError> {
         let container = self.containers.get(name)?;
         let id = container.id.clone();
@@ -62,6 +62,9 @@ impl Engine {
                 id: id.clone(),
                 source: Box::new(e.into()),
             }),
+        }
+        if let Err(e) = self.release_mounts(&id, volumes) {
+            failures.push(e.into());
         }
         for dir in [self.paths.shim_state(&id), self.paths.container(&id)] {
             match std::fs::remove_dir_all(&dir) {

@@ -76,6 +76,17 @@ pub enum SpecError {
         what: &'static str,
         source: oci_spec::OciSpecError,
     },
+    #[error("--init: the berth-init binary was not found at {looked_at} (set BERTH_INIT)")]
+    InitNotFound { looked_at: PathBuf },
+    #[error(
+        "--init: {path} is dynamically linked; build it static: cargo rustc -p berth-init --bin berth-init -- -C target-feature=+crt-static"
+    )]
+    InitNotStatic { path: PathBuf },
+    #[error("--init: reading {path}: {source}")]
+    ReadInit {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid ulimit {name:?}: {reason}")]
     InvalidUlimit { name: String, reason: &'static str },
 }
@@ -85,7 +96,10 @@ impl HasKind for SpecError {
         match self {
             SpecError::ReadRootfsFile { .. }
             | SpecError::HostDevices { .. }
-            | SpecError::Build { .. } => ErrorKind::System,
+            | SpecError::Build { .. }
+            | SpecError::InitNotFound { .. }
+            | SpecError::InitNotStatic { .. }
+            | SpecError::ReadInit { .. } => ErrorKind::System,
             _ => ErrorKind::InvalidArgument,
         }
     }

@@ -10,6 +10,7 @@
 mod caps;
 mod devices;
 mod error;
+mod init;
 mod merge;
 mod mounts;
 mod namespaces;
@@ -32,9 +33,14 @@ use oci_spec::runtime::{Linux, Root, Spec};
 
 pub use caps::DEFAULT as DEFAULT_CAPABILITIES;
 pub use error::SpecError;
+pub use init::init_binary;
 pub use merge::{DEFAULT_PATH, merge_image_config, process_args};
+pub use mounts::INIT_PATH;
 pub use process::daemon_env;
 pub use user::{ResolvedUser, resolve as resolve_user};
+
+pub(crate) use mounts::mount as oci_mount;
+pub(crate) use tmpfs::mount_for as tmpfs_mount;
 
 /// Host files bind-mounted at /etc/hosts, /etc/hostname and /etc/resolv.conf.
 #[derive(Debug, Clone, Copy)]
@@ -93,8 +99,25 @@ const NETWORK_SYSCTLS: &[(&str, &str)] = &[
     ("net.ipv4.ping_group_range", "0 2147483647"),
 ];
 
-/// The container's runtime spec.
+/// The container's runtime spec, its `Binds` mounted as given (named volumes refused): for
+/// callers without the volume service.
 pub fn build(input: &SpecInput) -> Result<Spec, SpecError> {
+    build_spec(input, None)
+}
+
+/// The container's runtime spec with the volume service's resolved mounts
+/// (`Engine::resolve_mounts`) in place of the `Binds`.
+pub fn build_with_mounts(
+    input: &SpecInput,
+    resolved: &[oci_spec::runtime::Mount],
+) -> Result<Spec, SpecError> {
+    build_spec(input, Some(resolved))
+}
+
+fn build_spec(
+    input: &SpecInput,
+    resolved: Option<&[oci_spec::runtime::Mount]>,
+) -> Result<Spec, SpecError> {
     let config = input.config;
     let host = input.host;
     let privileged = host.privileged.unwrap_or(false);
@@ -115,7 +138,11 @@ pub fn build(input: &SpecInput) -> Result<Spec, SpecError> {
         Some(h) if !h.is_empty() => h.to_string(),
         _ => input.id.chars().take(12).collect(),
     };
-    let process = process::build(&process::ProcessInput {
+    let init = match host.init {
+        Some(true) => Some(init::init_binary()?),
+        _ => None,
+    };
+    let mut process = process::build(&process::ProcessInput {
         config,
         host,
         hostname: &hostname,
@@ -129,8 +156,13 @@ pub fn build(input: &SpecInput) -> Result<Spec, SpecError> {
             etc: &input.etc,
             privileged,
             readonly_rootfs,
+            resolved,
+            init: init.as_deref(),
         },
     )?;
+    if init.is_some() {
+        init::wrap_args(&mut process);
+    }
     let devices = devices::build(host, privileged)?;
     let resources = resources::build(host, devices.rules)?;
     let seccomp = seccomp::for_container(&security.seccomp, privileged, &caps)?;

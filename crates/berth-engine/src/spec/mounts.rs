@@ -72,7 +72,15 @@ pub struct MountContext<'a> {
     pub etc: &'a EtcFiles<'a>,
     pub privileged: bool,
     pub readonly_rootfs: bool,
+    /// The volume service's mounts (volumes, binds, `--mount`, `--volumes-from`); when
+    /// given they replace the `Binds` (which they already contain).
+    pub resolved: Option<&'a [Mount]>,
+    /// The `--init` binary, bind-mounted read-only at [`INIT_PATH`].
+    pub init: Option<&'a Path>,
 }
+
+/// Where Docker puts its init in the container.
+pub const INIT_PATH: &str = "/sbin/docker-init";
 
 /// The mounts, and the rootfs propagation the binds require (`None`: the runtime's default).
 pub fn build(
@@ -86,10 +94,28 @@ pub fn build(
     } else {
         &["rbind", "rprivate"]
     };
-    for spec in host.binds.iter().flatten() {
-        let (bind, propagation) = parse_bind(spec)?;
-        root_propagation = stronger(root_propagation, propagation);
-        user.push(bind);
+    match ctx.resolved {
+        Some(resolved) => {
+            for m in resolved {
+                root_propagation = stronger(root_propagation, root_propagation_for(m));
+                user.push(m.clone());
+            }
+        }
+        None => {
+            for spec in host.binds.iter().flatten() {
+                let (bind, propagation) = parse_bind(spec)?;
+                root_propagation = stronger(root_propagation, propagation);
+                user.push(bind);
+            }
+        }
+    }
+    if let Some(init) = ctx.init {
+        user.push(mount(
+            INIT_PATH,
+            "bind",
+            &init.to_string_lossy(),
+            &["bind", "ro", "rprivate"],
+        ));
     }
     for (destination, source) in [
         ("/etc/resolv.conf", ctx.etc.resolv_conf),
@@ -207,12 +233,28 @@ fn parse_bind(spec: &str) -> Result<(Mount, Option<&'static str>), SpecError> {
         options.push("ro");
     }
     options.push(propagation.unwrap_or("rprivate"));
-    let root = match propagation {
+    Ok((
+        mount(destination, "bind", source, &options),
+        root_propagation_needed(propagation),
+    ))
+}
+
+/// Docker keeps the root shared for shared binds, at least slave for slave ones.
+fn root_propagation_needed(propagation: Option<&str>) -> Option<&'static str> {
+    match propagation {
         Some("shared" | "rshared") => Some("rshared"),
         Some("slave" | "rslave") => Some("rslave"),
         _ => None,
-    };
-    Ok((mount(destination, "bind", source, &options), root))
+    }
+}
+
+/// The rootfs propagation a resolved bind mount needs (from its options).
+fn root_propagation_for(m: &Mount) -> Option<&'static str> {
+    let options = m.options().as_deref().unwrap_or_default();
+    options
+        .iter()
+        .filter_map(|o| root_propagation_needed(Some(o.as_str())))
+        .next()
 }
 
 /// Absolute, clean enough to compare, and not `/` itself.

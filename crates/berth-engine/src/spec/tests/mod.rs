@@ -43,13 +43,23 @@ impl Fixture {
     }
 
     pub fn build(&self, config: &ContainerConfig, host: &HostConfig) -> Result<Spec, SpecError> {
+        self.build_with(config, host, None)
+    }
+
+    /// With the volume service's resolved mounts (`build_with_mounts`) when given.
+    pub fn build_with(
+        &self,
+        config: &ContainerConfig,
+        host: &HostConfig,
+        resolved: Option<&[oci_spec::runtime::Mount]>,
+    ) -> Result<Spec, SpecError> {
         let rootfs = self.rootfs();
         let (hosts, hostname, resolv) = (
             self.file("hosts"),
             self.file("hostname"),
             self.file("resolv.conf"),
         );
-        build(&SpecInput {
+        let input = SpecInput {
             id: ID,
             config,
             host,
@@ -61,7 +71,11 @@ impl Fixture {
             },
             cgroups_path: format!("/berth/{ID}"),
             netns: None,
-        })
+        };
+        match resolved {
+            Some(mounts) => build_with_mounts(&input, mounts),
+            None => build(&input),
+        }
     }
 }
 
@@ -315,3 +329,4 @@ mod mounts;
 mod resources;
 mod seccomp_profiles;
 mod user;
+mod volumes;
