@@ -298,6 +298,7 @@ fn insert_container(e: &Engine, id: &str, name: &str) {
         host_config: HostConfig::default(),
         state: State::default(),
         restart_count: 0,
+        networking_config: None,
     };
     e.containers
         .insert(Arc::new(Container::new(e.paths.container(id), record)));

@@ -109,6 +109,8 @@ struct ExecState {
     started: bool,
     running: bool,
     exit_code: Option<i32>,
+    /// `exec_die` is published: waiters return only then, so whoever waited sees the event.
+    reported: bool,
     pid: i32,
     /// The pty master while a tty exec runs (for resize).
     console: Option<Arc<OwnedFd>>,
@@ -136,7 +138,7 @@ impl Exec {
     pub fn wait(&self) -> i32 {
         let mut state = self.lock();
         loop {
-            if let Some(code) = state.exit_code {
+            if let (true, Some(code)) = (state.reported, state.exit_code) {
                 return code;
             }
             state = self.exited.wait(state).unwrap_or_else(|p| p.into_inner());

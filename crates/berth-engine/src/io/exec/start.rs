@@ -369,7 +369,7 @@ fn spawn_reaper(
     }
 }
 
-/// Records the exit code, wakes waiters, publishes `exec_die`.
+/// Records the exit code, publishes `exec_die`, then wakes waiters.
 fn finish(engine: &Engine, exec: &Exec, code: i32) {
     {
         let mut state = exec.lock();
@@ -377,7 +377,6 @@ fn finish(engine: &Engine, exec: &Exec, code: i32) {
         state.exit_code = Some(code);
         state.console = None;
     }
-    exec.exited.notify_all();
     let (name, image) = engine
         .containers
         .get(&exec.container_id)
@@ -387,4 +386,6 @@ fn finish(engine: &Engine, exec: &Exec, code: i32) {
         })
         .unwrap_or_default();
     publish(engine, exec, "exec_die", &name, &image, Some(code));
+    exec.lock().reported = true;
+    exec.exited.notify_all();
 }
