@@ -46,7 +46,7 @@ pub struct Engine {
     pub events: events::EventBus,
     pub network: network::NetworkService,
     /// The `berth-shim` binary started for each container run.
-    pub shim: std::path::PathBuf,
+    pub shim: ShimBinary,
     /// Watches the shims of running containers for their exit.
     pub monitor: containers::Monitor,
     /// `docker exec` instances.
@@ -68,7 +68,7 @@ impl Engine {
         let ids: std::collections::HashSet<String> =
             containers.all().iter().map(|c| c.id.clone()).collect();
         volumes.forget_missing(|id| ids.contains(id));
-        let shim = sealed_shim(&paths);
+        let shim = ShimBinary::find();
         Ok(Engine {
             paths,
             store,
@@ -99,25 +99,39 @@ impl Engine {
     }
 }
 
-impl Drop for Engine {
-    /// Releases the shim's read-only mount; running shims keep their image, and the next
-    /// daemon mounts its own.
-    fn drop(&mut self) {
-        if self.shim.starts_with(self.paths.exec_root.join("bin")) {
-            sealed_bin::release(&self.shim);
-        }
-    }
+/// How shims are started: through a read-only mount of the binary (no per-start re-exec),
+/// or the binary itself (the shim then protects itself) when that mount cannot be made.
+#[derive(Debug)]
+pub enum ShimBinary {
+    Sealed(sealed_bin::SealedBinary),
+    Plain(std::path::PathBuf),
 }
 
-/// The shim through a read-only mount under the exec root (no per-start re-exec), or the
-/// binary itself (the shim then protects itself) when that mount cannot be made.
-fn sealed_shim(paths: &Paths) -> std::path::PathBuf {
-    let binary = shim_binary();
-    match sealed_bin::read_only_binary(&binary, &paths.exec_root.join("bin")) {
-        Ok(sealed) => sealed,
-        Err(e) => {
-            tracing::warn!(error = %e, "starting shims from a writable mount (they re-exec)");
-            binary
+impl ShimBinary {
+    fn find() -> ShimBinary {
+        let binary = shim_binary();
+        match sealed_bin::SealedBinary::new(&binary) {
+            Ok(sealed) => ShimBinary::Sealed(sealed),
+            Err(e) => {
+                tracing::warn!(error = %e, "starting shims from a writable mount (they re-exec)");
+                ShimBinary::Plain(binary)
+            }
+        }
+    }
+
+    /// What to execute, from this process.
+    pub fn exec_path(&self) -> &std::path::Path {
+        match self {
+            ShimBinary::Sealed(s) => s.exec_path(),
+            ShimBinary::Plain(p) => p,
+        }
+    }
+
+    /// The binary on disk, for messages.
+    pub fn source(&self) -> &std::path::Path {
+        match self {
+            ShimBinary::Sealed(s) => s.source(),
+            ShimBinary::Plain(p) => p,
         }
     }
 }

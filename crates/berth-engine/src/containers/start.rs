@@ -3,6 +3,7 @@
 //! error and Docker's exit code) and exits. The shim itself is then watched by the monitor.
 
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
@@ -212,14 +213,15 @@ impl Engine {
             stdin_once: record.config.stdin_once.unwrap_or(false),
         };
         let began = std::time::Instant::now();
-        let output = Command::new(&self.shim)
+        let output = Command::new(self.shim.exec_path())
+            .arg0("berth-shim")
             .args(config.argv())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
             .map_err(|source| ContainerError::ShimSpawn {
-                path: self.shim.clone(),
+                path: self.shim.source().to_path_buf(),
                 source,
             })?;
         tracing::debug!(container = %id, elapsed = ?began.elapsed(), "shim reported");
