@@ -12,6 +12,7 @@ mod monitor;
 pub mod names;
 pub mod record;
 mod remove;
+mod restart;
 mod restore;
 mod signal;
 mod start;
@@ -30,6 +31,7 @@ pub use error::ContainerError;
 pub use list::ListOptions;
 pub use monitor::Monitor;
 pub use record::{ContainerRecord, RecordError, State, Status};
+pub use restart::{Policy as RestartPolicy, Restarts};
 pub use status_text::status_text;
 pub use wait::{WaitCallback, WaitCondition, WaitOutcome};
 
