@@ -19,6 +19,7 @@ mod start;
 mod status_text;
 mod stop;
 mod sync_later;
+mod update;
 mod wait;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ pub use monitor::Monitor;
 pub use record::{ContainerRecord, RecordError, State, Status};
 pub use restart::{Policy as RestartPolicy, Restarts};
 pub use status_text::status_text;
+pub use update::UpdateError;
 pub use wait::{WaitCallback, WaitCondition, WaitOutcome};
 
 use crate::error::{ErrorKind, HasKind};
