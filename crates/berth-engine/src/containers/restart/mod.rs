@@ -306,3 +306,43 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exited(code: i32) -> State {
+        State {
+            status: Status::Exited,
+            exit_code: code,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: "2026-01-01T00:00:01Z".into(),
+            ..State::default()
+        }
+    }
+
+    #[test]
+    fn pending_restarts_can_be_cancelled_and_claimed_once() {
+        let restarts = Restarts::default();
+        let (token, delay) = restarts.plan("a", Policy::Always, &exited(0), 0).unwrap();
+        assert_eq!(delay, Duration::from_millis(100));
+        assert!(restarts.wait("a", token, Duration::ZERO));
+        assert!(restarts.take_due("a", token));
+        assert!(!restarts.take_due("a", token), "claimed twice");
+        // The back-off grows with each planned restart of a short run.
+        let (token, delay) = restarts.plan("a", Policy::Always, &exited(0), 1).unwrap();
+        assert_eq!(delay, Duration::from_millis(200));
+        let waiter = {
+            let restarts = restarts.clone();
+            std::thread::spawn(move || restarts.wait("a", token, Duration::from_secs(60)))
+        };
+        restarts.cancel("a");
+        assert!(!waiter.join().unwrap(), "a cancelled restart went ahead");
+        // Cancelled (stopped by the user): no restart until a start resets it.
+        assert!(restarts.plan("a", Policy::Always, &exited(0), 2).is_none());
+        restarts.reset("a");
+        assert!(restarts.plan("a", Policy::Always, &exited(0), 0).is_some());
+        assert_eq!(restarts.shut_down(), ["a"]);
+        assert!(restarts.plan("b", Policy::Always, &exited(0), 0).is_none());
+    }
+}
