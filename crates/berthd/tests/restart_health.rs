@@ -359,3 +359,38 @@ fn health_checks_report_healthy_and_unhealthy() {
     d.ok(&["stop", "-t", "0", &fine]);
     assert_eq!(inspect(&d, "{{.State.Health.Status}}", &fine), "unhealthy");
 }
+
+#[test]
+fn the_images_healthcheck_applies_unless_disabled() {
+    let d = Daemon::start();
+    let pid = std::process::id();
+    let context = d.dir.path().join("hc-context");
+    std::fs::create_dir_all(&context).expect("context dir");
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM busybox\nHEALTHCHECK --interval=200ms --retries=1 CMD exit 1\n",
+    )
+    .expect("Dockerfile");
+    let image = format!("health-hc-image-{pid}");
+    d.ok(&["build", "-q", "-t", &image, &context.to_string_lossy()]);
+    let (checked, disabled) = (format!("health-img-{pid}"), format!("health-off-{pid}"));
+    d.ok(&["run", "-d", "--name", &checked, &image, "sleep", "600"]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &disabled,
+        "--no-healthcheck",
+        &image,
+        "sleep",
+        "600",
+    ]);
+    eventually(&d, "the image's check to turn unhealthy", || {
+        (inspect(&d, "{{.State.Health.Status}}", &checked) == "unhealthy").then_some(())
+    });
+    assert_eq!(
+        inspect(&d, "{{index .Config.Healthcheck.Test 0}}", &disabled),
+        "NONE"
+    );
+    assert_eq!(inspect(&d, "{{json .State.Health}}", &disabled), "null");
+}
