@@ -29,13 +29,13 @@ pub fn run(engine: &Arc<Engine>, id: &str, check: &Check) -> ProbeResult {
     let start = now();
     let (exit_code, output) = match exec_probe(engine, id, check) {
         Ok(done) => done,
-        Err(e) => (-1, e.to_string()),
+        Err(e) => (-1, cap_output(e.to_string())),
     };
     ProbeResult {
         start,
         end: now(),
         exit_code,
-        output: cap_output(output),
+        output,
     }
 }
 
@@ -52,7 +52,7 @@ fn exec_probe(
     };
     let exec_id = exec::create(engine, id, config)?;
     let outcome = exec::start(engine, &exec_id, false).map(|started| {
-        let output = Arc::new(Mutex::new(Vec::new()));
+        let output = Arc::new(Mutex::new(Captured::default()));
         let readers: Vec<mpsc::Receiver<()>> = [started.stdout, started.stderr]
             .into_iter()
             .flatten()
@@ -69,10 +69,8 @@ fn exec_probe(
             Ok(_) => exited.recv_timeout(check.timeout).ok(),
             Err(_) => None,
         };
-        let text = |output: &Mutex<Vec<u8>>| {
-            let bytes = output.lock().unwrap_or_else(|p| p.into_inner());
-            String::from_utf8_lossy(&bytes).into_owned()
-        };
+        let text =
+            |output: &Mutex<Captured>| output.lock().unwrap_or_else(|p| p.into_inner()).text();
         match code {
             Some(code) => {
                 for reader in readers {
@@ -98,9 +96,33 @@ fn exec_probe(
     outcome
 }
 
-/// Appends what `fd` yields to `output` (at most [`MAX_OUTPUT`] bytes kept, the rest
-/// drained); the receiver hears when the pipe closed.
-fn collect(fd: OwnedFd, output: Arc<Mutex<Vec<u8>>>) -> mpsc::Receiver<()> {
+/// A probe's stdout and stderr together: the first [`MAX_OUTPUT`] bytes.
+#[derive(Debug, Default)]
+struct Captured {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+impl Captured {
+    fn push(&mut self, data: &[u8]) {
+        let room = MAX_OUTPUT.saturating_sub(self.bytes.len());
+        self.truncated |= data.len() > room;
+        self.bytes.extend_from_slice(&data[..data.len().min(room)]);
+    }
+
+    /// As Docker shows it: `...` marks a cut.
+    fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.bytes).into_owned();
+        if self.truncated {
+            text.push_str("...");
+        }
+        text
+    }
+}
+
+/// Appends what `fd` yields to `output` (the rest drained); the receiver hears when the
+/// pipe closed.
+fn collect(fd: OwnedFd, output: Arc<Mutex<Captured>>) -> mpsc::Receiver<()> {
     let (tx, rx) = mpsc::channel();
     let read = move || {
         let mut file = std::fs::File::from(fd);
@@ -108,11 +130,10 @@ fn collect(fd: OwnedFd, output: Arc<Mutex<Vec<u8>>>) -> mpsc::Receiver<()> {
         loop {
             match file.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => {
-                    let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
-                    let room = MAX_OUTPUT.saturating_sub(out.len());
-                    out.extend_from_slice(&buf[..n.min(room)]);
-                }
+                Ok(n) => output
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => break,
             }
@@ -138,5 +159,21 @@ fn kill(pid: i64) {
     };
     if let Err(e) = rustix::process::kill_process(pid, rustix::process::Signal::KILL) {
         tracing::debug!(error = %e, "killing a health probe that timed out");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_first_bytes_and_marks_the_cut() {
+        let mut captured = Captured::default();
+        captured.push(b"ok\n");
+        assert_eq!(captured.text(), "ok\n");
+        captured.push(&[b'x'; MAX_OUTPUT]);
+        let text = captured.text();
+        assert_eq!(text.len(), MAX_OUTPUT + 3);
+        assert!(text.starts_with("ok\nxx") && text.ends_with("x..."));
     }
 }
