@@ -372,7 +372,18 @@ fn the_images_healthcheck_applies_unless_disabled() {
     )
     .expect("Dockerfile");
     let image = format!("health-hc-image-{pid}");
-    d.ok(&["build", "-q", "-t", &image, &context.to_string_lossy()]);
+    // berthd speaks the classic build API.
+    let built = d
+        .docker_cmd(&["build", "-q", "-t", &image, &context.to_string_lossy()])
+        .env("DOCKER_BUILDKIT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("docker build");
+    assert!(
+        built.status.success(),
+        "docker build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let (checked, disabled) = (format!("health-img-{pid}"), format!("health-off-{pid}"));
     d.ok(&["run", "-d", "--name", &checked, &image, "sleep", "600"]);
     d.ok(&[
