@@ -99,3 +99,30 @@ fn kill_and_shutdown_stop_the_policy() {
     // Not stopped by the user: the next daemon start would start it again.
     assert!(!record.state.manually_stopped);
 }
+
+#[test]
+fn a_restart_pending_when_the_daemon_died_happens_at_its_next_start() {
+    let t = TestEngine::new();
+    let e = &t.engine;
+    let id = t.create(
+        &["sleep", "600"],
+        policy(RestartPolicyNameEnum::UNLESS_STOPPED),
+    );
+    let container = e.containers.get(&id).unwrap();
+    {
+        // What a daemon killed during the back-off leaves on disk.
+        let mut record = container.lock();
+        record.state.status = Status::Restarting;
+        record.state.exit_code = 1;
+        record.restart_count = 2;
+        record.save(&container.dir).unwrap();
+    }
+    e.restore();
+    until("started by its policy", || {
+        container.snapshot().state.status == Status::Running
+    });
+    assert_eq!(container.snapshot().restart_count, 0);
+    until("the start event", || {
+        t.actions(&id).contains(&"start".to_string())
+    });
+}
