@@ -8,6 +8,7 @@ pub mod build;
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod images;
 pub mod io;
 pub mod network;
@@ -53,6 +54,10 @@ pub struct Engine {
     pub execs: io::exec::ExecTable,
     /// Named and anonymous volumes, and which container mounts which.
     pub volumes: volumes::Volumes,
+    /// Restart policies' back-off and pending restarts.
+    pub restarts: containers::Restarts,
+    /// Health checks of running containers.
+    pub health: health::HealthMonitors,
 }
 
 impl Engine {
@@ -79,6 +84,8 @@ impl Engine {
             monitor: containers::Monitor::default(),
             execs: io::exec::ExecTable::default(),
             volumes,
+            restarts: containers::Restarts::default(),
+            health: health::HealthMonitors::default(),
         })
     }
 }
@@ -88,6 +95,7 @@ impl Engine {
     /// Berth's bridges and nftables table go too, so a stopped daemon leaves the host's
     /// network as it found it (the next start recreates them on first use).
     pub fn shutdown(&self) {
+        self.cancel_all_restarts();
         let live = self
             .containers
             .all()

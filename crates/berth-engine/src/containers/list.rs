@@ -22,8 +22,9 @@ pub struct ListOptions {
 }
 
 const FILTERS: &[&str] = &[
-    "id", "name", "label", "status", "exited", "ancestor", "before", "since",
+    "id", "name", "label", "status", "exited", "ancestor", "before", "since", "health",
 ];
+const HEALTH: &[&str] = &["starting", "healthy", "unhealthy", "none"];
 const STATUSES: &[&str] = &[
     "created",
     "restarting",
@@ -71,6 +72,14 @@ impl ListOptions {
             {
                 return Err(ContainerError::BadFilter {
                     filter: format!("status={bad_status}"),
+                    reason: "invalid filter".into(),
+                });
+            }
+            if key == "health"
+                && let Some(bad_health) = list.iter().find(|s| !HEALTH.contains(&s.as_str()))
+            {
+                return Err(ContainerError::BadFilter {
+                    filter: format!("health={bad_health}"),
                     reason: "invalid filter".into(),
                 });
             }
@@ -129,6 +138,9 @@ impl Engine {
                 && any("id", &|v| r.id.starts_with(v))
                 && any("name", &|v| r.name.contains(v.trim_start_matches('/')))
                 && any("status", &|v| v == r.state.status.as_str())
+                && any("health", &|v| {
+                    v == self.health.status(&r.id).map_or("none", |h| h.as_str())
+                })
                 && any("exited", &|v| {
                     r.state.status == Status::Exited && v.parse() == Ok(r.state.exit_code)
                 })
@@ -184,7 +196,7 @@ impl Engine {
             size_rw: size.then(|| self.size_rw(&r.id)),
             labels: Some(r.config.labels.clone().unwrap_or_default()),
             state: Some(state),
-            status: Some(status_text(&r.state, now)),
+            status: Some(status_text(&r.state, self.health.status(&r.id), now)),
             host_config: Some(ContainerSummaryHostConfig {
                 network_mode: Some(
                     r.host_config
@@ -239,6 +251,8 @@ mod tests {
         assert_eq!(f["label"], ["a=b"]);
         assert!(ListOptions::parse_filters(r#"{"bogus":["x"]}"#).is_err());
         assert!(ListOptions::parse_filters(r#"{"status":["sleeping"]}"#).is_err());
+        assert!(ListOptions::parse_filters(r#"{"health":["healthy","none"]}"#).is_ok());
+        assert!(ListOptions::parse_filters(r#"{"health":["sick"]}"#).is_err());
         assert!(ListOptions::parse_filters("[").is_err());
         assert!(ListOptions::parse_filters("").unwrap().is_empty());
     }
