@@ -120,6 +120,21 @@ impl Engine {
                 Err(_) => a.clone(),
             })
             .collect();
+        // Docker matches names as unanchored regular expressions, with and without the `/`.
+        let names: Option<Vec<regex_lite::Regex>> = f
+            .get("name")
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|v| {
+                        regex_lite::Regex::new(v).map_err(|e| ContainerError::BadFilter {
+                            filter: format!("name={v}"),
+                            reason: e.to_string(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         let all = options.all
             || options.limit.is_some()
             || f.contains_key("status")
@@ -136,7 +151,12 @@ impl Engine {
             };
             (all || r.state.status.is_live())
                 && any("id", &|v| r.id.starts_with(v))
-                && any("name", &|v| r.name.contains(v.trim_start_matches('/')))
+                && names.as_ref().is_none_or(|names| {
+                    let slashed = format!("/{}", r.name.trim_start_matches('/'));
+                    names
+                        .iter()
+                        .any(|n| n.is_match(&slashed) || n.is_match(&slashed[1..]))
+                })
                 && any("status", &|v| v == r.state.status.as_str())
                 && any("health", &|v| {
                     v == self.health.status(&r.id).map_or("none", |h| h.as_str())
