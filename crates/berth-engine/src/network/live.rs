@@ -169,6 +169,14 @@ impl NetworkService {
             .collect()
     }
 
+    /// The container's address on `network` (name or ID), if it has an endpoint there.
+    pub fn address_on(&self, container_id: &str, network: &str) -> Option<std::net::Ipv4Addr> {
+        let inner = self.lock();
+        let record = inner.registry.find(network).ok()?;
+        let sandbox = inner.sandboxes.get(container_id)?;
+        Some(sandbox.endpoint(&record.id)?.endpoint.address)
+    }
+
     /// The network namespace file of a container attached with its own namespace.
     pub fn netns_path(&self, container_id: &str) -> Option<PathBuf> {
         self.lock().sandboxes.get(container_id)?.netns.clone()
