@@ -304,19 +304,24 @@ impl Networks {
 
     /// Undoes [`Networks::connect`]: names, veth pair, address. Idempotent.
     pub fn disconnect(&mut self, endpoint: &Endpoint) -> Result<(), NetworkError> {
-        self.dns.remove_address(&endpoint.network, endpoint.address);
         let unplugged =
             link::detach_container(&endpoint.host_ifname).map_err(|source| NetworkError::Link {
                 network: endpoint.network.clone(),
                 source,
             });
-        let released = match self.ipam.release(&endpoint.network, endpoint.address) {
+        unplugged.map(drop).and(self.release(endpoint))
+    }
+
+    /// [`Networks::disconnect`] without deleting the veth pair: for an endpoint whose
+    /// namespace is gone, so the kernel drops the pair (see [`link::reap_later`]).
+    pub fn release(&mut self, endpoint: &Endpoint) -> Result<(), NetworkError> {
+        self.dns.remove_address(&endpoint.network, endpoint.address);
+        match self.ipam.release(&endpoint.network, endpoint.address) {
             Ok(_) | Err(IpamError::UnknownNetwork { .. }) => Ok(()),
             Err(source) => Err(NetworkError::Ipam {
                 network: endpoint.network.clone(),
                 source,
             }),
-        };
-        unplugged.map(drop).and(released)
+        }
     }
 }

@@ -325,16 +325,36 @@ pub(super) fn teardown(
     if published && let Err(e) = inner.nets.firewall().unpublish(&sandbox.container) {
         failures.push(NetError::Firewall(e));
     }
+    // Our own namespace goes first: its veth pairs go with it, deleted by the kernel in the
+    // background instead of one synchronous RTM_DELLINK each.
+    let netns_removed = match (&sandbox.netns, sandbox.owns_netns) {
+        (Some(path), true) => match link::remove_persistent_netns(path) {
+            Ok(_) => true,
+            Err(error) => {
+                failures.push(NetError::Netns(error));
+                false
+            }
+        },
+        _ => false,
+    };
     for e in &sandbox.endpoints {
-        if let Err(error) = inner.nets.disconnect(&e.endpoint) {
+        let done = if netns_removed {
+            inner.nets.release(&e.endpoint)
+        } else {
+            inner.nets.disconnect(&e.endpoint)
+        };
+        if let Err(error) = done {
             failures.push(error.into());
         }
     }
-    if sandbox.owns_netns
-        && let Some(path) = &sandbox.netns
-        && let Err(error) = link::remove_persistent_netns(path)
-    {
-        failures.push(NetError::Netns(error));
+    if netns_removed {
+        link::reap_later(
+            sandbox
+                .endpoints
+                .iter()
+                .map(|e| e.endpoint.host_ifname.clone())
+                .collect(),
+        );
     }
     if let Err(error) = sandbox::delete(sandbox_dir, &sandbox.container) {
         failures.push(error);
