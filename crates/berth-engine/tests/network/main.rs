@@ -450,3 +450,41 @@ fn a_container_started_again_at_once_keeps_its_new_veth() {
     net.service.detach(&spec.id).expect("detach again");
     assert!(host_links_after_teardown(&spec.id).is_empty());
 }
+
+#[test]
+fn a_second_network_adds_no_default_route_until_the_first_leaves() {
+    let net = TestNet::new();
+    let (subnet, k) = unique_subnet();
+    let network = net.create(&unique("second"), &subnet, false);
+    let spec = Spec::new("bridge");
+    let attachment = net.service.attach(&spec.request()).expect("attach");
+    let netns = attachment.netns_path.clone().unwrap();
+    net.service
+        .connect(&spec.id, &spec.name, &netns, &network.name, None)
+        .expect("connect a second network");
+    let routes = |label: &str| {
+        let out = run_in(&netns, &[], &["ip", "route", "show", "default"]);
+        assert!(out.status.success(), "{label}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let bridge_gateway = net.service.settings(&spec.id).unwrap().networks.unwrap()["bridge"]
+        .gateway
+        .clone()
+        .unwrap();
+    let before = routes("before");
+    assert_eq!(before.lines().count(), 1, "{before}");
+    assert!(
+        before.contains(&format!("via {bridge_gateway} dev eth0")),
+        "{before}"
+    );
+
+    net.service
+        .disconnect(&spec.id, "bridge")
+        .expect("disconnect the default bridge");
+    let after = routes("after");
+    assert!(
+        after.contains(&format!("via 10.213.{k}.1 dev eth1")),
+        "the second network took the route over: {after}"
+    );
+    net.service.detach(&spec.id).unwrap();
+}
