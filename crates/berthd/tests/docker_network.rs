@@ -188,6 +188,23 @@ fn mac_address_per_endpoint_and_hosts_follow_connect_and_disconnect() {
         "mac",
     ]);
     assert!(dns_names.contains("\"cache\""), "{dns_names}");
+    let aliases = d.ok(&[
+        "inspect",
+        "-f",
+        &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Aliases}}}}"),
+        "mac",
+    ]);
+    let id = d.ok(&["inspect", "-f", "{{.Id}}", "mac"]);
+    assert_eq!(aliases, format!("[\"cache\",\"{}\"]", &id[..12]));
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{json .NetworkSettings.Networks.bridge.Aliases}}",
+            "mac"
+        ]),
+        "null"
+    );
 
     d.ok(&["network", "disconnect", &network, "mac"]);
     let hosts = d.ok(&["exec", "mac", "cat", "/etc/hosts"]);
