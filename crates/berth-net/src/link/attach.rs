@@ -80,6 +80,9 @@ const REAP_GRACE: Duration = Duration::from_secs(2);
 /// `RTM_DELLINK` (the larger part of a container's network teardown). Should anything still
 /// hold the namespace, a background thread deletes the host ends after [`REAP_GRACE`].
 pub fn reap_later(host_ifnames: Vec<String>) {
+    if host_ifnames.is_empty() {
+        return;
+    }
     // Noted now, so that a pair made later under the same name (the container started
     // again) is never taken for a left-over: interface indexes are not reused soon.
     let left: Vec<(String, u32)> = match Netlink::open() {
