@@ -67,6 +67,11 @@ pub struct EndpointSpec<'a> {
     pub requested_ip: Option<Ipv4Addr>,
     /// Container name and aliases, resolvable by the network's other containers.
     pub names: &'a [String],
+    /// An explicit `--mac-address`; otherwise Docker's `02:42` + IPv4 address.
+    pub mac: Option<[u8; 6]>,
+    /// Whether this endpoint's gateway becomes the namespace's default route: only one
+    /// endpoint can have it (a second one would be refused by the kernel).
+    pub default_route: bool,
 }
 
 /// What the container got; the engine stores it to undo the endpoint later.
@@ -265,7 +270,7 @@ impl Networks {
                 network: network.to_string(),
             })?;
         let gateway = (!internal).then_some(pool.gateway);
-        let mac = link::mac_from_ipv4(address);
+        let mac = spec.mac.unwrap_or_else(|| link::mac_from_ipv4(address));
         let attached = link::attach_container(&ContainerLink {
             bridge: &bridge,
             host_ifname: spec.host_ifname,
@@ -273,7 +278,7 @@ impl Networks {
             netns: spec.netns,
             address,
             prefix_len: pool.subnet.prefix_len(),
-            gateway,
+            gateway: gateway.filter(|_| spec.default_route),
             mac: Some(mac),
         });
         if let Err(source) = attached {
@@ -299,19 +304,24 @@ impl Networks {
 
     /// Undoes [`Networks::connect`]: names, veth pair, address. Idempotent.
     pub fn disconnect(&mut self, endpoint: &Endpoint) -> Result<(), NetworkError> {
-        self.dns.remove_address(&endpoint.network, endpoint.address);
         let unplugged =
             link::detach_container(&endpoint.host_ifname).map_err(|source| NetworkError::Link {
                 network: endpoint.network.clone(),
                 source,
             });
-        let released = match self.ipam.release(&endpoint.network, endpoint.address) {
+        unplugged.map(drop).and(self.release(endpoint))
+    }
+
+    /// [`Networks::disconnect`] without deleting the veth pair: for an endpoint whose
+    /// namespace is gone, so the kernel drops the pair (see [`link::reap_later`]).
+    pub fn release(&mut self, endpoint: &Endpoint) -> Result<(), NetworkError> {
+        self.dns.remove_address(&endpoint.network, endpoint.address);
+        match self.ipam.release(&endpoint.network, endpoint.address) {
             Ok(_) | Err(IpamError::UnknownNetwork { .. }) => Ok(()),
             Err(source) => Err(NetworkError::Ipam {
                 network: endpoint.network.clone(),
                 source,
             }),
-        };
-        unplugged.map(drop).and(released)
+        }
     }
 }

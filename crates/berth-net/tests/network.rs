@@ -84,6 +84,8 @@ fn create_connect_resolve_talk_disconnect_remove() {
                 ifname: "eth0",
                 requested_ip: None,
                 names: &web_names,
+                mac: None,
+                default_route: true,
             },
         )
         .unwrap();
@@ -98,6 +100,8 @@ fn create_connect_resolve_talk_disconnect_remove() {
                 ifname: "eth0",
                 requested_ip: Some(Ipv4Addr::new(172, 30, 50, 77)),
                 names: &db_names,
+                mac: None,
+                default_route: true,
             },
         )
         .unwrap();
@@ -158,6 +162,8 @@ fn create_connect_resolve_talk_disconnect_remove() {
                 ifname: "eth1",
                 requested_ip: None,
                 names: &db_names,
+                mac: None,
+                default_route: true,
             },
         )
         .unwrap();

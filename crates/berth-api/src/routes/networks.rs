@@ -165,6 +165,30 @@ async fn prune(ctx: &Ctx, req: &Req) -> http::Result<Resp> {
     ))
 }
 
+/// Keeps a container's /etc/hosts in step with its endpoints, as Docker's sandbox does:
+/// `edit` adds or removes the `address\thostname` record. A failure is logged, not
+/// returned: the endpoint itself is already in place.
+fn update_hosts(
+    engine: &Engine,
+    id: &str,
+    address: std::net::Ipv4Addr,
+    edit: fn(&std::path::Path, std::net::IpAddr, &str) -> Result<(), network::NetError>,
+) {
+    let Ok(container) = engine.containers.get(id) else {
+        return;
+    };
+    let record = container.snapshot();
+    let hostname = record.config.hostname.clone().unwrap_or_default();
+    if hostname.is_empty() {
+        return;
+    }
+    let names = network::hosts_file::entry_names(&hostname, record.config.domainname.as_deref());
+    let path = engine.paths.container(id).join("hosts");
+    if let Err(error) = edit(&path, address.into(), &names) {
+        tracing::warn!(container = %id, %error, "updating /etc/hosts");
+    }
+}
+
 /// The running container's ID, name and namespace path.
 fn running_container(engine: &Engine, name_or_id: &str) -> Result<(String, String, i32), ApiError> {
     let container = engine
@@ -187,7 +211,7 @@ async fn connect(ctx: &Ctx, req: Req, network_id: String) -> http::Result<Resp> 
     let (record, container) = tokio::task::spawn_blocking(move || {
         let (id, name, pid) = running_container(&engine, &request.container)?;
         let netns = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
-        engine
+        let record = engine
             .network
             .connect(
                 &id,
@@ -196,8 +220,11 @@ async fn connect(ctx: &Ctx, req: Req, network_id: String) -> http::Result<Resp> 
                 &network_id,
                 request.endpoint_config.as_ref(),
             )
-            .map(|record| (record, id))
-            .map_err(ApiError::from_engine)
+            .map_err(ApiError::from_engine)?;
+        if let Some(address) = engine.network.address_on(&id, &record.id) {
+            update_hosts(&engine, &id, address, network::hosts_file::add);
+        }
+        Ok::<_, ApiError>((record, id))
     })
     .await
     .map_err(|e| {
@@ -222,11 +249,15 @@ async fn disconnect(ctx: &Ctx, req: Req, network_id: String) -> http::Result<Res
             .map_err(ApiError::from_engine)?
             .snapshot()
             .id;
-        engine
+        let address = engine.network.address_on(&id, &network_id);
+        let record = engine
             .network
             .disconnect(&id, &network_id)
-            .map(|record| (record, id))
-            .map_err(ApiError::from_engine)
+            .map_err(ApiError::from_engine)?;
+        if let Some(address) = address {
+            update_hosts(&engine, &id, address, network::hosts_file::remove);
+        }
+        Ok::<_, ApiError>((record, id))
     })
     .await
     .map_err(|e| {

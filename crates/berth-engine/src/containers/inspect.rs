@@ -27,10 +27,13 @@ impl Engine {
         &self,
         name: &str,
         size: bool,
-    ) -> Result<ContainerInspectResponse, ContainerError> {
+    ) -> Result<crate::network::ContainerInspect, ContainerError> {
         let container = self.containers.get(name)?;
         let r = container.snapshot();
-        Ok(self.inspect_record(&r, size))
+        // The view adds Docker's deprecated top-level network fields (`IPAddress`, …).
+        Ok(crate::network::ContainerInspect::new(
+            self.inspect_record(&r, size),
+        ))
     }
 
     fn inspect_record(&self, r: &ContainerRecord, size: bool) -> ContainerInspectResponse {

@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use bollard_stubs::models::{
-    ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryNetworkSettings,
-    ContainerSummaryStateEnum,
+    ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryStateEnum,
 };
 
 use super::record::{ContainerRecord, Status};
@@ -205,6 +204,7 @@ impl Engine {
             Status::Exited => ContainerSummaryStateEnum::EXITED,
             Status::Dead => ContainerSummaryStateEnum::DEAD,
         };
+        let (ports, network_settings) = self.network.summary(&r.id);
         ContainerSummary {
             id: Some(r.id.clone()),
             names: Some(vec![format!("/{}", r.name)]),
@@ -212,7 +212,7 @@ impl Engine {
             image_id: Some(r.image.clone()),
             command: Some(command),
             created: Some(created_secs(r)),
-            ports: Some(Vec::new()),
+            ports: Some(ports),
             size_rw: size.then(|| self.size_rw(&r.id)),
             labels: Some(r.config.labels.clone().unwrap_or_default()),
             state: Some(state),
@@ -226,9 +226,7 @@ impl Engine {
                 ),
                 ..Default::default()
             }),
-            network_settings: Some(ContainerSummaryNetworkSettings {
-                networks: Some(HashMap::new()),
-            }),
+            network_settings: Some(network_settings),
             mounts: Some(Vec::new()),
             ..Default::default()
         }

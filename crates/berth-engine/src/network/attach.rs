@@ -78,6 +78,8 @@ fn settings_for<'a>(
     map.get(&record.name)
         .or_else(|| map.get(&record.id))
         .or_else(|| map.get(key))
+        // Clients name the default bridge by the network mode they were given.
+        .or_else(|| map.get("default").filter(|_| record.name == "bridge"))
 }
 
 /// Re-adds a running container's names to the shared DNS records.
@@ -93,6 +95,31 @@ pub(super) fn publish_names(nets: &Networks, registry: &Registry, sandbox: &Sand
             }
         }
     }
+}
+
+/// `--mac-address`: six hex pairs separated by `:` or `-`, a unicast address (the kernel
+/// refuses multicast ones on a veth).
+fn parse_mac(text: &str) -> Result<[u8; 6], NetError> {
+    let invalid = |why: &str| NetError::Invalid {
+        field: "mac-address",
+        value: text.to_string(),
+        why: why.to_string(),
+    };
+    let parts: Vec<&str> = text.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(invalid("expected six hex pairs like 02:42:ac:11:00:02"));
+    }
+    let mut mac = [0u8; 6];
+    for (byte, part) in mac.iter_mut().zip(&parts) {
+        if part.len() != 2 {
+            return Err(invalid("expected six hex pairs like 02:42:ac:11:00:02"));
+        }
+        *byte = u8::from_str_radix(part, 16).map_err(|_| invalid("not a hex number"))?;
+    }
+    if mac[0] & 1 == 1 {
+        return Err(invalid("a multicast address cannot be an interface's"));
+    }
+    Ok(mac)
 }
 
 pub(super) fn add_endpoint(
@@ -121,6 +148,11 @@ pub(super) fn add_endpoint(
         })
         .transpose()?;
     let aliases: Vec<String> = settings.and_then(|s| s.aliases.clone()).unwrap_or_default();
+    let mac = settings
+        .and_then(|s| s.mac_address.as_deref())
+        .filter(|m| !m.is_empty())
+        .map(parse_mac)
+        .transpose()?;
     if !record.is_user_bridge() && (requested_ip.is_some() || !aliases.is_empty()) {
         return Err(NetError::Invalid {
             field: if requested_ip.is_some() { "ip" } else { "network-alias" },
@@ -153,6 +185,13 @@ pub(super) fn add_endpoint(
             ifname: &ifname,
             requested_ip,
             names: &names,
+            mac,
+            // The first endpoint with a way out routes the container (Docker's gateway
+            // endpoint); later ones only add their subnet.
+            default_route: !sandbox
+                .endpoints
+                .iter()
+                .any(|e| e.endpoint.gateway.is_some()),
         },
     )?;
     sandbox.endpoints.push(EndpointRecord {
@@ -286,16 +325,36 @@ pub(super) fn teardown(
     if published && let Err(e) = inner.nets.firewall().unpublish(&sandbox.container) {
         failures.push(NetError::Firewall(e));
     }
+    // Our own namespace goes first: its veth pairs go with it, deleted by the kernel in the
+    // background instead of one synchronous RTM_DELLINK each.
+    let netns_removed = match (&sandbox.netns, sandbox.owns_netns) {
+        (Some(path), true) => match link::remove_persistent_netns(path) {
+            Ok(_) => true,
+            Err(error) => {
+                failures.push(NetError::Netns(error));
+                false
+            }
+        },
+        _ => false,
+    };
     for e in &sandbox.endpoints {
-        if let Err(error) = inner.nets.disconnect(&e.endpoint) {
+        let done = if netns_removed {
+            inner.nets.release(&e.endpoint)
+        } else {
+            inner.nets.disconnect(&e.endpoint)
+        };
+        if let Err(error) = done {
             failures.push(error.into());
         }
     }
-    if sandbox.owns_netns
-        && let Some(path) = &sandbox.netns
-        && let Err(error) = link::remove_persistent_netns(path)
-    {
-        failures.push(NetError::Netns(error));
+    if netns_removed {
+        link::reap_later(
+            sandbox
+                .endpoints
+                .iter()
+                .map(|e| e.endpoint.host_ifname.clone())
+                .collect(),
+        );
     }
     if let Err(error) = sandbox::delete(sandbox_dir, &sandbox.container) {
         failures.push(error);
@@ -530,5 +589,27 @@ impl NetworkService {
             return Ok(());
         };
         into_result(teardown(&mut inner, &sandbox, &self.sandbox_dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_mac;
+
+    #[test]
+    fn mac_addresses_are_parsed_and_checked() {
+        assert_eq!(
+            parse_mac("02:42:AC:11:00:99").unwrap(),
+            [0x02, 0x42, 0xac, 0x11, 0x00, 0x99]
+        );
+        assert_eq!(parse_mac("92-d0-c6-0a-29-33").unwrap()[0], 0x92);
+        for bad in [
+            "02:42:ac:11:00",
+            "01:00:5e:00:00:01",
+            "zz:42:ac:11:00:02",
+            "2:42:ac:11:0:2",
+        ] {
+            assert!(parse_mac(bad).is_err(), "{bad}");
+        }
     }
 }

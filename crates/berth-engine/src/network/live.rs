@@ -10,8 +10,34 @@ use bollard_stubs::models::{EndpointSettings, HostConfig};
 use super::attach::{add_endpoint, into_result, start_resolver, teardown};
 use super::etc_files;
 use super::registry::{Driver, NetworkRecord};
-use super::sandbox::{self, SandboxRecord};
+use super::sandbox::{self, EndpointRecord, SandboxRecord};
 use super::{NetError, NetworkService};
+
+/// The first endpoint with a gateway holds the default route (see `add_endpoint`); when it
+/// leaves (it was at `index`), the next one with a gateway takes the route over, as Docker
+/// moves the container's gateway.
+fn hand_over_default_route(
+    sandbox: &SandboxRecord,
+    gone: &EndpointRecord,
+    index: usize,
+) -> Result<(), NetError> {
+    let (before, after) = sandbox
+        .endpoints
+        .split_at(index.min(sandbox.endpoints.len()));
+    let held_route =
+        gone.endpoint.gateway.is_some() && !before.iter().any(|e| e.endpoint.gateway.is_some());
+    let next = after
+        .iter()
+        .find_map(|e| Some((e.endpoint.gateway?, e.ifname.as_str())));
+    let (true, Some((gateway, ifname)), Some(path)) = (held_route, next, &sandbox.netns) else {
+        return Ok(());
+    };
+    let netns = NetnsHandle::open(path).map_err(NetError::Netns)?;
+    let mut inside = link::Netlink::open_in(&netns).map_err(NetError::Netns)?;
+    inside
+        .add_default_route(gateway, ifname)
+        .map_err(NetError::Netns)
+}
 
 impl NetworkService {
     /// `docker network connect` on a running container whose namespace is `netns_path`.
@@ -109,6 +135,9 @@ impl NetworkService {
         if let Err(e) = inner.nets.disconnect(&endpoint.endpoint) {
             failures.push(e.into());
         }
+        if let Err(e) = hand_over_default_route(&sandbox, &endpoint, index) {
+            failures.push(e);
+        }
         if let Err(e) = sandbox::save(&self.sandbox_dir, &sandbox) {
             failures.push(e);
         }
@@ -167,6 +196,14 @@ impl NetworkService {
             .chain(sandbox.mode_network.as_deref())
             .filter_map(|id| inner.registry.by_id(id).cloned())
             .collect()
+    }
+
+    /// The container's address on `network` (name or ID), if it has an endpoint there.
+    pub fn address_on(&self, container_id: &str, network: &str) -> Option<std::net::Ipv4Addr> {
+        let inner = self.lock();
+        let record = inner.registry.find(network).ok()?;
+        let sandbox = inner.sandboxes.get(container_id)?;
+        Some(sandbox.endpoint(&record.id)?.endpoint.address)
     }
 
     /// The network namespace file of a container attached with its own namespace.

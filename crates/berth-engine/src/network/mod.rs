@@ -11,6 +11,8 @@ mod attach;
 mod crud;
 mod error;
 mod etc_files;
+pub mod hosts_file;
+mod inspect_view;
 mod live;
 mod pools;
 mod ports;
@@ -28,6 +30,7 @@ use berth_net::network::Networks;
 pub use attach::{AttachRequest, Attachment};
 pub use crud::CreateRequest;
 pub use error::NetError;
+pub use inspect_view::{ContainerInspect, LegacyNetworkSettings, summary_ports};
 pub use registry::{Driver, NetworkRecord};
 pub use settings::network_inspect;
 

@@ -17,10 +17,28 @@ fn mac_text(mac: [u8; 6]) -> String {
         .join(":")
 }
 
-fn endpoint_settings(record: &NetworkRecord, e: &EndpointRecord) -> EndpointSettings {
+/// `Aliases` as API ≤ 1.44 shows them: on a user-defined network the `--network-alias`
+/// values plus the short container ID (which resolves there too); `null` elsewhere.
+fn aliases(record: &NetworkRecord, e: &EndpointRecord, container: &str) -> Option<Vec<String>> {
+    if !record.is_user_bridge() {
+        return None;
+    }
+    let mut aliases = e.aliases.clone();
+    let short = container.get(..12).unwrap_or(container).to_string();
+    if !aliases.contains(&short) {
+        aliases.push(short);
+    }
+    Some(aliases)
+}
+
+fn endpoint_settings(
+    record: &NetworkRecord,
+    e: &EndpointRecord,
+    container: &str,
+) -> EndpointSettings {
     let ep = &e.endpoint;
     EndpointSettings {
-        aliases: Some(e.aliases.clone()),
+        aliases: aliases(record, e, container),
         network_id: Some(record.id.clone()),
         endpoint_id: Some(e.endpoint_id.clone()),
         gateway: Some(ep.gateway.map(|g| g.to_string()).unwrap_or_default()),
@@ -86,7 +104,10 @@ impl NetworkService {
         let mut networks = HashMap::new();
         for e in &sandbox.endpoints {
             if let Some(record) = inner.registry.by_id(&e.network_id) {
-                networks.insert(record.name.clone(), endpoint_settings(record, e));
+                networks.insert(
+                    record.name.clone(),
+                    endpoint_settings(record, e, container_id),
+                );
             }
         }
         if let Some(record) = sandbox

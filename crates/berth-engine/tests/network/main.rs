@@ -38,6 +38,19 @@ fn host_links_of(container_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// The container's host-side veths once the kernel has finished removing its namespace
+/// (the pairs go with it, in the background): empty unless something was left behind.
+fn host_links_after_teardown(container_id: &str) -> Vec<String> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let links = host_links_of(container_id);
+        if links.is_empty() || Instant::now() > deadline {
+            return links;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn containers_on_a_user_network_reach_each_other_by_name() {
     let net = TestNet::new();
@@ -103,7 +116,7 @@ fn containers_on_a_user_network_reach_each_other_by_name() {
         text(&out)
     );
     assert!(
-        host_links_of(&a.id).is_empty(),
+        host_links_after_teardown(&a.id).is_empty(),
         "veth left: {:?}",
         host_links_of(&a.id)
     );
@@ -172,7 +185,7 @@ fn published_ports_answer_on_loopback_and_from_outside() {
         "{error}"
     );
     assert!(net.service.settings(&clash.id).is_none());
-    assert!(host_links_of(&clash.id).is_empty());
+    assert!(host_links_after_teardown(&clash.id).is_empty());
 
     // Stop: the rule is gone, the port no longer answers.
     let table = net.service.options().table.clone();
@@ -281,7 +294,7 @@ fn restart_keeps_running_containers_and_cleans_up_the_rest() {
     net.service.restore(&[(keep.id.clone(), 1)]);
     assert!(net.service.settings(&gone.id).is_none());
     assert!(!lost.netns_path.unwrap().exists());
-    assert!(host_links_of(&gone.id).is_empty());
+    assert!(host_links_after_teardown(&gone.id).is_empty());
     // The kept container's resolver is back and answers its own name.
     let out = run_as(&kept, &["/bin/busybox", "nslookup", &keep.name]);
     assert!(out.status.success(), "{}", text(&out));
@@ -412,4 +425,66 @@ fn connect_and_disconnect_a_running_container() {
     assert!(netns.exists());
     net.service.detach(&peer.id).unwrap();
     drop(running);
+}
+
+#[test]
+fn a_container_started_again_at_once_keeps_its_new_veth() {
+    let net = TestNet::new();
+    let spec = Spec::new("bridge");
+    net.service.attach(&spec.request()).expect("first attach");
+    net.service.detach(&spec.id).expect("detach");
+    // Same container, same host-side name, while the kernel may still be removing the old
+    // pair; then past the reaper's grace period, which must leave the new pair alone.
+    let again = net.service.attach(&spec.request()).expect("attach again");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(host_links_of(&spec.id).len(), 1, "the new pair was reaped");
+    let gateway = net.service.settings(&spec.id).unwrap().networks.unwrap()["bridge"]
+        .gateway
+        .clone()
+        .unwrap();
+    let out = run_as(
+        &again,
+        &["/bin/busybox", "ping", "-c", "1", "-W", "3", &gateway],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    net.service.detach(&spec.id).expect("detach again");
+    assert!(host_links_after_teardown(&spec.id).is_empty());
+}
+
+#[test]
+fn a_second_network_adds_no_default_route_until_the_first_leaves() {
+    let net = TestNet::new();
+    let (subnet, k) = unique_subnet();
+    let network = net.create(&unique("second"), &subnet, false);
+    let spec = Spec::new("bridge");
+    let attachment = net.service.attach(&spec.request()).expect("attach");
+    let netns = attachment.netns_path.clone().unwrap();
+    net.service
+        .connect(&spec.id, &spec.name, &netns, &network.name, None)
+        .expect("connect a second network");
+    let routes = |label: &str| {
+        let out = run_in(&netns, &[], &["ip", "route", "show", "default"]);
+        assert!(out.status.success(), "{label}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let bridge_gateway = net.service.settings(&spec.id).unwrap().networks.unwrap()["bridge"]
+        .gateway
+        .clone()
+        .unwrap();
+    let before = routes("before");
+    assert_eq!(before.lines().count(), 1, "{before}");
+    assert!(
+        before.contains(&format!("via {bridge_gateway} dev eth0")),
+        "{before}"
+    );
+
+    net.service
+        .disconnect(&spec.id, "bridge")
+        .expect("disconnect the default bridge");
+    let after = routes("after");
+    assert!(
+        after.contains(&format!("via 10.213.{k}.1 dev eth1")),
+        "the second network took the route over: {after}"
+    );
+    net.service.detach(&spec.id).unwrap();
 }

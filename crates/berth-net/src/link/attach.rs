@@ -1,8 +1,11 @@
 //! Plugging a container's network namespace into a bridge with a veth pair.
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use super::{LinkError, Netlink, NetnsHandle};
+
+const EEXIST: i32 = 17;
 
 /// How one container joins one bridge network.
 #[derive(Debug)]
@@ -33,7 +36,16 @@ pub fn mac_from_ipv4(address: Ipv4Addr) -> [u8; 6] {
 /// inside. On failure the host end is deleted again, which removes the peer too.
 pub fn attach_container(link: &ContainerLink<'_>) -> Result<(), LinkError> {
     let mut host = Netlink::open()?;
-    host.create_veth(link.host_ifname, link.container_ifname, Some(link.netns))?;
+    let created = host.create_veth(link.host_ifname, link.container_ifname, Some(link.netns));
+    match created {
+        // The pair of this container's previous run, its namespace still being torn down by
+        // the kernel (see `reap_later`): remove it now and plug in again.
+        Err(error) if error.errno() == Some(EEXIST) => {
+            host.delete_link(link.host_ifname)?;
+            host.create_veth(link.host_ifname, link.container_ifname, Some(link.netns))?;
+        }
+        other => other?,
+    }
     let configured = configure(&mut host, link);
     if configured.is_err() {
         let _ = host.delete_link(link.host_ifname);
@@ -57,6 +69,54 @@ fn configure(host: &mut Netlink, link: &ContainerLink<'_>) -> Result<(), LinkErr
         inside.add_default_route(gateway, link.container_ifname)?;
     }
     Ok(())
+}
+
+/// How long the kernel gets to drop the veth pairs of a removed namespace before
+/// [`reap_later`] deletes what is left itself.
+const REAP_GRACE: Duration = Duration::from_secs(2);
+
+/// For veth pairs whose container namespace was just removed: the kernel deletes them as it
+/// tears the namespace down, in the background, which spares the caller the synchronous
+/// `RTM_DELLINK` (the larger part of a container's network teardown). Should anything still
+/// hold the namespace, a background thread deletes the host ends after [`REAP_GRACE`].
+pub fn reap_later(host_ifnames: Vec<String>) {
+    if host_ifnames.is_empty() {
+        return;
+    }
+    // Noted now, so that a pair made later under the same name (the container started
+    // again) is never taken for a left-over: interface indexes are not reused soon.
+    let left: Vec<(String, u32)> = match Netlink::open() {
+        Ok(mut netlink) => host_ifnames
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), netlink.link_index(&name).ok()??)))
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot look up veth pairs to reap");
+            return;
+        }
+    };
+    if left.is_empty() {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("veth-reaper".to_string())
+        .spawn(move || {
+            std::thread::sleep(REAP_GRACE);
+            let Ok(mut netlink) = Netlink::open() else {
+                return;
+            };
+            for (name, index) in &left {
+                if netlink.link_index(name).ok().flatten() != Some(*index) {
+                    continue; // gone with its namespace, or a new pair of that name
+                }
+                if let Err(error) = netlink.delete_link(name) {
+                    tracing::warn!(link = %name, %error, "deleting a left-over veth");
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "no reaper thread; veth pairs may outlive their namespace");
+    }
 }
 
 /// Removes the container's veth pair by its host end; `Ok(false)` if already gone.

@@ -9,7 +9,7 @@ mod ops;
 mod socket;
 mod sys;
 
-pub use attach::{ContainerLink, attach_container, detach_container, mac_from_ipv4};
+pub use attach::{ContainerLink, attach_container, detach_container, mac_from_ipv4, reap_later};
 pub use error::{LinkError, LinkOp};
 pub use netns::{NetnsHandle, remove_persistent as remove_persistent_netns};
 pub use ops::validate_ifname;
