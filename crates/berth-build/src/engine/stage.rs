@@ -38,6 +38,7 @@ pub struct Builder<'a> {
     pub(super) opts: &'a BuildOptions,
     pub(super) file: &'a BuildFile,
     pub(super) ignore: Option<Matcher>,
+    pub(super) network: Option<&'a dyn super::RunNetwork>,
     done: HashMap<usize, Built>,
     created: String,
     pub runs_executed: usize,
@@ -65,6 +66,7 @@ impl<'a> Builder<'a> {
         opts: &'a BuildOptions,
         file: &'a BuildFile,
         ignore: Option<Matcher>,
+        network: Option<&'a dyn super::RunNetwork>,
     ) -> Builder<'a> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -77,6 +79,7 @@ impl<'a> Builder<'a> {
             opts,
             file,
             ignore,
+            network,
             done: HashMap::new(),
             created,
             runs_executed: 0,

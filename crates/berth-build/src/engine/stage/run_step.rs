@@ -3,8 +3,10 @@
 
 use super::{Builder, Built, unknown};
 use crate::engine::error::BuildError;
+use crate::engine::network::{self, Attached, StepNetwork};
 use crate::engine::paths::{clean_relative, scoped_resolve};
-use crate::engine::run::{RunStep, RunStepError, run_step};
+use crate::engine::run::{NetNamespace, RunStep, RunStepError, SpecMount, run_step};
+use crate::engine::stubs::MountStubs;
 use crate::engine::users::{self, Ids};
 use crate::instructions::{CommandLine, Instruction, LocatedInstruction, Network};
 
@@ -41,7 +43,52 @@ impl Builder<'_> {
         let runtime_root = self.opts.runtime_root.clone();
         let echo = self.opts.echo_output;
         let output = self.opts.output.clone();
+        let setup_failed = |reason: String| BuildError::RunSetup {
+            line,
+            command: command_text.clone(),
+            reason,
+        };
+        let provider = self.network;
+        let step_network =
+            network::step_network(network, &self.opts.network_mode, provider.is_some());
         let layer = self.fs_step(state, line, "RUN", |ws| {
+            // Attached for the step only; detached (on drop) before the layer is taken.
+            let (netns, hosts, resolv_conf, _attached) = match &step_network {
+                StepNetwork::Host => (
+                    NetNamespace::Host,
+                    network::host_hosts(),
+                    network::host_resolv_conf(),
+                    None,
+                ),
+                StepNetwork::Isolated => (
+                    NetNamespace::New,
+                    network::local_hosts(),
+                    network::host_resolv_conf(),
+                    None,
+                ),
+                StepNetwork::Provided(name) => {
+                    let provider = provider.ok_or_else(|| {
+                        setup_failed(format!(
+                            "network {name:?} needs the daemon's network service"
+                        ))
+                    })?;
+                    let attached = Attached::attach(provider, name)
+                        .map_err(|e| setup_failed(format!("network {name:?}: {e}")))?;
+                    let setup = attached.setup.clone();
+                    let netns = match setup.netns {
+                        Some(path) => NetNamespace::Join(path),
+                        None => NetNamespace::Host,
+                    };
+                    (netns, setup.hosts, setup.resolv_conf, Some(attached))
+                }
+            };
+            let (hosts_path, resolv_path) =
+                network::write_etc_files(ws.dir(), &hosts, &resolv_conf)
+                    .map_err(|e| setup_failed(format!("writing /etc/hosts: {e}")))?;
+            let mounts = vec![
+                etc_bind("/etc/hosts", hosts_path),
+                etc_bind("/etc/resolv.conf", resolv_path),
+            ];
             let rootfs = ws.rootfs();
             let ids = if user.is_empty() {
                 Ids { uid: 0, gid: 0 }
@@ -50,7 +97,13 @@ impl Builder<'_> {
             };
             let cwd_path = scoped_resolve(&rootfs, &clean_relative(&cwd), true);
             let _ = std::fs::create_dir_all(cwd_path);
-            run_step(&RunStep {
+            let targets: Vec<(String, bool)> = mounts
+                .iter()
+                .map(|m| (m.destination.clone(), m.source.is_file()))
+                .collect();
+            let stubs = MountStubs::create(&rootfs, &targets)
+                .map_err(|e| setup_failed(format!("creating mount points: {e}")))?;
+            let ran = run_step(&RunStep {
                 bundle: ws.dir(),
                 runtime_root: &runtime_root,
                 argv: argv.clone(),
@@ -58,22 +111,21 @@ impl Builder<'_> {
                 cwd: cwd.clone(),
                 uid: ids.uid,
                 gid: ids.gid,
-                network: network.unwrap_or(Network::Default),
+                netns,
+                mounts,
                 echo,
                 output: output.as_ref(),
-            })
-            .map_err(|e| match e {
+            });
+            stubs.remove(&rootfs);
+            ws.note_stubs(stubs);
+            ran.map_err(|e| match e {
                 RunStepError::Exit { code, tail } => BuildError::RunFailed {
                     line,
                     command: command_text.clone(),
                     code,
                     tail,
                 },
-                other => BuildError::RunSetup {
-                    line,
-                    command: command_text.clone(),
-                    reason: other.to_string(),
-                },
+                other => setup_failed(other.to_string()),
             })
         })?;
         self.runs_executed += 1;
@@ -90,5 +142,15 @@ impl Builder<'_> {
             .config
             .history(&self.created, &created_by, layer.as_ref());
         Ok(())
+    }
+}
+
+/// `/etc/hosts` and `/etc/resolv.conf` come from the step's directory, not the layer.
+fn etc_bind(destination: &str, source: std::path::PathBuf) -> SpecMount {
+    SpecMount {
+        destination: destination.to_string(),
+        kind: "bind",
+        source,
+        options: vec!["rbind".to_string(), "ro".to_string()],
     }
 }
