@@ -8,6 +8,7 @@ mod cache;
 mod config;
 mod copy;
 mod error;
+mod heredocs;
 mod layer;
 mod network;
 mod paths;

@@ -58,6 +58,8 @@ struct CopySpec<'a> {
     chown: Option<&'a str>,
     chmod: Option<&'a str>,
     extract: bool,
+    /// Heredoc files (`COPY <<EOF /dst`).
+    inline: &'a [crate::instructions::InlineFile],
 }
 
 impl<'a> Builder<'a> {
@@ -282,10 +284,10 @@ impl<'a> Builder<'a> {
                 return Ok(());
             }
             Instruction::Copy(c) => {
-                if !c.files.inline.is_empty() || c.parents || !c.exclude.is_empty() {
+                if c.parents || !c.exclude.is_empty() {
                     return Err(BuildError::Unsupported {
                         line,
-                        feature: "COPY heredocs, --parents and --exclude",
+                        feature: "COPY --parents and --exclude",
                     });
                 }
                 let spec = CopySpec {
@@ -296,14 +298,15 @@ impl<'a> Builder<'a> {
                     chown: c.chown.as_deref(),
                     chmod: c.chmod.as_deref(),
                     extract: false,
+                    inline: &c.files.inline,
                 };
-                return self.copy(state, line, &spec, visiting);
+                return self.copy(state, line, &spec, build_args, visiting);
             }
             Instruction::Add(a) => {
-                if !a.files.inline.is_empty() || a.checksum.is_some() || !a.exclude.is_empty() {
+                if a.checksum.is_some() || !a.exclude.is_empty() {
                     return Err(BuildError::Unsupported {
                         line,
-                        feature: "ADD heredocs, --checksum and --exclude",
+                        feature: "ADD --checksum and --exclude",
                     });
                 }
                 if a.files.sources.iter().any(|s| is_remote(s)) {
@@ -320,14 +323,15 @@ impl<'a> Builder<'a> {
                     chown: a.chown.as_deref(),
                     chmod: a.chmod.as_deref(),
                     extract: true,
+                    inline: &a.files.inline,
                 };
-                return self.copy(state, line, &spec, visiting);
+                return self.copy(state, line, &spec, build_args, visiting);
             }
             Instruction::Run(run) => {
-                if !run.mounts.is_empty() || !run.files.is_empty() {
+                if !run.mounts.is_empty() {
                     return Err(BuildError::Unsupported {
                         line,
-                        feature: "RUN --mount and RUN heredocs",
+                        feature: "RUN --mount",
                     });
                 }
                 if run.security == Some(Security::Insecure) {

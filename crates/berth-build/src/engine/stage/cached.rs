@@ -75,8 +75,15 @@ impl Builder<'_> {
         let instruction = format!("{:?}", step.instruction);
         // Build args reach RUN's environment (and so its key); ARG steps themselves only
         // record the declaration, so a different value invalidates no COPY before a RUN.
+        // So do heredoc bodies COPY/ADD expand.
+        let expands_inline = match &step.instruction {
+            Instruction::Copy(c) => c.files.inline.iter().any(|f| f.expand),
+            Instruction::Add(a) => a.files.inline.iter().any(|f| f.expand),
+            _ => false,
+        };
         let args: Vec<String> = match &step.instruction {
             Instruction::Run(_) => build_args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            _ if expands_inline => build_args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
             _ => Vec::new(),
         };
         let args = args.join("\0");

@@ -3,6 +3,7 @@
 
 use super::{Builder, Built, unknown};
 use crate::engine::error::BuildError;
+use crate::engine::heredocs::{self, PIPES_DIR};
 use crate::engine::network::{self, Attached, StepNetwork};
 use crate::engine::paths::{clean_relative, scoped_resolve};
 use crate::engine::run::{NetNamespace, RunStep, RunStepError, SpecMount, run_step};
@@ -23,7 +24,21 @@ impl Builder<'_> {
             unreachable!("run() is called for RUN only")
         };
         let config = &state.config;
-        let argv = config.argv(&run.command);
+        let heredoc = heredocs::run_command(&run.command, &run.files);
+        if let Some(script) = heredoc
+            .script
+            .as_ref()
+            .filter(|s| !heredocs::valid_name(&s.name))
+        {
+            return Err(BuildError::BadFlag {
+                line,
+                instruction: "RUN",
+                flag: "heredoc",
+                value: script.name.clone(),
+                reason: "a heredoc delimiter must be usable as a file name",
+            });
+        }
+        let argv = config.argv(&heredoc.command);
         let mut env = config.env();
         let env_keys: Vec<String> = env
             .iter()
@@ -85,10 +100,15 @@ impl Builder<'_> {
             let (hosts_path, resolv_path) =
                 network::write_etc_files(ws.dir(), &hosts, &resolv_conf)
                     .map_err(|e| setup_failed(format!("writing /etc/hosts: {e}")))?;
-            let mounts = vec![
+            let mut mounts = vec![
                 etc_bind("/etc/hosts", hosts_path),
                 etc_bind("/etc/resolv.conf", resolv_path),
             ];
+            if let Some(script) = &heredoc.script {
+                let path = write_script(ws.dir(), &script.name, &script.content)
+                    .map_err(|e| setup_failed(format!("writing the heredoc script: {e}")))?;
+                mounts.push(etc_bind(&format!("{PIPES_DIR}/{}", script.name), path));
+            }
             let rootfs = ws.rootfs();
             let ids = if user.is_empty() {
                 Ids { uid: 0, gid: 0 }
@@ -97,8 +117,10 @@ impl Builder<'_> {
             };
             let cwd_path = scoped_resolve(&rootfs, &clean_relative(&cwd), true);
             let _ = std::fs::create_dir_all(cwd_path);
+            // Under /dev the runtime's tmpfs holds the mount points, not the rootfs.
             let targets: Vec<(String, bool)> = mounts
                 .iter()
+                .filter(|m| !m.destination.starts_with("/dev/"))
                 .map(|m| (m.destination.clone(), m.source.is_file()))
                 .collect();
             let stubs = MountStubs::create(&rootfs, &targets)
@@ -153,4 +175,19 @@ fn etc_bind(destination: &str, source: std::path::PathBuf) -> SpecMount {
         source,
         options: vec!["rbind".to_string(), "ro".to_string()],
     }
+}
+
+/// A `#!` heredoc as an executable file in the step's directory.
+fn write_script(
+    dir: &std::path::Path,
+    name: &str,
+    content: &str,
+) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let pipes = dir.join("pipes");
+    std::fs::create_dir_all(&pipes)?;
+    let path = pipes.join(name);
+    std::fs::write(&path, content)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
 }
