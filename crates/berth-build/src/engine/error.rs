@@ -108,6 +108,8 @@ pub enum BuildError {
         command: String,
         reason: String,
     },
+    #[error("line {line}: RUN --mount=type=secret: secret {id:?} is required but was not given")]
+    SecretMissing { line: usize, id: String },
     #[error("tag {tag:?}: {source}")]
     Tag {
         tag: String,

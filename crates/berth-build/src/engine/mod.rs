@@ -50,6 +50,9 @@ pub struct BuildOptions {
     /// `docker build --network`: `default` (the provider's `bridge`, else the host's),
     /// `host`, `none` or a network name; `RUN --network` overrides it per step.
     pub network_mode: String,
+    /// `--secret id=…,src=…`: files `RUN --mount=type=secret` may read (never cached, never
+    /// in a layer).
+    pub secrets: BTreeMap<String, PathBuf>,
     /// Where RUN steps keep container state (like `runc --root`).
     pub runtime_root: PathBuf,
     /// SOURCE_DATE_EPOCH: fixes `created` times and clamps layer mtimes, for reproducible
@@ -76,6 +79,7 @@ impl BuildOptions {
             tags: Vec::new(),
             no_cache: false,
             network_mode: "default".to_string(),
+            secrets: BTreeMap::new(),
             runtime_root: PathBuf::from("/run/berth/build"),
             source_date_epoch: None,
             echo_output: true,

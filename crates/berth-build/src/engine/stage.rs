@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::BuildOptions;
 mod cached;
 mod copy_step;
+mod run_mounts;
 mod run_step;
 
 use super::cache::CacheKey;
@@ -328,19 +329,13 @@ impl<'a> Builder<'a> {
                 return self.copy(state, line, &spec, build_args, visiting);
             }
             Instruction::Run(run) => {
-                if !run.mounts.is_empty() {
-                    return Err(BuildError::Unsupported {
-                        line,
-                        feature: "RUN --mount",
-                    });
-                }
                 if run.security == Some(Security::Insecure) {
                     return Err(BuildError::Unsupported {
                         line,
                         feature: "RUN --security=insecure",
                     });
                 }
-                return self.run(state, line, step, run.network, build_args);
+                return self.run(state, line, step, run.network, build_args, visiting);
             }
             Instruction::From(_) => unreachable!("FROM starts a stage and is never a step"),
         };

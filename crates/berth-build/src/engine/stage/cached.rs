@@ -6,7 +6,7 @@ use super::{Builder, Built};
 use crate::engine::cache::{self, CacheEntry, CacheKey};
 use crate::engine::error::BuildError;
 use crate::expand::EnvList;
-use crate::instructions::{Instruction, LocatedInstruction};
+use crate::instructions::{Instruction, LocatedInstruction, Mount};
 
 impl Builder<'_> {
     pub(super) fn step(
@@ -87,6 +87,10 @@ impl Builder<'_> {
             _ => Vec::new(),
         };
         let args = args.join("\0");
+        if let Instruction::Run(run) = &step.instruction {
+            let mounts = self.bind_mount_inputs(&run.mounts, visiting)?;
+            return Ok(state.cache_key.child(&[&instruction, &args, &mounts]));
+        }
         let (sources, from) = match &step.instruction {
             Instruction::Copy(c) => (Some(&c.files.sources), c.from.as_deref()),
             Instruction::Add(a) => (Some(&a.files.sources), None),
@@ -94,16 +98,7 @@ impl Builder<'_> {
         };
         let content = match (sources, from) {
             (None, _) => String::new(),
-            (Some(_), Some(from)) => match self.file.stage_index(from) {
-                Some(index) if !visiting.contains(&index) => {
-                    format!("stage:{}", self.stage(index, visiting)?.cache_key.0)
-                }
-                // Cycles and unknown images are reported by the step itself.
-                _ => match self.store.images.resolve(from) {
-                    Ok(record) => format!("image:{}", record.id),
-                    Err(_) => format!("unresolved:{from}"),
-                },
-            },
+            (Some(_), Some(from)) => self.source_identity(from, visiting)?,
             (Some(sources), None) => {
                 let ignore = self.ignore.clone();
                 cache::sources_digest(&self.opts.context, sources, ignore.as_ref())
@@ -112,5 +107,48 @@ impl Builder<'_> {
             }
         };
         Ok(state.cache_key.child(&[&instruction, &args, &content]))
+    }
+
+    /// What `RUN --mount=type=bind` reads: context files (hashed like COPY's), or the source
+    /// stage's key / image ID. Cache, tmpfs and secret mounts are not inputs (as in BuildKit).
+    fn bind_mount_inputs(
+        &mut self,
+        mounts: &[Mount],
+        visiting: &mut Vec<usize>,
+    ) -> Result<String, BuildError> {
+        let mut inputs = Vec::new();
+        for mount in mounts {
+            let Mount::Bind { source, from, .. } = mount else {
+                continue;
+            };
+            let source = source.clone().unwrap_or_else(|| ".".to_string());
+            inputs.push(match from {
+                Some(from) => self.source_identity(from, visiting)?,
+                None => {
+                    let ignore = self.ignore.clone();
+                    cache::sources_digest(&self.opts.context, &[source], ignore.as_ref())
+                        .unwrap_or_else(|e| format!("unreadable:{e}"))
+                }
+            });
+        }
+        Ok(inputs.join("\0"))
+    }
+
+    /// A stage's cache key or an image's ID, for what `--from` reads.
+    fn source_identity(
+        &mut self,
+        from: &str,
+        visiting: &mut Vec<usize>,
+    ) -> Result<String, BuildError> {
+        Ok(match self.file.stage_index(from) {
+            Some(index) if !visiting.contains(&index) => {
+                format!("stage:{}", self.stage(index, visiting)?.cache_key.0)
+            }
+            // Cycles and unknown images are reported by the step itself.
+            _ => match self.store.images.resolve(from) {
+                Ok(record) => format!("image:{}", record.id),
+                Err(_) => format!("unresolved:{from}"),
+            },
+        })
     }
 }

@@ -192,7 +192,7 @@ impl Builder<'_> {
     }
 
     /// The snapshot chain `COPY --from=<stage|image>` reads.
-    fn copy_source_chain(
+    pub(super) fn copy_source_chain(
         &mut self,
         from: &str,
         line: usize,

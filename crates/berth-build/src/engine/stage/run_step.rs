@@ -19,6 +19,7 @@ impl Builder<'_> {
         step: &LocatedInstruction,
         network: Option<Network>,
         build_args: &[(String, String)],
+        visiting: &mut Vec<usize>,
     ) -> Result<(), BuildError> {
         let Instruction::Run(run) = &step.instruction else {
             unreachable!("run() is called for RUN only")
@@ -63,6 +64,8 @@ impl Builder<'_> {
             command: command_text.clone(),
             reason,
         };
+        let extra = self.prepare_mounts(&run.mounts, line, visiting)?;
+        env.extend(extra.env.iter().cloned());
         let provider = self.network;
         let step_network =
             network::step_network(network, &self.opts.network_mode, provider.is_some());
@@ -109,6 +112,7 @@ impl Builder<'_> {
                     .map_err(|e| setup_failed(format!("writing the heredoc script: {e}")))?;
                 mounts.push(etc_bind(&format!("{PIPES_DIR}/{}", script.name), path));
             }
+            mounts.extend(extra.specs.iter().cloned());
             let rootfs = ws.rootfs();
             let ids = if user.is_empty() {
                 Ids { uid: 0, gid: 0 }
@@ -150,6 +154,7 @@ impl Builder<'_> {
                 other => setup_failed(other.to_string()),
             })
         })?;
+        drop(extra);
         self.runs_executed += 1;
         let mut created_by = String::from("RUN ");
         if !build_args.is_empty() {
