@@ -12,6 +12,7 @@ mod heredocs;
 mod layer;
 mod network;
 mod paths;
+mod remote;
 mod run;
 mod stage;
 mod stubs;

@@ -41,6 +41,8 @@ pub struct Builder<'a> {
     pub(super) ignore: Option<Matcher>,
     pub(super) network: Option<&'a dyn super::RunNetwork>,
     done: HashMap<usize, Built>,
+    /// Downloads made while computing an ADD's cache key, by line, for the step to use.
+    pub(super) fetched: HashMap<usize, super::remote::Fetched>,
     created: String,
     pub runs_executed: usize,
     pub steps_cached: usize,
@@ -61,6 +63,9 @@ struct CopySpec<'a> {
     extract: bool,
     /// Heredoc files (`COPY <<EOF /dst`).
     inline: &'a [crate::instructions::InlineFile],
+    /// `ADD` of http(s) URLs, and the `--checksum` they must match.
+    remote: Vec<String>,
+    checksum: Option<&'a str>,
 }
 
 impl<'a> Builder<'a> {
@@ -84,6 +89,7 @@ impl<'a> Builder<'a> {
             ignore,
             network,
             done: HashMap::new(),
+            fetched: HashMap::new(),
             created,
             runs_executed: 0,
             steps_cached: 0,
@@ -300,31 +306,52 @@ impl<'a> Builder<'a> {
                     chmod: c.chmod.as_deref(),
                     extract: false,
                     inline: &c.files.inline,
+                    remote: Vec::new(),
+                    checksum: None,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
             Instruction::Add(a) => {
-                if a.checksum.is_some() || !a.exclude.is_empty() {
+                if !a.exclude.is_empty() {
                     return Err(BuildError::Unsupported {
                         line,
-                        feature: "ADD --checksum and --exclude",
+                        feature: "ADD --exclude",
                     });
                 }
-                if a.files.sources.iter().any(|s| is_remote(s)) {
+                if a.files.sources.iter().any(|s| is_git(s)) {
                     return Err(BuildError::Unsupported {
                         line,
-                        feature: "ADD from a URL or git repository",
+                        feature: "ADD from a git repository",
+                    });
+                }
+                let (remote, local): (Vec<String>, Vec<String>) = a
+                    .files
+                    .sources
+                    .iter()
+                    .cloned()
+                    .partition(|s| super::remote::is_http(s));
+                if let Some(sum) = &a.checksum
+                    && !local.is_empty()
+                {
+                    return Err(BuildError::BadFlag {
+                        line,
+                        instruction: "ADD",
+                        flag: "checksum",
+                        value: sum.clone(),
+                        reason: "checksum can't be specified for non-HTTP(S) sources",
                     });
                 }
                 let spec = CopySpec {
                     keyword: "ADD",
-                    sources: &a.files.sources,
+                    sources: &local,
                     dest: &a.files.dest,
                     from: None,
                     chown: a.chown.as_deref(),
                     chmod: a.chmod.as_deref(),
                     extract: true,
                     inline: &a.files.inline,
+                    remote,
+                    checksum: a.checksum.as_deref(),
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
@@ -418,10 +445,13 @@ fn reject_onbuild(doc: &Value, line: usize) -> Result<(), BuildError> {
     Ok(())
 }
 
-fn is_remote(source: &str) -> bool {
-    ["http://", "https://", "git@", "git://"]
-        .iter()
-        .any(|p| source.starts_with(p))
+fn is_git(source: &str) -> bool {
+    ["git@", "git://"].iter().any(|p| source.starts_with(p))
+        || (super::remote::is_http(source)
+            && source
+                .split(['?', '#'])
+                .next()
+                .is_some_and(|s| s.ends_with(".git")))
 }
 
 /// `mkdir -p` inside `rootfs`; directories it creates are owned by `ids` (BuildKit creates

@@ -5,8 +5,9 @@
 use super::{Builder, Built};
 use crate::engine::cache::{self, CacheEntry, CacheKey};
 use crate::engine::error::BuildError;
+use crate::engine::remote;
 use crate::expand::EnvList;
-use crate::instructions::{Instruction, LocatedInstruction, Mount};
+use crate::instructions::{Add, Instruction, LocatedInstruction, Mount};
 
 impl Builder<'_> {
     pub(super) fn step(
@@ -91,9 +92,23 @@ impl Builder<'_> {
             let mounts = self.bind_mount_inputs(&run.mounts, visiting)?;
             return Ok(state.cache_key.child(&[&instruction, &args, &mounts]));
         }
+        let remote = match &step.instruction {
+            Instruction::Add(a) => self.remote_inputs(step.start_line, a)?,
+            _ => String::new(),
+        };
+        let local: Vec<String>;
         let (sources, from) = match &step.instruction {
             Instruction::Copy(c) => (Some(&c.files.sources), c.from.as_deref()),
-            Instruction::Add(a) => (Some(&a.files.sources), None),
+            Instruction::Add(a) => {
+                local = a
+                    .files
+                    .sources
+                    .iter()
+                    .filter(|s| !remote::is_http(s))
+                    .cloned()
+                    .collect();
+                (Some(&local), None)
+            }
             _ => (None, None),
         };
         let content = match (sources, from) {
@@ -106,7 +121,31 @@ impl Builder<'_> {
                     .unwrap_or_else(|e| format!("unreadable:{e}"))
             }
         };
-        Ok(state.cache_key.child(&[&instruction, &args, &content]))
+        Ok(state
+            .cache_key
+            .child(&[&instruction, &args, &content, &remote]))
+    }
+
+    /// What an ADD's URLs hold: the `--checksum` when given (no download on a cache hit),
+    /// else the downloaded content's digests (the files are kept for the step).
+    fn remote_inputs(&mut self, line: usize, add: &Add) -> Result<String, BuildError> {
+        let urls: Vec<String> = add
+            .files
+            .sources
+            .iter()
+            .filter(|s| remote::is_http(s))
+            .cloned()
+            .collect();
+        if urls.is_empty() {
+            return Ok(String::new());
+        }
+        if let Some(sum) = &add.checksum {
+            return Ok(format!("checksum:{sum}"));
+        }
+        let fetched = self.fetch(line, &urls, None, add.files.dest.ends_with('/'))?;
+        let digests = fetched.digests.join(",");
+        self.fetched.insert(line, fetched);
+        Ok(digests)
     }
 
     /// What `RUN --mount=type=bind` reads: context files (hashed like COPY's), or the source

@@ -7,6 +7,7 @@ use super::{Builder, Built, CopySpec, unknown};
 use crate::engine::copy::{CopyError, CopyRequest, copy_into};
 use crate::engine::error::BuildError;
 use crate::engine::heredocs::{self, InlineDir};
+use crate::engine::remote::{self, Fetched};
 use crate::engine::users;
 use crate::engine::workspace::Workspace;
 use crate::expand::EnvList;
@@ -22,7 +23,10 @@ impl Builder<'_> {
     ) -> Result<(), BuildError> {
         let keyword = spec.keyword;
         let inline = self.inline_files(state, line, spec, build_args, chmod_of(spec))?;
-        if spec.sources.len() + spec.inline.len() > 1 && !spec.dest.ends_with('/') {
+        let fetched = self.fetched_for(line, spec)?;
+        if spec.sources.len() + spec.inline.len() + spec.remote.len() > 1
+            && !spec.dest.ends_with('/')
+        {
             return Err(BuildError::DestNotDir {
                 line,
                 instruction: keyword,
@@ -109,9 +113,26 @@ impl Builder<'_> {
                 copy_into(&rootfs, &request)
                     .map_err(|e| copy_error(line, keyword, dir.path(), e))?;
             }
+            if let Some(fetched) = &fetched {
+                let request = CopyRequest {
+                    src_root: fetched.dir(),
+                    sources: &fetched.names,
+                    dest: spec.dest,
+                    workdir: &workdir,
+                    ignore: None,
+                    owner,
+                    keep_owner: false,
+                    chmod,
+                    // Downloads are never unpacked.
+                    extract_archives: false,
+                };
+                copy_into(&rootfs, &request)
+                    .map_err(|e| copy_error(line, keyword, fetched.dir(), e))?;
+            }
             Ok(())
         })?;
         drop(inline);
+        drop(fetched);
         drop(source_ws);
         let mut created_by = format!("{keyword} ");
         for (flag, value) in [
@@ -124,6 +145,7 @@ impl Builder<'_> {
             }
         }
         let mut sources: Vec<String> = spec.sources.to_vec();
+        sources.extend(spec.remote.iter().cloned());
         sources.extend(spec.inline.iter().map(|f| format!("<<{}", f.name)));
         created_by.push_str(&sources.join(" "));
         created_by.push_str(&format!(" {} # buildkit", spec.dest));
@@ -189,6 +211,37 @@ impl Builder<'_> {
                 path: dir,
                 source,
             })
+    }
+
+    /// The downloads of an ADD: made already for its cache key, or now.
+    pub(super) fn fetched_for(
+        &mut self,
+        line: usize,
+        spec: &CopySpec,
+    ) -> Result<Option<Fetched>, BuildError> {
+        if spec.remote.is_empty() {
+            return Ok(None);
+        }
+        if let Some(fetched) = self.fetched.remove(&line) {
+            return Ok(Some(fetched));
+        }
+        self.fetch(line, &spec.remote, spec.checksum, spec.dest.ends_with('/'))
+            .map(Some)
+    }
+
+    pub(super) fn fetch(
+        &self,
+        line: usize,
+        urls: &[String],
+        checksum: Option<&str>,
+        dest_is_dir: bool,
+    ) -> Result<Fetched, BuildError> {
+        let dir = self.store.root().join("build-tmp").join(format!(
+            "download-{}",
+            crate::engine::network::new_step_id()
+        ));
+        remote::fetch(urls, dir, checksum, dest_is_dir)
+            .map_err(|source| BuildError::Fetch { line, source })
     }
 
     /// The snapshot chain `COPY --from=<stage|image>` reads.
