@@ -53,11 +53,27 @@ many() { # many CLI: 50 sequential `run -d ... sleep 1000`
   for i in $(seq 50); do "$@" run -d --network none --name "bench-$i" "$img" sleep 1000 >/dev/null; done
 }
 rm_many() { "$@" rm -f $(seq -f 'bench-%g' 50) >/dev/null; }
+# pss_avg_kb PATTERN: mean proportional set size (shared pages split between sharers) of the
+# processes whose command line matches — the honest per-container cost when 50 run at once.
+pss_avg_kb() {
+  local total=0 n=0 p
+  for p in $(pgrep -f -- "$1"); do
+    total=$((total + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ] && echo "$((total / n)) KiB (×$n)" || echo "?"
+}
 echo "### 50 × run -d … sleep (sequential), then rm -f of those 50"
-echo "| engine | 50 × run -d | rm -f 50 |"
-echo "|---|---|---|"
-echo "| berth → berthd | $(seconds_of many berth) s | $(seconds_of rm_many berth) s |"
-echo "| docker → dockerd | $(seconds_of many dk_d) s | $(seconds_of rm_many dk_d) s |"
+t_many_b=$(seconds_of many berth)
+pss_b=$(pss_avg_kb "--state-dir $work/berth-run/shims/")
+t_rm_b=$(seconds_of rm_many berth)
+t_many_d=$(seconds_of many dk_d)
+pss_d=$(pss_avg_kb "containerd-shim")
+t_rm_d=$(seconds_of rm_many dk_d)
+echo "| engine | 50 × run -d | rm -f 50 | supervisor PSS per container (50 running) |"
+echo "|---|---|---|---|"
+echo "| berth → berthd | $t_many_b s | $t_rm_b s | $pss_b berth-shim |"
+echo "| docker → dockerd | $t_many_d s | $t_rm_d s | $pss_d containerd-shim |"
 echo
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -8,6 +8,7 @@ pub mod build;
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod images;
 pub mod io;
 pub mod network;
@@ -46,13 +47,17 @@ pub struct Engine {
     pub events: events::EventBus,
     pub network: network::NetworkService,
     /// The `berth-shim` binary started for each container run.
-    pub shim: std::path::PathBuf,
+    pub shim: ShimBinary,
     /// Watches the shims of running containers for their exit.
     pub monitor: containers::Monitor,
     /// `docker exec` instances.
     pub execs: io::exec::ExecTable,
     /// Named and anonymous volumes, and which container mounts which.
     pub volumes: volumes::Volumes,
+    /// Restart policies' back-off and pending restarts.
+    pub restarts: containers::Restarts,
+    /// Health checks of running containers.
+    pub health: health::HealthMonitors,
 }
 
 impl Engine {
@@ -68,7 +73,7 @@ impl Engine {
         let ids: std::collections::HashSet<String> =
             containers.all().iter().map(|c| c.id.clone()).collect();
         volumes.forget_missing(|id| ids.contains(id));
-        let shim = sealed_shim(&paths);
+        let shim = ShimBinary::find();
         Ok(Engine {
             paths,
             store,
@@ -79,6 +84,8 @@ impl Engine {
             monitor: containers::Monitor::default(),
             execs: io::exec::ExecTable::default(),
             volumes,
+            restarts: containers::Restarts::default(),
+            health: health::HealthMonitors::default(),
         })
     }
 }
@@ -88,6 +95,7 @@ impl Engine {
     /// Berth's bridges and nftables table go too, so a stopped daemon leaves the host's
     /// network as it found it (the next start recreates them on first use).
     pub fn shutdown(&self) {
+        self.cancel_all_restarts();
         let live = self
             .containers
             .all()
@@ -99,25 +107,39 @@ impl Engine {
     }
 }
 
-impl Drop for Engine {
-    /// Releases the shim's read-only mount; running shims keep their image, and the next
-    /// daemon mounts its own.
-    fn drop(&mut self) {
-        if self.shim.starts_with(self.paths.exec_root.join("bin")) {
-            sealed_bin::release(&self.shim);
-        }
-    }
+/// How shims are started: through a read-only mount of the binary (no per-start re-exec),
+/// or the binary itself (the shim then protects itself) when that mount cannot be made.
+#[derive(Debug)]
+pub enum ShimBinary {
+    Sealed(sealed_bin::SealedBinary),
+    Plain(std::path::PathBuf),
 }
 
-/// The shim through a read-only mount under the exec root (no per-start re-exec), or the
-/// binary itself (the shim then protects itself) when that mount cannot be made.
-fn sealed_shim(paths: &Paths) -> std::path::PathBuf {
-    let binary = shim_binary();
-    match sealed_bin::read_only_binary(&binary, &paths.exec_root.join("bin")) {
-        Ok(sealed) => sealed,
-        Err(e) => {
-            tracing::warn!(error = %e, "starting shims from a writable mount (they re-exec)");
-            binary
+impl ShimBinary {
+    fn find() -> ShimBinary {
+        let binary = shim_binary();
+        match sealed_bin::SealedBinary::new(&binary) {
+            Ok(sealed) => ShimBinary::Sealed(sealed),
+            Err(e) => {
+                tracing::warn!(error = %e, "starting shims from a writable mount (they re-exec)");
+                ShimBinary::Plain(binary)
+            }
+        }
+    }
+
+    /// What to execute, from this process.
+    pub fn exec_path(&self) -> &std::path::Path {
+        match self {
+            ShimBinary::Sealed(s) => s.exec_path(),
+            ShimBinary::Plain(p) => p,
+        }
+    }
+
+    /// The binary on disk, for messages.
+    pub fn source(&self) -> &std::path::Path {
+        match self {
+            ShimBinary::Sealed(s) => s.source(),
+            ShimBinary::Plain(p) => p,
         }
     }
 }

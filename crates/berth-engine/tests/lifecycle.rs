@@ -162,3 +162,54 @@ fn auto_remove_removes_after_exit_and_wakes_removed_waiters() {
     assert!(e.containers.get(&id).is_err());
     assert!(!e.paths.container(&id).exists());
 }
+
+#[test]
+fn ps_name_filters_are_regular_expressions_like_dockers() {
+    let t = TestEngine::new();
+    let e = &t.engine;
+    for name in ["web-1", "web-2", "db"] {
+        let body = bollard_stubs::models::ContainerCreateBody {
+            image: Some("busybox".into()),
+            cmd: Some(vec!["true".into()]),
+            ..Default::default()
+        };
+        e.create_container(berth_engine::containers::CreateRequest {
+            name: Some(name.into()),
+            body,
+        })
+        .unwrap();
+    }
+    let names = |filter: &str| -> Vec<String> {
+        let options = berth_engine::containers::ListOptions {
+            all: true,
+            filters: berth_engine::containers::ListOptions::parse_filters(&format!(
+                r#"{{"name":["{filter}"]}}"#
+            ))
+            .unwrap(),
+            ..Default::default()
+        };
+        let mut out: Vec<String> = e
+            .list_containers(&options)
+            .unwrap()
+            .into_iter()
+            .flat_map(|c| c.names.unwrap_or_default())
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(names("web"), ["/web-1", "/web-2"]);
+    assert_eq!(names("^web-2$"), ["/web-2"]);
+    assert_eq!(names("^/db$"), ["/db"]);
+    assert_eq!(names("b-[12]"), ["/web-1", "/web-2"]);
+    assert!(names("^nope").is_empty());
+    let bad = berth_engine::containers::ListOptions {
+        all: true,
+        filters: berth_engine::containers::ListOptions::parse_filters(r#"{"name":["web("]}"#)
+            .unwrap(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        e.list_containers(&bad),
+        Err(ContainerError::BadFilter { .. })
+    ));
+}

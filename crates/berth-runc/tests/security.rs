@@ -84,6 +84,22 @@ fn seccomp_errno_rule_is_enforced() {
         out.contains("Operation not permitted") && out.contains("rc=1"),
         "{out}"
     );
+    // The compiled filter is kept under the state root, and a second container with the same
+    // profile, which loads it from there, is held to it just the same.
+    let cache = c.root.path().join("#seccomp-cache");
+    let cached: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    assert_eq!(cached.len(), 1, "{cache:?}");
+    assert!(
+        c.runc(&["list", "-q"]).status.success(),
+        "the cache directory must not upset `list`"
+    );
+    let listed = stdout(&c.runc(&["list", "-q"]));
+    assert!(!listed.contains("seccomp"), "{listed}");
+    let out = run_output(&c);
+    assert!(
+        out.contains("Operation not permitted") && out.contains("rc=1"),
+        "from the cache: {out}"
+    );
 }
 
 #[test]

@@ -83,7 +83,14 @@ pub fn ensure_read_only() -> Result<(), SelfExeError> {
 
 /// A detached, read-only bind mount of our executable, as an `O_PATH`-like fd.
 fn read_only_bind() -> std::io::Result<std::os::fd::OwnedFd> {
-    let fd = sys::exe::open_tree_clone(c"/proc/self/exe")?;
+    read_only_clone(c"/proc/self/exe")
+}
+
+/// A detached, read-only bind mount of the file at `path` (close-on-exec). It is in no mount
+/// table, so nothing can leak: it lives as long as this fd and the processes executing it.
+/// Execute it as `/proc/self/fd/<fd>` (resolved before exec closes the fd).
+pub fn read_only_clone(path: &std::ffi::CStr) -> std::io::Result<std::os::fd::OwnedFd> {
+    let fd = sys::exe::open_tree_clone(path)?;
     sys::exe::make_mount_read_only(fd.as_fd())?;
     Ok(fd)
 }

@@ -1,8 +1,9 @@
 //! Routes under `/containers`: create, list, inspect, the lifecycle (start, stop, kill,
-//! restart, pause, unpause, wait, rename, resize, remove) and attach. Everything else under
+//! restart, pause, unpause, wait, rename, resize, remove, update) and attach. Everything else under
 //! `/containers/{id}/…` (logs, exec, top, stats, archive…) goes to `container_io`.
 
 mod attach;
+mod update;
 mod wait;
 
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
             match *action {
                 "wait" => wait::handle(&ctx, id, &q).await,
                 "attach" => attach::handle(&ctx, id, &q, req).await,
+                "update" => update::handle(&ctx, id, req).await,
                 _ => lifecycle(&ctx, id, action, &q).await,
             }
         }

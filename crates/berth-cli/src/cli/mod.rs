@@ -122,6 +122,8 @@ pub enum ContainerCmd {
     },
     /// Inspect changes to files or directories on a container's filesystem.
     Diff { container: String },
+    /// Update configuration of one or more containers.
+    Update(crate::commands::update::UpdateArgs),
 }
 
 /// `berth container ...`: the container commands plus ls/list and inspect/prune.

@@ -4,6 +4,7 @@ pub mod build;
 pub mod cp;
 pub mod df;
 pub mod exec;
+pub mod health_opts;
 pub mod images;
 pub mod inspect;
 pub mod lifecycle;
@@ -15,6 +16,7 @@ pub mod run;
 pub mod stats;
 pub mod system;
 pub mod transfer;
+pub mod update;
 
 use crate::Ctx;
 use crate::cli::{Command, ContainerCmd, ContainerGroup, ImageCmd, ImageGroup, SystemCmd};
@@ -88,6 +90,7 @@ fn container(ctx: &Ctx, command: ContainerCmd) -> anyhow::Result<i32> {
             cp::export(ctx, &container, output.as_deref())
         }
         ContainerCmd::Diff { container } => cp::diff(ctx, &container),
+        ContainerCmd::Update(args) => update::update(ctx, args),
     }
 }
 

@@ -140,6 +140,8 @@ pub struct ContainerOptions {
     /// Set the platform if the server is multi-platform capable.
     #[arg(long)]
     pub platform: Option<String>,
+    #[command(flatten)]
+    pub health: super::health_opts::HealthOptions,
 }
 
 impl ContainerOptions {
@@ -309,6 +311,7 @@ impl ContainerOptions {
             labels: Some(labels),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
+            healthcheck: self.health.to_config()?,
             host_config: Some(host_config),
             ..Default::default()
         })

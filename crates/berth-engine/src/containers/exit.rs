@@ -1,5 +1,6 @@
-//! A shim is gone: record how its container ended (from the shim's exit.json), tell waiters,
-//! publish `die`, and remove the container when it asked for that (`--rm`).
+//! A shim is gone: record how its container ended (from the shim's exit.json), stop its
+//! health checks, tell waiters, publish `die`, then restart it when its policy says so or
+//! remove it when it asked for that (`--rm`).
 
 use std::sync::Arc;
 
@@ -68,15 +69,18 @@ impl Engine {
         state.shim_pid = 0;
         // Before the record says "exited": whoever sees that may start it again at once.
         self.detach_network(id);
+        self.health.stop(id);
+        let restarting = self.plan_restart(&container, &mut record);
         if let Err(e) = record.save(&container.dir) {
             tracing::error!(container = id, error = %e, "saving the exit");
         }
         let mut attrs = super::event_attrs(&record);
         let oom = record.state.oom_killed;
         attrs.insert("exitCode".into(), record.state.exit_code.to_string());
-        let auto_remove = record.host_config.auto_remove.unwrap_or(false);
-        drop(record);
+        let auto_remove = restarting.is_none() && record.host_config.auto_remove.unwrap_or(false);
+        // Under the lock: a restart (or a start by the user) makes a new state dir.
         let _ = std::fs::remove_dir_all(&state_dir);
+        drop(record);
         if oom {
             self.events.publish(Event::new(
                 "container",
@@ -88,6 +92,9 @@ impl Engine {
         self.events
             .publish(Event::new("container", "die", id, attrs));
         container.notify(Happened::Exited);
+        if let Some(planned) = restarting {
+            self.arm_restart(id, planned);
+        }
         if auto_remove && let Err(e) = self.remove_container(id, false, false) {
             tracing::warn!(container = id, error = %e, "auto-remove");
         }

@@ -44,7 +44,8 @@ impl Engine {
             args: Some(r.args.clone()),
             state: Some(ContainerState {
                 status: Some(state_enum(s.status)),
-                running: Some(matches!(s.status, Status::Running | Status::Paused)),
+                // Docker counts a container waiting to restart as running.
+                running: Some(s.status.is_live()),
                 paused: Some(s.status == Status::Paused),
                 restarting: Some(s.status == Status::Restarting),
                 oom_killed: Some(s.oom_killed),
@@ -54,7 +55,7 @@ impl Engine {
                 error: Some(s.error.clone()),
                 started_at: Some(s.started_at.clone()),
                 finished_at: Some(s.finished_at.clone()),
-                health: None,
+                health: self.health.health(&r.id),
             }),
             image: Some(r.image.clone()),
             resolv_conf_path: path_string(dir.join("resolv.conf")),

@@ -22,8 +22,9 @@ pub struct ListOptions {
 }
 
 const FILTERS: &[&str] = &[
-    "id", "name", "label", "status", "exited", "ancestor", "before", "since",
+    "id", "name", "label", "status", "exited", "ancestor", "before", "since", "health",
 ];
+const HEALTH: &[&str] = &["starting", "healthy", "unhealthy", "none"];
 const STATUSES: &[&str] = &[
     "created",
     "restarting",
@@ -74,6 +75,14 @@ impl ListOptions {
                     reason: "invalid filter".into(),
                 });
             }
+            if key == "health"
+                && let Some(bad_health) = list.iter().find(|s| !HEALTH.contains(&s.as_str()))
+            {
+                return Err(ContainerError::BadFilter {
+                    filter: format!("health={bad_health}"),
+                    reason: "invalid filter".into(),
+                });
+            }
             out.insert(key.clone(), list);
         }
         Ok(out)
@@ -111,6 +120,21 @@ impl Engine {
                 Err(_) => a.clone(),
             })
             .collect();
+        // Docker matches names as unanchored regular expressions, with and without the `/`.
+        let names: Option<Vec<regex_lite::Regex>> = f
+            .get("name")
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|v| {
+                        regex_lite::Regex::new(v).map_err(|e| ContainerError::BadFilter {
+                            filter: format!("name={v}"),
+                            reason: e.to_string(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         let all = options.all
             || options.limit.is_some()
             || f.contains_key("status")
@@ -127,8 +151,16 @@ impl Engine {
             };
             (all || r.state.status.is_live())
                 && any("id", &|v| r.id.starts_with(v))
-                && any("name", &|v| r.name.contains(v.trim_start_matches('/')))
+                && names.as_ref().is_none_or(|names| {
+                    let slashed = format!("/{}", r.name.trim_start_matches('/'));
+                    names
+                        .iter()
+                        .any(|n| n.is_match(&slashed) || n.is_match(&slashed[1..]))
+                })
                 && any("status", &|v| v == r.state.status.as_str())
+                && any("health", &|v| {
+                    v == self.health.status(&r.id).map_or("none", |h| h.as_str())
+                })
                 && any("exited", &|v| {
                     r.state.status == Status::Exited && v.parse() == Ok(r.state.exit_code)
                 })
@@ -184,7 +216,7 @@ impl Engine {
             size_rw: size.then(|| self.size_rw(&r.id)),
             labels: Some(r.config.labels.clone().unwrap_or_default()),
             state: Some(state),
-            status: Some(status_text(&r.state, now)),
+            status: Some(status_text(&r.state, self.health.status(&r.id), now)),
             host_config: Some(ContainerSummaryHostConfig {
                 network_mode: Some(
                     r.host_config
@@ -239,6 +271,8 @@ mod tests {
         assert_eq!(f["label"], ["a=b"]);
         assert!(ListOptions::parse_filters(r#"{"bogus":["x"]}"#).is_err());
         assert!(ListOptions::parse_filters(r#"{"status":["sleeping"]}"#).is_err());
+        assert!(ListOptions::parse_filters(r#"{"health":["healthy","none"]}"#).is_ok());
+        assert!(ListOptions::parse_filters(r#"{"health":["sick"]}"#).is_err());
         assert!(ListOptions::parse_filters("[").is_err());
         assert!(ListOptions::parse_filters("").unwrap().is_empty());
     }

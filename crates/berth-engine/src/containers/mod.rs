@@ -12,12 +12,14 @@ mod monitor;
 pub mod names;
 pub mod record;
 mod remove;
+mod restart;
 mod restore;
 mod signal;
 mod start;
 mod status_text;
 mod stop;
 mod sync_later;
+mod update;
 mod wait;
 
 use std::collections::HashMap;
@@ -30,7 +32,9 @@ pub use error::ContainerError;
 pub use list::ListOptions;
 pub use monitor::Monitor;
 pub use record::{ContainerRecord, RecordError, State, Status};
+pub use restart::{Policy as RestartPolicy, Restarts};
 pub use status_text::status_text;
+pub use update::UpdateError;
 pub use wait::{WaitCallback, WaitCondition, WaitOutcome};
 
 use crate::error::{ErrorKind, HasKind};

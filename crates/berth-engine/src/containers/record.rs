@@ -53,6 +53,10 @@ pub struct State {
     pub finished_at: String,
     /// The shim's pid while it supervises the container.
     pub shim_pid: i32,
+    /// Stopped or killed through the API since its last start (Docker's
+    /// `HasBeenManuallyStopped`): `unless-stopped` then stays down at daemon start.
+    #[serde(default)]
+    pub manually_stopped: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

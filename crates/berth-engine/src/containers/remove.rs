@@ -36,6 +36,10 @@ impl Engine {
                 return Err(ContainerError::RemovalInProgress { id });
             }
         }
+        // A restart waiting out its back-off must not race the removal.
+        if let Err(e) = self.cancel_restart(&container) {
+            tracing::warn!(container = %id, error = %e, "cancelling a pending restart");
+        }
         if container.snapshot().state.status.is_live()
             && let Err(e) = self.force_kill(&container)
         {
@@ -78,6 +82,7 @@ impl Engine {
             }
         }
         self.containers.remove(&id);
+        self.forget_restarts_and_health(&id);
         let attrs = super::event_attrs(&container.snapshot());
         for attacher in container.take_attachers() {
             attacher(Err(ContainerError::Removed));

@@ -1,9 +1,12 @@
 //! Daemon start: mount every container's rootfs again (a reboot or an unmount may have taken
-//! it), watch the shims still alive, and record the ends of those that finished meanwhile.
+//! it), watch the shims still alive (and health-check them again), record the ends of those
+//! that finished meanwhile, and start the ones their restart policy wants running.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use super::Container;
+use super::record::{ContainerRecord, Status};
 use crate::Engine;
 
 /// Whether `path` is a mount point (in our mount namespace).
@@ -52,15 +55,36 @@ impl Engine {
                     tracing::error!(container = %id, error = %e, "re-mounting the rootfs");
                 }
             }
-            let state = container.snapshot().state;
+            let record = self.settle_pending_restart(&container);
+            let state = &record.state;
             if !state.status.is_live() {
                 continue;
             }
             if is_shim_of(state.shim_pid, &id) {
                 self.watch_shim(&container, state.shim_pid);
+                if state.status == Status::Running {
+                    let config = &record.config;
+                    let shell = config.shell.as_deref();
+                    self.health
+                        .start(self, &id, config.healthcheck.as_ref(), shell, false);
+                }
             } else {
                 self.shim_exited(&id, state.shim_pid);
             }
         }
+        self.start_by_policy();
+    }
+
+    /// A restart that was pending when the last daemon died is not coming: the container is
+    /// `exited` (its policy decides again below). The record, as it is now.
+    fn settle_pending_restart(&self, container: &Container) -> ContainerRecord {
+        let mut record = container.lock();
+        if record.state.status == Status::Restarting {
+            record.state.status = Status::Exited;
+            if let Err(e) = record.save(&container.dir) {
+                tracing::error!(container = %container.id, error = %e, "saving the record");
+            }
+        }
+        record.clone()
     }
 }

@@ -3,8 +3,9 @@
 //! error and Docker's exit code) and exits. The shim itself is then watched by the monitor.
 
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use berth_shim::client::ShimConfig;
 
@@ -64,6 +65,24 @@ fn parse_size(text: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
+/// A restart by policy that could not start: the container is `exited` now, and whoever
+/// waited for it to stop returns.
+fn settle_failed_restart(
+    container: &Container,
+    mut record: MutexGuard<'_, ContainerRecord>,
+    restarting: bool,
+) {
+    if !restarting {
+        return;
+    }
+    record.state.status = Status::Exited;
+    if let Err(e) = record.save(&container.dir) {
+        tracing::error!(container = %container.id, error = %e, "saving a failed restart");
+    }
+    drop(record);
+    container.notify(super::wait::Happened::Exited);
+}
+
 impl Engine {
     /// Network namespace, interfaces, ports, DNS — before the container's process exists.
     fn attach_network(
@@ -98,6 +117,8 @@ impl Engine {
         }
     }
 
+    /// `POST /containers/{id}/start`: a start by the user (restart count and back-off start
+    /// over).
     pub fn start_container(self: &Arc<Self>, name: &str) -> Result<(), ContainerError> {
         let container = self.containers.get(name)?;
         let mut record = container.lock();
@@ -119,12 +140,28 @@ impl Engine {
                 id: container.id.clone(),
             });
         }
-        self.attach_network(&container.dir, &record)?;
+        self.reset_restarts(&mut record);
+        self.run_container(&container, record)
+    }
+
+    /// Starts a run of `container` (its record locked by the caller, checked startable):
+    /// network, shim, then the record says `running`. A failed start leaves it `exited`
+    /// when it was waiting to restart.
+    pub(super) fn run_container(
+        self: &Arc<Self>,
+        container: &Container,
+        mut record: MutexGuard<'_, ContainerRecord>,
+    ) -> Result<(), ContainerError> {
+        let restarting = record.state.status == Status::Restarting;
         let attachers = container.take_attachers();
-        let report = match self.spawn_shim(&record, !attachers.is_empty()) {
+        let launched = self.attach_network(&container.dir, &record).and_then(|()| {
+            self.spawn_shim(&record, !attachers.is_empty())
+                .inspect_err(|_| self.detach_network(&container.id))
+        });
+        let report = match launched {
             Ok(report) => report,
             Err(e) => {
-                self.detach_network(&container.id);
+                settle_failed_restart(container, record, restarting);
                 return Err(e);
             }
         };
@@ -137,7 +174,7 @@ impl Engine {
                 record.state.exit_code = exit_code;
                 let _ = record.save(&container.dir);
                 let auto_remove = record.host_config.auto_remove.unwrap_or(false);
-                drop(record);
+                settle_failed_restart(container, record, restarting);
                 for attacher in attachers {
                     attacher(Err(ContainerError::StartFailed {
                         message: message.clone(),
@@ -161,11 +198,20 @@ impl Engine {
                 state.started_at = berth_oci::time::rfc3339_nano(std::time::SystemTime::now());
                 let saved = record.save(&container.dir);
                 let attrs = super::event_attrs(&record);
+                let healthcheck = record.config.healthcheck.clone();
+                let shell = record.config.shell.clone();
                 drop(record);
-                self.watch_shim(&container, shim_pid);
-                self.connect_attachers(&container, attachers);
+                self.watch_shim(container, shim_pid);
+                self.connect_attachers(container, attachers);
                 self.events
                     .publish(Event::new("container", "start", &container.id, attrs));
+                self.health.start(
+                    self,
+                    &container.id,
+                    healthcheck.as_ref(),
+                    shell.as_deref(),
+                    false,
+                );
                 saved.map_err(Into::into)
             }
         }
@@ -212,14 +258,15 @@ impl Engine {
             stdin_once: record.config.stdin_once.unwrap_or(false),
         };
         let began = std::time::Instant::now();
-        let output = Command::new(&self.shim)
+        let output = Command::new(self.shim.exec_path())
+            .arg0("berth-shim")
             .args(config.argv())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
             .map_err(|source| ContainerError::ShimSpawn {
-                path: self.shim.clone(),
+                path: self.shim.source().to_path_buf(),
                 source,
             })?;
         tracing::debug!(container = %id, elapsed = ?began.elapsed(), "shim reported");

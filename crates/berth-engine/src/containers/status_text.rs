@@ -1,6 +1,7 @@
 //! `docker ps`'s STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created".
 
 use super::record::{State, Status};
+use crate::health::Status as HealthStatus;
 
 /// Docker's `units.HumanDuration`.
 pub fn human_duration(secs: i64) -> String {
@@ -21,12 +22,19 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
-/// The status text for `state` at Unix time `now`.
-pub fn status_text(state: &State, now: i64) -> String {
+/// The status text for `state` (with its health check's status, if any) at Unix time `now`.
+pub fn status_text(state: &State, health: Option<HealthStatus>, now: i64) -> String {
     let since = |t: &str| berth_oci::time::parse_rfc3339(t).map(|at| human_duration(now - at));
     match state.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", since(&state.started_at).unwrap_or_default()),
+        Status::Running => {
+            let up = since(&state.started_at).unwrap_or_default();
+            match health {
+                Some(HealthStatus::Starting) => format!("Up {up} (health: starting)"),
+                Some(h) => format!("Up {up} ({})", h.as_str()),
+                None => format!("Up {up}"),
+            }
+        }
         Status::Paused => format!(
             "Up {} (Paused)",
             since(&state.started_at).unwrap_or_default()
@@ -65,12 +73,30 @@ mod tests {
             started_at: "2026-01-01T00:00:00.123Z".into(),
             ..State::default()
         };
-        assert_eq!(status_text(&state, base + 3), "Up 3 seconds");
+        assert_eq!(status_text(&state, None, base + 3), "Up 3 seconds");
+        assert_eq!(
+            status_text(&state, Some(HealthStatus::Starting), base + 3),
+            "Up 3 seconds (health: starting)"
+        );
+        assert_eq!(
+            status_text(&state, Some(HealthStatus::Unhealthy), base + 3),
+            "Up 3 seconds (unhealthy)"
+        );
+        state.status = Status::Restarting;
+        state.exit_code = 1;
+        state.finished_at = "2026-01-01T00:00:01Z".into();
+        assert_eq!(
+            status_text(&state, None, base + 3),
+            "Restarting (1) 2 seconds ago"
+        );
         state.status = Status::Exited;
         state.exit_code = 3;
         state.finished_at = "2026-01-01T00:00:00Z".into();
-        assert_eq!(status_text(&state, base + 120), "Exited (3) 2 minutes ago");
+        assert_eq!(
+            status_text(&state, None, base + 120),
+            "Exited (3) 2 minutes ago"
+        );
         state.status = Status::Created;
-        assert_eq!(status_text(&state, base), "Created");
+        assert_eq!(status_text(&state, None, base), "Created");
     }
 }

@@ -19,6 +19,12 @@ impl Engine {
     pub fn kill_container(&self, name: &str, signal_text: &str) -> Result<(), ContainerError> {
         let container = self.containers.get(name)?;
         let sig = signal::parse(signal_text, libc::SIGKILL)?;
+        match container.snapshot().state.status {
+            // Waiting to restart: no process to signal; the restart is off (as Docker).
+            Status::Restarting => return self.stopped_by_user(&container),
+            Status::Running | Status::Paused => self.stopped_by_user(&container)?,
+            _ => {}
+        }
         self.signal_container(&container, sig)?;
         let mut attrs = super::event_attrs(&container.snapshot());
         attrs.insert("signal".into(), sig.to_string());
@@ -30,7 +36,7 @@ impl Engine {
     /// `POST /containers/{id}/stop?t=&signal=`: the stop signal, then SIGKILL after the
     /// timeout (`t` < 0: wait forever). 304 when it does not run.
     pub fn stop_container(
-        &self,
+        self: &Arc<Self>,
         name: &str,
         timeout: Option<i64>,
         signal_text: Option<&str>,
@@ -41,6 +47,17 @@ impl Engine {
             return Err(ContainerError::AlreadyStopped {
                 id: container.id.clone(),
             });
+        }
+        // Not restarted by its policy, and `unless-stopped` stays down at daemon start.
+        self.stopped_by_user(&container)?;
+        if record.state.status == Status::Restarting {
+            self.events.publish(Event::new(
+                "container",
+                "stop",
+                &container.id,
+                super::event_attrs(&record),
+            ));
+            return Ok(());
         }
         let configured = record.config.stop_signal.clone().unwrap_or_default();
         let sig = signal::parse(signal_text.unwrap_or(&configured), libc::SIGTERM)?;
@@ -121,15 +138,15 @@ impl Engine {
         Ok(())
     }
 
-    pub fn pause_container(&self, name: &str) -> Result<(), ContainerError> {
+    pub fn pause_container(self: &Arc<Self>, name: &str) -> Result<(), ContainerError> {
         self.freeze(name, true)
     }
 
-    pub fn unpause_container(&self, name: &str) -> Result<(), ContainerError> {
+    pub fn unpause_container(self: &Arc<Self>, name: &str) -> Result<(), ContainerError> {
         self.freeze(name, false)
     }
 
-    fn freeze(&self, name: &str, pause: bool) -> Result<(), ContainerError> {
+    fn freeze(self: &Arc<Self>, name: &str, pause: bool) -> Result<(), ContainerError> {
         let container = self.containers.get(name)?;
         let mut record = container.lock();
         let id = container.id.clone();
@@ -165,7 +182,18 @@ impl Engine {
         };
         record.save(&container.dir)?;
         let attrs = super::event_attrs(&record);
+        let (healthcheck, shell) = (
+            record.config.healthcheck.clone(),
+            record.config.shell.clone(),
+        );
         drop(record);
+        // A paused container is not probed (Docker reports it unhealthy meanwhile).
+        if pause {
+            self.health.stop(&id);
+        } else {
+            self.health
+                .start(self, &id, healthcheck.as_ref(), shell.as_deref(), true);
+        }
         self.events
             .publish(Event::new("container", action, &id, attrs));
         Ok(())

@@ -242,13 +242,18 @@ impl Volumes {
         })
     }
 
-    /// Records the mounts a container was given (replacing earlier ones).
+    /// Records the mounts a container was given (replacing earlier ones). A container with
+    /// none (the common case) costs no file.
     fn set_users(
         &self,
         inner: &mut Inner,
         container_id: &str,
         points: Vec<MountPoint>,
     ) -> Result<(), VolumeError> {
+        if points.is_empty() {
+            self.take_users(inner, container_id)?;
+            return Ok(());
+        }
         let path = self.users_path(container_id);
         let bytes = serde_json::to_vec(&points).unwrap_or_default();
         berth_fsutil::write_atomic(&path, &bytes, 0o600)

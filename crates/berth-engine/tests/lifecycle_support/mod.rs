@@ -28,9 +28,9 @@ impl TestEngine {
         let paths = Paths::new(dir.path().join("d"), dir.path().join("r"));
         let engine = Arc::new(Engine::open(paths).expect("open engine"));
         assert!(
-            engine.shim.is_file(),
+            engine.shim.source().is_file(),
             "{} is missing: build it first (cargo build -p berth-shim)",
-            engine.shim.display()
+            engine.shim.source().display()
         );
         let archive = std::fs::File::open(berth_testutil::fixture("busybox.docker-archive.tar"))
             .expect("fixture");

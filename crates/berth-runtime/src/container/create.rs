@@ -62,6 +62,8 @@ pub enum CreateError {
     },
     #[error("sync with the init: {0}")]
     Channel(#[from] ChannelError),
+    #[error("linux.seccomp: {0}")]
+    Seccomp(#[from] crate::process::seccomp::SeccompError),
     #[error("unable to start container process: {message}")]
     Init { message: String, exit_code: i32 },
     #[error("the init exited before it was ready")]
@@ -267,6 +269,13 @@ fn create_in(
         .as_deref()
         .map(foreground::socket_handle)
         .transpose()?;
+    let seccomp = linux
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|profile| {
+            let cache = opts.root.join(crate::process::seccomp::CACHE_DIR);
+            crate::process::seccomp::prepare(profile, Some(&cache))
+        })
+        .transpose()?;
     let (parent_end, child_end) = sys::fd::seqpacket_pair().map_err(SpawnError::Clone)?;
     let parent_chan = Channel(parent_end);
     let child_chan = Channel(child_end);
@@ -285,6 +294,7 @@ fn create_in(
         // In a new user namespace the init cannot write the host's cgroup files: we move it.
         join_cgroup: (!new_userns).then_some(&*cgroup),
         unshare_cgroupns,
+        seccomp: seccomp.as_ref(),
     };
     let pid = spawn(plan, &parent_chan, &child_chan, || {
         // In the init: our copy of the parent's end must go, so the parent's death is EOF.

@@ -43,6 +43,8 @@ pub enum ExecError {
     Fork(std::io::Error),
     #[error("sync with the exec'd process: {0}")]
     Channel(#[from] ChannelError),
+    #[error("linux.seccomp: {0}")]
+    Seccomp(#[from] crate::process::seccomp::SeccompError),
     #[error("joining the container's cgroup: {0}")]
     Cgroup(#[from] berth_cgroups::CgroupError),
     #[error("unable to start container process: {message}")]
@@ -110,7 +112,12 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
     let seccomp = container_spec
         .linux()
         .as_ref()
-        .and_then(|l| l.seccomp().clone());
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|profile| {
+            let cache = opts.root.join(crate::process::seccomp::CACHE_DIR);
+            crate::process::seccomp::prepare(profile, Some(&cache))
+        })
+        .transpose()?;
     let namespaces = open_namespaces(found.record.pid)?;
     let cgroup = berth_cgroups::manager(&found.record.cgroups_path)?;
 
@@ -307,7 +314,7 @@ fn intermediate_main(
     namespaces: &[(LinuxNamespaceType, File)],
     chan: &Channel,
     process: &Process,
-    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    seccomp: Option<&crate::process::seccomp::CompiledFilter>,
     console_socket: Option<&Path>,
     preserve_fds: u32,
 ) -> ! {
@@ -350,7 +357,7 @@ fn intermediate_main(
 fn exec_main(
     chan: &Channel,
     process: &Process,
-    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    seccomp: Option<&crate::process::seccomp::CompiledFilter>,
     console_socket: Option<&Path>,
     preserve_fds: u32,
 ) -> Result<std::convert::Infallible, InitError> {

@@ -19,6 +19,7 @@ pub use error::InitError;
 
 use crate::channel::{Channel, Message};
 use crate::process::hooks;
+use crate::process::seccomp::CompiledFilter;
 use crate::rootfs::{self, RootfsConfig};
 use crate::sys;
 
@@ -43,6 +44,8 @@ pub(crate) struct InitArgs<'a> {
     pub join_cgroup: Option<&'a dyn berth_cgroups::Manager>,
     /// Unshare the cgroup namespace once inside the container's cgroup.
     pub unshare_cgroupns: bool,
+    /// `linux.seccomp`, compiled by the parent: the init only loads it.
+    pub seccomp: Option<&'a CompiledFilter>,
 }
 
 /// Runs the init; never returns. On failure the error goes to the parent and we exit with
@@ -122,8 +125,7 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         program: String::new(),
     })?;
     let program = settings::resolve(process)?;
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
-    settings::apply(process, seccomp, args.console_socket)?;
+    settings::apply(process, args.seccomp, args.console_socket)?;
     sys::signal::SigSet::empty()
         .set_mask()
         .map_err(InitError::sys("sigprocmask"))?;

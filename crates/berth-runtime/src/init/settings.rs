@@ -4,11 +4,12 @@
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxSeccomp, Process};
+use oci_spec::runtime::Process;
 
 use super::InitError;
 use super::lookup::find_program;
-use crate::process::{caps, console, lsm, oom, rlimits, seccomp, user};
+use crate::process::seccomp::CompiledFilter;
+use crate::process::{caps, console, lsm, oom, rlimits, user};
 use crate::sys;
 
 /// A resolved program ready for `execve`.
@@ -52,7 +53,7 @@ pub fn resolve(process: &Process) -> Result<Program, InitError> {
 /// when `process.terminal` is set.
 pub fn apply(
     process: &Process,
-    seccomp_profile: Option<&LinuxSeccomp>,
+    seccomp_filter: Option<&CompiledFilter>,
     console_socket: Option<&Path>,
 ) -> Result<(), InitError> {
     if let Some(limits) = process.rlimits().as_deref().filter(|l| !l.is_empty()) {
@@ -70,8 +71,8 @@ pub fn apply(
         setup_terminal(process, console_socket)?;
     }
     let nnp = process.no_new_privileges().unwrap_or(false);
-    if !nnp && let Some(profile) = seccomp_profile {
-        seccomp::load(profile)?;
+    if !nnp && let Some(filter) = seccomp_filter {
+        filter.load()?;
     }
     let cwd = process.cwd();
     let early_chdir = std::env::set_current_dir(cwd);
@@ -92,8 +93,8 @@ pub fn apply(
     }
     if nnp {
         sys::proc::set_no_new_privs().map_err(InitError::sys("prctl(PR_SET_NO_NEW_PRIVS)"))?;
-        if let Some(profile) = seccomp_profile {
-            seccomp::load(profile)?;
+        if let Some(filter) = seccomp_filter {
+            filter.load()?;
         }
     }
     Ok(())

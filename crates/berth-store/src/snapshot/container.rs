@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use berth_oci::Digest;
 
 use super::{
-    ActiveRecord, Driver, MAX_MOUNT_DATA, Mount, MountGuard, SnapshotError, Snapshotter, copy,
-    overlay_supported,
+    ActiveRecord, Driver, MAX_MOUNT_DATA, Mount, MountGuard, SnapshotError, Snapshotter, active,
+    copy, overlay_supported,
 };
 use crate::fsutil;
 
@@ -61,10 +61,12 @@ impl Snapshotter {
                         key: key.to_owned(),
                     });
                 }
+                active::write(&dir, key, &record).map_err(|source| SnapshotError::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
                 index.active.insert(key.to_owned(), record.clone());
-                self.save(&index).inspect_err(|_| {
-                    index.active.remove(key);
-                })
+                Ok(())
             });
         if let Err(e) = made {
             let _ = fsutil::remove_any(&dir);
@@ -193,9 +195,10 @@ impl Snapshotter {
             .ok_or_else(|| SnapshotError::KeyMissing {
                 key: key.to_owned(),
             })?;
-        self.save(&index)?;
         drop(index);
         let dir = self.dir(record.id);
-        fsutil::remove_any(&dir).map_err(|source| SnapshotError::Io { path: dir, source })
+        active::unlink(&dir)
+            .and_then(|()| fsutil::remove_any(&dir))
+            .map_err(|source| SnapshotError::Io { path: dir, source })
     }
 }

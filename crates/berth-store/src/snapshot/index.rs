@@ -38,7 +38,9 @@ pub struct Index {
     pub next_id: u64,
     /// Keyed by chain ID.
     pub layers: BTreeMap<Digest, LayerRecord>,
-    /// Keyed by the caller's key (e.g. a container ID).
+    /// Keyed by the caller's key (e.g. a container ID). Each is stored in its own directory
+    /// (see `active.rs`); older stores kept them here, which is still read once to migrate.
+    #[serde(default, skip_serializing)]
     pub active: BTreeMap<String, ActiveRecord>,
 }
 

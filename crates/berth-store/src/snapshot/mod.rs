@@ -6,9 +6,11 @@
 //! Container snapshots get `snapshots/<n>/{fs,work}`: overlay upper + work dirs, or (copy
 //! driver) `fs` holds a full flattened copy and is bind-mounted.
 //!
-//! Crash safety: a directory is created first and recorded in `index.json` only once complete;
-//! on open, every directory the index does not know is removed.
+//! Crash safety: a directory is created first and recorded (layers in `index.json`, container
+//! snapshots in their own `active.json`) only once complete; on open, every directory nothing
+//! records is removed.
 
+mod active;
 mod container;
 mod copy;
 mod index;
@@ -85,7 +87,7 @@ impl Snapshotter {
         fs::create_dir_all(&root).map_err(io_err(&root))?;
         fsutil::remove_temp_entries(&root).map_err(io_err(&root))?;
         let index_path = root.join(INDEX_FILE);
-        let index: Index = match fs::read(&index_path) {
+        let mut index: Index = match fs::read(&index_path) {
             Ok(data) => {
                 serde_json::from_slice(&data).map_err(|source| SnapshotError::CorruptIndex {
                     path: index_path.clone(),
@@ -95,6 +97,16 @@ impl Snapshotter {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Index::default(),
             Err(e) => return Err(io_err(&index_path)(e)),
         };
+        // Container snapshots recorded in the index by an older Berth move to their directories.
+        let legacy = std::mem::take(&mut index.active);
+        for (key, record) in &legacy {
+            let dir = root.join(record.id.to_string());
+            active::write(&dir, key, record).map_err(io_err(&dir))?;
+        }
+        index.active = active::load_all(&root).map_err(io_err(&root))?;
+        // Container snapshot IDs are not saved in the index: never hand out one in use.
+        let highest = index.active.values().map(|a| a.id).max().unwrap_or(0);
+        index.next_id = index.next_id.max(highest);
         let known: HashSet<u64> = index
             .layers
             .values()
@@ -112,10 +124,14 @@ impl Snapshotter {
                 fsutil::remove_any(&entry.path()).map_err(io_err(&entry.path()))?;
             }
         }
-        Ok(Snapshotter {
+        let snapshotter = Snapshotter {
             root,
             index: Mutex::new(index),
-        })
+        };
+        if !legacy.is_empty() {
+            snapshotter.save(&snapshotter.lock())?;
+        }
+        Ok(snapshotter)
     }
 
     fn lock(&self) -> MutexGuard<'_, Index> {

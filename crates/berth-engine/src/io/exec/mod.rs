@@ -241,6 +241,11 @@ impl ExecTable {
             .ok_or_else(|| ExecError::NotFound(id.to_string()))
     }
 
+    /// Forgets one exec instance (a health probe's, once its result is taken).
+    pub fn forget(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
     /// Forgets the exec instances of a removed container.
     pub fn remove_container(&self, container_id: &str) {
         self.lock().retain(|_, e| e.container_id != container_id);

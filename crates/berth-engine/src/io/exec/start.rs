@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -58,6 +59,26 @@ pub fn runtime_binary() -> Result<PathBuf, ExecError> {
     }
     Err(ExecError::NoRuntime {
         beside: beside.display().to_string(),
+    })
+}
+
+/// What to run as berth-runc: the binary through a detached read-only mount, made once per
+/// process, so berth-runc skips its own CVE-2019-5736 re-exec on every exec; the plain
+/// binary when that mount cannot be made.
+fn runtime_exec_path() -> Result<PathBuf, ExecError> {
+    static SEALED: std::sync::OnceLock<Option<crate::sealed_bin::SealedBinary>> =
+        std::sync::OnceLock::new();
+    let binary = runtime_binary()?;
+    let sealed = SEALED.get_or_init(|| match crate::sealed_bin::SealedBinary::new(&binary) {
+        Ok(sealed) => Some(sealed),
+        Err(e) => {
+            tracing::warn!(error = %e, "running berth-runc from a writable mount (it re-execs)");
+            None
+        }
+    });
+    Ok(match sealed {
+        Some(sealed) if sealed.source() == binary => sealed.exec_path().to_path_buf(),
+        _ => binary,
     })
 }
 
@@ -143,8 +164,9 @@ fn launch(
     )
     .map_err(|e| io_err("inotify on", dir)(e.into()))?;
 
-    let mut command = Command::new(runtime_binary()?);
+    let mut command = Command::new(runtime_exec_path()?);
     command
+        .arg0("berth-runc")
         .arg("--root")
         .arg(engine.paths.runtime_root())
         .arg("exec")

@@ -1,0 +1,114 @@
+//! Container snapshots are recorded in their own directories: they survive a reopen, a
+//! half-made or half-removed one is cleaned up, IDs are never reused, and stores whose index
+//! still lists container snapshots (older Berth) are migrated.
+
+mod common;
+
+use std::fs::{self, File};
+
+use berth_store::Store;
+use berth_store::snapshot::Driver;
+
+const IMAGE: &str = "fixtures/busybox:1.35";
+
+fn store_with_busybox(name: &str) -> (tempfile::TempDir, Store) {
+    berth_testutil::require_root();
+    let root = common::temp_root(name);
+    let store = Store::open(root.path()).unwrap();
+    store
+        .load_archive(File::open(common::fixture("busybox.oci-archive.tar")).unwrap())
+        .unwrap();
+    (root, store)
+}
+
+fn snapshot_dir(store: &Store, key: &str) -> std::path::PathBuf {
+    let id = store.snapshots.index().active[key].id;
+    store.snapshots.fs_dir(id).parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn container_snapshots_survive_a_reopen_and_ids_are_not_reused() {
+    let (root, store) = store_with_busybox("active-reopen");
+    store.prepare_container("a", IMAGE, Driver::Copy).unwrap();
+    store.prepare_container("b", IMAGE, Driver::Copy).unwrap();
+    let (id_a, id_b) = {
+        let index = store.snapshots.index();
+        (index.active["a"].id, index.active["b"].id)
+    };
+    fs::write(store.snapshots.fs_dir(id_b).join("written"), b"kept").unwrap();
+    drop(store);
+
+    let store = Store::open(root.path()).unwrap();
+    let index = store.snapshots.index();
+    assert_eq!((index.active["a"].id, index.active["b"].id), (id_a, id_b));
+    assert_eq!(
+        fs::read(store.snapshots.fs_dir(id_b).join("written")).unwrap(),
+        b"kept"
+    );
+    store.prepare_container("c", IMAGE, Driver::Copy).unwrap();
+    let id_c = store.snapshots.index().active["c"].id;
+    assert!(id_c > id_b, "new ID {id_c} after {id_b}");
+    for key in ["a", "b", "c"] {
+        store.snapshots.remove(key).unwrap();
+    }
+    drop(store);
+    let store = Store::open(root.path()).unwrap();
+    assert!(store.snapshots.index().active.is_empty());
+}
+
+#[test]
+fn a_crash_mid_create_or_mid_remove_leaves_no_snapshot_behind() {
+    let (root, store) = store_with_busybox("active-crash");
+    store
+        .prepare_container("removing", IMAGE, Driver::Copy)
+        .unwrap();
+    let removing = snapshot_dir(&store, "removing");
+    let layers_before = store.snapshots.index().layers;
+    drop(store);
+    // Mid-remove: the record went first, part of the files are gone.
+    fs::remove_file(removing.join("active.json")).unwrap();
+    fs::remove_dir_all(removing.join("fs/bin")).unwrap();
+    // Mid-create: a directory with files but no record yet.
+    let half_made = removing.with_file_name("9999");
+    fs::create_dir_all(half_made.join("fs/etc")).unwrap();
+
+    let store = Store::open(root.path()).unwrap();
+    let index = store.snapshots.index();
+    assert!(index.active.is_empty(), "{:?}", index.active);
+    assert_eq!(index.layers, layers_before);
+    assert!(!removing.exists() && !half_made.exists());
+    // A garbled record (torn write) is ignored rather than trusted, and the store opens.
+    store
+        .prepare_container("torn", IMAGE, Driver::Copy)
+        .unwrap();
+    let torn = snapshot_dir(&store, "torn");
+    drop(store);
+    fs::write(torn.join("active.json"), b"{\"key\":").unwrap();
+    let store = Store::open(root.path()).unwrap();
+    assert!(store.snapshots.index().active.is_empty());
+    assert!(!torn.exists());
+}
+
+#[test]
+fn an_index_listing_container_snapshots_is_migrated() {
+    let (root, store) = store_with_busybox("active-legacy");
+    store.prepare_container("old", IMAGE, Driver::Copy).unwrap();
+    let dir = snapshot_dir(&store, "old");
+    let record = store.snapshots.index().active["old"].clone();
+    drop(store);
+    // What an older Berth wrote: the container snapshot in index.json, none in its directory.
+    fs::remove_file(dir.join("active.json")).unwrap();
+    let index_path = root.path().join("snapshots/index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&fs::read(&index_path).unwrap()).unwrap();
+    index["active"] = serde_json::json!({ "old": record });
+    fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let store = Store::open(root.path()).unwrap();
+    assert_eq!(store.snapshots.index().active["old"], record);
+    assert!(dir.join("active.json").is_file());
+    let rewritten: serde_json::Value =
+        serde_json::from_slice(&fs::read(&index_path).unwrap()).unwrap();
+    assert!(rewritten.get("active").is_none(), "{rewritten}");
+    store.snapshots.remove("old").unwrap();
+}
