@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use berth_build::engine::BuildOptions;
-pub use berth_build::engine::OutputSink;
+use berth_build::engine::{BuildOptions, RunNetwork, RunNetworkError, RunNetworkSetup};
+pub use berth_build::engine::{OutputSink, SANDBOX_HOSTNAME};
 use berth_store::images::ImageRecord;
+use bollard_stubs::models::{ContainerConfig, HostConfig};
 
 use crate::Engine;
 use crate::error::{ErrorKind, HasKind};
+use crate::network::{AttachRequest, NetworkService};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildRequestError {
@@ -45,6 +47,41 @@ pub struct BuildRequest {
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub no_cache: bool,
+    /// `docker build --network` (`networkmode`): `default`, `host`, `none` or a network.
+    pub network_mode: Option<String>,
+}
+
+/// RUN steps join networks the way containers do: each step is a sandbox of the network
+/// service for as long as it runs (a daemon restart tears down what a crash left).
+struct StepNetworks<'e>(&'e NetworkService);
+
+impl RunNetwork for StepNetworks<'_> {
+    fn attach(&self, step_id: &str, network: &str) -> Result<RunNetworkSetup, RunNetworkError> {
+        let host = HostConfig {
+            network_mode: Some(network.to_string()),
+            ..HostConfig::default()
+        };
+        let config = ContainerConfig::default();
+        let name = format!("build-{}", &step_id[..step_id.len().min(12)]);
+        let attachment = self.0.attach(&AttachRequest {
+            id: step_id,
+            name: &name,
+            hostname: SANDBOX_HOSTNAME,
+            config: &config,
+            host: &host,
+            endpoints: None,
+            joined_netns: None,
+        })?;
+        Ok(RunNetworkSetup {
+            netns: attachment.netns_path,
+            hosts: attachment.hosts,
+            resolv_conf: attachment.resolv_conf,
+        })
+    }
+
+    fn detach(&self, step_id: &str) -> Result<(), RunNetworkError> {
+        Ok(self.0.detach(step_id)?)
+    }
 }
 
 /// Unpacks `context` and builds it; the unpacked context is removed afterwards.
@@ -69,9 +106,13 @@ pub fn build(
         opts.build_args = request.build_args.clone();
         opts.target = request.target.clone();
         opts.no_cache = request.no_cache;
+        if let Some(mode) = request.network_mode.as_ref().filter(|m| !m.is_empty()) {
+            opts.network_mode = mode.clone();
+        }
         opts.runtime_root = engine.paths.exec_root.join("build");
         opts.output = Some(output);
-        Ok(berth_build::engine::build(&engine.store, &opts)?.image)
+        let networks = StepNetworks(&engine.network);
+        Ok(berth_build::engine::build_with(&engine.store, &opts, Some(&networks))?.image)
     });
     drop(dir);
     result

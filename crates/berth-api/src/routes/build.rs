@@ -35,6 +35,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         build_args,
         target: q.get("target").filter(|t| !t.is_empty()).cloned(),
         no_cache: http::query_bool(&q, "nocache"),
+        network_mode: q.get("networkmode").cloned(),
     };
     let quiet = http::query_bool(&q, "q");
     let context = http::body_reader(req);

@@ -108,6 +108,13 @@ pub enum BuildError {
         command: String,
         reason: String,
     },
+    #[error("line {line}: ADD: {source}")]
+    Fetch {
+        line: usize,
+        source: crate::engine::remote::FetchError,
+    },
+    #[error("line {line}: RUN --mount=type=secret: secret {id:?} is required but was not given")]
+    SecretMissing { line: usize, id: String },
     #[error("tag {tag:?}: {source}")]
     Tag {
         tag: String,

@@ -8,10 +8,14 @@ mod cache;
 mod config;
 mod copy;
 mod error;
+mod heredocs;
 mod layer;
+mod network;
 mod paths;
+mod remote;
 mod run;
 mod stage;
+mod stubs;
 mod sys;
 mod users;
 mod workspace;
@@ -26,6 +30,7 @@ use berth_store::{ImagePlan, Store};
 pub use config::DEFAULT_PATH;
 pub use error::BuildError;
 pub use layer::{LayerBlob, diff_upper};
+pub use network::{RunNetwork, RunNetworkError, RunNetworkSetup, SANDBOX_HOSTNAME};
 pub use run::container_prefix;
 
 use crate::dockerignore::{Matcher, pick_ignore_file};
@@ -43,6 +48,12 @@ pub struct BuildOptions {
     pub target: Option<String>,
     pub tags: Vec<String>,
     pub no_cache: bool,
+    /// `docker build --network`: `default` (the provider's `bridge`, else the host's),
+    /// `host`, `none` or a network name; `RUN --network` overrides it per step.
+    pub network_mode: String,
+    /// `--secret id=…,src=…`: files `RUN --mount=type=secret` may read (never cached, never
+    /// in a layer).
+    pub secrets: BTreeMap<String, PathBuf>,
     /// Where RUN steps keep container state (like `runc --root`).
     pub runtime_root: PathBuf,
     /// SOURCE_DATE_EPOCH: fixes `created` times and clamps layer mtimes, for reproducible
@@ -68,6 +79,8 @@ impl BuildOptions {
             target: None,
             tags: Vec::new(),
             no_cache: false,
+            network_mode: "default".to_string(),
+            secrets: BTreeMap::new(),
             runtime_root: PathBuf::from("/run/berth/build"),
             source_date_epoch: None,
             echo_output: true,
@@ -100,8 +113,18 @@ pub struct BuildResult {
     pub steps_cached: usize,
 }
 
-/// Builds the target stage and registers (and tags) the image in `store`.
+/// Builds the target stage and registers (and tags) the image in `store`; RUN steps get the
+/// host's network unless they ask for none.
 pub fn build(store: &Store, opts: &BuildOptions) -> Result<BuildResult, BuildError> {
+    build_with(store, opts, None)
+}
+
+/// [`build`] with a provider of networks for RUN steps (berthd's bridge).
+pub fn build_with(
+    store: &Store,
+    opts: &BuildOptions,
+    network: Option<&dyn RunNetwork>,
+) -> Result<BuildResult, BuildError> {
     let dockerfile_path = opts.context.join(&opts.dockerfile);
     let source = std::fs::read(&dockerfile_path).map_err(|source| BuildError::Read {
         path: dockerfile_path.clone(),
@@ -133,7 +156,7 @@ pub fn build(store: &Store, opts: &BuildOptions) -> Result<BuildResult, BuildErr
         .collect::<Result<Vec<_>, _>>()?;
     let ignore = load_ignore(opts, &dockerfile_path)?;
     let _lease = store.lease();
-    let mut builder = stage::Builder::new(store, opts, &file, ignore);
+    let mut builder = stage::Builder::new(store, opts, &file, ignore, network);
     let built = builder.stage(target, &mut Vec::new())?;
     let config = built.config;
     let config_bytes = serde_json::to_vec(&config.doc).unwrap_or_default();

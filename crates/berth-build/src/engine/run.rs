@@ -8,7 +8,6 @@ use berth_runtime::container::{ContainerId, CreateOptions, RunOptions, run};
 use serde_json::{Value, json};
 
 use super::sys::run_captured;
-use crate::instructions::Network;
 
 /// Docker's default capability set for containers (and so for RUN steps).
 const DOCKER_CAPS: &[&str] = &[
@@ -39,11 +38,33 @@ pub struct RunStep<'a> {
     pub cwd: String,
     pub uid: u32,
     pub gid: u32,
-    pub network: Network,
+    pub netns: NetNamespace,
+    /// Mounts besides the default ones (`/etc/hosts`, `/etc/resolv.conf`, `RUN --mount`).
+    pub mounts: Vec<SpecMount>,
     /// Print the step's output as it arrives.
     pub echo: bool,
     /// Where echoed output goes (stderr when `None`).
     pub output: Option<&'a super::OutputSink>,
+}
+
+/// Which network namespace the step's process lives in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetNamespace {
+    Host,
+    /// A new one, with only loopback.
+    New,
+    /// An existing one (a bridge network's endpoint is in it).
+    Join(PathBuf),
+}
+
+/// One OCI mount of the step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecMount {
+    pub destination: String,
+    /// `bind` or `tmpfs`.
+    pub kind: &'static str,
+    pub source: PathBuf,
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,12 +184,27 @@ fn spec(step: &RunStep) -> Value {
         "noNewPrivileges": false,
     });
     spec["root"] = json!({"path": "rootfs", "readonly": false});
-    spec["hostname"] = json!("buildkitsandbox");
-    if step.network != Network::None
-        && let Some(namespaces) = spec["linux"]["namespaces"].as_array_mut()
-    {
-        // Host networking until the builder joins berth-net's bridge.
-        namespaces.retain(|ns| ns["type"] != "network");
+    spec["hostname"] = json!(super::network::SANDBOX_HOSTNAME);
+    if let Some(namespaces) = spec["linux"]["namespaces"].as_array_mut() {
+        match &step.netns {
+            NetNamespace::Host => namespaces.retain(|ns| ns["type"] != "network"),
+            NetNamespace::New => {}
+            NetNamespace::Join(path) => {
+                for ns in namespaces.iter_mut().filter(|ns| ns["type"] == "network") {
+                    ns["path"] = json!(path);
+                }
+            }
+        }
+    }
+    if let Some(mounts) = spec["mounts"].as_array_mut() {
+        for m in &step.mounts {
+            mounts.push(json!({
+                "destination": m.destination,
+                "type": m.kind,
+                "source": m.source,
+                "options": m.options,
+            }));
+        }
     }
     spec
 }

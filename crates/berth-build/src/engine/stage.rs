@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::BuildOptions;
 mod cached;
 mod copy_step;
+mod run_mounts;
 mod run_step;
 
 use super::cache::CacheKey;
@@ -38,7 +39,10 @@ pub struct Builder<'a> {
     pub(super) opts: &'a BuildOptions,
     pub(super) file: &'a BuildFile,
     pub(super) ignore: Option<Matcher>,
+    pub(super) network: Option<&'a dyn super::RunNetwork>,
     done: HashMap<usize, Built>,
+    /// Downloads made while computing an ADD's cache key, by line, for the step to use.
+    pub(super) fetched: HashMap<usize, super::remote::Fetched>,
     created: String,
     pub runs_executed: usize,
     pub steps_cached: usize,
@@ -57,6 +61,11 @@ struct CopySpec<'a> {
     chown: Option<&'a str>,
     chmod: Option<&'a str>,
     extract: bool,
+    /// Heredoc files (`COPY <<EOF /dst`).
+    inline: &'a [crate::instructions::InlineFile],
+    /// `ADD` of http(s) URLs, and the `--checksum` they must match.
+    remote: Vec<String>,
+    checksum: Option<&'a str>,
 }
 
 impl<'a> Builder<'a> {
@@ -65,6 +74,7 @@ impl<'a> Builder<'a> {
         opts: &'a BuildOptions,
         file: &'a BuildFile,
         ignore: Option<Matcher>,
+        network: Option<&'a dyn super::RunNetwork>,
     ) -> Builder<'a> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -77,7 +87,9 @@ impl<'a> Builder<'a> {
             opts,
             file,
             ignore,
+            network,
             done: HashMap::new(),
+            fetched: HashMap::new(),
             created,
             runs_executed: 0,
             steps_cached: 0,
@@ -279,10 +291,10 @@ impl<'a> Builder<'a> {
                 return Ok(());
             }
             Instruction::Copy(c) => {
-                if !c.files.inline.is_empty() || c.parents || !c.exclude.is_empty() {
+                if c.parents || !c.exclude.is_empty() {
                     return Err(BuildError::Unsupported {
                         line,
-                        feature: "COPY heredocs, --parents and --exclude",
+                        feature: "COPY --parents and --exclude",
                     });
                 }
                 let spec = CopySpec {
@@ -293,47 +305,64 @@ impl<'a> Builder<'a> {
                     chown: c.chown.as_deref(),
                     chmod: c.chmod.as_deref(),
                     extract: false,
+                    inline: &c.files.inline,
+                    remote: Vec::new(),
+                    checksum: None,
                 };
-                return self.copy(state, line, &spec, visiting);
+                return self.copy(state, line, &spec, build_args, visiting);
             }
             Instruction::Add(a) => {
-                if !a.files.inline.is_empty() || a.checksum.is_some() || !a.exclude.is_empty() {
+                if !a.exclude.is_empty() {
                     return Err(BuildError::Unsupported {
                         line,
-                        feature: "ADD heredocs, --checksum and --exclude",
+                        feature: "ADD --exclude",
                     });
                 }
-                if a.files.sources.iter().any(|s| is_remote(s)) {
+                if a.files.sources.iter().any(|s| is_git(s)) {
                     return Err(BuildError::Unsupported {
                         line,
-                        feature: "ADD from a URL or git repository",
+                        feature: "ADD from a git repository",
+                    });
+                }
+                let (remote, local): (Vec<String>, Vec<String>) = a
+                    .files
+                    .sources
+                    .iter()
+                    .cloned()
+                    .partition(|s| super::remote::is_http(s));
+                if let Some(sum) = &a.checksum
+                    && !local.is_empty()
+                {
+                    return Err(BuildError::BadFlag {
+                        line,
+                        instruction: "ADD",
+                        flag: "checksum",
+                        value: sum.clone(),
+                        reason: "checksum can't be specified for non-HTTP(S) sources",
                     });
                 }
                 let spec = CopySpec {
                     keyword: "ADD",
-                    sources: &a.files.sources,
+                    sources: &local,
                     dest: &a.files.dest,
                     from: None,
                     chown: a.chown.as_deref(),
                     chmod: a.chmod.as_deref(),
                     extract: true,
+                    inline: &a.files.inline,
+                    remote,
+                    checksum: a.checksum.as_deref(),
                 };
-                return self.copy(state, line, &spec, visiting);
+                return self.copy(state, line, &spec, build_args, visiting);
             }
             Instruction::Run(run) => {
-                if !run.mounts.is_empty() || !run.files.is_empty() {
-                    return Err(BuildError::Unsupported {
-                        line,
-                        feature: "RUN --mount and RUN heredocs",
-                    });
-                }
                 if run.security == Some(Security::Insecure) {
                     return Err(BuildError::Unsupported {
                         line,
                         feature: "RUN --security=insecure",
                     });
                 }
-                return self.run(state, line, step, run.network, build_args);
+                return self.run(state, line, step, run.network, build_args, visiting);
             }
             Instruction::From(_) => unreachable!("FROM starts a stage and is never a step"),
         };
@@ -416,10 +445,13 @@ fn reject_onbuild(doc: &Value, line: usize) -> Result<(), BuildError> {
     Ok(())
 }
 
-fn is_remote(source: &str) -> bool {
-    ["http://", "https://", "git@", "git://"]
-        .iter()
-        .any(|p| source.starts_with(p))
+fn is_git(source: &str) -> bool {
+    ["git@", "git://"].iter().any(|p| source.starts_with(p))
+        || (super::remote::is_http(source)
+            && source
+                .split(['?', '#'])
+                .next()
+                .is_some_and(|s| s.ends_with(".git")))
 }
 
 /// `mkdir -p` inside `rootfs`; directories it creates are owned by `ids` (BuildKit creates

@@ -2,11 +2,14 @@
 //! at a private directory. Dropping it unmounts and removes the snapshot, so a failing step
 //! leaves no mount and no snapshot behind.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use berth_oci::Digest;
 use berth_store::Store;
 use berth_store::snapshot::{Driver, MountGuard, SnapshotError};
+
+use super::stubs::MountStubs;
 
 pub struct Workspace<'s> {
     store: &'s Store,
@@ -14,6 +17,8 @@ pub struct Workspace<'s> {
     dir: PathBuf,
     upper: PathBuf,
     mount: Option<MountGuard>,
+    /// Mount stubs a RUN removed; the directories copied up for them go at `finish`.
+    stubs: RefCell<Vec<MountStubs>>,
 }
 
 impl<'s> Workspace<'s> {
@@ -32,6 +37,7 @@ impl<'s> Workspace<'s> {
             upper: upper_dir(&mount.options).unwrap_or_else(|| mount.source.clone()),
             dir,
             mount: None,
+            stubs: RefCell::new(Vec::new()),
         };
         let rootfs = workspace.rootfs();
         std::fs::create_dir_all(&rootfs).map_err(|source| SnapshotError::Io {
@@ -58,9 +64,17 @@ impl<'s> Workspace<'s> {
         self.dir.join("rootfs")
     }
 
+    /// Remembers removed mount stubs so `finish` can prune what overlayfs copied up for them.
+    pub fn note_stubs(&self, stubs: MountStubs) {
+        self.stubs.borrow_mut().push(stubs);
+    }
+
     /// Unmounts and returns the upper dir: what the step changed.
     pub fn finish(&mut self) -> &Path {
         self.mount = None;
+        for stubs in self.stubs.get_mut().drain(..) {
+            stubs.prune_upper(&self.upper);
+        }
         &self.upper
     }
 }

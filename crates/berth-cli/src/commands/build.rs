@@ -28,6 +28,10 @@ pub struct BuildArgs {
     /// Do not use cache when building the image.
     #[arg(long)]
     pub no_cache: bool,
+    /// Networking mode for the RUN instructions during build (default, host, none or a
+    /// network name).
+    #[arg(long)]
+    pub network: Option<String>,
     /// Suppress the build output and print image ID on success.
     #[arg(short, long)]
     pub quiet: bool,
@@ -52,6 +56,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
         target: args.target,
         no_cache: args.no_cache,
         quiet: args.quiet,
+        network: args.network,
     };
     let context: Box<dyn Read> = if args.path == "-" {
         Box::new(io::stdin())

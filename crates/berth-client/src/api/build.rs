@@ -17,6 +17,8 @@ pub struct BuildQuery {
     pub target: Option<String>,
     pub no_cache: bool,
     pub quiet: bool,
+    /// `--network` for RUN steps (`networkmode`).
+    pub network: Option<String>,
 }
 
 impl Client {
@@ -32,6 +34,7 @@ impl Client {
         q = q
             .opt("dockerfile", opts.dockerfile.as_deref())
             .opt("target", opts.target.as_deref())
+            .opt("networkmode", opts.network.as_deref())
             .flag("nocache", opts.no_cache)
             .flag("q", opts.quiet);
         if !opts.build_args.is_empty() {

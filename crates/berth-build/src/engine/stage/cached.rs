@@ -5,8 +5,9 @@
 use super::{Builder, Built};
 use crate::engine::cache::{self, CacheEntry, CacheKey};
 use crate::engine::error::BuildError;
+use crate::engine::remote;
 use crate::expand::EnvList;
-use crate::instructions::{Instruction, LocatedInstruction};
+use crate::instructions::{Add, Instruction, LocatedInstruction, Mount};
 
 impl Builder<'_> {
     pub(super) fn step(
@@ -75,28 +76,44 @@ impl Builder<'_> {
         let instruction = format!("{:?}", step.instruction);
         // Build args reach RUN's environment (and so its key); ARG steps themselves only
         // record the declaration, so a different value invalidates no COPY before a RUN.
+        // So do heredoc bodies COPY/ADD expand.
+        let expands_inline = match &step.instruction {
+            Instruction::Copy(c) => c.files.inline.iter().any(|f| f.expand),
+            Instruction::Add(a) => a.files.inline.iter().any(|f| f.expand),
+            _ => false,
+        };
         let args: Vec<String> = match &step.instruction {
             Instruction::Run(_) => build_args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            _ if expands_inline => build_args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
             _ => Vec::new(),
         };
         let args = args.join("\0");
+        if let Instruction::Run(run) = &step.instruction {
+            let mounts = self.bind_mount_inputs(&run.mounts, visiting)?;
+            return Ok(state.cache_key.child(&[&instruction, &args, &mounts]));
+        }
+        let remote = match &step.instruction {
+            Instruction::Add(a) => self.remote_inputs(step.start_line, a)?,
+            _ => String::new(),
+        };
+        let local: Vec<String>;
         let (sources, from) = match &step.instruction {
             Instruction::Copy(c) => (Some(&c.files.sources), c.from.as_deref()),
-            Instruction::Add(a) => (Some(&a.files.sources), None),
+            Instruction::Add(a) => {
+                local = a
+                    .files
+                    .sources
+                    .iter()
+                    .filter(|s| !remote::is_http(s))
+                    .cloned()
+                    .collect();
+                (Some(&local), None)
+            }
             _ => (None, None),
         };
         let content = match (sources, from) {
             (None, _) => String::new(),
-            (Some(_), Some(from)) => match self.file.stage_index(from) {
-                Some(index) if !visiting.contains(&index) => {
-                    format!("stage:{}", self.stage(index, visiting)?.cache_key.0)
-                }
-                // Cycles and unknown images are reported by the step itself.
-                _ => match self.store.images.resolve(from) {
-                    Ok(record) => format!("image:{}", record.id),
-                    Err(_) => format!("unresolved:{from}"),
-                },
-            },
+            (Some(_), Some(from)) => self.source_identity(from, visiting)?,
             (Some(sources), None) => {
                 let ignore = self.ignore.clone();
                 cache::sources_digest(&self.opts.context, sources, ignore.as_ref())
@@ -104,6 +121,73 @@ impl Builder<'_> {
                     .unwrap_or_else(|e| format!("unreadable:{e}"))
             }
         };
-        Ok(state.cache_key.child(&[&instruction, &args, &content]))
+        Ok(state
+            .cache_key
+            .child(&[&instruction, &args, &content, &remote]))
+    }
+
+    /// What an ADD's URLs hold: the `--checksum` when given (no download on a cache hit),
+    /// else the downloaded content's digests (the files are kept for the step).
+    fn remote_inputs(&mut self, line: usize, add: &Add) -> Result<String, BuildError> {
+        let urls: Vec<String> = add
+            .files
+            .sources
+            .iter()
+            .filter(|s| remote::is_http(s))
+            .cloned()
+            .collect();
+        if urls.is_empty() {
+            return Ok(String::new());
+        }
+        if let Some(sum) = &add.checksum {
+            return Ok(format!("checksum:{sum}"));
+        }
+        let fetched = self.fetch(line, &urls, None, add.files.dest.ends_with('/'))?;
+        let digests = fetched.digests.join(",");
+        self.fetched.insert(line, fetched);
+        Ok(digests)
+    }
+
+    /// What `RUN --mount=type=bind` reads: context files (hashed like COPY's), or the source
+    /// stage's key / image ID. Cache, tmpfs and secret mounts are not inputs (as in BuildKit).
+    fn bind_mount_inputs(
+        &mut self,
+        mounts: &[Mount],
+        visiting: &mut Vec<usize>,
+    ) -> Result<String, BuildError> {
+        let mut inputs = Vec::new();
+        for mount in mounts {
+            let Mount::Bind { source, from, .. } = mount else {
+                continue;
+            };
+            let source = source.clone().unwrap_or_else(|| ".".to_string());
+            inputs.push(match from {
+                Some(from) => self.source_identity(from, visiting)?,
+                None => {
+                    let ignore = self.ignore.clone();
+                    cache::sources_digest(&self.opts.context, &[source], ignore.as_ref())
+                        .unwrap_or_else(|e| format!("unreadable:{e}"))
+                }
+            });
+        }
+        Ok(inputs.join("\0"))
+    }
+
+    /// A stage's cache key or an image's ID, for what `--from` reads.
+    fn source_identity(
+        &mut self,
+        from: &str,
+        visiting: &mut Vec<usize>,
+    ) -> Result<String, BuildError> {
+        Ok(match self.file.stage_index(from) {
+            Some(index) if !visiting.contains(&index) => {
+                format!("stage:{}", self.stage(index, visiting)?.cache_key.0)
+            }
+            // Cycles and unknown images are reported by the step itself.
+            _ => match self.store.images.resolve(from) {
+                Ok(record) => format!("image:{}", record.id),
+                Err(_) => format!("unresolved:{from}"),
+            },
+        })
     }
 }

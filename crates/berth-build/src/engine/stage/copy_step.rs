@@ -6,8 +6,11 @@ use berth_oci::Digest;
 use super::{Builder, Built, CopySpec, unknown};
 use crate::engine::copy::{CopyError, CopyRequest, copy_into};
 use crate::engine::error::BuildError;
+use crate::engine::heredocs::{self, InlineDir};
+use crate::engine::remote::{self, Fetched};
 use crate::engine::users;
 use crate::engine::workspace::Workspace;
+use crate::expand::EnvList;
 
 impl Builder<'_> {
     pub(super) fn copy(
@@ -15,9 +18,21 @@ impl Builder<'_> {
         state: &mut Built,
         line: usize,
         spec: &CopySpec,
+        build_args: &[(String, String)],
         visiting: &mut Vec<usize>,
     ) -> Result<(), BuildError> {
         let keyword = spec.keyword;
+        let inline = self.inline_files(state, line, spec, build_args, chmod_of(spec))?;
+        let fetched = self.fetched_for(line, spec)?;
+        if spec.sources.len() + spec.inline.len() + spec.remote.len() > 1
+            && !spec.dest.ends_with('/')
+        {
+            return Err(BuildError::DestNotDir {
+                line,
+                instruction: keyword,
+                dest: spec.dest.to_string(),
+            });
+        }
         let chmod = spec
             .chmod
             .map(|m| {
@@ -62,25 +77,62 @@ impl Builder<'_> {
                 .chown
                 .map(|c| users::resolve(&rootfs, c, true).map_err(|e| unknown(line, keyword, e)))
                 .transpose()?;
-            let request = CopyRequest {
-                src_root: &src_root,
-                sources: spec.sources,
-                dest: spec.dest,
-                workdir: &workdir,
-                ignore: if spec.from.is_none() {
-                    ignore.as_ref()
-                } else {
-                    None
-                },
-                owner,
-                keep_owner: spec.from.is_some(),
-                chmod,
-                extract_archives: spec.extract,
-            };
-            copy_into(&rootfs, &request)
-                .map(|_| ())
-                .map_err(|e| copy_error(line, keyword, &src_root, e))
+            if !spec.sources.is_empty() {
+                let request = CopyRequest {
+                    src_root: &src_root,
+                    sources: spec.sources,
+                    dest: spec.dest,
+                    workdir: &workdir,
+                    ignore: if spec.from.is_none() {
+                        ignore.as_ref()
+                    } else {
+                        None
+                    },
+                    owner,
+                    keep_owner: spec.from.is_some(),
+                    chmod,
+                    extract_archives: spec.extract,
+                };
+                copy_into(&rootfs, &request)
+                    .map_err(|e| copy_error(line, keyword, &src_root, e))?;
+            }
+            if let Some(dir) = &inline {
+                let names: Vec<String> = spec.inline.iter().map(|f| f.name.clone()).collect();
+                let request = CopyRequest {
+                    src_root: dir.path(),
+                    sources: &names,
+                    dest: spec.dest,
+                    workdir: &workdir,
+                    ignore: None,
+                    owner,
+                    keep_owner: false,
+                    chmod,
+                    // A heredoc is a file, never an archive to unpack.
+                    extract_archives: false,
+                };
+                copy_into(&rootfs, &request)
+                    .map_err(|e| copy_error(line, keyword, dir.path(), e))?;
+            }
+            if let Some(fetched) = &fetched {
+                let request = CopyRequest {
+                    src_root: fetched.dir(),
+                    sources: &fetched.names,
+                    dest: spec.dest,
+                    workdir: &workdir,
+                    ignore: None,
+                    owner,
+                    keep_owner: false,
+                    chmod,
+                    // Downloads are never unpacked.
+                    extract_archives: false,
+                };
+                copy_into(&rootfs, &request)
+                    .map_err(|e| copy_error(line, keyword, fetched.dir(), e))?;
+            }
+            Ok(())
         })?;
+        drop(inline);
+        drop(fetched);
         drop(source_ws);
         let mut created_by = format!("{keyword} ");
         for (flag, value) in [
@@ -92,7 +144,10 @@ impl Builder<'_> {
                 created_by.push_str(&format!("--{flag}={value} "));
             }
         }
-        created_by.push_str(&spec.sources.join(" "));
+        let mut sources: Vec<String> = spec.sources.to_vec();
+        sources.extend(spec.remote.iter().cloned());
+        sources.extend(spec.inline.iter().map(|f| format!("<<{}", f.name)));
+        created_by.push_str(&sources.join(" "));
         created_by.push_str(&format!(" {} # buildkit", spec.dest));
         state
             .config
@@ -100,8 +155,97 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// The heredoc bodies, expanded with the stage's variables, as files in a private dir
+    /// (mode 0644 or `--chmod`, mtime SOURCE_DATE_EPOCH or 0 so the layer is reproducible).
+    fn inline_files(
+        &self,
+        state: &Built,
+        line: usize,
+        spec: &CopySpec,
+        build_args: &[(String, String)],
+        chmod: Option<u32>,
+    ) -> Result<Option<InlineDir>, BuildError> {
+        if spec.inline.is_empty() {
+            return Ok(None);
+        }
+        let mut env = EnvList::from_pairs(state.config.env());
+        for (k, v) in build_args {
+            if env.iter().all(|(key, _)| key != k) {
+                env.push(k, v);
+            }
+        }
+        let mut files = Vec::new();
+        for file in spec.inline {
+            if !heredocs::valid_name(&file.name) {
+                return Err(BuildError::BadFlag {
+                    line,
+                    instruction: spec.keyword,
+                    flag: "heredoc",
+                    value: file.name.clone(),
+                    reason: "a heredoc delimiter must be usable as a file name",
+                });
+            }
+            let content = heredocs::file_content(file, self.file.escape, &env).map_err(|e| {
+                BuildError::Instruction(crate::instructions::InstructionError {
+                    file: self.file.file.clone(),
+                    line,
+                    kind: Box::new(crate::instructions::InstructionErrorKind::Expand {
+                        instruction: spec.keyword.to_string(),
+                        source: e,
+                    }),
+                })
+            })?;
+            files.push((file.name.clone(), content));
+        }
+        let dir = self
+            .store
+            .root()
+            .join("build-tmp")
+            .join(format!("heredoc-{}", super::super::network::new_step_id()));
+        let mtime = self.opts.source_date_epoch.unwrap_or(0);
+        InlineDir::write(dir.clone(), &files, chmod.unwrap_or(0o644), mtime)
+            .map(Some)
+            .map_err(|source| BuildError::Io {
+                line,
+                instruction: spec.keyword,
+                path: dir,
+                source,
+            })
+    }
+
+    /// The downloads of an ADD: made already for its cache key, or now.
+    pub(super) fn fetched_for(
+        &mut self,
+        line: usize,
+        spec: &CopySpec,
+    ) -> Result<Option<Fetched>, BuildError> {
+        if spec.remote.is_empty() {
+            return Ok(None);
+        }
+        if let Some(fetched) = self.fetched.remove(&line) {
+            return Ok(Some(fetched));
+        }
+        self.fetch(line, &spec.remote, spec.checksum, spec.dest.ends_with('/'))
+            .map(Some)
+    }
+
+    pub(super) fn fetch(
+        &self,
+        line: usize,
+        urls: &[String],
+        checksum: Option<&str>,
+        dest_is_dir: bool,
+    ) -> Result<Fetched, BuildError> {
+        let dir = self.store.root().join("build-tmp").join(format!(
+            "download-{}",
+            crate::engine::network::new_step_id()
+        ));
+        remote::fetch(urls, dir, checksum, dest_is_dir)
+            .map_err(|source| BuildError::Fetch { line, source })
+    }
+
     /// The snapshot chain `COPY --from=<stage|image>` reads.
-    fn copy_source_chain(
+    pub(super) fn copy_source_chain(
         &mut self,
         from: &str,
         line: usize,
@@ -155,4 +299,11 @@ fn copy_error(
             source,
         },
     }
+}
+
+/// `--chmod` parsed for the heredoc files (the step reports a bad value itself).
+fn chmod_of(spec: &CopySpec) -> Option<u32> {
+    spec.chmod
+        .and_then(|m| u32::from_str_radix(m, 8).ok())
+        .filter(|m| *m <= 0o7777)
 }

@@ -3,8 +3,11 @@
 
 use super::{Builder, Built, unknown};
 use crate::engine::error::BuildError;
+use crate::engine::heredocs::{self, PIPES_DIR};
+use crate::engine::network::{self, Attached, StepNetwork};
 use crate::engine::paths::{clean_relative, scoped_resolve};
-use crate::engine::run::{RunStep, RunStepError, run_step};
+use crate::engine::run::{NetNamespace, RunStep, RunStepError, SpecMount, run_step};
+use crate::engine::stubs::MountStubs;
 use crate::engine::users::{self, Ids};
 use crate::instructions::{CommandLine, Instruction, LocatedInstruction, Network};
 
@@ -16,12 +19,27 @@ impl Builder<'_> {
         step: &LocatedInstruction,
         network: Option<Network>,
         build_args: &[(String, String)],
+        visiting: &mut Vec<usize>,
     ) -> Result<(), BuildError> {
         let Instruction::Run(run) = &step.instruction else {
             unreachable!("run() is called for RUN only")
         };
         let config = &state.config;
-        let argv = config.argv(&run.command);
+        let heredoc = heredocs::run_command(&run.command, &run.files);
+        if let Some(script) = heredoc
+            .script
+            .as_ref()
+            .filter(|s| !heredocs::valid_name(&s.name))
+        {
+            return Err(BuildError::BadFlag {
+                line,
+                instruction: "RUN",
+                flag: "heredoc",
+                value: script.name.clone(),
+                reason: "a heredoc delimiter must be usable as a file name",
+            });
+        }
+        let argv = config.argv(&heredoc.command);
         let mut env = config.env();
         let env_keys: Vec<String> = env
             .iter()
@@ -41,7 +59,60 @@ impl Builder<'_> {
         let runtime_root = self.opts.runtime_root.clone();
         let echo = self.opts.echo_output;
         let output = self.opts.output.clone();
+        let setup_failed = |reason: String| BuildError::RunSetup {
+            line,
+            command: command_text.clone(),
+            reason,
+        };
+        let extra = self.prepare_mounts(&run.mounts, line, visiting)?;
+        env.extend(extra.env.iter().cloned());
+        let provider = self.network;
+        let step_network =
+            network::step_network(network, &self.opts.network_mode, provider.is_some());
         let layer = self.fs_step(state, line, "RUN", |ws| {
+            // Attached for the step only; detached (on drop) before the layer is taken.
+            let (netns, hosts, resolv_conf, _attached) = match &step_network {
+                StepNetwork::Host => (
+                    NetNamespace::Host,
+                    network::host_hosts(),
+                    network::host_resolv_conf(),
+                    None,
+                ),
+                StepNetwork::Isolated => (
+                    NetNamespace::New,
+                    network::local_hosts(),
+                    network::host_resolv_conf(),
+                    None,
+                ),
+                StepNetwork::Provided(name) => {
+                    let provider = provider.ok_or_else(|| {
+                        setup_failed(format!(
+                            "network {name:?} needs the daemon's network service"
+                        ))
+                    })?;
+                    let attached = Attached::attach(provider, name)
+                        .map_err(|e| setup_failed(format!("network {name:?}: {e}")))?;
+                    let setup = attached.setup.clone();
+                    let netns = match setup.netns {
+                        Some(path) => NetNamespace::Join(path),
+                        None => NetNamespace::Host,
+                    };
+                    (netns, setup.hosts, setup.resolv_conf, Some(attached))
+                }
+            };
+            let (hosts_path, resolv_path) =
+                network::write_etc_files(ws.dir(), &hosts, &resolv_conf)
+                    .map_err(|e| setup_failed(format!("writing /etc/hosts: {e}")))?;
+            let mut mounts = vec![
+                etc_bind("/etc/hosts", hosts_path),
+                etc_bind("/etc/resolv.conf", resolv_path),
+            ];
+            if let Some(script) = &heredoc.script {
+                let path = write_script(ws.dir(), &script.name, &script.content)
+                    .map_err(|e| setup_failed(format!("writing the heredoc script: {e}")))?;
+                mounts.push(etc_bind(&format!("{PIPES_DIR}/{}", script.name), path));
+            }
+            mounts.extend(extra.specs.iter().cloned());
             let rootfs = ws.rootfs();
             let ids = if user.is_empty() {
                 Ids { uid: 0, gid: 0 }
@@ -50,7 +121,15 @@ impl Builder<'_> {
             };
             let cwd_path = scoped_resolve(&rootfs, &clean_relative(&cwd), true);
             let _ = std::fs::create_dir_all(cwd_path);
-            run_step(&RunStep {
+            // Under /dev the runtime's tmpfs holds the mount points, not the rootfs.
+            let targets: Vec<(String, bool)> = mounts
+                .iter()
+                .filter(|m| !m.destination.starts_with("/dev/"))
+                .map(|m| (m.destination.clone(), m.source.is_file()))
+                .collect();
+            let stubs = MountStubs::create(&rootfs, &targets)
+                .map_err(|e| setup_failed(format!("creating mount points: {e}")))?;
+            let ran = run_step(&RunStep {
                 bundle: ws.dir(),
                 runtime_root: &runtime_root,
                 argv: argv.clone(),
@@ -58,24 +137,24 @@ impl Builder<'_> {
                 cwd: cwd.clone(),
                 uid: ids.uid,
                 gid: ids.gid,
-                network: network.unwrap_or(Network::Default),
+                netns,
+                mounts,
                 echo,
                 output: output.as_ref(),
-            })
-            .map_err(|e| match e {
+            });
+            stubs.remove(&rootfs);
+            ws.note_stubs(stubs);
+            ran.map_err(|e| match e {
                 RunStepError::Exit { code, tail } => BuildError::RunFailed {
                     line,
                     command: command_text.clone(),
                     code,
                     tail,
                 },
-                other => BuildError::RunSetup {
-                    line,
-                    command: command_text.clone(),
-                    reason: other.to_string(),
-                },
+                other => setup_failed(other.to_string()),
             })
         })?;
+        drop(extra);
         self.runs_executed += 1;
         let mut created_by = String::from("RUN ");
         if !build_args.is_empty() {
@@ -91,4 +170,29 @@ impl Builder<'_> {
             .history(&self.created, &created_by, layer.as_ref());
         Ok(())
     }
+}
+
+/// `/etc/hosts` and `/etc/resolv.conf` come from the step's directory, not the layer.
+fn etc_bind(destination: &str, source: std::path::PathBuf) -> SpecMount {
+    SpecMount {
+        destination: destination.to_string(),
+        kind: "bind",
+        source,
+        options: vec!["rbind".to_string(), "ro".to_string()],
+    }
+}
+
+/// A `#!` heredoc as an executable file in the step's directory.
+fn write_script(
+    dir: &std::path::Path,
+    name: &str,
+    content: &str,
+) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let pipes = dir.join("pipes");
+    std::fs::create_dir_all(&pipes)?;
+    let path = pipes.join(name);
+    std::fs::write(&path, content)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
 }
