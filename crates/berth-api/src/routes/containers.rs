@@ -9,7 +9,7 @@ mod wait;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bollard_stubs::models::{ContainerCreateBody, ContainerCreateResponse};
+use bollard_stubs::models::ContainerCreateResponse;
 use hyper::{Method, StatusCode};
 
 use berth_engine::Engine;
@@ -69,7 +69,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 async fn create(ctx: &Ctx, q: HashMap<String, String>, req: Req) -> http::Result<Resp> {
-    let body: ContainerCreateBody = http::json_body(req).await?;
+    let raw: serde_json::Value = http::json_body(req).await?;
+    let body = berth_engine::network::create_body_from_json(raw)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     let request = CreateRequest {
         name: q.get("name").cloned(),
         body,

@@ -173,6 +173,10 @@ pub(super) fn add_endpoint(
                 .unwrap_or(&sandbox.container)
                 .to_string(),
         );
+        // Docker's DNSNames: name, aliases, short ID, hostname, each once.
+        names.push(sandbox.hostname.clone());
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| !n.is_empty() && seen.insert(n.clone()));
     }
     let ifname = sandbox.next_ifname();
     let host_ifname = host_ifname(&sandbox.container, &record.id);
@@ -389,6 +393,7 @@ impl NetworkService {
             ports: Vec::new(),
             exposed: Vec::new(),
             dns_upstreams: etc_files::dns_upstreams(request.host, &host_resolv)?,
+            hostname: request.hostname.to_string(),
         };
         let mode = mode(request.host);
         let primary = match mode {

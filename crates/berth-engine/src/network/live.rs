@@ -79,6 +79,8 @@ impl NetworkService {
                     &HostConfig::default(),
                     &etc_files::host_resolv_conf(&self.options.resolv_conf),
                 )?,
+                // Not known here; the name and short ID still resolve.
+                hostname: String::new(),
             },
         };
         let netns = NetnsHandle::open(sandbox.netns.as_deref().unwrap_or(netns_path))

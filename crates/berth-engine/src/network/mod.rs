@@ -13,6 +13,7 @@ mod error;
 mod etc_files;
 pub mod hosts_file;
 mod inspect_view;
+mod legacy_mac;
 mod live;
 mod pools;
 mod ports;
@@ -31,6 +32,7 @@ pub use attach::{AttachRequest, Attachment};
 pub use crud::CreateRequest;
 pub use error::NetError;
 pub use inspect_view::{ContainerInspect, LegacyNetworkSettings, summary_ports};
+pub use legacy_mac::create_body_from_json;
 pub use registry::{Driver, NetworkRecord};
 pub use settings::network_inspect;
 

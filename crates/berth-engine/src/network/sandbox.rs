@@ -39,6 +39,9 @@ pub struct SandboxRecord {
     pub exposed: Vec<String>,
     /// Where the embedded resolver forwards names it does not know.
     pub dns_upstreams: Vec<SocketAddr>,
+    /// `Config.Hostname`: one of the container's DNS names on user-defined networks.
+    #[serde(default)]
+    pub hostname: String,
 }
 
 impl SandboxRecord {
