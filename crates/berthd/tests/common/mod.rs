@@ -289,5 +289,27 @@ impl Drop for Daemon {
         for mount in mounts_under(self.dir.path()) {
             let _ = rustix::mount::unmount(&mount, rustix::mount::UnmountFlags::DETACH);
         }
+        self.remove_network_state();
+    }
+}
+
+impl Daemon {
+    /// A daemon that was killed (or stopped with live containers) leaves its bridges and its
+    /// nftables table on the host: tear down what its data root records, then make sure the
+    /// names derived from the data root are gone too.
+    fn remove_network_state(&self) {
+        let paths = berth_engine::Paths::new(self.data_root(), self.exec_root());
+        let options = berth_engine::network::NetworkOptions::for_paths(&paths);
+        if let Ok(service) = berth_engine::network::NetworkService::open(&paths) {
+            let _ = service.teardown_all();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &options.default_bridge])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &options.table])
+            .stderr(Stdio::null())
+            .status();
     }
 }
