@@ -43,6 +43,11 @@ pub enum Command {
     /// Manage the daemon.
     #[command(subcommand)]
     System(SystemCmd),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(crate::commands::network::NetworkCmd),
+    /// List port mappings or a specific mapping for the container.
+    Port(crate::commands::port::PortArgs),
     /// Show the client and server versions.
     Version(FormatArgs),
     /// Display system-wide information.

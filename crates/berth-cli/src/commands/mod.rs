@@ -10,7 +10,10 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod login;
 pub mod logs;
+pub mod network;
+pub mod network_create;
 pub mod opts;
+pub mod port;
 pub mod ps;
 pub mod run;
 pub mod stats;
@@ -47,6 +50,8 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
             SystemCmd::Prune(args) => system::system_prune(ctx, args),
             SystemCmd::Events(args) => system::events(ctx, args),
         },
+        Command::Network(c) => network::dispatch(ctx, c),
+        Command::Port(args) => port::port(ctx, args),
         Command::Version(args) => system::version(ctx, args),
         Command::Info(args) => system::info(ctx, args),
         Command::Events(args) => system::events(ctx, args),
