@@ -216,3 +216,400 @@ fn mac_address_per_endpoint_and_hosts_follow_connect_and_disconnect() {
     d.ok(&["rm", "-f", "mac"]);
     d.ok(&["network", "rm", &network]);
 }
+
+/// A subnet and names of our own (`net6` + pid + `tag`), so parallel tests do not collide.
+fn unique_net(tag: u32) -> (String, String) {
+    let pid = std::process::id();
+    (
+        format!("10.{}.{}.0/24", 180 + tag, pid % 250),
+        format!("net6-{tag}-{pid}"),
+    )
+}
+
+/// `--mac-address` as API < 1.44 clients send it: container-wide `Config.MacAddress` (the
+/// docker 28 CLI itself refuses the flag against any API 1.41 daemon, Docker 20.10's too:
+/// "specify mac-address per network requires API version 1.44").
+#[test]
+fn legacy_container_wide_mac_address_reaches_the_interface() {
+    let d = Daemon::start();
+    let mac = "02:42:ac:11:00:99";
+    create_raw(
+        &d,
+        "macdefault",
+        &serde_json::json!({
+            "Image": "busybox", "Cmd": ["sleep", "300"], "MacAddress": mac, "HostConfig": {}
+        }),
+    );
+    d.ok(&["start", "macdefault"]);
+    let link = d.ok(&["exec", "macdefault", "ip", "link", "show", "eth0"]);
+    assert!(link.contains(&format!("link/ether {mac} ")), "{link}");
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.MacAddress}}",
+            "macdefault"
+        ]),
+        mac
+    );
+
+    let (subnet, network) = unique_net(1);
+    d.ok(&["network", "create", "--subnet", &subnet, &network]);
+    let user_mac = "02:42:ac:11:00:9a";
+    create_raw(
+        &d,
+        "macuser",
+        &serde_json::json!({
+            "Image": "busybox", "Cmd": ["sleep", "300"], "MacAddress": user_mac,
+            "Hostname": "net6host", "HostConfig": {"NetworkMode": network}
+        }),
+    );
+    d.ok(&["start", "macuser"]);
+    assert_eq!(
+        d.ok(&["exec", "macuser", "cat", "/sys/class/net/eth0/address"]),
+        user_mac
+    );
+    let shown = d.ok(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{network}\").MacAddress}}}}"),
+        "macuser",
+    ]);
+    assert_eq!(shown, user_mac);
+
+    // DNSNames as Docker lists them: name, short ID, hostname; the hostname resolves too.
+    let id = d.ok(&["inspect", "-f", "{{.Id}}", "macuser"]);
+    let dns_names = d.ok(&[
+        "inspect",
+        "-f",
+        &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").DNSNames}}}}"),
+        "macuser",
+    ]);
+    assert_eq!(
+        dns_names,
+        format!("[\"macuser\",\"{}\",\"net6host\"]", &id[..12])
+    );
+    let ip = d.ok(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}"),
+        "macuser",
+    ]);
+    let lookup = d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &network,
+        "busybox",
+        "nslookup",
+        "net6host",
+    ]);
+    assert!(lookup.contains(&ip), "{lookup}");
+    d.ok(&["rm", "-f", "macdefault", "macuser"]);
+    d.ok(&["network", "rm", &network]);
+}
+
+/// The `berth` CLI beside the berthd under test (`cargo build --bins` builds both).
+fn berth(d: &Daemon, args: &[&str]) -> std::process::Output {
+    let berthd = std::path::PathBuf::from(env!("CARGO_BIN_EXE_berthd"));
+    let berth = berthd.with_file_name("berth");
+    assert!(
+        berth.is_file(),
+        "{} is missing: build it first (cargo build --bins)",
+        berth.display()
+    );
+    Command::new(berth)
+        .args(args)
+        .env("BERTH_HOST", format!("unix://{}", d.socket().display()))
+        .env_remove("DOCKER_HOST")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run berth")
+}
+
+/// `berth args` and `docker args` print the same bytes and exit alike.
+fn same_as_docker(d: &Daemon, args: &[&str]) -> String {
+    let ours = berth(d, args);
+    let theirs = d.docker(args);
+    let text = |o: &std::process::Output| {
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let ((out, err), (dout, derr)) = (text(&ours), text(&theirs));
+    assert_eq!(
+        out, dout,
+        "stdout of {args:?} (stderr: {err} / docker: {derr})"
+    );
+    assert_eq!(
+        ours.status.code(),
+        theirs.status.code(),
+        "exit of {args:?}: {err} / docker: {derr}"
+    );
+    out
+}
+
+#[test]
+fn berth_network_commands_print_what_docker_prints() {
+    let d = Daemon::start();
+    let (subnet, network) = unique_net(2);
+    let created = berth(
+        &d,
+        &[
+            "network", "create", "--subnet", &subnet, "--label", "net6=yes", &network,
+        ],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let id = String::from_utf8_lossy(&created.stdout).trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    assert_eq!(d.ok(&["network", "inspect", "-f", "{{.Id}}", &network]), id);
+    let second = format!("{network}-10");
+    let third = format!("{network}-9");
+    d.ok(&["network", "create", "--internal", &second]);
+    d.ok(&["network", "create", &third]);
+
+    let table = same_as_docker(&d, &["network", "ls"]);
+    assert!(table.starts_with("NETWORK ID"), "{table}");
+    assert!(table.contains(&id[..12]), "{table}");
+    // Natural order: -9 before -10.
+    let at = |name: &str| table.find(&format!("{name} ")).expect(name);
+    assert!(at(&third) < at(&second), "{table}");
+    same_as_docker(&d, &["network", "ls", "-q"]);
+    same_as_docker(&d, &["network", "ls", "--no-trunc"]);
+    same_as_docker(&d, &["network", "ls", "--filter", "label=net6=yes"]);
+    same_as_docker(&d, &["network", "ls", "-f", "driver=bridge", "-q"]);
+    same_as_docker(
+        &d,
+        &[
+            "network",
+            "ls",
+            "-f",
+            "type=custom",
+            "--format",
+            "{{.Name}}",
+        ],
+    );
+    same_as_docker(
+        &d,
+        &[
+            "network",
+            "ls",
+            "--format",
+            "table {{.Name}}\t{{.Internal}}\t{{.IPv6}}\t{{.Labels}}",
+        ],
+    );
+    same_as_docker(&d, &["network", "ls", "--format", "json"]);
+    same_as_docker(&d, &["network", "inspect", &network, "bridge"]);
+    same_as_docker(
+        &d,
+        &[
+            "network",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Internal}}",
+            &second,
+        ],
+    );
+    same_as_docker(&d, &["network", "inspect", "net6-no-such"]);
+
+    // connect / disconnect and port.
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "portnet6",
+        "-p",
+        &publish,
+        "-p",
+        "127.0.0.1::53/udp",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let out = berth(
+        &d,
+        &["network", "connect", "--alias", "svc", &network, "portnet6"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let aliases = d.ok(&[
+        "inspect",
+        "-f",
+        &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Aliases}}}}"),
+        "portnet6",
+    ]);
+    assert!(aliases.contains("\"svc\""), "{aliases}");
+    same_as_docker(&d, &["port", "portnet6"]);
+    assert_eq!(
+        same_as_docker(&d, &["port", "portnet6", "80/tcp"]),
+        format!("127.0.0.1:{port}\n")
+    );
+    same_as_docker(&d, &["port", "portnet6", "53/udp"]);
+    same_as_docker(&d, &["port", "portnet6", "81"]);
+    // A network in use is not removed.
+    same_as_docker(&d, &["network", "rm", &network]);
+    let out = berth(&d, &["network", "disconnect", &network, "portnet6"]);
+    assert!(out.status.success(), "{out:?}");
+    let networks = d.ok(&[
+        "inspect",
+        "-f",
+        "{{len .NetworkSettings.Networks}}",
+        "portnet6",
+    ]);
+    assert_eq!(networks, "1");
+
+    // rm prints the names it removed; -f ignores missing ones.
+    let out = berth(&d, &["network", "rm", &network, "net6-no-such"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{network}\n"));
+    assert_eq!(out.status.code(), Some(1));
+    let out = berth(&d, &["network", "rm", "-f", "net6-no-such"]);
+    assert!(out.status.success(), "{out:?}");
+    // prune removes the unused custom networks and lists them as docker does.
+    let pruned = berth(&d, &["network", "prune", "-f"]);
+    let text = String::from_utf8_lossy(&pruned.stdout).into_owned();
+    assert!(text.starts_with("Deleted Networks:\n"), "{text}");
+    assert!(text.contains(&format!("\n{second}\n")) && text.contains(&format!("\n{third}\n")));
+    same_as_docker(&d, &["network", "prune", "-f"]);
+    d.ok(&["rm", "-f", "portnet6"]);
+}
+
+fn run_text(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Host interfaces enslaved to `bridge` (the host ends of containers' veths).
+fn ports_of_bridge(bridge: &str) -> Vec<String> {
+    run_text("ip", &["-o", "link", "show", "master", bridge])
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|name| name.split('@').next().unwrap_or(name).to_string())
+        .collect()
+}
+
+/// This daemon's nftables table (empty when there is none).
+fn nft_table(d: &Daemon) -> String {
+    let paths = berth_engine::Paths::new(d.data_root(), d.exec_root());
+    let table = berth_engine::network::NetworkOptions::for_paths(&paths).table;
+    run_text("nft", &["list", "table", "ip", &table])
+}
+
+#[test]
+fn kill_9_restart_and_rm_leave_no_veth_rule_address_or_name_behind() {
+    berth_testutil::require_program("nft");
+    let d = Daemon::start();
+    let (subnet, network) = unique_net(3);
+    let id = d.ok(&["network", "create", "--subnet", &subnet, &network]);
+    let bridge = format!("br-{}", &id[..12]);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "k9web",
+        "--network",
+        &network,
+        "-p",
+        &publish,
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+    ]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "k9peer",
+        "--network",
+        &network,
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let web_ip = d.ok(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}"),
+        "k9web",
+    ]);
+    assert_eq!(ports_of_bridge(&bridge).len(), 2, "two veths on {bridge}");
+    let rules = nft_table(&d);
+    assert!(rules.contains(&format!("dport {port}")), "{rules}");
+    assert!(rules.contains(&web_ip), "{rules}");
+    let lookup = d.ok(&["exec", "k9peer", "nslookup", "k9web"]);
+    assert!(lookup.contains(&web_ip), "{lookup}");
+
+    // SIGKILL: no teardown runs; the containers outlive the daemon.
+    let berthd: Vec<i32> = common::pids_mentioning(&d.socket());
+    assert_eq!(berthd.len(), 1, "berthd's pid: {berthd:?}");
+    common::signal(berthd[0], rustix::process::Signal::KILL);
+    let d = d.restart_with(|_| {});
+    // Restored: the published port still answers from loopback.
+    let page = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .output()
+        .expect("curl");
+    let code = String::from_utf8_lossy(&page.stdout).into_owned();
+    assert!(code == "404" || code == "200", "after restart: {code}");
+
+    d.ok(&["rm", "-f", "k9web", "k9peer"]);
+    // The veths go with the container's namespace, which the kernel reaps in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ports_of_bridge(&bridge).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        ports_of_bridge(&bridge).is_empty(),
+        "veths left on {bridge}: {:?}",
+        ports_of_bridge(&bridge)
+    );
+    // Host ends are named vb<container><network>: none for this network remains anywhere.
+    let leftover: Vec<String> = run_text("ip", &["-o", "link", "show"])
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .filter(|name| name.starts_with("vb") && name.contains(&id[..6]))
+        .map(str::to_owned)
+        .collect();
+    assert!(leftover.is_empty(), "{leftover:?}");
+    let rules = nft_table(&d);
+    assert!(!rules.contains(&format!("dport {port}")), "{rules}");
+    assert!(!rules.contains(&web_ip), "{rules}");
+    // The name is gone from DNS and the address is free again.
+    let lookup = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &network,
+        "busybox",
+        "nslookup",
+        "k9web",
+    ]);
+    assert!(
+        !String::from_utf8_lossy(&lookup.stdout).contains(&web_ip),
+        "{lookup:?}"
+    );
+    d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &network,
+        "--ip",
+        &web_ip,
+        "busybox",
+        "true",
+    ]);
+    d.ok(&["network", "rm", &network]);
+    assert!(
+        run_text("ip", &["-o", "link", "show", &bridge]).is_empty(),
+        "{bridge} removed with its network"
+    );
+}
