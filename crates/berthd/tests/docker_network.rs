@@ -613,3 +613,49 @@ fn kill_9_restart_and_rm_leave_no_veth_rule_address_or_name_behind() {
         "{bridge} removed with its network"
     );
 }
+
+/// The fixture's Drop removes the bridges and the nftables table of a daemon that was
+/// SIGKILLed with containers running (no teardown of its own ran).
+#[test]
+fn fixture_leaves_no_bridge_or_table_after_sigkill() {
+    let d = Daemon::start();
+    let (subnet, network) = unique_net(4);
+    let id = d.ok(&["network", "create", "--subnet", &subnet, &network]);
+    let user_bridge = format!("br-{}", &id[..12]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--network",
+        &network,
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    d.ok(&[
+        "run",
+        "-d",
+        "-p",
+        "127.0.0.1::80",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let paths = berth_engine::Paths::new(d.data_root(), d.exec_root());
+    let options = berth_engine::network::NetworkOptions::for_paths(&paths);
+    let link_exists = |name: &str| !run_text("ip", &["-o", "link", "show", name]).is_empty();
+    assert!(link_exists(&options.default_bridge));
+    assert!(link_exists(&user_bridge));
+    assert!(!nft_table(&d).is_empty());
+    let berthd = common::pids_mentioning(&d.socket());
+    assert_eq!(berthd.len(), 1, "berthd's pid: {berthd:?}");
+    common::signal(berthd[0], rustix::process::Signal::KILL);
+    drop(d);
+    assert!(
+        !link_exists(&options.default_bridge),
+        "{}",
+        options.default_bridge
+    );
+    assert!(!link_exists(&user_bridge), "{user_bridge}");
+    let tables = run_text("nft", &["list", "tables"]);
+    assert!(!tables.contains(&options.table), "{tables}");
+}
