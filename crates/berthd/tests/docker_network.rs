@@ -646,10 +646,29 @@ fn fixture_leaves_no_bridge_or_table_after_sigkill() {
     assert!(link_exists(&options.default_bridge));
     assert!(link_exists(&user_bridge));
     assert!(!nft_table(&d).is_empty());
+    let networks = [
+        id.clone(),
+        d.ok(&["network", "inspect", "-f", "{{.Id}}", "bridge"]),
+    ];
     let berthd = common::pids_mentioning(&d.socket());
     assert_eq!(berthd.len(), 1, "berthd's pid: {berthd:?}");
     common::signal(berthd[0], rustix::process::Signal::KILL);
     drop(d);
+    // No host end of a veth of either network is left (the kernel reaps them shortly after
+    // the containers' namespaces go).
+    let veths = || -> Vec<String> {
+        run_text("ip", &["-o", "link", "show"])
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .filter(|n| n.starts_with("vb") && networks.iter().any(|id| n.contains(&id[..6])))
+            .map(str::to_owned)
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !veths().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(veths().is_empty(), "{:?}", veths());
     assert!(
         !link_exists(&options.default_bridge),
         "{}",

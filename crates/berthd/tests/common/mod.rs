@@ -280,6 +280,16 @@ impl Drop for Daemon {
         for pid in self.shim_pids() {
             signal(pid, rustix::process::Signal::KILL);
         }
+        // A killed daemon removed nothing: its containers' processes still hold their network
+        // namespaces (and so their veths) until they are gone too.
+        for id in self.container_ids() {
+            for dir in cgroup_dirs(&id) {
+                let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                for pid in procs.lines().filter_map(|l| l.trim().parse().ok()) {
+                    signal(pid, rustix::process::Signal::KILL);
+                }
+            }
+        }
         std::thread::sleep(Duration::from_millis(50));
         for id in self.container_ids() {
             for dir in cgroup_dirs(&id) {
