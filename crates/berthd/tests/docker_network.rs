@@ -466,12 +466,35 @@ fn berth_network_commands_print_what_docker_prints() {
     assert_eq!(out.status.code(), Some(1));
     let out = berth(&d, &["network", "rm", "-f", "net6-no-such"]);
     assert!(out.status.success(), "{out:?}");
-    // prune removes the unused custom networks and lists them as docker does.
-    let pruned = berth(&d, &["network", "prune", "-f"]);
-    let text = String::from_utf8_lossy(&pruned.stdout).into_owned();
-    assert!(text.starts_with("Deleted Networks:\n"), "{text}");
-    assert!(text.contains(&format!("\n{second}\n")) && text.contains(&format!("\n{third}\n")));
+    // prune removes the unused custom networks and lists them as docker does (the order of
+    // the names is the daemon's, so compare them sorted).
+    let prune_output = |out: std::process::Output| {
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        (
+            text.starts_with("Deleted Networks:\n") && text.ends_with("\n\n"),
+            lines,
+        )
+    };
+    let (theirs_shape, theirs) = prune_output(d.docker(&["network", "prune", "-f"]));
+    assert!(theirs_shape, "{theirs:?}");
+    assert!(
+        theirs.contains(&second) && theirs.contains(&third),
+        "{theirs:?}"
+    );
+    d.ok(&["network", "create", "--internal", &second]);
+    d.ok(&["network", "create", &third]);
+    let (ours_shape, ours) = prune_output(berth(&d, &["network", "prune", "-f"]));
+    assert!(ours_shape, "{ours:?}");
+    assert_eq!(ours, theirs);
+    // Nothing left to prune: both print nothing.
     same_as_docker(&d, &["network", "prune", "-f"]);
+    assert_eq!(
+        same_as_docker(&d, &["container", "port", "portnet6", "53/udp"]),
+        d.ok(&["port", "portnet6", "53/udp"]) + "\n"
+    );
     d.ok(&["rm", "-f", "portnet6"]);
 }
 

@@ -46,8 +46,6 @@ pub enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(crate::commands::network::NetworkCmd),
-    /// List port mappings or a specific mapping for the container.
-    Port(crate::commands::port::PortArgs),
     /// Show the client and server versions.
     Version(FormatArgs),
     /// Display system-wide information.
@@ -102,6 +100,8 @@ pub enum ContainerCmd {
     Attach(AttachArgs),
     /// Block until one or more containers stop, then print their exit codes.
     Wait(Containers),
+    /// List port mappings or a specific mapping for the container.
+    Port(crate::commands::port::PortArgs),
     /// Display the running processes of a container.
     Top {
         /// CONTAINER [ps OPTIONS]

@@ -51,7 +51,6 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
             SystemCmd::Events(args) => system::events(ctx, args),
         },
         Command::Network(c) => network::dispatch(ctx, c),
-        Command::Port(args) => port::port(ctx, args),
         Command::Version(args) => system::version(ctx, args),
         Command::Info(args) => system::info(ctx, args),
         Command::Events(args) => system::events(ctx, args),
@@ -81,6 +80,7 @@ fn container(ctx: &Ctx, command: ContainerCmd) -> anyhow::Result<i32> {
         ContainerCmd::Exec(args) => exec::exec(ctx, args),
         ContainerCmd::Attach(args) => exec::attach(ctx, args),
         ContainerCmd::Wait(c) => lifecycle::wait(ctx, &c.containers),
+        ContainerCmd::Port(args) => port::port(ctx, args),
         ContainerCmd::Top { argv } => match argv.split_first() {
             Some((container, ps_args)) => cp::top(ctx, container, ps_args),
             None => anyhow::bail!("\"berth top\" requires at least 1 argument"),
