@@ -195,7 +195,11 @@ fn mac_address_per_endpoint_and_hosts_follow_connect_and_disconnect() {
         "mac",
     ]);
     let id = d.ok(&["inspect", "-f", "{{.Id}}", "mac"]);
-    assert_eq!(aliases, format!("[\"cache\",\"{}\"]", &id[..12]));
+    // API < 1.45: the short ID and the hostname are listed as aliases too.
+    assert_eq!(
+        aliases,
+        format!("[\"cache\",\"{}\",\"machost\"]", &id[..12])
+    );
     assert_eq!(
         d.ok(&[
             "inspect",
@@ -289,6 +293,13 @@ fn legacy_container_wide_mac_address_reaches_the_interface() {
         dns_names,
         format!("[\"macuser\",\"{}\",\"net6host\"]", &id[..12])
     );
+    let aliases = d.ok(&[
+        "inspect",
+        "-f",
+        &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Aliases}}}}"),
+        "macuser",
+    ]);
+    assert_eq!(aliases, format!("[\"{}\",\"net6host\"]", &id[..12]));
     let ip = d.ok(&[
         "inspect",
         "-f",

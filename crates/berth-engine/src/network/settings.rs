@@ -17,16 +17,24 @@ fn mac_text(mac: [u8; 6]) -> String {
         .join(":")
 }
 
-/// `Aliases` as API ≤ 1.44 shows them: on a user-defined network the `--network-alias`
-/// values plus the short container ID (which resolves there too); `null` elsewhere.
-fn aliases(record: &NetworkRecord, e: &EndpointRecord, container: &str) -> Option<Vec<String>> {
+/// `Aliases` as Docker shows them to API < 1.45 clients: on a user-defined network the
+/// `--network-alias` values plus the short container ID and the hostname (which resolve
+/// there too), each once; `null` elsewhere.
+fn aliases(
+    record: &NetworkRecord,
+    e: &EndpointRecord,
+    container: &str,
+    hostname: &str,
+) -> Option<Vec<String>> {
     if !record.is_user_bridge() {
         return None;
     }
     let mut aliases = e.aliases.clone();
-    let short = container.get(..12).unwrap_or(container).to_string();
-    if !aliases.contains(&short) {
-        aliases.push(short);
+    let short = container.get(..12).unwrap_or(container);
+    for extra in [short, hostname] {
+        if !extra.is_empty() && !aliases.iter().any(|a| a == extra) {
+            aliases.push(extra.to_string());
+        }
     }
     Some(aliases)
 }
@@ -35,10 +43,11 @@ fn endpoint_settings(
     record: &NetworkRecord,
     e: &EndpointRecord,
     container: &str,
+    hostname: &str,
 ) -> EndpointSettings {
     let ep = &e.endpoint;
     EndpointSettings {
-        aliases: aliases(record, e, container),
+        aliases: aliases(record, e, container, hostname),
         network_id: Some(record.id.clone()),
         endpoint_id: Some(e.endpoint_id.clone()),
         gateway: Some(ep.gateway.map(|g| g.to_string()).unwrap_or_default()),
@@ -106,7 +115,7 @@ impl NetworkService {
             if let Some(record) = inner.registry.by_id(&e.network_id) {
                 networks.insert(
                     record.name.clone(),
-                    endpoint_settings(record, e, container_id),
+                    endpoint_settings(record, e, container_id, &sandbox.hostname),
                 );
             }
         }
