@@ -353,6 +353,7 @@ fn same_as_docker(d: &Daemon, args: &[&str]) -> String {
         out, dout,
         "stdout of {args:?} (stderr: {err} / docker: {derr})"
     );
+    assert_eq!(err, derr, "stderr of {args:?}");
     assert_eq!(
         ours.status.code(),
         theirs.status.code(),
@@ -423,6 +424,49 @@ fn berth_network_commands_print_what_docker_prints() {
         ],
     );
     same_as_docker(&d, &["network", "inspect", "net6-no-such"]);
+
+    // Errors, worded as docker words them (its own checks and the daemon's).
+    for args in [
+        &["network", "create", &network][..],
+        &["network", "create", "--gateway", "10.1.0.1", "net6-x"],
+        &[
+            "network",
+            "create",
+            "--subnet",
+            "bogus",
+            "--gateway",
+            "10.1.0.1",
+            "net6-x",
+        ],
+        &[
+            "network",
+            "create",
+            "--subnet",
+            "10.1.0.0/16",
+            "--gateway",
+            "10.2.0.1",
+            "net6-x",
+        ],
+        &[
+            "network",
+            "create",
+            "--subnet",
+            "10.1.0.0/16",
+            "--subnet",
+            "10.2.0.0/16",
+            "--ip-range",
+            "10.1.1.0/24",
+            "--ip-range",
+            "10.1.2.0/24",
+            "net6-x",
+        ],
+        &["network", "rm", "net6-no-such"],
+        &["network", "connect", &network, "net6-no-such"],
+        &["network", "disconnect", "net6-no-such", "net6-no-such"],
+        &["network", "ls", "--filter", "bogus=1"],
+    ] {
+        same_as_docker(&d, args);
+    }
 
     // connect / disconnect and port.
     let port = free_port();

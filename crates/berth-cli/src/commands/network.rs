@@ -240,7 +240,8 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
         let path = format!("/networks/{name}");
         match client.call("GET", &path, &query, Body::Empty) {
             Ok(response) => found.push(response.bytes()?),
-            Err(e) if e.status() == Some(404) => missing.push(name.clone()),
+            // Docker prints the daemon's words for a missing network.
+            Err(e) if e.status() == Some(404) => missing.push(e.to_string()),
             Err(e) => return Err(e.into()),
         }
     }
@@ -256,24 +257,32 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
     if missing.is_empty() {
         return Ok(0);
     }
-    let message = missing
-        .iter()
-        .map(|m| format!("Error: No such network: {m}"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    Err(StatusError { message, code: 1 }.into())
+    Err(StatusError {
+        message: missing.join("\n"),
+        code: 1,
+    }
+    .into())
 }
 
 fn rm(ctx: &Ctx, args: RmArgs) -> anyhow::Result<i32> {
     let client = ctx.client()?;
-    for_each(&args.networks, |name| {
+    let code = for_each(&args.networks, |name| {
         let path = format!("/networks/{name}");
         match client.call("DELETE", &path, &Query::new(), Body::Empty) {
             Ok(_) => Ok(Some(name.to_owned())),
             Err(e) if args.force && e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
-    })
+    })?;
+    if code != 0 {
+        // docker/cli's `network rm` ends a partial failure with this line.
+        return Err(StatusError {
+            message: "exit status 1".to_owned(),
+            code,
+        }
+        .into());
+    }
+    Ok(0)
 }
 
 fn prune(ctx: &Ctx, args: PruneArgs) -> anyhow::Result<i32> {

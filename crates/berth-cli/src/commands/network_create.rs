@@ -143,33 +143,39 @@ impl Cidr {
 }
 
 fn bad(message: String) -> anyhow::Error {
-    crate::StatusError {
-        message: format!("Error: {message}"),
-        code: 1,
-    }
-    .into()
+    crate::StatusError { message, code: 1 }.into()
 }
 
 /// docker/cli's consolidateIpam: each gateway, range and aux address joins the subnet
 /// holding it.
 fn ipam_configs(args: &CreateArgs) -> anyhow::Result<Vec<Value>> {
-    let mut configs = Vec::new();
-    let mut subnets = Vec::new();
-    for subnet in &args.subnet {
-        let cidr =
-            Cidr::parse(subnet).ok_or_else(|| bad(format!("invalid CIDR address: {subnet}")))?;
-        subnets.push(cidr);
-        configs.push(json!({"Subnet": subnet, "AuxiliaryAddresses": {}}));
+    if args.subnet.len() < args.ip_range.len() || args.subnet.len() < args.gateway.len() {
+        return Err(bad(
+            "every ip-range or gateway must have a corresponding subnet".to_owned(),
+        ));
     }
-    let holder = |ip: IpAddr| subnets.iter().position(|s| s.contains(ip));
+    let config_of = |subnet: &String| json!({"Subnet": subnet, "AuxiliaryAddresses": {}});
+    let mut configs: Vec<Value> = args.subnet.iter().map(config_of).collect();
+    // Subnets are parsed only to place a gateway, range or aux address in them (docker/cli
+    // leaves the rest to the daemon).
+    let holder = |ip: IpAddr| -> anyhow::Result<Option<usize>> {
+        for (i, subnet) in args.subnet.iter().enumerate() {
+            let cidr = Cidr::parse(subnet)
+                .ok_or_else(|| bad(format!("invalid subnet: invalid CIDR address: {subnet}")))?;
+            if cidr.contains(ip) {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    };
     for range in &args.ip_range {
         let cidr =
             Cidr::parse(range).ok_or_else(|| bad(format!("invalid CIDR address: {range}")))?;
-        let i = holder(cidr.addr)
+        let i = holder(cidr.addr)?
             .ok_or_else(|| bad(format!("no matching subnet for range {range}")))?;
         if let Some(old) = configs[i]["IPRange"].as_str() {
             return Err(bad(format!(
-                "cannot configure multiple ranges ({old}, {range}) on the same subnet ({})",
+                "cannot configure multiple ranges ({range}, {old}) on the same subnet ({})",
                 args.subnet[i]
             )));
         }
@@ -180,10 +186,10 @@ fn ipam_configs(args: &CreateArgs) -> anyhow::Result<Vec<Value>> {
             .parse()
             .map_err(|_| bad(format!("invalid gateway address: {gateway}")))?;
         let i =
-            holder(ip).ok_or_else(|| bad(format!("no matching subnet for gateway {gateway}")))?;
+            holder(ip)?.ok_or_else(|| bad(format!("no matching subnet for gateway {gateway}")))?;
         if let Some(old) = configs[i]["Gateway"].as_str() {
             return Err(bad(format!(
-                "cannot configure multiple gateways ({old}, {gateway}) for the same subnet ({})",
+                "cannot configure multiple gateways ({gateway}, {old}) for the same subnet ({})",
                 args.subnet[i]
             )));
         }
@@ -195,7 +201,7 @@ fn ipam_configs(args: &CreateArgs) -> anyhow::Result<Vec<Value>> {
             .parse()
             .map_err(|_| bad(format!("invalid aux-address: {name}={text}")))?;
         let i =
-            holder(ip).ok_or_else(|| bad(format!("no matching subnet for aux-address {text}")))?;
+            holder(ip)?.ok_or_else(|| bad(format!("no matching subnet for aux-address {text}")))?;
         configs[i]["AuxiliaryAddresses"][name] = address;
     }
     Ok(configs)
@@ -335,15 +341,21 @@ mod tests {
                 .contains("no matching subnet for gateway 10.2.0.1")
         );
         let err = body(&["--gateway=10.2.0.1", "n"]).unwrap_err();
-        assert!(err.to_string().contains("no matching subnet"));
+        assert!(err.to_string().contains("must have a corresponding subnet"));
         let err = body(&[
             "--subnet=10.1.0.0/16",
+            "--subnet=10.2.0.0/16",
             "--gateway=10.1.0.1",
             "--gateway=10.1.0.2",
             "n",
         ])
         .unwrap_err();
-        assert!(err.to_string().contains("multiple gateways"));
-        assert!(body(&["--subnet=10.1.0.0", "n"]).is_err());
+        assert!(err.to_string().contains("multiple gateways"), "{err}");
+        assert!(body(&["--subnet=10.1.0.0", "--gateway=10.1.0.1", "n"]).is_err());
+        // Left to the daemon when nothing has to be placed in it.
+        assert_eq!(
+            body(&["--subnet=bogus", "n"]).unwrap()["IPAM"]["Config"][0]["Subnet"],
+            "bogus"
+        );
     }
 }
