@@ -27,6 +27,8 @@ pub mod link;
 pub mod network;
 mod persist;
 mod subnet;
+mod subnet6;
 
 pub use persist::PersistError;
 pub use subnet::{Subnet, SubnetParseError};
+pub use subnet6::{Subnet6, Subnet6ParseError};

@@ -1,14 +1,14 @@
 //! The daemon-facing composition of the pieces: a bridge network is an IPAM pool + a bridge +
 //! firewall rules + DNS records; a container endpoint is an address + a veth pair + names.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use crate::Subnet;
 use crate::dns::DnsRecords;
-use crate::firewall::{Firewall, FirewallConfig, FirewallError, NetworkRule};
+use crate::firewall::{Firewall, FirewallConfig, FirewallError, Ipv6Net, NetworkRule};
 use crate::ipam::{Ipam, IpamError, Pool, PoolConfig};
-use crate::link::{self, ContainerLink, LinkError, NetnsHandle};
+use crate::link::{self, ContainerLink, ContainerLink6, LinkError, NetnsHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
@@ -28,6 +28,8 @@ pub enum NetworkError {
     },
     #[error("no network {network:?}")]
     Unknown { network: String },
+    #[error("network {network:?}: its IPv6 subnet has no address matching {address}")]
+    NoIpv6Address { network: String, address: Ipv4Addr },
     #[error("open IPAM state: {0}")]
     OpenIpam(#[source] IpamError),
     #[error("open firewall state: {0}")]
@@ -51,6 +53,8 @@ pub struct NetworkSpec {
     pub gateway: Option<Ipv4Addr>,
     pub ip_range: Option<Subnet>,
     pub internal: bool,
+    /// Dual stack: the IPv6 subnet and the bridge's address in it.
+    pub ipv6: Option<Ipv6Net>,
 }
 
 /// One container joining one network.
@@ -85,6 +89,18 @@ pub struct Endpoint {
     pub mac: [u8; 6],
     pub host_ifname: String,
     pub names: Vec<String>,
+    /// The IPv6 address on a dual-stack network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Endpoint6>,
+}
+
+/// An endpoint's IPv6 side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Endpoint6 {
+    pub address: Ipv6Addr,
+    pub prefix_len: u8,
+    /// `None` on internal networks.
+    pub gateway: Option<Ipv6Addr>,
 }
 
 /// All bridge networks of one daemon: IPAM and firewall state live under `state_dir`.
@@ -144,10 +160,19 @@ impl Networks {
                 network: network.clone(),
                 source,
             });
+        let bridge = bridge.and_then(|()| match spec.ipv6 {
+            Some(v6) => link::ensure_bridge_ipv6(&spec.bridge, v6.gateway, v6.subnet.prefix_len())
+                .map_err(|source| NetworkError::Link {
+                    network: network.clone(),
+                    source,
+                }),
+            None => Ok(()),
+        });
         let rule = NetworkRule {
             bridge: spec.bridge.clone(),
             subnet: spec.subnet,
             internal: spec.internal,
+            ipv6: spec.ipv6,
         };
         let firewall = bridge.and_then(|()| {
             self.firewall
@@ -181,12 +206,16 @@ impl Networks {
             let Some(pool) = self.ipam.pool(network) else {
                 continue;
             };
-            link::ensure_bridge(&rule.bridge, pool.gateway, pool.subnet.prefix_len()).map_err(
-                |source| NetworkError::Link {
-                    network: network.clone(),
-                    source,
-                },
-            )?;
+            let link_error = |source| NetworkError::Link {
+                network: network.clone(),
+                source,
+            };
+            link::ensure_bridge(&rule.bridge, pool.gateway, pool.subnet.prefix_len())
+                .map_err(link_error)?;
+            if let Some(v6) = rule.ipv6 {
+                link::ensure_bridge_ipv6(&rule.bridge, v6.gateway, v6.subnet.prefix_len())
+                    .map_err(link_error)?;
+            }
         }
         self.firewall
             .reapply()
@@ -245,8 +274,8 @@ impl Networks {
         network: &str,
         spec: &EndpointSpec<'_>,
     ) -> Result<Endpoint, NetworkError> {
-        let internal = match self.firewall.state().networks.get(network) {
-            Some(rule) => rule.internal,
+        let (internal, ipv6) = match self.firewall.state().networks.get(network) {
+            Some(rule) => (rule.internal, rule.ipv6),
             None => {
                 return Err(NetworkError::Unknown {
                     network: network.to_string(),
@@ -270,6 +299,23 @@ impl Networks {
                 network: network.to_string(),
             })?;
         let gateway = (!internal).then_some(pool.gateway);
+        let endpoint6 = match ipv6 {
+            Some(v6) => match v6.address_for(&pool.subnet, address) {
+                Some(address6) => Some(Endpoint6 {
+                    address: address6,
+                    prefix_len: v6.subnet.prefix_len(),
+                    gateway: (!internal).then_some(v6.gateway),
+                }),
+                None => {
+                    let _ = self.ipam.release(network, address);
+                    return Err(NetworkError::NoIpv6Address {
+                        network: network.to_string(),
+                        address,
+                    });
+                }
+            },
+            None => None,
+        };
         let mac = spec.mac.unwrap_or_else(|| link::mac_from_ipv4(address));
         let attached = link::attach_container(&ContainerLink {
             bridge: &bridge,
@@ -280,6 +326,11 @@ impl Networks {
             prefix_len: pool.subnet.prefix_len(),
             gateway: gateway.filter(|_| spec.default_route),
             mac: Some(mac),
+            ipv6: endpoint6.map(|e| ContainerLink6 {
+                address: e.address,
+                prefix_len: e.prefix_len,
+                gateway: e.gateway.filter(|_| spec.default_route),
+            }),
         });
         if let Err(source) = attached {
             let _ = self.ipam.release(network, address);
@@ -299,6 +350,7 @@ impl Networks {
             mac,
             host_ifname: spec.host_ifname.to_string(),
             names: spec.names.to_vec(),
+            ipv6: endpoint6,
         })
     }
 

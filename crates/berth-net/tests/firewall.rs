@@ -24,6 +24,7 @@ fn rule(bridge: &TestBridge, internal: bool) -> NetworkRule {
         bridge: bridge.name.clone(),
         subnet: bridge.subnet(),
         internal,
+        ipv6: None,
     }
 }
 

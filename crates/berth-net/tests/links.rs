@@ -17,6 +17,7 @@ fn attach(bridge: &str, netns: &TestNetns, host_if: &str, ip: Ipv4Addr, gw: Ipv4
         prefix_len: 24,
         gateway: Some(gw),
         mac: None,
+        ipv6: None,
     })
     .unwrap();
 }

@@ -68,6 +68,7 @@ fn create_connect_resolve_talk_disconnect_remove() {
             gateway: None,
             ip_range: None,
             internal: false,
+            ipv6: None,
         })
         .unwrap();
     assert_eq!(pool.gateway, Ipv4Addr::new(172, 30, 50, 1));
@@ -150,6 +151,7 @@ fn create_connect_resolve_talk_disconnect_remove() {
             gateway: None,
             ip_range: None,
             internal: true,
+            ipv6: None,
         })
         .unwrap();
     let private = networks

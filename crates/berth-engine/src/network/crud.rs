@@ -64,6 +64,7 @@ pub(super) fn ensure_predefined(
                 gateway: None,
                 ip_range: None,
                 internal: false,
+                ipv6: None,
             }),
         );
         record.options.insert(
@@ -104,6 +105,7 @@ pub(super) fn ensure_kernel(inner: &mut Inner, record: &NetworkRecord) -> Result
         gateway: bridge.gateway,
         ip_range: bridge.ip_range,
         internal: bridge.internal,
+        ipv6: bridge.ipv6,
     })?;
     Ok(())
 }
@@ -114,6 +116,76 @@ fn parse_field<T: std::str::FromStr>(field: &'static str, value: &str) -> Result
         value: value.to_string(),
         why: "not a valid IPv4 value".to_string(),
     })
+}
+
+/// `--ipv6`: the IPv6 entry of the IPAM config. There is no default IPv6 pool, so the
+/// subnet must be given; the gateway defaults to the subnet's first address.
+fn ipv6_config(
+    inner: &Inner,
+    request: &CreateRequest,
+) -> Result<berth_net::firewall::Ipv6Net, NetError> {
+    let config = request
+        .ipam
+        .as_ref()
+        .and_then(|ipam| ipam.config.as_ref())
+        .and_then(|configs| {
+            configs
+                .iter()
+                .find(|c| c.subnet.as_deref().is_some_and(|s| s.contains(':')))
+        })
+        .ok_or_else(|| NetError::Invalid {
+            field: "subnet",
+            value: String::new(),
+            why: "an IPv6 network needs an IPv6 --subnet (there is no default IPv6 pool)"
+                .to_string(),
+        })?;
+    let text = config.subnet.as_deref().unwrap_or_default();
+    let subnet: berth_net::Subnet6 = text.parse().map_err(|_| NetError::Invalid {
+        field: "subnet",
+        value: text.to_string(),
+        why: "not an IPv6 subnet".to_string(),
+    })?;
+    // Container addresses take their IPv4 host number: the IPv6 subnet needs at least 32
+    // host bits.
+    if subnet.host_bits() < 32 {
+        return Err(NetError::Invalid {
+            field: "subnet",
+            value: text.to_string(),
+            why: "IPv6 subnets longer than /96 are not supported".to_string(),
+        });
+    }
+    if let Some(other) = inner.registry.all().find(|r| {
+        r.bridge
+            .as_ref()
+            .and_then(|b| b.ipv6)
+            .is_some_and(|v6| v6.subnet.overlaps(&subnet))
+    }) {
+        return Err(NetError::Invalid {
+            field: "subnet",
+            value: text.to_string(),
+            why: format!(
+                "Pool overlaps with other one on this address space (network {})",
+                other.name
+            ),
+        });
+    }
+    let gateway = match config.gateway.as_deref().filter(|g| !g.is_empty()) {
+        Some(g) => g
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .filter(|ip| subnet.contains(*ip))
+            .ok_or_else(|| NetError::Invalid {
+                field: "gateway",
+                value: g.to_string(),
+                why: format!("not an IPv6 address in {subnet}"),
+            })?,
+        None => subnet.host(1).ok_or_else(|| NetError::Invalid {
+            field: "subnet",
+            value: text.to_string(),
+            why: "no room for a gateway".to_string(),
+        })?,
+    };
+    Ok(berth_net::firewall::Ipv6Net { subnet, gateway })
 }
 
 fn validate_name(name: &str) -> Result<(), NetError> {
@@ -137,9 +209,6 @@ impl NetworkService {
             "" | "bridge" => {}
             other => return Err(NetError::UnsupportedDriver(other.to_string())),
         }
-        if request.enable_ipv6 == Some(true) {
-            return Err(NetError::Ipv6Unsupported);
-        }
         let config = request
             .ipam
             .as_ref()
@@ -155,6 +224,11 @@ impl NetworkService {
         if inner.registry.all().any(|r| r.name == request.name) {
             return Err(NetError::NameTaken(request.name.clone()));
         }
+        let ipv6 = if request.enable_ipv6 == Some(true) {
+            Some(ipv6_config(&inner, request)?)
+        } else {
+            None
+        };
         let subnet = match config.subnet.as_deref() {
             Some(text) => {
                 let subnet: Subnet = parse_field("subnet", text)?;
@@ -214,6 +288,7 @@ impl NetworkService {
                 gateway,
                 ip_range,
                 internal: request.internal.unwrap_or(false),
+                ipv6,
             }),
             labels: request.labels.clone().unwrap_or_default(),
             options,

@@ -37,6 +37,9 @@ pub struct BridgeConfig {
     pub gateway: Option<Ipv4Addr>,
     pub ip_range: Option<Subnet>,
     pub internal: bool,
+    /// `--ipv6`: the IPv6 subnet and gateway (dual stack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<berth_net::firewall::Ipv6Net>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -54,9 +54,14 @@ fn endpoint_settings(
         ip_address: Some(ep.address.to_string()),
         ip_prefix_len: Some(i64::from(ep.prefix_len)),
         mac_address: Some(mac_text(ep.mac)),
-        ipv6_gateway: Some(String::new()),
-        global_ipv6_address: Some(String::new()),
-        global_ipv6_prefix_len: Some(0),
+        ipv6_gateway: Some(
+            ep.ipv6
+                .and_then(|v6| v6.gateway)
+                .map(|g| g.to_string())
+                .unwrap_or_default(),
+        ),
+        global_ipv6_address: Some(ep.ipv6.map(|v6| v6.address.to_string()).unwrap_or_default()),
+        global_ipv6_prefix_len: Some(ep.ipv6.map_or(0, |v6| i64::from(v6.prefix_len))),
         dns_names: record.is_user_bridge().then(|| ep.names.clone()),
         ..Default::default()
     }
@@ -73,9 +78,19 @@ fn ipam(record: &NetworkRecord) -> Ipam {
         ip_range: b.ip_range.map(|r| r.to_string()),
         auxiliary_addresses: None,
     });
+    let config6 = record
+        .bridge
+        .as_ref()
+        .and_then(|b| b.ipv6)
+        .map(|v6| IpamConfig {
+            subnet: Some(v6.subnet.to_string()),
+            gateway: Some(v6.gateway.to_string()),
+            ip_range: None,
+            auxiliary_addresses: None,
+        });
     Ipam {
         driver: Some("default".to_string()),
-        config: Some(config.into_iter().collect()),
+        config: Some(config.into_iter().chain(config6).collect()),
         options: None,
     }
 }
@@ -92,7 +107,7 @@ pub fn network_inspect(
         scope: Some("local".to_string()),
         driver: Some(record.driver.as_str().to_string()),
         enable_ipv4: Some(true),
-        enable_ipv6: Some(false),
+        enable_ipv6: Some(record.bridge.as_ref().is_some_and(|b| b.ipv6.is_some())),
         ipam: Some(ipam(record)),
         internal: Some(record.bridge.as_ref().is_some_and(|b| b.internal)),
         attachable: Some(false),
@@ -172,7 +187,12 @@ impl NetworkService {
                             .map(|e| format!("{}/{}", e.endpoint.address, e.endpoint.prefix_len))
                             .unwrap_or_default(),
                     ),
-                    ipv6_address: Some(String::new()),
+                    ipv6_address: Some(
+                        endpoint
+                            .and_then(|e| e.endpoint.ipv6)
+                            .map(|v6| format!("{}/{}", v6.address, v6.prefix_len))
+                            .unwrap_or_default(),
+                    ),
                 },
             );
         }

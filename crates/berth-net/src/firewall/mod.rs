@@ -10,12 +10,13 @@
 
 mod nft;
 mod render;
+mod render6;
 mod state;
 mod sysctl;
 
 use std::path::{Path, PathBuf};
 
-pub use state::{FirewallState, NetworkRule, PortMapping, Protocol};
+pub use state::{FirewallState, Ipv6Net, NetworkRule, PortMapping, Protocol};
 
 use crate::link::validate_ifname;
 use crate::persist::{self, PersistError};
@@ -122,6 +123,9 @@ impl Firewall {
         if sysctl::enable_ip_forward()? {
             next.enabled_ip_forward = true;
         }
+        if rule.ipv6.is_some() && sysctl::enable_ipv6_forward()? {
+            next.enabled_ipv6_forward = true;
+        }
         // Replacing a network's rule: forget the old bridge's route_localnet record.
         if let Some(old) = next.networks.get(name).map(|old| old.bridge.clone())
             && old != rule.bridge
@@ -210,11 +214,15 @@ impl Firewall {
         if sysctl::enable_ip_forward()? {
             self.state.enabled_ip_forward = true;
         }
+        if next.networks.values().any(|n| n.ipv6.is_some()) && sysctl::enable_ipv6_forward()? {
+            self.state.enabled_ipv6_forward = true;
+        }
         for bridge in &next.route_localnet {
             sysctl::set_route_localnet(bridge, true)?;
         }
         self.install(FirewallState {
             enabled_ip_forward: self.state.enabled_ip_forward,
+            enabled_ipv6_forward: self.state.enabled_ipv6_forward,
             ..next
         })
     }
@@ -245,6 +253,7 @@ impl Firewall {
         let cleared = FirewallState {
             table: self.config.table.clone(),
             enabled_ip_forward: self.state.enabled_ip_forward,
+            enabled_ipv6_forward: self.state.enabled_ipv6_forward,
             ..FirewallState::default()
         };
         match persist::save_json(&self.config.state_path, &cleared) {

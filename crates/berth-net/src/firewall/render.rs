@@ -16,12 +16,15 @@ pub(crate) fn replace_table_script(table: &str, state: &FirewallState) -> String
     render_postrouting(&mut s, state);
     render_forward(&mut s, state);
     s.push_str("}\n");
+    super::render6::replace_table6(&mut s, table, state);
     s
 }
 
-/// An `nft -f` script that removes the table if it exists.
+/// An `nft -f` script that removes the tables (`ip` and `ip6`) if they exist.
 pub(crate) fn delete_table_script(table: &str) -> String {
-    format!("table ip {table} {{}}\ndelete table ip {table}\n")
+    format!(
+        "table ip {table} {{}}\ndelete table ip {table}\ntable ip6 {table} {{}}\ndelete table ip6 {table}\n"
+    )
 }
 
 fn render_dnat_chains(s: &mut String, state: &FirewallState) {
@@ -76,6 +79,7 @@ fn render_postrouting(s: &mut String, state: &FirewallState) {
         bridge,
         subnet,
         internal,
+        ..
     } in state.networks.values()
     {
         if *internal {
@@ -148,6 +152,7 @@ mod tests {
                 bridge: bridge.into(),
                 subnet: subnet.parse().unwrap(),
                 internal,
+                ipv6: None,
             };
             state.networks.insert(name.into(), rule);
         }
@@ -189,10 +194,36 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_networks_get_an_ip6_table() {
+        let mut state = state();
+        let front = state.networks.get_mut("front").unwrap();
+        front.ipv6 = Some(crate::firewall::Ipv6Net {
+            subnet: "fd00:6:1::/64".parse().unwrap(),
+            gateway: "fd00:6:1::1".parse().unwrap(),
+        });
+        let rendered = replace_table_script("berth", &state);
+        let ip6 = rendered
+            .split("table ip6 berth {\n")
+            .nth(1)
+            .expect("an ip6 table");
+        for line in [
+            "ip6 daddr != ::1 fib daddr type local jump published",
+            // 172.30.1.2 is host 2 of its IPv4 subnet, so host 2 of the IPv6 one.
+            "tcp dport 8080 dnat to [fd00:6:1::2]:80",
+            "ip6 saddr fd00:6:1::/64 oifname != \"br-front\" masquerade",
+            "iifname \"br-db\" oifname != \"br-db\" drop",
+        ] {
+            assert!(ip6.contains(line), "{line} missing in:\n{ip6}");
+        }
+        // The 127.0.0.1-bound mapping stays IPv4 only.
+        assert!(!ip6.contains("5300"), "{ip6}");
+    }
+
+    #[test]
     fn delete_script_is_idempotent_form() {
         assert_eq!(
             delete_table_script("t"),
-            "table ip t {}\ndelete table ip t\n"
+            "table ip t {}\ndelete table ip t\ntable ip6 t {}\ndelete table ip6 t\n"
         );
     }
 }

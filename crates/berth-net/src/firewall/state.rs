@@ -2,11 +2,11 @@
 //! is complete (the idea of netavark's `firewall/state.rs`).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::Subnet;
+use crate::{Subnet, Subnet6};
 
 /// A bridge network as the firewall sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +15,27 @@ pub struct NetworkRule {
     pub subnet: Subnet,
     /// `--internal`: no masquerade, nothing forwarded in or out of the bridge.
     pub internal: bool,
+    /// The IPv6 side of a dual-stack network (`--ipv6 --subnet fd00:…/64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ipv6Net>,
+}
+
+/// A network's IPv6 subnet and the bridge's address in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ipv6Net {
+    pub subnet: Subnet6,
+    pub gateway: Ipv6Addr,
+}
+
+impl Ipv6Net {
+    /// A container's IPv6 address: the same offset in the IPv6 subnet as its IPv4 address
+    /// has in `subnet` (so IPv4 IPAM decides both, and no second pool has to be kept).
+    pub fn address_for(&self, subnet: &Subnet, address: Ipv4Addr) -> Option<Ipv6Addr> {
+        let offset = u32::from(address).checked_sub(u32::from(subnet.network()))?;
+        self.subnet
+            .host(u128::from(offset))
+            .filter(|a| *a != self.gateway)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -78,4 +99,7 @@ pub struct FirewallState {
     pub enabled_ip_forward: bool,
     /// Bridges on which we set `route_localnet=1` (for DNAT from 127.0.0.1).
     pub route_localnet: Vec<String>,
+    /// We switched `net.ipv6.conf.all.forwarding` from 0 to 1 (for an IPv6 network).
+    #[serde(default)]
+    pub enabled_ipv6_forward: bool,
 }

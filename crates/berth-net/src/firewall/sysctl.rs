@@ -21,6 +21,20 @@ pub(crate) fn enable_ip_forward() -> Result<bool, FirewallError> {
     write_sysctl(path, "1").map(|()| true)
 }
 
+/// Turns on `net.ipv6.conf.all.forwarding` (as Docker does for IPv6 networks); returns
+/// `true` if it was off.
+pub(crate) fn enable_ipv6_forward() -> Result<bool, FirewallError> {
+    let path = PathBuf::from("/proc/sys/net/ipv6/conf/all/forwarding");
+    let current = std::fs::read_to_string(&path).map_err(|source| FirewallError::Sysctl {
+        path: path.clone(),
+        source,
+    })?;
+    if current.trim() == "1" {
+        return Ok(false);
+    }
+    write_sysctl(path, "1").map(|()| true)
+}
+
 fn route_localnet_path(bridge: &str) -> PathBuf {
     PathBuf::from(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"))
 }

@@ -1,6 +1,6 @@
 //! Plugging a container's network namespace into a bridge with a veth pair.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::{LinkError, Netlink, NetnsHandle};
@@ -23,6 +23,17 @@ pub struct ContainerLink<'a> {
     pub gateway: Option<Ipv4Addr>,
     /// Defaults to [`mac_from_ipv4`] of `address`.
     pub mac: Option<[u8; 6]>,
+    /// The IPv6 side, on a network with an IPv6 subnet.
+    pub ipv6: Option<ContainerLink6>,
+}
+
+/// A container's IPv6 address on a dual-stack network.
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerLink6 {
+    pub address: Ipv6Addr,
+    pub prefix_len: u8,
+    /// Default route via this gateway (`None` on internal networks or later endpoints).
+    pub gateway: Option<Ipv6Addr>,
 }
 
 /// Docker's scheme: locally administered `02:42` followed by the IPv4 address.
@@ -67,6 +78,12 @@ fn configure(host: &mut Netlink, link: &ContainerLink<'_>) -> Result<(), LinkErr
     inside.set_up(link.container_ifname)?;
     if let Some(gateway) = link.gateway {
         inside.add_default_route(gateway, link.container_ifname)?;
+    }
+    if let Some(v6) = link.ipv6 {
+        inside.add_address6(link.container_ifname, v6.address, v6.prefix_len)?;
+        if let Some(gateway) = v6.gateway {
+            inside.add_default_route6(gateway, link.container_ifname)?;
+        }
     }
     Ok(())
 }

@@ -35,6 +35,9 @@ pub(crate) const RTA_GATEWAY: u16 = 5;
 
 pub(crate) const AF_UNSPEC: u8 = 0;
 pub(crate) const AF_INET: u8 = 2;
+pub(crate) const AF_INET6: u8 = 10;
+/// `IFA_F_NODAD`: usable at once, no duplicate address detection (our own bridge).
+pub(crate) const IFA_F_NODAD: u8 = 0x02;
 pub(crate) const AF_BRIDGE: u8 = 7;
 pub(crate) const IFF_UP: u32 = 0x1;
 const NLA_F_NESTED: u16 = 0x8000;
@@ -84,23 +87,37 @@ impl Request {
     }
 
     /// Appends `struct ifaddrmsg` for IPv4.
-    pub(crate) fn ifaddrmsg(mut self, prefix_len: u8, index: u32) -> Self {
-        self.buf.extend_from_slice(&[
-            AF_INET, prefix_len, 0, /* flags */
-            0, /* universe */
-        ]);
+    pub(crate) fn ifaddrmsg(self, prefix_len: u8, index: u32) -> Self {
+        self.ifaddrmsg_family(AF_INET, prefix_len, 0, index)
+    }
+
+    /// Appends `struct ifaddrmsg` for `family` with `flags` (`IFA_F_*`).
+    pub(crate) fn ifaddrmsg_family(
+        mut self,
+        family: u8,
+        prefix_len: u8,
+        flags: u8,
+        index: u32,
+    ) -> Self {
+        self.buf
+            .extend_from_slice(&[family, prefix_len, flags, 0 /* universe */]);
         self.buf.extend_from_slice(&index.to_ne_bytes());
         self
     }
 
     /// Appends `struct rtmsg` for an IPv4 unicast route in the main table.
-    pub(crate) fn rtmsg(mut self, dst_len: u8) -> Self {
+    pub(crate) fn rtmsg(self, dst_len: u8) -> Self {
+        self.rtmsg_family(AF_INET, dst_len)
+    }
+
+    /// Appends `struct rtmsg` for a unicast route of `family` in the main table.
+    pub(crate) fn rtmsg_family(mut self, family: u8, dst_len: u8) -> Self {
         const RT_TABLE_MAIN: u8 = 254;
         const RTPROT_BOOT: u8 = 3;
         const RT_SCOPE_UNIVERSE: u8 = 0;
         const RTN_UNICAST: u8 = 1;
         self.buf.extend_from_slice(&[
-            AF_INET,
+            family,
             dst_len,
             0,
             0,

@@ -1,6 +1,6 @@
 //! Single rtnetlink operations on links, addresses and routes, each naming its target in errors.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::message::*;
 use super::{LinkError, LinkOp, Netlink, NetnsHandle};
@@ -192,6 +192,37 @@ impl Netlink {
             Err(error) if error.errno() == Some(EEXIST) => Ok(()),
             other => other.map(drop),
         }
+    }
+
+    /// Adds IPv6 `address/prefix_len` to a link, without duplicate address detection (the
+    /// addresses come from our own IPAM); an identical existing address is accepted.
+    pub fn add_address6(
+        &mut self,
+        name: &str,
+        address: Ipv6Addr,
+        prefix_len: u8,
+    ) -> Result<(), LinkError> {
+        let index = self.require_index(LinkOp::AddAddress, name)?;
+        let request = Request::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
+            .ifaddrmsg_family(AF_INET6, prefix_len.min(128), IFA_F_NODAD, index)
+            .attr(IFA_LOCAL, &address.octets())
+            .attr(IFA_ADDRESS, &address.octets());
+        let target = format!("{address}/{prefix_len} on {name}");
+        match self.request(LinkOp::AddAddress, &target, request) {
+            Err(error) if error.errno() == Some(EEXIST) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Adds the IPv6 `default via gateway dev name`.
+    pub fn add_default_route6(&mut self, gateway: Ipv6Addr, name: &str) -> Result<(), LinkError> {
+        let index = self.require_index(LinkOp::AddRoute, name)?;
+        let request = Request::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL)
+            .rtmsg_family(AF_INET6, 0)
+            .attr(RTA_GATEWAY, &gateway.octets())
+            .attr_u32(RTA_OIF, index);
+        let target = format!("default via {gateway} dev {name}");
+        self.request(LinkOp::AddRoute, &target, request).map(drop)
     }
 
     /// Adds `default via gateway dev name`.

@@ -247,6 +247,7 @@ impl TestBridge {
             prefix_len: 24,
             gateway: Some(self.gateway),
             mac: None,
+            ipv6: None,
         })
         .unwrap();
         self.containers.push(netns);

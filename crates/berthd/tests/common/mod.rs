@@ -317,9 +317,11 @@ impl Daemon {
             .args(["link", "del", &options.default_bridge])
             .stderr(Stdio::null())
             .status();
-        let _ = Command::new("nft")
-            .args(["delete", "table", "ip", &options.table])
-            .stderr(Stdio::null())
-            .status();
+        for family in ["ip", "ip6"] {
+            let _ = Command::new("nft")
+                .args(["delete", "table", family, &options.table])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
