@@ -810,6 +810,13 @@ fn ipv6_network_addresses_routes_nat_and_inspect() {
     assert_eq!(gateway6, format!("{prefix6}1"));
     assert!(address6.starts_with(&prefix6), "{address6}");
     assert_eq!(field("GlobalIPv6PrefixLen"), "64");
+    let hosts = d.ok(&["exec", "web6", "cat", "/etc/hosts"]);
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.starts_with(&format!("{address6}\t"))),
+        "{hosts}"
+    );
     let in_network = d.ok(&[
         "network",
         "inspect",

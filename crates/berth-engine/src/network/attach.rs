@@ -558,10 +558,17 @@ impl NetworkService {
         request: &AttachRequest<'_>,
         host_resolv: &berth_net::files::ResolvConf,
     ) -> Result<Attachment, NetError> {
+        // Docker lists the container's IPv6 addresses for its hostname too.
         let addresses: Vec<IpAddr> = sandbox
             .endpoints
             .iter()
             .map(|e| IpAddr::V4(e.endpoint.address))
+            .chain(
+                sandbox
+                    .endpoints
+                    .iter()
+                    .filter_map(|e| Some(IpAddr::V6(e.endpoint.ipv6?.address))),
+            )
             .collect();
         let embedded_dns = sandbox.endpoints.iter().any(|e| {
             inner
