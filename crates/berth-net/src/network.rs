@@ -341,6 +341,9 @@ impl Networks {
         }
         for name in spec.names {
             self.dns.add(network, name, address);
+            if let Some(v6) = endpoint6 {
+                self.dns.add(network, name, v6.address);
+            }
         }
         Ok(Endpoint {
             network: network.to_string(),
@@ -368,6 +371,9 @@ impl Networks {
     /// namespace is gone, so the kernel drops the pair (see [`link::reap_later`]).
     pub fn release(&mut self, endpoint: &Endpoint) -> Result<(), NetworkError> {
         self.dns.remove_address(&endpoint.network, endpoint.address);
+        if let Some(v6) = endpoint.ipv6 {
+            self.dns.remove_address(&endpoint.network, v6.address);
+        }
         match self.ipam.release(&endpoint.network, endpoint.address) {
             Ok(_) | Err(IpamError::UnknownNetwork { .. }) => Ok(()),
             Err(source) => Err(NetworkError::Ipam {

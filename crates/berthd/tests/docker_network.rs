@@ -828,7 +828,7 @@ fn ipv6_network_addresses_routes_nat_and_inspect() {
 
     // Another container: its own address and route, the peer and the gateway over IPv6.
     let script = format!(
-        "ip -6 addr show eth0; ip -6 route; wget -qO- http://[{address6}]/; ping -c1 -W3 {gateway6}"
+        "ip -6 addr show eth0; ip -6 route; wget -qO- http://[{address6}]/; ping -c1 -W3 {gateway6}; nslookup -type=aaaa web6"
     );
     let out = d.ok(&[
         "run",
@@ -847,6 +847,8 @@ fn ipv6_network_addresses_routes_nat_and_inspect() {
     );
     assert!(out.contains("net6-v6"), "{out}");
     assert!(out.contains("1 packets received"), "{out}");
+    // The embedded DNS answers AAAA with the IPv6 address.
+    assert!(out.contains(&format!("Address: {address6}")), "{out}");
 
     // The host reaches the published port through its IPv6 address on the bridge (DNAT in
     // table ip6), and the subnet is masqueraded on the way out.

@@ -92,6 +92,9 @@ pub(super) fn publish_names(nets: &Networks, registry: &Registry, sandbox: &Sand
             for name in &e.endpoint.names {
                 nets.dns_records()
                     .add(&e.network_id, name, e.endpoint.address);
+                if let Some(v6) = e.endpoint.ipv6 {
+                    nets.dns_records().add(&e.network_id, name, v6.address);
+                }
             }
         }
     }

@@ -2,10 +2,10 @@
 //! and go) and every running resolver (which reads it per query, so changes apply at once).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
-type Table = BTreeMap<String, BTreeMap<String, Vec<Ipv4Addr>>>;
+type Table = BTreeMap<String, BTreeMap<String, Vec<IpAddr>>>;
 
 /// Cheap to clone; all clones share the same records.
 #[derive(Debug, Clone, Default)]
@@ -36,7 +36,8 @@ impl DnsRecords {
     }
 
     /// Adds `address` under `name` (a container name or alias) on `network`.
-    pub fn add(&self, network: &str, name: &str, address: Ipv4Addr) {
+    pub fn add(&self, network: &str, name: &str, address: impl Into<IpAddr>) {
+        let address = address.into();
         let mut table = self.write();
         let addresses = table
             .entry(network.to_string())
@@ -49,7 +50,8 @@ impl DnsRecords {
     }
 
     /// Removes `address` from `name` on `network`; `false` if it was not there.
-    pub fn remove(&self, network: &str, name: &str, address: Ipv4Addr) -> bool {
+    pub fn remove(&self, network: &str, name: &str, address: impl Into<IpAddr>) -> bool {
+        let address = address.into();
         let mut table = self.write();
         let Some(names) = table.get_mut(network) else {
             return false;
@@ -68,7 +70,8 @@ impl DnsRecords {
     }
 
     /// Removes `address` under every name on `network` (a container leaving); returns how many.
-    pub fn remove_address(&self, network: &str, address: Ipv4Addr) -> usize {
+    pub fn remove_address(&self, network: &str, address: impl Into<IpAddr>) -> usize {
+        let address = address.into();
         let mut table = self.write();
         let Some(names) = table.get_mut(network) else {
             return 0;
@@ -89,7 +92,7 @@ impl DnsRecords {
     }
 
     /// Addresses of `name` on any of `networks`, without duplicates, in insertion order.
-    pub fn lookup(&self, networks: &[String], name: &str) -> Vec<Ipv4Addr> {
+    pub fn lookup(&self, networks: &[String], name: &str) -> Vec<IpAddr> {
         let table = self.read();
         let name = normalise(name);
         let mut out = Vec::new();
@@ -109,6 +112,7 @@ impl DnsRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn scoped_by_network_and_case_insensitive() {
@@ -119,7 +123,14 @@ mod tests {
         records.add("front", "web", b);
         records.add("back", "db", a);
         let front = vec!["front".to_string()];
-        assert_eq!(records.lookup(&front, "WEB"), vec![a, b]);
+        assert_eq!(
+            records.lookup(&front, "WEB"),
+            vec![IpAddr::from(a), IpAddr::from(b)]
+        );
+        let v6: std::net::Ipv6Addr = "fd00:6::2".parse().unwrap();
+        records.add("front", "web", v6);
+        assert_eq!(records.lookup(&front, "web").len(), 3);
+        assert_eq!(records.remove_address("front", v6), 1);
         assert!(records.lookup(&front, "db").is_empty());
         assert!(records.remove("front", "web", a));
         assert!(!records.remove("front", "web", a));

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::ServerConfig;
-use super::wire::{self, ParseError, Rcode, TYPE_A};
+use super::wire::{self, ParseError, Rcode, TYPE_A, TYPE_AAAA};
 
 pub(crate) enum Decision {
     /// Send this reply.
@@ -46,8 +46,14 @@ impl Resolver {
         if addresses.is_empty() || !query.is_internet() {
             return Decision::Forward { id: query.id };
         }
-        if query.qtype != TYPE_A {
-            // The name exists but has no records of this type (e.g. AAAA): NODATA.
+        // A gets the IPv4 addresses, AAAA the IPv6 ones; a name without records of the
+        // asked type (or any other type) gets NODATA.
+        addresses.retain(|a| match query.qtype {
+            TYPE_A => a.is_ipv4(),
+            TYPE_AAAA => a.is_ipv6(),
+            _ => false,
+        });
+        if addresses.is_empty() {
             return Decision::Reply(wire::answer(&query, Rcode::NoError, &[], max_len));
         }
         // Rotate so successive clients spread over the containers behind a name.

@@ -1,9 +1,10 @@
 //! The small part of the DNS wire format (RFC 1035) the embedded resolver needs: read one
 //! question from a query, write an answer of A records. Anything else is forwarded verbatim.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_AAAA: u16 = 28;
 const CLASS_IN: u16 = 1;
 const HEADER_LEN: usize = 12;
 const MAX_NAME_LEN: usize = 255;
@@ -92,19 +93,27 @@ pub(crate) fn parse_query(packet: &[u8]) -> Result<Query<'_>, ParseError> {
 pub(crate) const UDP_MAX: usize = 512;
 const A_RECORD_LEN: usize = 16;
 
-/// An authoritative answer to `query` with `addresses` as A records (none for NODATA). If
-/// not all records fit in `max_len`, as many as fit are sent with the TC bit set, telling
-/// the client to retry over TCP.
+/// An authoritative answer to `query` with `addresses` as A or AAAA records (by family;
+/// none for NODATA). If not all records fit in `max_len`, as many as fit are sent with the
+/// TC bit set, telling the client to retry over TCP.
 pub(crate) fn answer(
     query: &Query<'_>,
     rcode: Rcode,
-    addresses: &[Ipv4Addr],
+    addresses: &[IpAddr],
     max_len: usize,
 ) -> Vec<u8> {
-    let room = max_len.saturating_sub(HEADER_LEN + query.question.len()) / A_RECORD_LEN;
-    let fitting = addresses.len().min(room).min(usize::from(u16::MAX));
+    let record_len = |a: &IpAddr| A_RECORD_LEN + if a.is_ipv6() { 12 } else { 0 };
+    let mut room = max_len.saturating_sub(HEADER_LEN + query.question.len());
+    let mut fitting = 0;
+    for address in addresses.iter().take(usize::from(u16::MAX)) {
+        let Some(left) = room.checked_sub(record_len(address)) else {
+            break;
+        };
+        room = left;
+        fitting += 1;
+    }
     let truncated = fitting < addresses.len();
-    let mut out = Vec::with_capacity(HEADER_LEN + query.question.len() + A_RECORD_LEN * fitting);
+    let mut out = Vec::with_capacity(HEADER_LEN + query.question.len() + 28 * fitting);
     write_header(&mut out, query.id, query.recursion_desired, rcode, true);
     if truncated {
         out[2] |= 0x02; // TC
@@ -115,11 +124,15 @@ pub(crate) fn answer(
     out.extend_from_slice(query.question);
     for address in &addresses[..fitting] {
         out.extend_from_slice(&[0xC0, 0x0C]); // name: pointer to the question's name
-        out.extend_from_slice(&TYPE_A.to_be_bytes());
+        let (kind, data) = match address {
+            IpAddr::V4(v4) => (TYPE_A, v4.octets().to_vec()),
+            IpAddr::V6(v6) => (TYPE_AAAA, v6.octets().to_vec()),
+        };
+        out.extend_from_slice(&kind.to_be_bytes());
         out.extend_from_slice(&CLASS_IN.to_be_bytes());
         out.extend_from_slice(&ANSWER_TTL.to_be_bytes());
-        out.extend_from_slice(&4u16.to_be_bytes());
-        out.extend_from_slice(&address.octets());
+        out.extend_from_slice(&u16::try_from(data.len()).unwrap_or(0).to_be_bytes());
+        out.extend_from_slice(&data);
     }
     out
 }
@@ -147,6 +160,7 @@ fn write_header(out: &mut Vec<u8>, id: u16, rd: bool, rcode: Rcode, authoritativ
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     fn query_bytes(name: &str, qtype: u16) -> Vec<u8> {
         let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
@@ -170,20 +184,26 @@ mod tests {
         let reply = answer(
             &query,
             Rcode::NoError,
-            &[Ipv4Addr::new(172, 30, 0, 2)],
+            &[Ipv4Addr::new(172, 30, 0, 2).into()],
             UDP_MAX,
         );
         assert_eq!(&reply[0..2], &[0x12, 0x34]);
         assert_eq!(u16_at(&reply, 6), Some(1));
         assert_eq!(&reply[reply.len() - 4..], &[172, 30, 0, 2]);
+        let v6: std::net::Ipv6Addr = "fd00:6::2".parse().unwrap();
+        let bytes = query_bytes("web", TYPE_AAAA);
+        let query = parse_query(&bytes).unwrap();
+        let reply = answer(&query, Rcode::NoError, &[v6.into()], UDP_MAX);
+        assert_eq!(&reply[reply.len() - 16..], &v6.octets());
+        assert_eq!(u16_at(&reply, reply.len() - 26), Some(TYPE_AAAA));
     }
 
     #[test]
     fn too_many_records_for_udp_set_the_truncation_bit() {
         let bytes = query_bytes("many", TYPE_A);
         let query = parse_query(&bytes).unwrap();
-        let addresses: Vec<Ipv4Addr> = (0..100u32)
-            .map(|i| Ipv4Addr::from(0xAC1E_0000 + i))
+        let addresses: Vec<IpAddr> = (0..100u32)
+            .map(|i| Ipv4Addr::from(0xAC1E_0000 + i).into())
             .collect();
         let udp = answer(&query, Rcode::NoError, &addresses, UDP_MAX);
         assert!(udp.len() <= UDP_MAX);
@@ -217,7 +237,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
             if let Ok(query) = parse_query(&bytes) {
-                let _ = answer(&query, Rcode::NoError, &[Ipv4Addr::LOCALHOST], UDP_MAX);
+                let _ = answer(&query, Rcode::NoError, &[Ipv4Addr::LOCALHOST.into()], UDP_MAX);
             }
         }
     }
