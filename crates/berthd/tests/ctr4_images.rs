@@ -141,3 +141,44 @@ fn import_downloads_a_rootfs_from_a_url() {
     assert!(!out.status.success(), "{out:?}");
     assert_eq!(d.ok(&["images", "-q", "ctr4/missing"]), "");
 }
+
+#[test]
+fn load_answers_with_dockers_json_message_stream() {
+    let d = Daemon::start();
+    d.ok(&["rmi", "busybox", "fixtures/busybox:1.35"]);
+    let archive = std::fs::read(berth_testutil::fixture("busybox.docker-archive.tar")).unwrap();
+    // The API with quiet=0 (what the CLI sends on a terminal): JSON lines, `stream` messages.
+    let mut s = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+    write!(
+        s,
+        "POST /v1.41/images/load?quiet=0 HTTP/1.1\r\nHost: berthd\r\nConnection: close\r\n\
+         Content-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        archive.len()
+    )
+    .unwrap();
+    s.write_all(&archive).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let messages: Vec<serde_json::Value> = body
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(
+        messages,
+        vec![serde_json::json!({"stream": "Loaded image: fixtures/busybox:1.35\n"})],
+        "{body}"
+    );
+    // The CLI on a terminal renders the stream.
+    let mut pty = ctr4_support::Pty::new(24, 80);
+    let fixture = berth_testutil::fixture("busybox.docker-archive.tar");
+    let mut load = pty.spawn(d.docker_cmd(&["load", "-i", fixture.to_str().unwrap()]));
+    pty.expect("Loaded image: fixtures/busybox:1.35");
+    assert_eq!(ctr4_support::wait_exit(&mut load).code(), Some(0));
+}
