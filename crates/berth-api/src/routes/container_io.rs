@@ -2,6 +2,7 @@
 //! stats, export, changes, archive. `containers.rs` hands over what it does not match.
 
 mod archive;
+pub(crate) mod attach_logs;
 mod info;
 mod logs;
 pub(crate) mod stream;

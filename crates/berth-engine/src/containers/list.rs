@@ -1,5 +1,6 @@
 //! `GET /containers/json`: Docker's `ContainerSummary` for each container, newest first, with
-//! its filters (id, name, label, status, exited, ancestor, before, since).
+//! its filters (id, name, label, status, exited, ancestor, before, since, health, volume,
+//! network, publish, expose).
 
 use std::collections::HashMap;
 
@@ -21,7 +22,8 @@ pub struct ListOptions {
 }
 
 const FILTERS: &[&str] = &[
-    "id", "name", "label", "status", "exited", "ancestor", "before", "since", "health",
+    "id", "name", "label", "status", "exited", "ancestor", "before", "since", "health", "volume",
+    "network", "publish", "expose",
 ];
 const HEALTH: &[&str] = &["starting", "healthy", "unhealthy", "none"];
 const STATUSES: &[&str] = &[
@@ -82,10 +84,50 @@ impl ListOptions {
                     reason: "invalid filter".into(),
                 });
             }
+            if key == "publish" || key == "expose" {
+                for value in &list {
+                    port_filter(value).ok_or_else(|| ContainerError::BadFilter {
+                        filter: format!("{key}={value}"),
+                        reason: "invalid port or port range".into(),
+                    })?;
+                }
+            }
             out.insert(key.clone(), list);
         }
         Ok(out)
     }
+}
+
+/// A `publish`/`expose` filter value: `port`, `port/proto` or `start-end[/proto]` (tcp when
+/// no protocol is given), as the inclusive range and the protocol.
+fn port_filter(value: &str) -> Option<(u16, u16, String)> {
+    let (ports, proto) = value.split_once('/').unwrap_or((value, "tcp"));
+    let proto = proto.to_ascii_lowercase();
+    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+        return None;
+    }
+    let (start, end) = match ports.split_once('-') {
+        Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+        None => {
+            let p = ports.parse().ok()?;
+            (p, p)
+        }
+    };
+    (start <= end).then_some((start, end, proto))
+}
+
+/// Whether a port key of the record (`80/tcp`) is in one of the filter values.
+fn port_matches<'a>(values: &[String], mut keys: impl Iterator<Item = &'a String>) -> bool {
+    let filters: Vec<(u16, u16, String)> = values.iter().filter_map(|v| port_filter(v)).collect();
+    keys.any(|key| {
+        let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(port) = port.parse::<u16>() else {
+            return false;
+        };
+        filters
+            .iter()
+            .any(|(start, end, p)| (*start..=*end).contains(&port) && p == proto)
+    })
 }
 
 fn created_secs(record: &ContainerRecord) -> i64 {
@@ -178,6 +220,7 @@ impl Engine {
                         .any(|a| *a == r.image || *a == r.image_name))
                 && before.as_ref().is_none_or(|b| r.created < *b)
                 && since.as_ref().is_none_or(|s| r.created > *s)
+                && self.matches_resources(r, f)
         };
         let mut out = Vec::new();
         for record in records.iter().filter(|r| matches(r)) {
@@ -187,6 +230,51 @@ impl Engine {
             out.push(self.summary(record, options.size, now));
         }
         Ok(out)
+    }
+
+    /// The filters on what a container uses: `volume` (a volume's name or a mount's
+    /// destination), `network` (a network's name or an ID prefix), `publish` (a container
+    /// port that is published), `expose` (an exposed container port).
+    fn matches_resources(&self, r: &ContainerRecord, f: &HashMap<String, Vec<String>>) -> bool {
+        if let Some(values) = f.get("volume") {
+            let mounts = self.volumes.mounts_of(&r.id);
+            let hit = mounts.iter().any(|m| {
+                values.iter().any(|v| {
+                    m.name.as_deref() == Some(v.as_str())
+                        || m.destination.as_deref() == Some(v.as_str())
+                })
+            });
+            if !hit {
+                return false;
+            }
+        }
+        if let Some(values) = f.get("network") {
+            let networks = self.network.summary(&r.id).1.networks.unwrap_or_default();
+            let hit = values.iter().any(|v| {
+                networks.contains_key(v)
+                    || networks.values().any(|n| {
+                        n.network_id
+                            .as_deref()
+                            .is_some_and(|id| !v.is_empty() && id.starts_with(v.as_str()))
+                    })
+            });
+            if !hit {
+                return false;
+            }
+        }
+        if let Some(values) = f.get("publish") {
+            let bindings = r.host_config.port_bindings.as_ref();
+            if !port_matches(values, bindings.into_iter().flat_map(|b| b.keys())) {
+                return false;
+            }
+        }
+        if let Some(values) = f.get("expose") {
+            let exposed = r.config.exposed_ports.as_ref();
+            if !port_matches(values, exposed.into_iter().flat_map(|e| e.iter())) {
+                return false;
+            }
+        }
+        true
     }
 
     fn summary(&self, r: &ContainerRecord, size: bool, now: i64) -> ContainerSummary {
@@ -227,7 +315,7 @@ impl Engine {
                 ..Default::default()
             }),
             network_settings: Some(network_settings),
-            mounts: Some(Vec::new()),
+            mounts: Some(self.volumes.mounts_of(&r.id)),
             ..Default::default()
         }
     }
@@ -273,5 +361,24 @@ mod tests {
         assert!(ListOptions::parse_filters(r#"{"health":["sick"]}"#).is_err());
         assert!(ListOptions::parse_filters("[").is_err());
         assert!(ListOptions::parse_filters("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn port_filters_take_ports_ranges_and_protocols() {
+        assert_eq!(port_filter("80"), Some((80, 80, "tcp".into())));
+        assert_eq!(
+            port_filter("8000-8080/UDP"),
+            Some((8000, 8080, "udp".into()))
+        );
+        assert_eq!(port_filter("9-1"), None);
+        assert_eq!(port_filter("80/icmp"), None);
+        assert!(ListOptions::parse_filters(r#"{"publish":["http"]}"#).is_err());
+        let keys = ["8080/tcp".to_string(), "53/udp".to_string()];
+        let hit = |v: &str| port_matches(&[v.to_string()], keys.iter());
+        assert!(hit("8080"));
+        assert!(hit("8000-8080/tcp"));
+        assert!(hit("53/udp"));
+        assert!(!hit("53"));
+        assert!(!hit("8081-9000"));
     }
 }

@@ -255,7 +255,10 @@ impl Engine {
             stdin: record.config.open_stdin.unwrap_or(false),
             tty: record.config.tty.unwrap_or(false),
             wait_attach,
-            stdin_once: record.config.stdin_once.unwrap_or(false),
+            // As Docker (`CloseStdin && !TTY`): a terminal's stdin is not closed when an
+            // attacher leaves, so Ctrl-P Ctrl-Q detaches and `docker attach` finds the shell.
+            stdin_once: record.config.stdin_once.unwrap_or(false)
+                && !record.config.tty.unwrap_or(false),
         };
         let began = std::time::Instant::now();
         let output = Command::new(self.shim.exec_path())

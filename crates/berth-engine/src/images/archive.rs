@@ -68,6 +68,20 @@ pub fn import(
     changes: &[String],
     message: &str,
 ) -> Result<String, ImageError> {
+    import_from(engine, rootfs, "-", repo, tag, changes, message)
+}
+
+/// `import` of a rootfs that came from `source` (`-` for the request body, or the URL): the
+/// history comment says so unless `message` is given, as Docker's `Imported from …`.
+pub fn import_from(
+    engine: &Engine,
+    rootfs: impl Read,
+    source: &str,
+    repo: &str,
+    tag: &str,
+    changes: &[String],
+    message: &str,
+) -> Result<String, ImageError> {
     let config = super::changes::apply_changes(changes)?;
     let name = match (repo, tag) {
         ("", _) => None,
@@ -75,13 +89,13 @@ pub fn import(
         (repo, tag) => Some(parse_reference(&format!("{repo}:{tag}"))?.to_string()),
     };
     let comment = if message.is_empty() {
-        "Imported from -"
+        format!("Imported from {source}")
     } else {
-        message
+        message.to_string()
     };
     let record = engine
         .store
-        .import_rootfs_with(rootfs, name.as_deref(), config, comment)?;
+        .import_rootfs_with(rootfs, name.as_deref(), config, &comment)?;
     let id = record.id.to_string();
     publish(engine, "import", &id, &id);
     Ok(id)

@@ -64,6 +64,8 @@ pub enum ImageError {
     Store(#[from] StoreError),
     #[error("{what} stopped: {detail}")]
     Interrupted { what: &'static str, detail: String },
+    #[error(transparent)]
+    ImportSource(#[from] super::import_url::ImportUrlError),
 }
 
 impl HasKind for ImageError {
@@ -85,6 +87,7 @@ impl HasKind for ImageError {
             | ImageError::Interrupted { .. }
             | ImageError::CommitDiff { .. } => ErrorKind::System,
             ImageError::Store(e) => store_kind(e),
+            ImageError::ImportSource(e) => e.kind(),
         }
     }
 }

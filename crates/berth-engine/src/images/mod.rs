@@ -9,6 +9,7 @@ pub mod commit;
 pub mod distribution;
 mod error;
 pub mod filters;
+pub mod import_url;
 pub mod inspect;
 pub mod list;
 pub mod progress;

@@ -15,6 +15,9 @@ use crate::error::{ErrorKind, HasKind};
 use crate::io::rootpath::{self, base_name, open_in_root};
 use crate::io::tarwalk::TarWalker;
 
+mod entry_watch;
+use entry_watch::{EntryHeader, EntryWatch};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("Could not find the file {path} in container {container}")]
@@ -29,6 +32,18 @@ pub enum ArchiveError {
         container: String,
         source: io::Error,
     },
+    /// `noOverwriteDirNonDir`: an entry would replace a directory with a non-directory (or
+    /// back). Docker's wording.
+    #[error("cannot overwrite {existing} {path:?} with {new} {dest:?}")]
+    Overwrite {
+        existing: &'static str,
+        new: &'static str,
+        path: String,
+        dest: String,
+    },
+    /// `copyUIDGID`: the container's user could not be resolved in its rootfs.
+    #[error("resolving the container's user for copyUIDGID: {0}")]
+    User(crate::spec::SpecError),
     #[error("extracting into {path}: {source}")]
     Extract {
         path: String,
@@ -40,9 +55,10 @@ impl HasKind for ArchiveError {
     fn kind(&self) -> ErrorKind {
         match self {
             ArchiveError::NotFound { .. } => ErrorKind::NotFound,
-            ArchiveError::NotADirectory { .. } | ArchiveError::Extract { .. } => {
-                ErrorKind::InvalidArgument
-            }
+            ArchiveError::NotADirectory { .. }
+            | ArchiveError::Overwrite { .. }
+            | ArchiveError::Extract { .. } => ErrorKind::InvalidArgument,
+            ArchiveError::User(e) => e.kind(),
             _ => ErrorKind::System,
         }
     }
@@ -59,6 +75,25 @@ pub struct PathStat {
     pub mtime: String,
     #[serde(rename = "linkTarget")]
     pub link_target: String,
+}
+
+/// `PUT archive` options (Docker's query parameters).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PutOptions {
+    /// `noOverwriteDirNonDir`: refuse to replace a directory with a non-directory and back.
+    pub no_overwrite_dir_non_dir: bool,
+    /// `copyUIDGID`: the owner (uid, gid) every extracted entry gets; `None` keeps the tar's.
+    pub owner: Option<(u32, u32)>,
+}
+
+/// `copyUIDGID`: the owner for copied-in files, the container's `Config.User` resolved in its
+/// rootfs; `None` when it has no user (the tar's owners are kept, as Docker).
+pub fn copy_owner(rootfs: &Path, user: &str) -> Result<Option<(u32, u32)>, ArchiveError> {
+    if user.is_empty() {
+        return Ok(None);
+    }
+    let resolved = crate::spec::resolve_user(rootfs, user, &[]).map_err(ArchiveError::User)?;
+    Ok(Some((resolved.uid, resolved.gid)))
 }
 
 /// A container's rootfs, opened as the anchor for resolving its paths.
@@ -167,7 +202,12 @@ impl Rootfs {
     }
 
     /// `PUT /containers/{id}/archive`: extracts `tar` into the directory `path`.
-    pub fn extract(&self, path: &str, tar: impl Read + Send) -> Result<(), ArchiveError> {
+    pub fn extract(
+        &self,
+        path: &str,
+        tar: impl Read + Send,
+        opts: PutOptions,
+    ) -> Result<(), ArchiveError> {
         let fd = open_in_root(&self.root, path, OFlags::PATH, true).map_err(self.err(path))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| self.err(path)(e.into()))?;
         if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
@@ -177,7 +217,29 @@ impl Rootfs {
         }
         // The magic link reaches exactly the directory we resolved, wherever it is.
         let via = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-        berth_store::layer::apply_layer(tar, &via).map_err(|source| ArchiveError::Extract {
+        let refused = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let result = if opts.no_overwrite_dir_non_dir || opts.owner.is_some() {
+            let slot = refused.clone();
+            let dest = path.to_string();
+            let check = move |entry: &EntryHeader| {
+                if opts.no_overwrite_dir_non_dir
+                    && let Some(conflict) = overwrite_conflict(&fd, &dest, entry)
+                {
+                    let message = conflict.to_string();
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conflict);
+                    return Err(io::Error::other(message));
+                }
+                Ok(opts.owner)
+            };
+            let watched = EntryWatch::new(tar, opts.owner.is_some(), check);
+            berth_store::layer::apply_layer(watched, &via)
+        } else {
+            berth_store::layer::apply_layer(tar, &via)
+        };
+        if let Some(conflict) = refused.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(conflict);
+        }
+        result.map_err(|source| ArchiveError::Extract {
             path: path.to_string(),
             source,
         })?;
@@ -218,6 +280,43 @@ impl PreparedGet {
         }
         walker.finish().map(drop)
     }
+}
+
+/// With `noOverwriteDirNonDir`: whether `entry` would replace a directory by a non-directory
+/// (or back) under the extraction directory `dir`. Looks without following any symlink; a
+/// path that does not resolve that way has nothing to replace (the extractor decides).
+fn overwrite_conflict(dir: &OwnedFd, dest: &str, entry: &EntryHeader) -> Option<ArchiveError> {
+    let raw = std::str::from_utf8(&entry.path).ok()?;
+    let parts: Vec<&str> = raw
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.is_empty() || parts.contains(&"..") {
+        return None;
+    }
+    let relative = parts.join("/");
+    let found = rustix::fs::openat2(
+        dir,
+        relative.as_str(),
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+        rustix::fs::ResolveFlags::BENEATH
+            | rustix::fs::ResolveFlags::NO_SYMLINKS
+            | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+    )
+    .ok()?;
+    let is_dir =
+        FileType::from_raw_mode(rustix::fs::fstat(&found).ok()?.st_mode) == FileType::Directory;
+    if is_dir == entry.is_dir {
+        return None;
+    }
+    let kind = |dir: bool| if dir { "directory" } else { "non-directory" };
+    Some(ArchiveError::Overwrite {
+        existing: kind(is_dir),
+        new: kind(entry.is_dir),
+        path: format!("{}/{relative}", dest.trim_end_matches('/')),
+        dest: dest.to_string(),
+    })
 }
 
 fn parent_of(path: &str) -> String {

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod changes;
+pub mod detach_keys;
 pub mod exec;
 pub mod logs;
 pub mod rootpath;

@@ -2,7 +2,7 @@
 
 use hyper::{Response, StatusCode};
 
-use berth_engine::io::archive::{PathStat, Rootfs};
+use berth_engine::io::archive::{self as engine_archive, PathStat, PutOptions, Rootfs};
 
 use super::stream::{ChannelWriter, bounded_body};
 use super::{blocking, container};
@@ -66,12 +66,33 @@ pub async fn get(ctx: &Ctx, id: &str, req: &Req) -> http::Result<Resp> {
     ))
 }
 
-/// `PUT …/archive?path=`: extracts the request's tar into the directory `path`.
+/// `PUT …/archive?path=&noOverwriteDirNonDir=&copyUIDGID=`: extracts the request's tar into
+/// the directory `path`.
 pub async fn put(ctx: &Ctx, id: &str, req: Req) -> http::Result<Resp> {
+    let c = container(ctx, id)?;
+    let rootfs_path = ctx.engine.paths.rootfs(&c.id);
     let rootfs = open_rootfs(ctx, id)?;
     let path = path_arg(&req)?;
+    let q = http::query(&req);
+    let no_overwrite_dir_non_dir = http::query_bool(&q, "noOverwriteDirNonDir");
+    let copy_uid_gid = http::query_bool(&q, "copyUIDGID");
+    let user = c.snapshot().config.user.unwrap_or_default();
     let reader = http::body_reader(req);
-    blocking(move || rootfs.extract(&path, reader).map_err(ApiError::from_engine)).await?;
+    blocking(move || {
+        let owner = if copy_uid_gid {
+            engine_archive::copy_owner(&rootfs_path, &user).map_err(ApiError::from_engine)?
+        } else {
+            None
+        };
+        let opts = PutOptions {
+            no_overwrite_dir_non_dir,
+            owner,
+        };
+        rootfs
+            .extract(&path, reader, opts)
+            .map_err(ApiError::from_engine)
+    })
+    .await?;
     Ok(http::status(StatusCode::OK))
 }
 

@@ -1,6 +1,7 @@
 //! `POST /containers/{id}/attach`: Docker's hijacked connection. We answer `101 UPGRADED`
 //! (`Upgrade: tcp`) and splice the upgraded connection with the shim's attach socket: output
-//! (multiplexed frames without a tty, raw with one) to the client, stdin from it.
+//! (multiplexed frames without a tty, raw with one) to the client, stdin from it. With `logs=1`
+//! the container's log so far comes first; with `stream=0` only that, and no live stream.
 
 use std::collections::HashMap;
 
@@ -9,9 +10,12 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 
+use berth_engine::io::detach_keys::{self, EscapeDetector};
+
 use crate::error::ApiError;
 use crate::http::{self, Req, Resp};
 use crate::router::Ctx;
+use crate::routes::container_io::attach_logs::{Replay, replay_log};
 
 /// Which output streams the client asked for (frames of the others are dropped).
 #[derive(Debug, Clone, Copy)]
@@ -40,25 +44,50 @@ pub async fn handle(
         stdout: http::query_bool(q, "stdout"),
         stderr: http::query_bool(q, "stderr"),
     };
+    let detach = detach_keys::parse(q.get("detachKeys").map_or("", String::as_str))
+        .map_err(ApiError::from_engine)?;
+    let logs = http::query_bool(q, "logs");
+    // As Docker: without `stream=1` the connection carries only the replayed log (if any).
+    let stream = http::query_bool(q, "stream");
     let (tx, rx) = oneshot::channel();
-    let tty = super::blocking(ctx, move |e| {
-        e.attach_container(
-            &id,
-            Box::new(move |stream| {
-                let _ = tx.send(stream);
-            }),
-        )
-    })
-    .await?;
+    let container = crate::routes::container_io::container(ctx, &id)?;
+    let log_path = ctx.engine.paths.log(&container.id);
+    let tty = if stream {
+        super::blocking(ctx, move |e| {
+            e.attach_container(
+                &id,
+                Box::new(move |stream| {
+                    let _ = tx.send(stream);
+                }),
+            )
+        })
+        .await?
+    } else {
+        container.snapshot().config.tty.unwrap_or(false)
+    };
+    let replay = logs.then_some(Replay {
+        tty,
+        stdout: wanted.stdout,
+        stderr: wanted.stderr,
+    });
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        let client = match upgrade.await {
+        let mut client = match upgrade.await {
             Ok(upgraded) => TokioIo::new(upgraded),
             Err(e) => {
                 tracing::debug!(error = %e, "attach: upgrade failed");
                 return;
             }
         };
+        if let Some(replay) = replay
+            && replay_log(log_path, replay, &mut client).await.is_err()
+        {
+            return;
+        }
+        if !stream {
+            let _ = client.shutdown().await;
+            return;
+        }
         let shim = match rx.await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
@@ -77,7 +106,7 @@ pub async fn handle(
                 return;
             }
         };
-        splice(client, shim, stdin, tty, wanted).await;
+        splice(client, shim, stdin, tty, wanted, detach).await;
     });
     let content_type = if tty {
         "application/vnd.docker.raw-stream"
@@ -94,9 +123,16 @@ pub async fn handle(
     ))
 }
 
-/// Copies until the shim's side ends (the container exited, or the client went away).
-async fn splice<C>(client: C, shim: tokio::net::UnixStream, stdin: bool, tty: bool, wanted: Wanted)
-where
+/// Copies until the shim's side ends (the container exited, or the client went away), or the
+/// client typed the detach keys (`detach`, with a tty only, as Docker).
+async fn splice<C>(
+    client: C,
+    shim: tokio::net::UnixStream,
+    stdin: bool,
+    tty: bool,
+    wanted: Wanted,
+    detach: Vec<u8>,
+) where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut client_read, mut client_write) = tokio::io::split(client);
@@ -105,7 +141,34 @@ where
         if !stdin {
             return std::future::pending::<()>().await;
         }
-        let _ = tokio::io::copy(&mut client_read, &mut shim_write).await;
+        let mut escape = tty.then(|| EscapeDetector::new(detach));
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let Some(escape) = escape.as_mut() else {
+                if shim_write.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+                continue;
+            };
+            let scanned = escape.scan(&buf[..n]);
+            if !scanned.forward.is_empty() && shim_write.write_all(&scanned.forward).await.is_err()
+            {
+                break;
+            }
+            if scanned.detach {
+                tracing::debug!("attach: detached by the detach keys");
+                return;
+            }
+        }
+        if tty {
+            // A terminal's input does not end: the client is gone. Docker ends the attachment
+            // and leaves the container's stdin open.
+            return;
+        }
         // The client's stdin ended: pass the EOF on (the shim closes the container's stdin
         // for StdinOnce containers).
         let _ = shim_write.shutdown().await;

@@ -1,7 +1,8 @@
 //! The hijacked connection of an attached exec: the process is started once the connection
 //! is ours; its stdout/stderr (multiplexed unless it has a tty) go to the client, the client's
 //! bytes go to its stdin (or pty). A start failure is written into the stream as Docker does
-//! (the docker CLI prints it and reads the exit code from the exec's inspect).
+//! (the docker CLI prints it and reads the exit code from the exec's inspect). With a tty the
+//! client's input is watched for the detach keys: they end the connection, not the process.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -16,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use berth_engine::Engine;
+use berth_engine::io::detach_keys::EscapeDetector;
 
 use crate::routes::container_io::stream::{StreamType, frame};
 
@@ -68,6 +70,7 @@ pub async fn run(engine: Arc<Engine>, exec_id: String, tty: bool, upgraded: Upgr
     }
     drop(out_tx);
     // Client → stdin: a thread writes what a task reads; EOF closes the process's stdin.
+    let (detach_tx, mut detached) = tokio::sync::oneshot::channel::<()>();
     if let Some(input) = input {
         let (in_tx, in_rx) = std::sync::mpsc::channel::<Bytes>();
         spawn_thread("exec-stdin", move || {
@@ -78,16 +81,27 @@ pub async fn run(engine: Arc<Engine>, exec_id: String, tty: bool, upgraded: Upgr
                 }
             }
         });
+        let mut escape = tty.then(|| EscapeDetector::new(exec.detach_keys()));
         tokio::spawn(async move {
             let mut buf = vec![0u8; 32 * 1024];
             loop {
-                match conn_rd.read(&mut buf).await {
+                let n = match conn_rd.read(&mut buf).await {
                     Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        if in_tx.send(Bytes::copy_from_slice(&buf[..n])).is_err() {
-                            return;
-                        }
+                    Ok(n) => n,
+                };
+                let (chunk, detach) = match escape.as_mut() {
+                    Some(escape) => {
+                        let scanned = escape.scan(&buf[..n]);
+                        (Bytes::from(scanned.forward), scanned.detach)
                     }
+                    None => (Bytes::copy_from_slice(&buf[..n]), false),
+                };
+                if !chunk.is_empty() && in_tx.send(chunk).is_err() {
+                    return;
+                }
+                if detach {
+                    let _ = detach_tx.send(());
+                    return;
                 }
             }
         });
@@ -95,6 +109,7 @@ pub async fn run(engine: Arc<Engine>, exec_id: String, tty: bool, upgraded: Upgr
     let waiter = exec.clone();
     let mut exited = tokio::task::spawn_blocking(move || waiter.wait());
     let mut exit_seen = false;
+    let mut detach_pending = true;
     loop {
         let chunk = if exit_seen {
             tokio::time::timeout(DRAIN_GRACE, out_rx.recv())
@@ -104,6 +119,16 @@ pub async fn run(engine: Arc<Engine>, exec_id: String, tty: bool, upgraded: Upgr
             tokio::select! {
                 chunk = out_rx.recv() => chunk,
                 _ = &mut exited => { exit_seen = true; continue; }
+                keys = &mut detached, if detach_pending => {
+                    detach_pending = false;
+                    if keys.is_err() {
+                        continue; // the input ended without them
+                    }
+                    // Detached: the process runs on; a reaper thread records its exit.
+                    tracing::debug!(exec = %exec.id, "exec detached by its detach keys");
+                    exit_seen = true;
+                    break;
+                }
             }
         };
         match chunk {
@@ -116,6 +141,7 @@ pub async fn run(engine: Arc<Engine>, exec_id: String, tty: bool, upgraded: Upgr
         }
     }
     if !exit_seen {
+        // The client reads the exit code from inspect right after EOF: record it first.
         let _ = exited.await;
     }
     let _ = conn_wr.flush().await;

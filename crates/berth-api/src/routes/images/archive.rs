@@ -67,7 +67,8 @@ pub async fn save(ctx: Ctx, names: Vec<String>) -> http::Result<Resp> {
     ))
 }
 
-/// `fromSrc=-`: the body is a rootfs tar. Answers `{"status":"sha256:…"}` like Docker.
+/// `fromSrc=-`: the body is a rootfs tar; `fromSrc=<url>`: the daemon downloads it. Answers
+/// `{"status":"sha256:…"}` like Docker.
 pub async fn import(
     ctx: Ctx,
     req: Req,
@@ -75,9 +76,7 @@ pub async fn import(
     src: String,
 ) -> http::Result<Resp> {
     if src != "-" {
-        return Err(ApiError::bad_request(format!(
-            "importing from {src:?} is not supported: only fromSrc=- (the request body)"
-        )));
+        return import_url(ctx, req, q, src).await;
     }
     let repo = q.get("repo").cloned().unwrap_or_default();
     let tag = q.get("tag").cloned().unwrap_or_default();
@@ -95,5 +94,53 @@ pub async fn import(
             .status(StatusCode::OK)
             .header("Content-Type", "application/json"),
         http::full(stream::line(&json!({"status": id}))),
+    ))
+}
+
+/// `fromSrc=http://…`: connects first (a dead source is a plain HTTP error), then streams
+/// Docker's messages: `Downloading from …`, `Importing` progress, the new image's ID.
+async fn import_url(
+    ctx: Ctx,
+    req: Req,
+    q: &HashMap<String, String>,
+    src: String,
+) -> http::Result<Resp> {
+    let repo = q.get("repo").cloned().unwrap_or_default();
+    let tag = q.get("tag").cloned().unwrap_or_default();
+    let changes = query_all(&req, "changes");
+    let message = q.get("message").cloned().unwrap_or_default();
+    let opened = src.clone();
+    let download = blocking(&ctx.engine, move |_| {
+        engine_images::import_url::open(&opened).map_err(Into::into)
+    })
+    .await?;
+    let (tx, body) = stream::lines_body();
+    let engine = ctx.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let _ = tx.send(stream::line(
+            &json!({"status": format!("Downloading from {}", download.url)}),
+        ));
+        let progress_tx = tx.clone();
+        let progress: engine_images::progress::ProgressFn =
+            std::sync::Arc::new(move |m: engine_images::progress::ProgressMessage| {
+                let _ = progress_tx.send(stream::progress_line(&m));
+            });
+        let reader = download.into_reader(progress);
+        let imported = engine_images::archive::import_from(
+            &engine, reader, &src, &repo, &tag, &changes, &message,
+        );
+        let _ = match imported {
+            Ok(id) => tx.send(stream::line(&json!({"status": id}))),
+            Err(e) => {
+                tracing::warn!(error = %e, source = %src, "import from a URL failed");
+                tx.send(stream::error_line(&e.to_string()))
+            }
+        };
+    });
+    Ok(http::finish(
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("Content-Type", "application/json"),
+        body,
     ))
 }

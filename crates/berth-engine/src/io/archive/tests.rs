@@ -142,18 +142,20 @@ fn extracts_into_directories_and_refuses_escapes() {
         b.append_data(&mut file_header(3), "new.txt", &b"new"[..])
             .unwrap();
     });
-    rootfs.extract("/data/sub", &good[..]).unwrap();
+    rootfs
+        .extract("/data/sub", &good[..], PutOptions::default())
+        .unwrap();
     assert_eq!(
         std::fs::read_to_string(f.root.path().join("data/sub/new.txt")).unwrap(),
         "new"
     );
     // A symlinked destination resolves inside the root: the host dir is not written.
     assert!(matches!(
-        rootfs.extract("/escape", &good[..]),
+        rootfs.extract("/escape", &good[..], PutOptions::default()),
         Err(ArchiveError::NotFound { .. })
     ));
     assert!(matches!(
-        rootfs.extract("/data/a.txt", &good[..]),
+        rootfs.extract("/data/a.txt", &good[..], PutOptions::default()),
         Err(ArchiveError::NotADirectory { .. })
     ));
     // Entries that climb out, or go through a link planted in the same tar, are refused.
@@ -167,7 +169,11 @@ fn extracts_into_directories_and_refuses_escapes() {
         b.append(&h, &b"evil"[..]).unwrap();
         b.finish().unwrap();
     }
-    assert!(rootfs.extract("/data", &dotdot[..]).is_err());
+    assert!(
+        rootfs
+            .extract("/data", &dotdot[..], PutOptions::default())
+            .is_err()
+    );
     let via_link = tar_of(|b| {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Symlink);
@@ -180,7 +186,11 @@ fn extracts_into_directories_and_refuses_escapes() {
         b.append_data(&mut file_header(4), "hop/owned", &b"evil"[..])
             .unwrap();
     });
-    assert!(rootfs.extract("/data", &via_link[..]).is_err());
+    assert!(
+        rootfs
+            .extract("/data", &via_link[..], PutOptions::default())
+            .is_err()
+    );
     let host: Vec<_> = std::fs::read_dir(f.outside.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -216,4 +226,117 @@ fn converts_unix_modes_to_go_file_modes() {
     assert_eq!(go_file_mode(0o040755), (1 << 31) | 0o755);
     assert_eq!(go_file_mode(0o120777), (1 << 27) | 0o777);
     assert_eq!(go_file_mode(0o104755), (1 << 23) | 0o755);
+}
+
+fn tar_entry(b: &mut tar::Builder<Vec<u8>>, path: &str, dir: bool, uid: u64) {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(if dir { 0 } else { 3 });
+    h.set_mode(if dir { 0o755 } else { 0o4755 });
+    h.set_uid(uid);
+    h.set_gid(uid);
+    h.set_entry_type(if dir {
+        tar::EntryType::Directory
+    } else {
+        tar::EntryType::Regular
+    });
+    let body: &[u8] = if dir { b"" } else { b"abc" };
+    b.append_data(&mut h, path, body).unwrap();
+}
+
+#[test]
+fn no_overwrite_dir_non_dir_refuses_both_ways() {
+    let f = fixture();
+    let rootfs = Rootfs::open(f.root.path(), "c1").unwrap();
+    let strict = PutOptions {
+        no_overwrite_dir_non_dir: true,
+        owner: None,
+    };
+    // A file where /data/sub (a directory) is.
+    let over_dir = tar_of(|b| {
+        tar_entry(b, "first.txt", false, 0);
+        tar_entry(b, "sub", false, 0);
+    });
+    let err = rootfs.extract("/data", &over_dir[..], strict).unwrap_err();
+    assert!(matches!(err, ArchiveError::Overwrite { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "cannot overwrite directory \"/data/sub\" with non-directory \"/data\""
+    );
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(f.root.path().join("data/sub/b.txt").is_file());
+    // A directory where /data/a.txt (a file) is.
+    let over_file = tar_of(|b| tar_entry(b, "a.txt", true, 0));
+    let err = rootfs
+        .extract("/data/", &over_file[..], strict)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot overwrite non-directory \"/data/a.txt\" with directory \"/data/\""
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.root.path().join("data/a.txt")).unwrap(),
+        "alpha"
+    );
+    // Same kinds merge/replace as before; without the option a file replaces a directory.
+    let same = tar_of(|b| {
+        tar_entry(b, "sub", true, 0);
+        tar_entry(b, "a.txt", false, 0);
+    });
+    rootfs.extract("/data", &same[..], strict).unwrap();
+    assert!(f.root.path().join("data/sub/b.txt").is_file());
+    rootfs
+        .extract("/data", &over_dir[..], PutOptions::default())
+        .unwrap();
+    assert!(f.root.path().join("data/sub").is_file());
+}
+
+#[test]
+fn copy_uid_gid_gives_every_entry_the_owner_and_keeps_setuid() {
+    use std::os::unix::fs::MetadataExt;
+    let f = fixture();
+    let rootfs = Rootfs::open(f.root.path(), "c1").unwrap();
+    let bytes = tar_of(|b| {
+        tar_entry(b, "owned", true, 1234);
+        tar_entry(b, "owned/tool", false, 1234);
+    });
+    let opts = PutOptions {
+        no_overwrite_dir_non_dir: true,
+        owner: Some((42, 43)),
+    };
+    rootfs.extract("/data", &bytes[..], opts).unwrap();
+    for (path, mode) in [("data/owned", 0o755), ("data/owned/tool", 0o4755)] {
+        let meta = std::fs::symlink_metadata(f.root.path().join(path)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (42, 43), "{path}");
+        assert_eq!(meta.mode() & 0o7777, mode, "{path}");
+    }
+    // Without an owner the tar's is kept.
+    let bytes = tar_of(|b| tar_entry(b, "kept", false, 1234));
+    rootfs
+        .extract("/data", &bytes[..], PutOptions::default())
+        .unwrap();
+    let meta = std::fs::symlink_metadata(f.root.path().join("data/kept")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (1234, 1234));
+}
+
+#[test]
+fn copy_owner_resolves_the_containers_user_in_its_rootfs() {
+    let f = fixture();
+    std::fs::create_dir_all(f.root.path().join("etc")).unwrap();
+    std::fs::write(
+        f.root.path().join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(f.root.path().join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
+    assert_eq!(copy_owner(f.root.path(), "").unwrap(), None);
+    assert_eq!(
+        copy_owner(f.root.path(), "app").unwrap(),
+        Some((1000, 1001))
+    );
+    assert_eq!(
+        copy_owner(f.root.path(), "app:staff").unwrap(),
+        Some((1000, 50))
+    );
+    assert_eq!(copy_owner(f.root.path(), "7:8").unwrap(), Some((7, 8)));
+    assert!(copy_owner(f.root.path(), "nobody-here").is_err());
 }

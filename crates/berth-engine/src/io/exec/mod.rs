@@ -54,6 +54,8 @@ pub enum ExecError {
     /// The process did not start; `message` is Docker's wording, `exit_code` 126/127 like it.
     #[error("{message}")]
     Start { message: String, exit_code: i32 },
+    #[error(transparent)]
+    DetachKeys(#[from] crate::io::detach_keys::DetachKeysError),
 }
 
 impl HasKind for ExecError {
@@ -65,7 +67,7 @@ impl HasKind for ExecError {
             | ExecError::Paused(_)
             | ExecError::AlreadyRunning(_)
             | ExecError::AlreadyRan(_) => ErrorKind::Conflict,
-            ExecError::NoCommand => ErrorKind::InvalidArgument,
+            ExecError::NoCommand | ExecError::DetachKeys(_) => ErrorKind::InvalidArgument,
             ExecError::User(e) => e.kind(),
             _ => ErrorKind::System,
         }
@@ -132,6 +134,12 @@ pub struct Exec {
 impl Exec {
     fn lock(&self) -> std::sync::MutexGuard<'_, ExecState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The detach sequence for an attached tty (validated at create; Docker's default if empty).
+    pub fn detach_keys(&self) -> Vec<u8> {
+        crate::io::detach_keys::parse(&self.spec.detach_keys)
+            .unwrap_or_else(|_| crate::io::detach_keys::DEFAULT.to_vec())
     }
 
     /// Blocks until the process has exited; its exit code.
@@ -280,6 +288,7 @@ pub fn create(engine: &Engine, container: &str, config: ExecConfig) -> Result<St
     if spec.cmd.is_empty() {
         return Err(ExecError::NoCommand);
     }
+    crate::io::detach_keys::parse(&spec.detach_keys)?;
     let (container_id, name, image) = running_container(engine, container)?;
     let id = crate::containers::names::new_id();
     let exec = Arc::new(Exec {
