@@ -188,6 +188,7 @@ impl Engine {
                 Err(ContainerError::StartFailed { message, exit_code })
             }
             Report::Running { pid, shim_pid } => {
+                crate::fault::point("start:after-shim");
                 let state = &mut record.state;
                 state.status = Status::Running;
                 state.pid = pid;
