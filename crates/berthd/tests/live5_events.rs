@@ -214,8 +214,7 @@ fn volume_network_and_image_events() {
     ]);
     let id = d.ok(&["inspect", "-f", "{{.Id}}", "user"]);
     d.ok(&["rm", "user"]);
-    // Explicit connect and disconnect (those of a container's start and exit are not sent
-    // yet: see the report).
+    // Explicit connect and disconnect of a running container.
     let netc = d.ok(&["run", "-d", "--name", "netc", "busybox", "sleep", "300"]);
     d.ok(&["network", "connect", "evnet", "netc"]);
     d.ok(&["network", "disconnect", "evnet", "netc"]);
@@ -261,11 +260,11 @@ fn volume_network_and_image_events() {
     assert_eq!(mount["container"], id.as_str());
     assert_eq!(mount["destination"], "/data");
     assert_eq!(mount["read/write"], "false");
-    // With the type: Docker's `volume=` alone also drops every non-volume event, which the
-    // API route does not do yet (see the report).
-    assert_eq!(events(&d, t0, &["type=volume", "volume=evvol"]).len(), 4);
+    // As Docker: `volume=` alone drops every event not of that volume.
+    assert_eq!(events(&d, t0, &["volume=evvol"]).len(), 4);
     assert_eq!(events(&d, t0, &["volume=other", "type=volume"]).len(), 0);
 
+    // The run's start connects and its exit disconnects; then the explicit pair.
     let net = events(&d, t0, &["type=network", "network=evnet"]);
     assert_eq!(
         actions(&net),
@@ -273,14 +272,30 @@ fn volume_network_and_image_events() {
             "network create",
             "network connect",
             "network disconnect",
+            "network connect",
+            "network disconnect",
             "network destroy"
         ],
     );
     let connect = &net[1]["Actor"]["Attributes"];
-    assert_eq!(connect["container"], netc.as_str());
-    assert_eq!(net[2]["Actor"]["Attributes"]["container"], netc.as_str());
+    assert_eq!(connect["container"], id.as_str());
     assert_eq!(connect["name"], "evnet");
     assert_eq!(connect["type"], "bridge");
+    assert_eq!(net[2]["Actor"]["Attributes"]["container"], id.as_str());
+    assert_eq!(net[3]["Actor"]["Attributes"]["container"], netc.as_str());
+    assert_eq!(net[4]["Actor"]["Attributes"]["container"], netc.as_str());
+    // netc's own run on the default bridge.
+    let bridge = events(&d, t0, &["type=network", "network=bridge"]);
+    assert_eq!(
+        actions(&bridge),
+        ["network connect", "network disconnect"],
+        "{bridge:?}"
+    );
+    assert!(
+        bridge
+            .iter()
+            .all(|e| e["Actor"]["Attributes"]["container"] == netc.as_str())
+    );
 
     let img: Vec<Value> = all
         .iter()
