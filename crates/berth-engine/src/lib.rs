@@ -8,6 +8,7 @@ pub mod build;
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod fault;
 pub mod health;
 pub mod images;
 pub mod io;
@@ -72,7 +73,9 @@ impl Engine {
         let volumes = volumes::Volumes::open(&paths.data_root.join("volumes"))?;
         let ids: std::collections::HashSet<String> =
             containers.all().iter().map(|c| c.id.clone()).collect();
-        volumes.forget_missing(|id| ids.contains(id));
+        // A directory without a loadable record keeps its mounts: the restore undoes a create
+        // that died half-way (anonymous volumes included) or leaves it for a human.
+        volumes.forget_missing(|id| ids.contains(id) || paths.container(id).exists());
         let shim = ShimBinary::find();
         Ok(Engine {
             paths,

@@ -82,33 +82,47 @@ fn encode(event: &Event) -> Bytes {
     Bytes::from(line)
 }
 
+/// Docker's `events.Filter.Include`: `container`, `volume` and `network` match any event
+/// whose actor ID or `name` starts with a value (so `container=web` drops volume and network
+/// events, as Docker does); `image` matches the ID or the image's name, with or without tag.
 fn wanted(f: &Filters, e: &Event) -> bool {
     let attr = |k: &str| e.actor.attributes.get(k).map(String::as_str);
+    let named = |key: &str| {
+        f.matches(key, |v| {
+            e.actor.id.starts_with(v) || attr("name").is_some_and(|n| n.starts_with(v))
+        })
+    };
+    let image_name = if e.kind == "image" {
+        attr("name")
+    } else {
+        attr("image")
+    };
     f.matches("type", |v| v == e.kind)
         && f.matches("event", |v| {
             v == e.action || e.action.starts_with(&format!("{v}:"))
         })
         && f.matches("scope", |v| v == e.scope)
-        && (e.kind != "container"
-            || f.matches("container", |v| {
-                e.actor.id.starts_with(v) || attr("name") == Some(v)
-            }))
-        && f.matches("container", |_| {
-            e.kind == "container" || attr("container").is_some()
-        })
+        && named("container")
+        && named("volume")
+        && named("network")
         && f.matches("image", |v| {
-            attr("image") == Some(v)
-                || (e.kind == "image" && (e.actor.id == v || attr("name") == Some(v)))
+            [Some(e.actor.id.as_str()), image_name]
+                .into_iter()
+                .flatten()
+                .any(|name| name == v || strip_tag(name) == v)
         })
         && f.values("label").iter().all(|l| match l.split_once('=') {
             Some((k, v)) => attr(k) == Some(v),
             None => attr(l).is_some(),
         })
-        && (e.kind != "volume" || f.matches("volume", |v| e.actor.id == v))
-        && (e.kind != "network"
-            || f.matches("network", |v| {
-                e.actor.id.starts_with(v) || attr("name") == Some(v)
-            }))
+}
+
+/// `repo:tag` → `repo` (a port's colon, before the last `/`, stays).
+fn strip_tag(name: &str) -> &str {
+    match name.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => name,
+    }
 }
 
 fn now_nanos() -> i64 {
@@ -173,5 +187,19 @@ mod tests {
         assert!(!wanted(&f(r#"{"label":["tier=back"]}"#), &e));
         let img = Event::new("image", "pull", "busybox:latest", BTreeMap::new());
         assert!(!wanted(&f(r#"{"container":["web"]}"#), &img));
+        // Volume and network events that name a container are not that container's.
+        let mount = Event::new(
+            "volume",
+            "mount",
+            "data",
+            BTreeMap::from([("container".to_string(), "abcdef".to_string())]),
+        );
+        assert!(!wanted(&f(r#"{"container":["abc"]}"#), &mount));
+        assert!(wanted(&f(r#"{"volume":["data"]}"#), &mount));
+        assert!(!wanted(&f(r#"{"volume":["data"]}"#), &e));
+        assert!(wanted(&f(r#"{"image":["busybox"]}"#), &img));
+        assert!(wanted(&f(r#"{"image":["busybox:latest"]}"#), &img));
+        assert_eq!(strip_tag("localhost:5000/a/b:1"), "localhost:5000/a/b");
+        assert_eq!(strip_tag("localhost:5000/a"), "localhost:5000/a");
     }
 }

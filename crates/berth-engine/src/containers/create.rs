@@ -93,9 +93,24 @@ fn fill_host_defaults(host: &mut HostConfig) {
     });
 }
 
+/// A container removed at its exit cannot also be restarted then.
+fn refuse_auto_remove_with_restart(host: &HostConfig) -> Result<(), ContainerError> {
+    use bollard_stubs::models::RestartPolicyNameEnum as Name;
+    let restarts = host
+        .restart_policy
+        .as_ref()
+        .and_then(|p| p.name)
+        .is_some_and(|name| !matches!(name, Name::EMPTY | Name::NO));
+    if host.auto_remove.unwrap_or(false) && restarts {
+        return Err(ContainerError::AutoRemoveWithRestart);
+    }
+    Ok(())
+}
+
 impl Engine {
     pub fn create_container(&self, request: CreateRequest) -> Result<Created, ContainerError> {
         let (mut config, host, networking_config) = split_body(request.body);
+        refuse_auto_remove_with_restart(&host)?;
         let image_name = config.image.clone().unwrap_or_default();
         let image = self
             .store
@@ -221,6 +236,7 @@ impl Engine {
             .mount_at(&rootfs)
             .map_err(io("mounting the container's rootfs at", rootfs.clone()))?;
         undo.mounted = true;
+        crate::fault::point("create:after-snapshot");
         let host_network = record.host_config.network_mode.as_deref() == Some("host");
         let hostname = record.config.hostname.clone().unwrap_or_default();
         let etc = etc_files::write(&dir, &hostname, host_network)?;
@@ -249,6 +265,7 @@ impl Engine {
         })?;
         super::sync_later::write(&bundle_config, &bytes, 0o600)
             .map_err(io("writing", bundle_config.clone()))?;
+        crate::fault::point("create:after-bundle");
         record.save(&dir)?;
         undo.armed = false;
         Ok(())

@@ -106,6 +106,10 @@ pub enum ContainerError {
     BadFilter { filter: String, reason: String },
     #[error("the container was removed before it started")]
     Removed,
+    /// `--rm` with a restart policy: Docker's daemon refuses it at create (its CLI says
+    /// "Conflicting options: --restart and --rm" before asking).
+    #[error("can't create 'AutoRemove' container with restart policy")]
+    AutoRemoveWithRestart,
 }
 
 impl HasKind for ContainerError {
@@ -126,7 +130,9 @@ impl HasKind for ContainerError {
             | E::Removed => ErrorKind::Conflict,
             E::Spec(e) => e.kind(),
             E::Volume(e) => e.kind(),
-            E::BadSignal { .. } | E::BadFilter { .. } => ErrorKind::InvalidArgument,
+            E::BadSignal { .. } | E::BadFilter { .. } | E::AutoRemoveWithRestart => {
+                ErrorKind::InvalidArgument
+            }
             // Docker answers 400 when the program is missing or not executable (a config
             // error), 500 for everything else that stops a start.
             E::StartFailed {

@@ -12,6 +12,7 @@ mod monitor;
 pub mod names;
 pub mod record;
 mod remove;
+mod repair;
 mod restart;
 mod restore;
 mod signal;

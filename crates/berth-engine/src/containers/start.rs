@@ -107,13 +107,26 @@ impl Engine {
             self.detach_network(&record.id);
             return Err(e);
         }
+        // Docker's `network connect` event for each network the start joined.
+        for network in self.network.networks_of(&record.id) {
+            self.events
+                .publish(crate::network::event("connect", &network, Some(&record.id)));
+        }
         Ok(())
     }
 
-    /// Best effort and complete (the service logs what it could not undo).
+    /// Best effort and complete (the service logs what it could not undo); a `network
+    /// disconnect` event for each network left (none when there was nothing to detach).
     pub(crate) fn detach_network(&self, id: &str) {
-        if let Err(e) = self.network.detach(id) {
-            tracing::warn!(container = %id, error = %e, "network teardown");
+        let joined = self.network.networks_of(id);
+        match self.network.detach(id) {
+            Ok(()) => {
+                for network in &joined {
+                    self.events
+                        .publish(crate::network::event("disconnect", network, Some(id)));
+                }
+            }
+            Err(e) => tracing::warn!(container = %id, error = %e, "network teardown"),
         }
     }
 
@@ -188,6 +201,7 @@ impl Engine {
                 Err(ContainerError::StartFailed { message, exit_code })
             }
             Report::Running { pid, shim_pid } => {
+                crate::fault::point("start:after-shim");
                 let state = &mut record.state;
                 state.status = Status::Running;
                 state.pid = pid;

@@ -1,9 +1,10 @@
 //! Health checks (`HEALTHCHECK`, `--health-*`): one monitor thread per running container with
 //! a check, probing through exec at the check's interval, keeping `State.Health` and
-//! publishing `health_status: …` when the status changes. Health lives in memory only: after
-//! a daemon restart a running container starts over as `starting`.
+//! publishing `health_status: …` when the status changes. Each result is also saved with the
+//! container (`persist`), so a restarted daemon shows the same health and carries on probing.
 
 mod check;
+mod persist;
 mod probe;
 mod state;
 
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use bollard_stubs::models::{Health, HealthConfig};
 
 pub use check::{Check, go_duration};
+pub use persist::{HEALTH_FILE, HealthFileError};
 pub use state::{HealthState, ProbeResult, Status};
 
 use crate::Engine;
@@ -95,6 +97,30 @@ impl HealthMonitors {
         }
     }
 
+    /// Daemon start: the health saved in `dir` for container `id` (`running` or not: Docker
+    /// reports a container that is not running as unhealthy). Probing resumes with
+    /// [`HealthMonitors::start`] and `resume`.
+    pub fn restore(&self, id: &str, dir: &std::path::Path, running: bool) {
+        let mut state = match persist::load(dir) {
+            Ok(Some(state)) => state,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(container = %id, error = %e, "the saved health is lost");
+                return;
+            }
+        };
+        if !running {
+            state.stopped();
+        }
+        self.table().insert(
+            id.to_string(),
+            Entry {
+                state,
+                monitor: None,
+            },
+        );
+    }
+
     /// The container is gone.
     pub fn forget(&self, id: &str) {
         self.table().remove(id);
@@ -123,6 +149,13 @@ struct Monitor {
 
 impl Monitor {
     fn run(&self, stopped: &mpsc::Receiver<()>) {
+        if let Some(engine) = self.engine.upgrade() {
+            // A new run reads `starting` on disk too.
+            let table = self.health.table();
+            if let Some(entry) = table.get(&self.id).filter(|e| self.owns(e)) {
+                self.save(&engine, &entry.state);
+            }
+        }
         loop {
             if let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(self.interval()) {
             } else {
@@ -138,16 +171,31 @@ impl Monitor {
                 let Some(entry) = table.get_mut(&self.id) else {
                     return;
                 };
-                if entry.monitor.as_ref().map(|(g, _)| *g) != Some(self.generation) {
+                if !self.owns(entry) {
                     return;
                 }
-                entry
+                let changed = entry
                     .state
-                    .record(result, self.check.retries, in_start_period)
+                    .record(result, self.check.retries, in_start_period);
+                // Under the lock: once the container exits (the monitor is stopped) or is
+                // removed, no late write can recreate or outdate its file.
+                self.save(&engine, &entry.state);
+                changed
             };
             if let Some(status) = changed {
                 self.publish(&engine, status);
             }
+        }
+    }
+
+    /// Whether `entry` is still this monitor's (not stopped, not replaced by a new run's).
+    fn owns(&self, entry: &Entry) -> bool {
+        entry.monitor.as_ref().map(|(g, _)| *g) == Some(self.generation)
+    }
+
+    fn save(&self, engine: &Engine, state: &HealthState) {
+        if let Err(e) = persist::save(&engine.paths.container(&self.id), state) {
+            tracing::warn!(container = %self.id, error = %e, "saving the health");
         }
     }
 

@@ -4,13 +4,15 @@
 use std::collections::VecDeque;
 
 use bollard_stubs::models::{Health, HealthStatusEnum, HealthcheckResult};
+use serde::{Deserialize, Serialize};
 
 /// Docker keeps this many results.
 pub const MAX_LOG_ENTRIES: usize = 5;
 /// A probe's output is cut at this many bytes.
 pub const MAX_OUTPUT: usize = 4096;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     Starting,
     Healthy,
@@ -36,7 +38,8 @@ impl Status {
 }
 
 /// One probe's result; times are RFC 3339 with nanoseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct ProbeResult {
     pub start: String,
     pub end: String,
@@ -44,7 +47,9 @@ pub struct ProbeResult {
     pub output: String,
 }
 
-#[derive(Debug, Clone)]
+/// Persisted as Docker shows it (`Status`, `FailingStreak`, `Log`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct HealthState {
     pub status: Status,
     pub failing_streak: u32,
@@ -62,6 +67,11 @@ impl Default for HealthState {
 }
 
 impl HealthState {
+    /// A container that is not running: Docker reports its health as unhealthy.
+    pub fn stopped(&mut self) {
+        self.status = Status::Unhealthy;
+    }
+
     /// A new run: starting again, the log kept (as Docker).
     pub fn restart(&mut self) {
         self.status = Status::Starting;

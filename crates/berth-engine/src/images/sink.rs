@@ -61,7 +61,9 @@ impl BlobWriter for StoreWriter {
     fn write(&mut self, chunk: &[u8]) -> Result<(), SinkError> {
         self.writer
             .write(chunk)
-            .map_err(|e| sink_err("write blob", &self.digest, e))
+            .map_err(|e| sink_err("write blob", &self.digest, e))?;
+        crate::fault::point("pull:mid-blob");
+        Ok(())
     }
 
     fn commit(self: Box<Self>) -> Result<(), SinkError> {
