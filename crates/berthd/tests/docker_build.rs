@@ -166,7 +166,7 @@ fn run_network_flags_and_build_network_mode() {
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(
-        text.contains("line 2") && text.contains("exit code 7"),
+        text.contains("Dockerfile:2: RUN") && text.contains("exit code 7"),
         "{text}"
     );
     assert_no_step_networks(&d);

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::BuildOptions;
 mod cached;
 mod copy_step;
+mod images;
 mod run_mounts;
 mod run_step;
 
@@ -43,6 +44,8 @@ pub struct Builder<'a> {
     done: HashMap<usize, Built>,
     /// Downloads made while computing an ADD's cache key, by line, for the step to use.
     pub(super) fetched: HashMap<usize, super::remote::Fetched>,
+    /// Images pulled (or tried) during this build.
+    pulled: std::collections::HashSet<String>,
     created: String,
     pub runs_executed: usize,
     pub steps_cached: usize,
@@ -90,6 +93,7 @@ impl<'a> Builder<'a> {
             network,
             done: HashMap::new(),
             fetched: HashMap::new(),
+            pulled: Default::default(),
             created,
             runs_executed: 0,
             steps_cached: 0,
@@ -127,6 +131,11 @@ impl<'a> Builder<'a> {
         visiting.pop();
         self.done.insert(index, state.clone());
         Ok(state)
+    }
+
+    /// The `created` time of this build's history entries.
+    pub fn created(&self) -> &str {
+        &self.created
     }
 
     /// "3/7" for the next step announced.
@@ -172,11 +181,7 @@ impl<'a> Builder<'a> {
             reference: image.to_string(),
             source: Box::new(source),
         };
-        let record = self
-            .store
-            .images
-            .resolve(image)
-            .map_err(|e| fail(e.into()))?;
+        let record = self.resolve_image(image, line)?;
         let bytes = self
             .store
             .content

@@ -261,15 +261,7 @@ impl Builder<'_> {
             }
             return Ok(self.stage(index, visiting)?.chain);
         }
-        let record = self
-            .store
-            .images
-            .resolve(from)
-            .map_err(|e| BuildError::BaseImage {
-                line,
-                reference: from.to_string(),
-                source: Box::new(e.into()),
-            })?;
+        let record = self.resolve_image(from, line)?;
         Ok(record.chain_id)
     }
 }
