@@ -131,6 +131,10 @@ pub enum BuildError {
         reference: String,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("locking the build cache: {source}")]
+    CacheLock {
+        source: Box<crate::engine::prune::PruneError>,
+    },
     #[error("committing the image: {source}")]
     Commit {
         source: Box<berth_store::StoreError>,
@@ -166,7 +170,8 @@ impl BuildError {
             | NoStages { .. }
             | NoSuchTarget { .. }
             | Tag { .. }
-            | Commit { .. } => None,
+            | Commit { .. }
+            | CacheLock { .. } => None,
         }
     }
 

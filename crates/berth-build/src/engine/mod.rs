@@ -12,6 +12,7 @@ mod heredocs;
 mod layer;
 mod network;
 mod paths;
+mod prune;
 mod pull;
 mod remote;
 mod run;
@@ -32,6 +33,7 @@ pub use config::DEFAULT_PATH;
 pub use error::BuildError;
 pub use layer::{LayerBlob, diff_upper};
 pub use network::{RunNetwork, RunNetworkError, RunNetworkSetup, SANDBOX_HOSTNAME};
+pub use prune::{PruneError, PruneOptions, PruneReport, prune};
 pub use pull::BasePuller;
 pub use run::container_prefix;
 
@@ -171,6 +173,10 @@ pub fn build_with(
         .collect::<Result<Vec<_>, _>>()?;
     let ignore = load_ignore(opts, &dockerfile_path)?;
     let _lease = store.lease();
+    // Keeps `builder prune` from removing cache mounts under a running RUN.
+    let _cache_lock = prune::CacheLock::shared(store).map_err(|e| BuildError::CacheLock {
+        source: Box::new(e),
+    })?;
     let mut builder = stage::Builder::new(store, opts, &file, ignore, network);
     let built = builder
         .stage(target, &mut Vec::new())
