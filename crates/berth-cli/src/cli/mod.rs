@@ -43,6 +43,9 @@ pub enum Command {
     /// Manage the daemon.
     #[command(subcommand)]
     System(SystemCmd),
+    /// Manage builds.
+    #[command(subcommand)]
+    Builder(crate::commands::builder::BuilderCmd),
     /// Show the client and server versions.
     Version(FormatArgs),
     /// Display system-wide information.

@@ -1,6 +1,7 @@
 //! One file per group of commands; `dispatch` maps the parsed command line onto them.
 
 pub mod build;
+pub mod builder;
 pub mod cp;
 pub mod df;
 pub mod exec;
@@ -47,6 +48,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
             SystemCmd::Prune(args) => system::system_prune(ctx, args),
             SystemCmd::Events(args) => system::events(ctx, args),
         },
+        Command::Builder(c) => builder::builder(ctx, c),
         Command::Version(args) => system::version(ctx, args),
         Command::Info(args) => system::info(ctx, args),
         Command::Events(args) => system::events(ctx, args),
