@@ -11,6 +11,7 @@ use super::BuildOptions;
 mod cached;
 mod copy_step;
 mod images;
+mod link;
 mod run_mounts;
 mod run_step;
 
@@ -42,6 +43,8 @@ pub struct Builder<'a> {
     pub(super) ignore: Option<Matcher>,
     pub(super) network: Option<&'a dyn super::RunNetwork>,
     done: HashMap<usize, Built>,
+    /// The parent-independent cache key of the COPY/ADD --link step being run.
+    pub(super) link_key: Option<CacheKey>,
     /// Downloads made while computing an ADD's cache key, by line, for the step to use.
     pub(super) fetched: HashMap<usize, super::remote::Fetched>,
     /// Images pulled (or tried) during this build.
@@ -69,6 +72,8 @@ struct CopySpec<'a> {
     /// `ADD` of http(s) URLs, and the `--checksum` they must match.
     remote: Vec<String>,
     checksum: Option<&'a str>,
+    /// `--link`: the layer is made from an empty directory, independent of what is below.
+    link: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -92,6 +97,7 @@ impl<'a> Builder<'a> {
             ignore,
             network,
             done: HashMap::new(),
+            link_key: None,
             fetched: HashMap::new(),
             pulled: Default::default(),
             created,
@@ -279,7 +285,7 @@ impl<'a> Builder<'a> {
             Instruction::Workdir(dir) => {
                 let dir = config.workdir(dir);
                 let user = config.user();
-                let layer = self.fs_step(state, line, "WORKDIR", |ws| {
+                let layer = self.fs_step(state, line, "WORKDIR", false, |ws| {
                     let rootfs = ws.rootfs();
                     let ids =
                         users::resolve(&rootfs, &user, false).unwrap_or(Ids { uid: 0, gid: 0 });
@@ -313,6 +319,7 @@ impl<'a> Builder<'a> {
                     inline: &c.files.inline,
                     remote: Vec::new(),
                     checksum: None,
+                    link: c.link,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
@@ -357,6 +364,7 @@ impl<'a> Builder<'a> {
                     inline: &a.files.inline,
                     remote,
                     checksum: a.checksum.as_deref(),
+                    link: a.link,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
@@ -375,13 +383,15 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// Runs `change` on a fresh workspace over the current chain; the upper dir becomes a
-    /// layer (ingested, unpacked, appended) unless the step changed nothing.
+    /// Runs `change` on a fresh workspace over the current chain (over nothing when
+    /// `isolated`: COPY --link); the upper dir becomes a layer (ingested, unpacked onto the
+    /// current chain, appended) unless the step changed nothing.
     fn fs_step(
         &mut self,
         state: &mut Built,
         line: usize,
         instruction: &'static str,
+        isolated: bool,
         change: impl FnOnce(&Workspace) -> Result<(), BuildError>,
     ) -> Result<Option<Digest>, BuildError> {
         let snapshot_err = |source| BuildError::Snapshot {
@@ -389,12 +399,9 @@ impl<'a> Builder<'a> {
             instruction,
             source,
         };
-        let mut ws = Workspace::open(
-            self.store,
-            state.chain.as_ref(),
-            &instruction.to_lowercase(),
-        )
-        .map_err(snapshot_err)?;
+        let parent = if isolated { None } else { state.chain.as_ref() };
+        let mut ws = Workspace::open(self.store, parent, &instruction.to_lowercase())
+            .map_err(snapshot_err)?;
         change(&ws)?;
         let upper = ws.finish().to_path_buf();
         let clamp = self.opts.source_date_epoch.map(|e| e.max(0) as u64);

@@ -121,9 +121,19 @@ impl Builder<'_> {
                     .unwrap_or_else(|e| format!("unreadable:{e}"))
             }
         };
-        Ok(state
-            .cache_key
-            .child(&[&instruction, &args, &content, &remote]))
+        let parts = [instruction.as_str(), &args, &content, &remote];
+        // COPY/ADD --link: the layer depends on the inputs and WORKDIR only, not on the
+        // layers below, so it is also recorded under a key without the parent.
+        let link = match &step.instruction {
+            Instruction::Copy(c) => c.link,
+            Instruction::Add(a) => a.link,
+            _ => false,
+        };
+        self.link_key = link.then(|| {
+            let workdir = state.config.working_dir();
+            CacheKey::base("link").child(&[&parts[..], &[workdir.as_str()]].concat())
+        });
+        Ok(state.cache_key.child(&parts))
     }
 
     /// What an ADD's URLs hold: the `--checksum` when given (no download on a cache hit),
