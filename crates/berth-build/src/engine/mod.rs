@@ -179,7 +179,8 @@ pub fn build_with(
     })?;
     let mut builder = stage::Builder::new(store, opts, &file, ignore, network);
     let built = builder
-        .stage(target, &mut Vec::new())
+        .prebuild_dependencies(target)
+        .and_then(|()| builder.stage(target, &mut Vec::new()))
         .map_err(|e| e.in_file(&file_name))?;
     let mut config = built.config;
     if !opts.labels.is_empty() {

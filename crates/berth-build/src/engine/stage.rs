@@ -12,6 +12,7 @@ mod cached;
 mod copy_step;
 mod images;
 mod link;
+mod parallel;
 mod run_mounts;
 mod run_step;
 
