@@ -11,6 +11,15 @@ use crate::engine::error::BuildError;
 use crate::expand::EnvList;
 use crate::instructions::{Instruction, Mount};
 
+/// One stage built on a thread: its result and what its builder counted.
+struct WaveStage {
+    index: usize,
+    built: Built,
+    runs_executed: usize,
+    steps_cached: usize,
+    layers_created: usize,
+}
+
 impl Builder<'_> {
     /// Prebuilds the stages `target` depends on, wave by wave, in parallel.
     pub fn prebuild_dependencies(&mut self, target: usize) -> Result<(), BuildError> {
@@ -27,21 +36,18 @@ impl Builder<'_> {
                 return Ok(());
             }
             for stage in self.run_wave(&ready) {
-                let (index, built, counts) = stage?;
-                self.done.insert(index, built);
-                self.runs_executed += counts.0;
-                self.steps_cached += counts.1;
-                self.layers_created += counts.2;
-                waiting.remove(&index);
+                let stage = stage?;
+                self.done.insert(stage.index, stage.built);
+                self.runs_executed += stage.runs_executed;
+                self.steps_cached += stage.steps_cached;
+                self.layers_created += stage.layers_created;
+                waiting.remove(&stage.index);
             }
         }
     }
 
     /// Builds `stages` on one thread each; results in the order given.
-    fn run_wave(
-        &self,
-        stages: &[usize],
-    ) -> Vec<Result<(usize, Built, (usize, usize, usize)), BuildError>> {
+    fn run_wave(&self, stages: &[usize]) -> Vec<Result<WaveStage, BuildError>> {
         let (store, opts, file, network) = (self.store, self.opts, self.file, self.network);
         std::thread::scope(|scope| {
             let handles: Vec<_> = stages
@@ -53,12 +59,13 @@ impl Builder<'_> {
                         let mut builder = Builder::new(store, opts, file, ignore, network);
                         builder.done = done;
                         let built = builder.stage(index, &mut Vec::new())?;
-                        let counts = (
-                            builder.runs_executed,
-                            builder.steps_cached,
-                            builder.layers_created,
-                        );
-                        Ok((index, built, counts))
+                        Ok(WaveStage {
+                            index,
+                            built,
+                            runs_executed: builder.runs_executed,
+                            steps_cached: builder.steps_cached,
+                            layers_created: builder.layers_created,
+                        })
                     })
                 })
                 .collect();
