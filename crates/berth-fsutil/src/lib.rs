@@ -35,6 +35,28 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
+/// Replaces `path` with `data` atomically but not durably (temp file + rename, no fsync): for
+/// runtime state under `/run` that describes live processes. A crashed process leaves the old
+/// or the new file; after a power cut the state is meaningless anyway (its containers died
+/// with the machine), and fsyncs would sit on every container start (~10 ms each on a busy
+/// disk).
+pub fn write_atomic_volatile(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let temp = temp_path(path);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)?;
+        file.write_all(data)?;
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
 /// fsyncs a directory so a rename or unlink inside it survives a crash.
 pub fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -69,6 +91,20 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+    }
+
+    #[test]
+    fn volatile_writes_replace_the_file_and_leave_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write_atomic_volatile(&path, b"old", 0o600).unwrap();
+        write_atomic_volatile(&path, b"new", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]

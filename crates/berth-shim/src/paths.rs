@@ -17,14 +17,8 @@ pub fn in_state_dir(state_dir: &Path, name: &str) -> PathBuf {
     state_dir.join(name)
 }
 
-/// Writes `data` to `dir/name` atomically (temp file + rename), without fsync: the state dir
-/// is runtime state (under the exec root) that means nothing after a host crash, and two
-/// fsyncs would sit on every container start's critical path.
+/// Writes `data` to `dir/name` atomically, without fsync: the state dir is runtime state
+/// (under the exec root) that means nothing after a host crash.
 pub fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
-    let temp = dir.join(format!(".{name}.tmp"));
-    let result = std::fs::write(&temp, data).and_then(|()| std::fs::rename(&temp, dir.join(name)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    berth_fsutil::write_atomic_volatile(&dir.join(name), data, 0o644)
 }

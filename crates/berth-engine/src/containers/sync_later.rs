@@ -5,10 +5,8 @@
 //! disk); a host crash within that moment loses at most the latest transition.
 
 use std::collections::BTreeSet;
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Mutex, OnceLock};
 
@@ -16,29 +14,7 @@ static SYNCER: OnceLock<Option<Mutex<Sender<PathBuf>>>> = OnceLock::new();
 
 /// Replaces `path` with `data` atomically; queues its fsync.
 pub fn write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&temp)?;
-        file.write_all(data)?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-        return result;
-    }
+    berth_fsutil::write_atomic_volatile(path, data, mode)?;
     queue(path.to_path_buf());
     Ok(())
 }

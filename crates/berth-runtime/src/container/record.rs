@@ -99,7 +99,8 @@ impl Record {
         serde_json::from_slice(&bytes).map_err(|source| RecordError::Corrupt { path, source })
     }
 
-    /// Writes `state.json` atomically and durably, so readers never see half a file.
+    /// Writes `state.json` atomically, so readers never see half a file. Not fsynced: the state
+    /// root is runtime state (runc's lives in `/run` too) whose containers die with the host.
     pub fn save(&self, dir: &Path) -> Result<(), RecordError> {
         let path = dir.join(STATE_FILE);
         let err = |source| RecordError::Write {
@@ -107,7 +108,7 @@ impl Record {
             source,
         };
         let bytes = serde_json::to_vec(self).map_err(|e| err(std::io::Error::other(e)))?;
-        berth_fsutil::write_atomic(&path, &bytes, 0o644).map_err(err)
+        berth_fsutil::write_atomic_volatile(&path, &bytes, 0o644).map_err(err)
     }
 
     /// Whether our init still runs: same pid, same start time, not a zombie.
