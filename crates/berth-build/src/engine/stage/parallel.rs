@@ -5,8 +5,10 @@
 //! the caller's builder (which finds the waves' results already done).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use super::{Builder, Built};
+use crate::engine::OutputSink;
 use crate::engine::error::BuildError;
 use crate::expand::EnvList;
 use crate::instructions::{Instruction, Mount};
@@ -55,8 +57,14 @@ impl Builder<'_> {
                 .map(|&index| {
                     let ignore = self.ignore.clone();
                     let done = self.done.clone();
+                    let name = file.stages[index]
+                        .name()
+                        .map_or_else(|| index.to_string(), str::to_string);
                     scope.spawn(move || {
-                        let mut builder = Builder::new(store, opts, file, ignore, network);
+                        // Concurrent stages' progress interleaves: each line names its stage.
+                        let mut own = opts.clone();
+                        own.output = opts.output.clone().map(|sink| prefixed(sink, &name));
+                        let mut builder = Builder::new(store, &own, file, ignore, network);
                         builder.done = done;
                         let built = builder.stage(index, &mut Vec::new())?;
                         Ok(WaveStage {
@@ -128,5 +136,43 @@ impl Builder<'_> {
             direct.extend(froms.into_iter().filter_map(earlier));
         }
         direct
+    }
+}
+
+/// A sink that starts every line with `[name] `.
+fn prefixed(sink: OutputSink, name: &str) -> OutputSink {
+    let prefix = format!("[{name}] ");
+    let at_line_start = Mutex::new(true);
+    Arc::new(move |chunk: &[u8]| {
+        let mut start = at_line_start.lock().unwrap_or_else(|p| p.into_inner());
+        let mut text = Vec::with_capacity(chunk.len() + prefix.len());
+        for &byte in chunk {
+            if *start {
+                text.extend_from_slice(prefix.as_bytes());
+            }
+            text.push(byte);
+            *start = byte == b'\n';
+        }
+        sink(&text);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_names_its_stage() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let into = seen.clone();
+        let sink: OutputSink = Arc::new(move |c: &[u8]| into.lock().unwrap().extend_from_slice(c));
+        let tagged = prefixed(sink, "gen");
+        tagged(b"Step 1/3 : FROM x\npart");
+        tagged(b"ial line\n");
+        tagged(b"next\n");
+        assert_eq!(
+            String::from_utf8(seen.lock().unwrap().clone()).unwrap(),
+            "[gen] Step 1/3 : FROM x\n[gen] partial line\n[gen] next\n"
+        );
     }
 }
