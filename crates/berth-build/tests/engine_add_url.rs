@@ -146,7 +146,10 @@ fn add_url_checksum_and_http_errors_name_the_line() {
         server.url("/c.txt")
     );
     let err = build(&env.store, &env.options(&wrong)).unwrap_err();
-    assert!(matches!(err, BuildError::Fetch { line: 3, .. }), "{err}");
+    assert!(
+        matches!(err.cause(), BuildError::Fetch { line: 3, .. }),
+        "{err}"
+    );
     let text = err.to_string();
     assert!(
         text.contains("checksum mismatch") && text.contains(&digest),
@@ -164,7 +167,7 @@ fn add_url_checksum_and_http_errors_name_the_line() {
     let err = build(&env.store, &env.options(local)).unwrap_err();
     assert!(
         matches!(
-            err,
+            err.cause(),
             BuildError::BadFlag {
                 line: 2,
                 flag: "checksum",

@@ -73,7 +73,7 @@ fn copy_errors_name_the_line_and_source() {
     let err = berth_build::engine::build(&env.store, &opts).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.starts_with("line 2: COPY: source \"missing.txt\""),
+        text.starts_with("Dockerfile:2: COPY: source \"missing.txt\""),
         "{text}"
     );
     let opts = env.options("FROM fixtures/busybox:1.35\nCOPY Dockerfile Dockerfile /x\n");

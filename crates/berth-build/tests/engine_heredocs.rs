@@ -98,9 +98,9 @@ fn heredoc_errors_name_the_line() {
     );
     let err = build(&env.store, &opts).unwrap_err();
     assert!(
-        matches!(err, BuildError::DestNotDir { line: 2, .. }),
+        matches!(err.cause(), BuildError::DestNotDir { line: 2, .. }),
         "{err}"
     );
-    assert!(err.to_string().starts_with("line 2: COPY"), "{err}");
+    assert!(err.to_string().starts_with("Dockerfile:2: COPY"), "{err}");
     env.assert_clean();
 }

@@ -119,7 +119,7 @@ fn secrets_reach_the_step_only() {
     );
     let err = build(&env.store, &opts).unwrap_err();
     assert!(
-        matches!(&err, BuildError::SecretMissing { line: 2, id } if id == "absent"),
+        matches!(err.cause(), BuildError::SecretMissing { line: 2, id } if id == "absent"),
         "{err}"
     );
     env.assert_clean();

@@ -15,7 +15,7 @@ fn failing_run_reports_exit_code_and_output_and_cleans_up() {
          RUN echo about-to-fail && echo on-stderr >&2 && exit 3\n",
     );
     let err = build(&env.store, &opts).unwrap_err();
-    match &err {
+    match err.cause() {
         BuildError::RunFailed {
             line, code, tail, ..
         } => {

@@ -29,3 +29,43 @@ fn copy_from_an_earlier_stage_takes_files_its_run_created() {
     }
     env.assert_clean();
 }
+
+#[test]
+fn independent_stages_run_at_the_same_time() {
+    let env = Env::new();
+    // Each stage records when its RUN started and ended (host uptime, in seconds); both sleep
+    // long enough that sequential runs could not overlap.
+    let stage = |name: &str| {
+        format!(
+            "FROM fixtures/busybox:1.35 AS {name}\n\
+             RUN cut -d' ' -f1 /proc/uptime > /start && sleep 1 && cut -d' ' -f1 /proc/uptime > /end\n"
+        )
+    };
+    let dockerfile = format!(
+        "{}{}FROM fixtures/busybox:1.35\n\
+         COPY --from=left /start /left-start\nCOPY --from=left /end /left-end\n\
+         COPY --from=right /start /right-start\nCOPY --from=right /end /right-end\n",
+        stage("left"),
+        stage("right")
+    );
+    let result = env.build(&dockerfile);
+    assert_eq!(result.runs_executed, 2);
+    {
+        let view = env.view(&result);
+        let ns = |p: &str| view.read(p).trim().parse::<f64>().unwrap();
+        let (ls, le, rs, re) = (
+            ns("/left-start"),
+            ns("/left-end"),
+            ns("/right-start"),
+            ns("/right-end"),
+        );
+        assert!(
+            ls < re && rs < le,
+            "the stages ran one after the other: left {ls}..{le}, right {rs}..{re}"
+        );
+    }
+    // Cached the second time, in parallel too.
+    let again = env.build(&dockerfile);
+    assert_eq!((again.runs_executed, again.image.id), (0, result.image.id));
+    env.assert_clean();
+}

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub use berth_build::engine::{
+    BasePuller, OutputSink, PruneError, PruneOptions, PruneReport, SANDBOX_HOSTNAME,
+};
 use berth_build::engine::{BuildOptions, RunNetwork, RunNetworkError, RunNetworkSetup};
-pub use berth_build::engine::{OutputSink, SANDBOX_HOSTNAME};
 use berth_store::images::ImageRecord;
 use bollard_stubs::models::{ContainerConfig, HostConfig};
 
@@ -49,6 +51,10 @@ pub struct BuildRequest {
     pub no_cache: bool,
     /// `docker build --network` (`networkmode`): `default`, `host`, `none` or a network.
     pub network_mode: Option<String>,
+    /// `--label`: set on the final image.
+    pub labels: BTreeMap<String, String>,
+    /// `--pull`: fetch every base image again from its registry.
+    pub pull: bool,
 }
 
 /// RUN steps join networks the way containers do: each step is a sandbox of the network
@@ -84,12 +90,14 @@ impl RunNetwork for StepNetworks<'_> {
     }
 }
 
-/// Unpacks `context` and builds it; the unpacked context is removed afterwards.
+/// Unpacks `context` and builds it; the unpacked context is removed afterwards. Base images
+/// the store lacks (all of them with `pull`) come through `puller`.
 pub fn build(
     engine: &Engine,
     request: &BuildRequest,
     context: impl Read,
     output: OutputSink,
+    puller: Option<std::sync::Arc<dyn BasePuller>>,
 ) -> Result<ImageRecord, BuildRequestError> {
     let scratch = engine.paths.data_root.join("tmp");
     std::fs::create_dir_all(&scratch).map_err(|source| BuildRequestError::Io {
@@ -106,6 +114,9 @@ pub fn build(
         opts.build_args = request.build_args.clone();
         opts.target = request.target.clone();
         opts.no_cache = request.no_cache;
+        opts.labels = request.labels.clone();
+        opts.pull = request.pull;
+        opts.puller = puller;
         if let Some(mode) = request.network_mode.as_ref().filter(|m| !m.is_empty()) {
             opts.network_mode = mode.clone();
         }
@@ -116,6 +127,17 @@ pub fn build(
     });
     drop(dir);
     result
+}
+
+/// `docker builder prune`: step cache and cache mounts.
+pub fn prune(engine: &Engine, opts: &PruneOptions) -> Result<PruneReport, PruneError> {
+    berth_build::engine::prune(&engine.store, opts)
+}
+
+impl HasKind for PruneError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::System
+    }
 }
 
 fn tempfile_in(dir: &Path) -> Result<TempDir, BuildRequestError> {
@@ -162,7 +184,7 @@ impl Drop for TempDir {
 fn unpack(context: impl Read, dir: &Path) -> Result<(), BuildRequestError> {
     let bad = |what: String| BuildRequestError::Context(what);
     let (_, reader) = berth_store::layer::decompressed(context).map_err(|e| bad(e.to_string()))?;
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(EndOfArchive::new(reader));
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
     archive.set_unpack_xattrs(false);
@@ -181,6 +203,44 @@ fn unpack(context: impl Read, dir: &Path) -> Result<(), BuildRequestError> {
         }
     }
     Ok(())
+}
+
+/// docker's CLI sends a context with an outside Dockerfile (`-f ../x`, `-f -`) without the
+/// last entry's padding or the end-of-archive blocks (moby's daemon tolerates that): after the
+/// input ends, this supplies the zeros up to the next record and the two empty blocks.
+struct EndOfArchive<R> {
+    inner: R,
+    read: u64,
+    /// Zeros still to give once `inner` is exhausted (`None` until then).
+    trailer: Option<u64>,
+}
+
+impl<R: Read> EndOfArchive<R> {
+    fn new(inner: R) -> Self {
+        EndOfArchive {
+            inner,
+            read: 0,
+            trailer: None,
+        }
+    }
+}
+
+impl<R: Read> Read for EndOfArchive<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.trailer.is_none() {
+            let n = self.inner.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                self.read += n as u64;
+                return Ok(n);
+            }
+            self.trailer = Some((512 - self.read % 512) % 512 + 1024);
+        }
+        let left = self.trailer.unwrap_or(0);
+        let n = (buf.len() as u64).min(left) as usize;
+        buf[..n].fill(0);
+        self.trailer = Some(left - n as u64);
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +283,16 @@ mod tests {
             "an entry leaving the context must fail the build"
         );
         assert!(!dir.path().join("esc").exists());
+    }
+
+    #[test]
+    fn a_tar_cut_after_its_last_data_is_completed() {
+        let full = tar_with(&[("Dockerfile", b"FROM scratch\n"), ("b.txt", b"bee")]);
+        // The second entry's header (512) and its 3 data bytes, then nothing.
+        let cut = &full[..512 * 3 + 3];
+        let dir = tempfile::tempdir().unwrap();
+        unpack(cut, dir.path()).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("b.txt")).unwrap(), b"bee");
     }
 
     #[test]

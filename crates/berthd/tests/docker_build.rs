@@ -166,8 +166,259 @@ fn run_network_flags_and_build_network_mode() {
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(
-        text.contains("line 2") && text.contains("exit code 7"),
+        text.contains("Dockerfile:2: RUN") && text.contains("exit code 7"),
         "{text}"
     );
     assert_no_step_networks(&d);
+}
+
+/// A `berth-registry serve` on a free loopback port, killed on drop.
+struct Registry {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Registry {
+    fn start(d: &Daemon) -> Registry {
+        use std::io::BufRead;
+        let binary =
+            std::path::Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth-registry");
+        assert!(
+            binary.is_file(),
+            "{} is missing: cargo build --bins",
+            binary.display()
+        );
+        let mut child = std::process::Command::new(binary)
+            .args(["serve", "--addr", "127.0.0.1:0", "--root"])
+            .arg(d.dir.path().join("registry"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start berth-registry");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or("")
+            .to_string();
+        let registry = Registry { child, addr };
+        assert!(!registry.addr.is_empty(), "registry said {first:?}");
+        registry
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `berth` CLI beside berthd, against this daemon.
+fn berth(d: &Daemon, args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
+    use std::io::Write;
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth");
+    let mut child = std::process::Command::new(binary)
+        .args(args)
+        .env("DOCKER_HOST", format!("unix://{}", d.socket().display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run berth");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn berth_ok(d: &Daemon, args: &[&str], stdin: Option<&[u8]>) -> String {
+    let out = berth(d, args, stdin);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "berth {args:?} failed: {}\n{text}\nberthd log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        d.log()
+    );
+    text
+}
+
+#[test]
+fn labels_iidfile_outside_dockerfiles_outputs_and_prune() {
+    let d = Daemon::start();
+    let ctx = context(&d, "opts", &[("a.txt", "a\n"), ("keep/k.txt", "k\n")]);
+    let outside = d.dir.path().join("Dockerfile.outside");
+    let dockerfile = "FROM busybox\n\
+                      RUN --mount=type=cache,target=/cache echo c > /cache/c && echo built > /marker\n\
+                      COPY . /ctx/\n";
+    std::fs::write(&outside, dockerfile).unwrap();
+    let outside = outside.to_string_lossy().into_owned();
+
+    // docker: a Dockerfile outside the context (sent under a generated name), --label, --iidfile.
+    let iid = d.dir.path().join("docker.iid");
+    let iid_arg = iid.to_string_lossy().into_owned();
+    build(
+        &d,
+        &[
+            "-f",
+            &outside,
+            "--label",
+            "org.b7=yes",
+            "--iidfile",
+            &iid_arg,
+            &ctx,
+        ],
+    );
+    let id = std::fs::read_to_string(&iid).unwrap();
+    assert!(id.starts_with("sha256:"), "{id}");
+    let labels = d.ok(&["inspect", "-f", "{{json .Config.Labels}}", &id]);
+    assert_eq!(labels, r#"{"org.b7":"yes"}"#);
+    let files = d.ok(&["run", "--rm", &id, "sh", "-c", "ls -A /ctx; cat /marker"]);
+    assert_eq!(
+        files, "a.txt\nkeep\nbuilt",
+        "the generated Dockerfile stays out of COPY"
+    );
+
+    // berth: -f - with -o type=local, then -o type=tar, and a lone Dockerfile on stdin.
+    let out_dir = d.dir.path().join("out");
+    let local = format!("type=local,dest={}", out_dir.display());
+    let iid = d.dir.path().join("berth.iid");
+    berth_ok(
+        &d,
+        &[
+            "build",
+            "-f",
+            "-",
+            "--iidfile",
+            &iid.to_string_lossy(),
+            "-o",
+            &local,
+            &ctx,
+        ],
+        Some(dockerfile.as_bytes()),
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("marker")).unwrap(),
+        "built\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("ctx/keep/k.txt")).unwrap(),
+        "k\n"
+    );
+    assert!(out_dir.join("bin/busybox").is_file());
+    let mut names: Vec<_> = std::fs::read_dir(out_dir.join("ctx"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.txt", "keep"]);
+    assert!(
+        std::fs::read_to_string(&iid)
+            .unwrap()
+            .starts_with("sha256:")
+    );
+
+    let tar_path = d.dir.path().join("rootfs.tar");
+    let tar_out = format!("type=tar,dest={}", tar_path.display());
+    berth_ok(
+        &d,
+        &["build", "-q", "-f", &outside, "-o", &tar_out, &ctx],
+        None,
+    );
+    let mut archive = tar::Archive::new(std::fs::File::open(&tar_path).unwrap());
+    let entries: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(entries.iter().any(|e| e == "marker"), "{entries:?}");
+    // The export container is gone again.
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+
+    let out = berth_ok(
+        &d,
+        &["build", "-"],
+        Some(b"FROM busybox\nRUN echo from-stdin\n"),
+    );
+    assert!(out.contains("from-stdin"), "{out}");
+
+    // Prune: the cache mount and the RUN records go; a rebuild runs the RUN again.
+    let young = berth_ok(
+        &d,
+        &["builder", "prune", "-af", "--filter", "until=1h"],
+        None,
+    );
+    assert_eq!(young.trim(), "Total reclaimed space: 0B");
+    let pruned = d.ok(&["builder", "prune", "-af"]);
+    assert!(pruned.contains("Deleted build cache objects:"), "{pruned}");
+    assert!(!pruned.contains("Total reclaimed space: 0B"), "{pruned}");
+    let again = build(&d, &["-f", &outside, &ctx]);
+    assert!(!again.contains("Using cache"), "{again}");
+}
+
+#[test]
+fn base_images_are_pulled_when_missing_and_with_pull() {
+    let d = Daemon::start();
+    let registry = Registry::start(&d);
+    let base = format!("{}/b7/base:1", registry.addr);
+    d.ok(&["tag", "busybox", &base]);
+    d.ok(&["push", &base]);
+    d.ok(&["rmi", &base]);
+    let ctx = context(
+        &d,
+        "pull",
+        &[(
+            "Dockerfile",
+            &format!("FROM {base}\nRUN cat /v 2>/dev/null || echo no-v\n"),
+        )],
+    );
+    // Missing locally: pulled by the build.
+    let out = build(&d, &[&ctx]);
+    assert!(out.contains("Downloaded newer image"), "{out}");
+    assert!(out.contains("no-v"), "{out}");
+
+    // A newer base in the registry; the local tag stays on the old one.
+    let v2 = context(
+        &d,
+        "v2",
+        &[("Dockerfile", "FROM busybox\nRUN echo v2 > /v\n")],
+    );
+    build(&d, &["-t", &base, &v2]);
+    d.ok(&["push", &base]);
+    d.ok(&["tag", "busybox", &base]);
+    let out = build(&d, &[&ctx]);
+    assert!(
+        out.contains("no-v"),
+        "without --pull the local base is used: {out}"
+    );
+    let out = build(&d, &["--pull", &ctx]);
+    assert!(
+        out.contains("\nv2\n"),
+        "--pull fetches the newer base: {out}"
+    );
+
+    // A base no registry has: the error names the Dockerfile line.
+    let missing = context(
+        &d,
+        "missing",
+        &[(
+            "Dockerfile",
+            &format!("FROM busybox\nFROM {}/b7/none:1\n", registry.addr),
+        )],
+    );
+    let mut cmd = d.docker_cmd(&["build", &missing]);
+    cmd.env("DOCKER_BUILDKIT", "0");
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("Dockerfile:2: pulling the base image"),
+        "{text}"
+    );
 }

@@ -1,6 +1,12 @@
 //! `POST /build` (the classic builder's API, which `docker build` uses with
 //! `DOCKER_BUILDKIT=0` and `berth build` always): progress as `{"stream":…}` lines, the image
-//! ID as `{"aux":{"ID":…}}`, errors as `{"errorDetail":…}` in the stream.
+//! ID as `{"aux":{"ID":…}}`, errors as `{"errorDetail":…}` in the stream. `POST /build/prune`
+//! is `docker builder prune`.
+
+#[path = "build_prune.rs"]
+mod prune;
+#[path = "build_pull.rs"]
+mod pull;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,19 +22,23 @@ use crate::http::{self, Req, Resp};
 use crate::router::{Ctx, not_found};
 
 pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
-    if ctx.method != Method::POST || ctx.segments.len() != 1 {
+    if ctx.method != Method::POST {
         return Err(not_found(&ctx));
     }
+    match ctx.segments.len() {
+        1 => {}
+        2 if ctx.segments[1] == "prune" => return prune::handle(ctx, req).await,
+        _ => return Err(not_found(&ctx)),
+    }
     let q = http::query(&req);
-    let build_args: BTreeMap<String, String> = match q.get("buildargs") {
-        None => BTreeMap::new(),
-        Some(raw) if raw.is_empty() => BTreeMap::new(),
-        Some(raw) => serde_json::from_str::<BTreeMap<String, Option<String>>>(raw)
-            .map_err(|e| ApiError::bad_request(format!("invalid buildargs {raw:?}: {e}")))?
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect(),
-    };
+    let build_args: BTreeMap<String, String> = json_map(&q, "buildargs")?
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    let labels: BTreeMap<String, String> = json_map(&q, "labels")?
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect();
     let request = BuildRequest {
         dockerfile: q.get("dockerfile").cloned().unwrap_or_default(),
         tags: http::query_all(&req, "t"),
@@ -36,11 +46,14 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         target: q.get("target").filter(|t| !t.is_empty()).cloned(),
         no_cache: http::query_bool(&q, "nocache"),
         network_mode: q.get("networkmode").cloned(),
+        labels,
+        pull: http::query_bool(&q, "pull"),
     };
     let quiet = http::query_bool(&q, "q");
     let context = http::body_reader(req);
     let (tx, body) = http::channel_body();
     let engine = ctx.engine.clone();
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let progress = tx.clone();
         let sink: berth_engine::build::OutputSink = Arc::new(move |chunk: &[u8]| {
@@ -48,7 +61,12 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
                 let _ = progress.send(line(&json!({"stream": String::from_utf8_lossy(chunk)})));
             }
         });
-        match berth_engine::build::build(&engine, &request, context, sink) {
+        let puller = Arc::new(pull::RegistryPuller {
+            engine: engine.clone(),
+            runtime,
+            output: sink.clone(),
+        });
+        match berth_engine::build::build(&engine, &request, context, sink, Some(puller)) {
             Ok(image) => {
                 let id = image.id.to_string();
                 let _ = tx.send(line(&json!({"aux": {"ID": id}})));
@@ -83,6 +101,18 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
             .header("Content-Type", "application/json"),
         body,
     ))
+}
+
+/// A JSON object query parameter (`buildargs`, `labels`); absent or empty is empty.
+fn json_map(
+    q: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> http::Result<BTreeMap<String, Option<String>>> {
+    match q.get(name).map(String::as_str) {
+        None | Some("") | Some("null") => Ok(BTreeMap::new()),
+        Some(raw) => serde_json::from_str(raw)
+            .map_err(|e| ApiError::bad_request(format!("invalid {name} {raw:?}: {e}"))),
+    }
 }
 
 fn line(value: &serde_json::Value) -> Bytes {

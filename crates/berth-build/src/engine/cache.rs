@@ -47,7 +47,7 @@ pub struct CacheEntry {
     pub chain: Option<Digest>,
 }
 
-fn dir(store: &Store) -> PathBuf {
+pub(super) fn dir(store: &Store) -> PathBuf {
     store.root().join("build-cache")
 }
 
@@ -85,6 +85,12 @@ pub fn lookup(store: &Store, key: &CacheKey) -> Option<CacheEntry> {
         layer,
         chain,
     })
+}
+
+/// The layer a record on disk points at, if it is readable and has one.
+pub(super) fn record_layer(path: &Path) -> Option<Digest> {
+    let doc: Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+    serde_json::from_value(doc["layer"]["digest"].clone()).ok()
 }
 
 /// Records `entry` under `key` (temp file + rename, so readers never see half an entry).

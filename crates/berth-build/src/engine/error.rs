@@ -7,6 +7,13 @@ use crate::parser::ParseError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// A step's error, placed in the Dockerfile: `Dockerfile:7: RUN false: exit code 1`.
+    #[error("{file}:{line}: {source}")]
+    Located {
+        file: String,
+        line: usize,
+        source: Box<BuildError>,
+    },
     #[error("reading {path}: {source}")]
     Read {
         path: PathBuf,
@@ -25,59 +32,57 @@ pub enum BuildError {
     NoStages { file: String },
     #[error("target stage {target:?} not found")]
     NoSuchTarget { target: String },
-    #[error("line {line}: stage {stage} depends on itself through {reference:?}")]
+    #[error("stage {stage} depends on itself through {reference:?}")]
     StageCycle {
         line: usize,
         stage: usize,
         reference: String,
     },
-    #[error("line {line}: base image {reference:?}: {source}")]
+    #[error("base image {reference:?}: {source}")]
     BaseImage {
         line: usize,
         reference: String,
         source: Box<berth_store::StoreError>,
     },
-    #[error("line {line}: image config of {reference:?} is not valid JSON: {source}")]
+    #[error("image config of {reference:?} is not valid JSON: {source}")]
     BaseConfig {
         line: usize,
         reference: String,
         source: serde_json::Error,
     },
-    #[error("line {line}: {instruction}: {source}")]
+    #[error("{instruction}: {source}")]
     Store {
         line: usize,
         instruction: &'static str,
         source: Box<berth_store::StoreError>,
     },
-    #[error("line {line}: {instruction}: snapshot: {source}")]
+    #[error("{instruction}: snapshot: {source}")]
     Snapshot {
         line: usize,
         instruction: &'static str,
         source: berth_store::snapshot::SnapshotError,
     },
-    #[error("line {line}: {instruction}: {path}: {source}")]
+    #[error("{instruction}: {path}: {source}")]
     Io {
         line: usize,
         instruction: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("line {line}: {instruction}: source {source_path:?} not found in {root}")]
+    #[error("{instruction}: source {source_path:?} not found in {root}")]
     SourceMissing {
         line: usize,
         instruction: &'static str,
         source_path: String,
         root: PathBuf,
     },
-    #[error(
-        "line {line}: {instruction}: with more than one source the destination {dest:?} must end with /"
-    )]
+    #[error("{instruction}: with more than one source the destination {dest:?} must end with /")]
     DestNotDir {
         line: usize,
         instruction: &'static str,
         dest: String,
     },
-    #[error("line {line}: {instruction}: bad --{flag} value {value:?}: {reason}")]
+    #[error("{instruction}: bad --{flag} value {value:?}: {reason}")]
     BadFlag {
         line: usize,
         instruction: &'static str,
@@ -85,7 +90,7 @@ pub enum BuildError {
         value: String,
         reason: &'static str,
     },
-    #[error("line {line}: {instruction}: {what} {name:?} not found in the image's {file}")]
+    #[error("{instruction}: {what} {name:?} not found in the image's {file}")]
     UnknownId {
         line: usize,
         instruction: &'static str,
@@ -93,35 +98,102 @@ pub enum BuildError {
         name: String,
         file: &'static str,
     },
-    #[error("line {line}: {feature} is not supported by this builder yet")]
+    #[error("{feature} is not supported by this builder yet")]
     Unsupported { line: usize, feature: &'static str },
-    #[error("line {line}: RUN {command}: exit code {code}\n--- last output ---\n{tail}")]
+    #[error("RUN {command}: exit code {code}\n--- last output ---\n{tail}")]
     RunFailed {
         line: usize,
         command: String,
         code: i32,
         tail: String,
     },
-    #[error("line {line}: RUN {command}: could not run the step: {reason}")]
+    #[error("RUN {command}: could not run the step: {reason}")]
     RunSetup {
         line: usize,
         command: String,
         reason: String,
     },
-    #[error("line {line}: ADD: {source}")]
+    #[error("ADD: {source}")]
     Fetch {
         line: usize,
         source: crate::engine::remote::FetchError,
     },
-    #[error("line {line}: RUN --mount=type=secret: secret {id:?} is required but was not given")]
+    #[error("RUN --mount=type=secret: secret {id:?} is required but was not given")]
     SecretMissing { line: usize, id: String },
     #[error("tag {tag:?}: {source}")]
     Tag {
         tag: String,
         source: berth_oci::ReferenceError,
     },
+    #[error("pulling the base image {reference:?}: {source}")]
+    Pull {
+        line: usize,
+        reference: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("locking the build cache: {source}")]
+    CacheLock {
+        source: Box<crate::engine::prune::PruneError>,
+    },
     #[error("committing the image: {source}")]
     Commit {
         source: Box<berth_store::StoreError>,
     },
+}
+
+impl BuildError {
+    /// The Dockerfile line the error belongs to, if it belongs to one.
+    pub fn line(&self) -> Option<usize> {
+        use BuildError::*;
+        match self {
+            Located { line, .. }
+            | StageCycle { line, .. }
+            | BaseImage { line, .. }
+            | BaseConfig { line, .. }
+            | Store { line, .. }
+            | Snapshot { line, .. }
+            | Io { line, .. }
+            | SourceMissing { line, .. }
+            | DestNotDir { line, .. }
+            | BadFlag { line, .. }
+            | UnknownId { line, .. }
+            | Unsupported { line, .. }
+            | RunFailed { line, .. }
+            | RunSetup { line, .. }
+            | Fetch { line, .. }
+            | SecretMissing { line, .. }
+            | Pull { line, .. } => Some(*line),
+            Parse(e) => Some(e.line),
+            Instruction(e) => Some(e.line),
+            Read { .. }
+            | Ignore { .. }
+            | NoStages { .. }
+            | NoSuchTarget { .. }
+            | Tag { .. }
+            | Commit { .. }
+            | CacheLock { .. } => None,
+        }
+    }
+
+    /// Places a step's error in `file` (errors without a line, and parse errors, which name
+    /// their file already, are returned as they are).
+    pub fn in_file(self, file: &str) -> BuildError {
+        match (&self, self.line()) {
+            (BuildError::Located { .. } | BuildError::Parse(_) | BuildError::Instruction(_), _)
+            | (_, None) => self,
+            (_, Some(line)) => BuildError::Located {
+                file: file.to_string(),
+                line,
+                source: Box::new(self),
+            },
+        }
+    }
+
+    /// The error without its place in the Dockerfile.
+    pub fn cause(&self) -> &BuildError {
+        match self {
+            BuildError::Located { source, .. } => source.cause(),
+            other => other,
+        }
+    }
 }

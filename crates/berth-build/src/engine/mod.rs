@@ -12,6 +12,8 @@ mod heredocs;
 mod layer;
 mod network;
 mod paths;
+mod prune;
+mod pull;
 mod remote;
 mod run;
 mod stage;
@@ -31,10 +33,12 @@ pub use config::DEFAULT_PATH;
 pub use error::BuildError;
 pub use layer::{LayerBlob, diff_upper};
 pub use network::{RunNetwork, RunNetworkError, RunNetworkSetup, SANDBOX_HOSTNAME};
+pub use prune::{PruneError, PruneOptions, PruneReport, prune};
+pub use pull::BasePuller;
 pub use run::container_prefix;
 
 use crate::dockerignore::{Matcher, pick_ignore_file};
-use crate::instructions::parse_build_file;
+use crate::instructions::{KeyValue, parse_build_file};
 
 /// What to build.
 #[derive(Clone)]
@@ -48,6 +52,14 @@ pub struct BuildOptions {
     pub target: Option<String>,
     pub tags: Vec<String>,
     pub no_cache: bool,
+    /// `--label`: set on the final image after the target stage (a `LABEL` history entry, as
+    /// Docker's classic builder records it).
+    pub labels: BTreeMap<String, String>,
+    /// `--pull`: fetch every base image from its registry even when the store has it.
+    pub pull: bool,
+    /// Fetches base images (missing ones, or all with `pull`); without one the store must
+    /// hold them.
+    pub puller: Option<std::sync::Arc<dyn BasePuller>>,
     /// `docker build --network`: `default` (the provider's `bridge`, else the host's),
     /// `host`, `none` or a network name; `RUN --network` overrides it per step.
     pub network_mode: String,
@@ -79,6 +91,9 @@ impl BuildOptions {
             target: None,
             tags: Vec::new(),
             no_cache: false,
+            labels: BTreeMap::new(),
+            pull: false,
+            puller: None,
             network_mode: "default".to_string(),
             secrets: BTreeMap::new(),
             runtime_root: PathBuf::from("/run/berth/build"),
@@ -130,7 +145,9 @@ pub fn build_with(
         path: dockerfile_path.clone(),
         source,
     })?;
-    let file = parse_build_file(&crate::parser::parse(&source)?)?;
+    // Errors name the Dockerfile as the client gave it: `Dockerfile:7: …`.
+    let file_name = opts.dockerfile.display().to_string();
+    let file = parse_build_file(&crate::parser::parse_named(&file_name, &source)?)?;
     if file.stages.is_empty() {
         return Err(BuildError::NoStages {
             file: dockerfile_path.display().to_string(),
@@ -156,9 +173,28 @@ pub fn build_with(
         .collect::<Result<Vec<_>, _>>()?;
     let ignore = load_ignore(opts, &dockerfile_path)?;
     let _lease = store.lease();
+    // Keeps `builder prune` from removing cache mounts under a running RUN.
+    let _cache_lock = prune::CacheLock::shared(store).map_err(|e| BuildError::CacheLock {
+        source: Box::new(e),
+    })?;
     let mut builder = stage::Builder::new(store, opts, &file, ignore, network);
-    let built = builder.stage(target, &mut Vec::new())?;
-    let config = built.config;
+    let built = builder
+        .prebuild_dependencies(target)
+        .and_then(|()| builder.stage(target, &mut Vec::new()))
+        .map_err(|e| e.in_file(&file_name))?;
+    let mut config = built.config;
+    if !opts.labels.is_empty() {
+        let pairs: Vec<KeyValue> = opts
+            .labels
+            .iter()
+            .map(|(key, value)| KeyValue {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        let text = config.labels(&pairs);
+        config.history(builder.created(), &text, None);
+    }
     let config_bytes = serde_json::to_vec(&config.doc).unwrap_or_default();
     let config_digest =
         store

@@ -10,6 +10,9 @@ use serde_json::Value;
 use super::BuildOptions;
 mod cached;
 mod copy_step;
+mod images;
+mod link;
+mod parallel;
 mod run_mounts;
 mod run_step;
 
@@ -41,8 +44,12 @@ pub struct Builder<'a> {
     pub(super) ignore: Option<Matcher>,
     pub(super) network: Option<&'a dyn super::RunNetwork>,
     done: HashMap<usize, Built>,
+    /// The parent-independent cache key of the COPY/ADD --link step being run.
+    pub(super) link_key: Option<CacheKey>,
     /// Downloads made while computing an ADD's cache key, by line, for the step to use.
     pub(super) fetched: HashMap<usize, super::remote::Fetched>,
+    /// Images pulled (or tried) during this build.
+    pulled: std::collections::HashSet<String>,
     created: String,
     pub runs_executed: usize,
     pub steps_cached: usize,
@@ -66,6 +73,8 @@ struct CopySpec<'a> {
     /// `ADD` of http(s) URLs, and the `--checksum` they must match.
     remote: Vec<String>,
     checksum: Option<&'a str>,
+    /// `--link`: the layer is made from an empty directory, independent of what is below.
+    link: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -89,7 +98,9 @@ impl<'a> Builder<'a> {
             ignore,
             network,
             done: HashMap::new(),
+            link_key: None,
             fetched: HashMap::new(),
+            pulled: Default::default(),
             created,
             runs_executed: 0,
             steps_cached: 0,
@@ -127,6 +138,11 @@ impl<'a> Builder<'a> {
         visiting.pop();
         self.done.insert(index, state.clone());
         Ok(state)
+    }
+
+    /// The `created` time of this build's history entries.
+    pub fn created(&self) -> &str {
+        &self.created
     }
 
     /// "3/7" for the next step announced.
@@ -172,11 +188,7 @@ impl<'a> Builder<'a> {
             reference: image.to_string(),
             source: Box::new(source),
         };
-        let record = self
-            .store
-            .images
-            .resolve(image)
-            .map_err(|e| fail(e.into()))?;
+        let record = self.resolve_image(image, line)?;
         let bytes = self
             .store
             .content
@@ -274,7 +286,7 @@ impl<'a> Builder<'a> {
             Instruction::Workdir(dir) => {
                 let dir = config.workdir(dir);
                 let user = config.user();
-                let layer = self.fs_step(state, line, "WORKDIR", |ws| {
+                let layer = self.fs_step(state, line, "WORKDIR", false, |ws| {
                     let rootfs = ws.rootfs();
                     let ids =
                         users::resolve(&rootfs, &user, false).unwrap_or(Ids { uid: 0, gid: 0 });
@@ -308,6 +320,7 @@ impl<'a> Builder<'a> {
                     inline: &c.files.inline,
                     remote: Vec::new(),
                     checksum: None,
+                    link: c.link,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
@@ -352,6 +365,7 @@ impl<'a> Builder<'a> {
                     inline: &a.files.inline,
                     remote,
                     checksum: a.checksum.as_deref(),
+                    link: a.link,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
@@ -370,13 +384,15 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// Runs `change` on a fresh workspace over the current chain; the upper dir becomes a
-    /// layer (ingested, unpacked, appended) unless the step changed nothing.
+    /// Runs `change` on a fresh workspace over the current chain (over nothing when
+    /// `isolated`: COPY --link); the upper dir becomes a layer (ingested, unpacked onto the
+    /// current chain, appended) unless the step changed nothing.
     fn fs_step(
         &mut self,
         state: &mut Built,
         line: usize,
         instruction: &'static str,
+        isolated: bool,
         change: impl FnOnce(&Workspace) -> Result<(), BuildError>,
     ) -> Result<Option<Digest>, BuildError> {
         let snapshot_err = |source| BuildError::Snapshot {
@@ -384,12 +400,9 @@ impl<'a> Builder<'a> {
             instruction,
             source,
         };
-        let mut ws = Workspace::open(
-            self.store,
-            state.chain.as_ref(),
-            &instruction.to_lowercase(),
-        )
-        .map_err(snapshot_err)?;
+        let parent = if isolated { None } else { state.chain.as_ref() };
+        let mut ws = Workspace::open(self.store, parent, &instruction.to_lowercase())
+            .map_err(snapshot_err)?;
         change(&ws)?;
         let upper = ws.finish().to_path_buf();
         let clamp = self.opts.source_date_epoch.map(|e| e.max(0) as u64);

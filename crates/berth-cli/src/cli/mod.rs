@@ -46,6 +46,9 @@ pub enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(crate::commands::network::NetworkCmd),
+    /// Manage builds.
+    #[command(subcommand)]
+    Builder(crate::commands::builder::BuilderCmd),
     /// Show the client and server versions.
     Version(FormatArgs),
     /// Display system-wide information.

@@ -1,33 +1,53 @@
 //! `berth build [OPTIONS] PATH | -`: sends the context (a directory, tarred on the fly, or a tar
-//! on stdin) to POST /build and prints the daemon's progress, as `docker build` does with the
-//! classic builder. The daemon applies `.dockerignore`.
+//! or lone Dockerfile on stdin) to POST /build and prints the daemon's progress, as `docker
+//! build` does with the classic builder. The daemon applies `.dockerignore`.
 
-use std::io::{self, Read};
+#[path = "build_context.rs"]
+mod context;
+#[path = "build_output.rs"]
+mod output;
+
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use berth_client::api::build::BuildQuery;
+use berth_client::api::json_stream;
 use clap::Args;
 
-use super::transfer::display;
+use super::transfer::render;
 use crate::Ctx;
+use context::{ExtraDockerfile, Stdin};
+use output::Output;
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     /// Name and optionally a tag in the 'name:tag' format (repeatable).
     #[arg(short = 't', long = "tag")]
     pub tags: Vec<String>,
-    /// Name of the Dockerfile (default: 'PATH/Dockerfile').
+    /// Name of the Dockerfile (default: 'PATH/Dockerfile'); `-` reads it from stdin.
     #[arg(short = 'f', long = "file")]
     pub file: Option<PathBuf>,
     /// Set build-time variables (KEY=VALUE, or KEY to take the value from the environment).
     #[arg(long = "build-arg")]
     pub build_args: Vec<String>,
+    /// Set metadata for an image (KEY=VALUE, repeatable).
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
     /// Set the target build stage to build.
     #[arg(long)]
     pub target: Option<String>,
     /// Do not use cache when building the image.
     #[arg(long)]
     pub no_cache: bool,
+    /// Always attempt to pull a newer version of the base images.
+    #[arg(long)]
+    pub pull: bool,
+    /// Write the image ID to the file.
+    #[arg(long)]
+    pub iidfile: Option<PathBuf>,
+    /// Output destination: `type=local,dest=DIR`, `type=tar,dest=FILE`, `DIR` or `-`.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<String>,
     /// Networking mode for the RUN instructions during build (default, host, none or a
     /// network name).
     #[arg(long)]
@@ -35,11 +55,12 @@ pub struct BuildArgs {
     /// Suppress the build output and print image ID on success.
     #[arg(short, long)]
     pub quiet: bool,
-    /// The build context: a directory, or `-` for a tar archive on stdin.
+    /// The build context: a directory, or `-` for a tar archive (or a Dockerfile) on stdin.
     pub path: String,
 }
 
 pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
+    let output = args.output.as_deref().map(Output::parse).transpose()?;
     let build_args = args
         .build_args
         .iter()
@@ -49,6 +70,23 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
             None => std::env::var(raw).ok().map(|v| (raw.clone(), v)),
         })
         .collect();
+    let labels = args
+        .labels
+        .iter()
+        .map(|raw| match raw.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (raw.clone(), String::new()),
+        })
+        .collect();
+    if let Some(iidfile) = &args.iidfile {
+        // Docker removes a stale ID first, so a failed build never leaves the old one.
+        match std::fs::remove_file(iidfile) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                anyhow::bail!("removing the iidfile {}: {e}", iidfile.display())
+            }
+            _ => {}
+        }
+    }
     let mut query = BuildQuery {
         tags: args.tags,
         dockerfile: None,
@@ -57,54 +95,92 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
         no_cache: args.no_cache,
         quiet: args.quiet,
         network: args.network,
+        labels,
+        pull: args.pull,
     };
-    let context: Box<dyn Read> = if args.path == "-" {
-        Box::new(io::stdin())
-    } else {
-        let dir = PathBuf::from(&args.path);
-        if !dir.is_dir() {
-            anyhow::bail!("unable to prepare context: path {:?} not found", args.path);
-        }
-        query.dockerfile = Some(dockerfile_in_context(&dir, args.file.as_deref())?);
-        tar_stream(dir)?
-    };
+    let (context, dockerfile) = prepare_context(&args.path, args.file.as_deref())?;
+    query.dockerfile = dockerfile;
     let client = ctx.client()?;
     let stream = client.image_build(context, &query)?;
-    display(stream, &mut io::stdout().lock(), false, false)?;
+    // A tar on stdout keeps stdout for itself: progress goes to stderr.
+    let id = if output.as_ref().is_some_and(Output::to_stdout) {
+        follow(stream, &mut io::stderr().lock())?
+    } else {
+        follow(stream, &mut io::stdout().lock())?
+    };
+    let id = id.ok_or_else(|| anyhow::anyhow!("the daemon did not report the image ID"))?;
+    if let Some(iidfile) = &args.iidfile {
+        std::fs::write(iidfile, &id)
+            .map_err(|e| anyhow::anyhow!("writing the iidfile {}: {e}", iidfile.display()))?;
+    }
+    if let Some(output) = &output {
+        output::export(client, &id, output)?;
+    }
     Ok(0)
 }
 
-/// The Dockerfile's path relative to the context (Docker requires it to be inside).
-fn dockerfile_in_context(dir: &Path, file: Option<&Path>) -> anyhow::Result<String> {
-    let Some(file) = file else {
-        return Ok("Dockerfile".to_owned());
-    };
-    let abs_dir = dir.canonicalize()?;
-    let abs_file = file
-        .canonicalize()
-        .map_err(|e| anyhow::anyhow!("unable to prepare context: {}: {e}", file.display()))?;
-    match abs_file.strip_prefix(&abs_dir) {
-        Ok(rel) => Ok(rel.to_string_lossy().into_owned()),
-        Err(_) => anyhow::bail!(
-            "the Dockerfile ({}) must be within the build context ({})",
-            file.display(),
-            dir.display()
-        ),
+/// The context stream and the Dockerfile's name in it (`None`: the daemon's default).
+fn prepare_context(
+    path: &str,
+    file: Option<&Path>,
+) -> anyhow::Result<(Box<dyn Read>, Option<String>)> {
+    let from_stdin = file.is_some_and(|f| f == Path::new("-"));
+    if path == "-" {
+        if from_stdin {
+            anyhow::bail!(
+                "invalid argument: can't use stdin for both build context and dockerfile"
+            );
+        }
+        return Ok(match context::classify(io::stdin())? {
+            Stdin::Archive(tar) => (tar, file.map(|f| f.to_string_lossy().into_owned())),
+            Stdin::Dockerfile(text) => (context::dockerfile_only(&text)?, None),
+        });
     }
+    let dir = PathBuf::from(path);
+    if !dir.is_dir() {
+        anyhow::bail!("unable to prepare context: path {path:?} not found");
+    }
+    let inside = match file {
+        None => return Ok((context::tar_dir(dir, None)?, Some("Dockerfile".to_owned()))),
+        Some(_) if from_stdin => None,
+        Some(file) => context::relative_to(&dir, file)?,
+    };
+    if let Some(rel) = inside {
+        return Ok((context::tar_dir(dir, None)?, Some(rel)));
+    }
+    // Outside the context, or stdin: sent inside the tar under a generated name.
+    let content = match file {
+        Some(file) if !from_stdin => std::fs::read(file)
+            .map_err(|e| anyhow::anyhow!("unable to prepare context: {}: {e}", file.display()))?,
+        _ => {
+            let mut text = Vec::new();
+            io::stdin().read_to_end(&mut text)?;
+            text
+        }
+    };
+    let extra = ExtraDockerfile::new(content);
+    let name = extra.name.clone();
+    Ok((context::tar_dir(dir, Some(extra))?, Some(name)))
 }
 
-/// Tars `dir` on a thread into a pipe, so the upload starts at once and nothing is buffered.
-fn tar_stream(dir: PathBuf) -> anyhow::Result<Box<dyn Read>> {
-    let (reader, writer) = io::pipe()?;
-    std::thread::spawn(move || {
-        let mut builder = tar::Builder::new(writer);
-        builder.follow_symlinks(false);
-        if let Err(e) = builder
-            .append_dir_all(".", &dir)
-            .and_then(|()| builder.finish())
+/// Prints the progress stream; returns the image ID the daemon reported.
+fn follow(stream: impl Read, out: &mut impl Write) -> anyhow::Result<Option<String>> {
+    let mut id = None;
+    for message in json_stream(stream) {
+        let message = message?;
+        if let Some(error) = message["errorDetail"]["message"]
+            .as_str()
+            .or(message["error"].as_str())
         {
-            eprintln!("sending the build context: {e}");
+            anyhow::bail!("{error}");
         }
-    });
-    Ok(Box::new(reader))
+        if let Some(found) = message["aux"]["ID"].as_str() {
+            id = Some(found.to_owned());
+        }
+        if let Some(line) = render(&message) {
+            out.write_all(line.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(id)
 }

@@ -1,6 +1,7 @@
 //! One file per group of commands; `dispatch` maps the parsed command line onto them.
 
 pub mod build;
+pub mod builder;
 pub mod cp;
 pub mod df;
 pub mod exec;
@@ -51,6 +52,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
             SystemCmd::Events(args) => system::events(ctx, args),
         },
         Command::Network(c) => network::dispatch(ctx, c),
+        Command::Builder(c) => builder::builder(ctx, c),
         Command::Version(args) => system::version(ctx, args),
         Command::Info(args) => system::info(ctx, args),
         Command::Events(args) => system::events(ctx, args),

@@ -19,6 +19,10 @@ pub struct BuildQuery {
     pub quiet: bool,
     /// `--network` for RUN steps (`networkmode`).
     pub network: Option<String>,
+    /// `--label` for the image (`labels`, a JSON object).
+    pub labels: Vec<(String, String)>,
+    /// `--pull`: always fetch base images.
+    pub pull: bool,
 }
 
 impl Client {
@@ -36,7 +40,16 @@ impl Client {
             .opt("target", opts.target.as_deref())
             .opt("networkmode", opts.network.as_deref())
             .flag("nocache", opts.no_cache)
-            .flag("q", opts.quiet);
+            .flag("q", opts.quiet)
+            .flag("pull", opts.pull);
+        if !opts.labels.is_empty() {
+            let labels: serde_json::Map<String, serde_json::Value> = opts
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            q = q.add("labels", serde_json::Value::Object(labels));
+        }
         if !opts.build_args.is_empty() {
             let args: serde_json::Map<String, serde_json::Value> = opts
                 .build_args
@@ -53,5 +66,15 @@ impl Client {
                 Body::Stream(context, "application/x-tar"),
             )?
             .into_reader())
+    }
+
+    /// `POST /build/prune`: `{"CachesDeleted": [...], "SpaceReclaimed": n}`.
+    pub fn build_prune(
+        &self,
+        all: bool,
+        filters: Option<String>,
+    ) -> Result<serde_json::Value, Error> {
+        let q = Query::new().flag("all", all).opt("filters", filters);
+        self.call("POST", "/build/prune", &q, Body::Empty)?.json()
     }
 }

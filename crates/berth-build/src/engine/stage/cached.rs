@@ -89,7 +89,7 @@ impl Builder<'_> {
         };
         let args = args.join("\0");
         if let Instruction::Run(run) = &step.instruction {
-            let mounts = self.bind_mount_inputs(&run.mounts, visiting)?;
+            let mounts = self.bind_mount_inputs(step.start_line, &run.mounts, visiting)?;
             return Ok(state.cache_key.child(&[&instruction, &args, &mounts]));
         }
         let remote = match &step.instruction {
@@ -113,7 +113,7 @@ impl Builder<'_> {
         };
         let content = match (sources, from) {
             (None, _) => String::new(),
-            (Some(_), Some(from)) => self.source_identity(from, visiting)?,
+            (Some(_), Some(from)) => self.source_identity(from, step.start_line, visiting)?,
             (Some(sources), None) => {
                 let ignore = self.ignore.clone();
                 cache::sources_digest(&self.opts.context, sources, ignore.as_ref())
@@ -121,9 +121,19 @@ impl Builder<'_> {
                     .unwrap_or_else(|e| format!("unreadable:{e}"))
             }
         };
-        Ok(state
-            .cache_key
-            .child(&[&instruction, &args, &content, &remote]))
+        let parts = [instruction.as_str(), &args, &content, &remote];
+        // COPY/ADD --link: the layer depends on the inputs and WORKDIR only, not on the
+        // layers below, so it is also recorded under a key without the parent.
+        let link = match &step.instruction {
+            Instruction::Copy(c) => c.link,
+            Instruction::Add(a) => a.link,
+            _ => false,
+        };
+        self.link_key = link.then(|| {
+            let workdir = state.config.working_dir();
+            CacheKey::base("link").child(&[&parts[..], &[workdir.as_str()]].concat())
+        });
+        Ok(state.cache_key.child(&parts))
     }
 
     /// What an ADD's URLs hold: the `--checksum` when given (no download on a cache hit),
@@ -152,6 +162,7 @@ impl Builder<'_> {
     /// stage's key / image ID. Cache, tmpfs and secret mounts are not inputs (as in BuildKit).
     fn bind_mount_inputs(
         &mut self,
+        line: usize,
         mounts: &[Mount],
         visiting: &mut Vec<usize>,
     ) -> Result<String, BuildError> {
@@ -162,7 +173,7 @@ impl Builder<'_> {
             };
             let source = source.clone().unwrap_or_else(|| ".".to_string());
             inputs.push(match from {
-                Some(from) => self.source_identity(from, visiting)?,
+                Some(from) => self.source_identity(from, line, visiting)?,
                 None => {
                     let ignore = self.ignore.clone();
                     cache::sources_digest(&self.opts.context, &[source], ignore.as_ref())
@@ -177,6 +188,7 @@ impl Builder<'_> {
     fn source_identity(
         &mut self,
         from: &str,
+        line: usize,
         visiting: &mut Vec<usize>,
     ) -> Result<String, BuildError> {
         Ok(match self.file.stage_index(from) {
@@ -184,7 +196,7 @@ impl Builder<'_> {
                 format!("stage:{}", self.stage(index, visiting)?.cache_key.0)
             }
             // Cycles and unknown images are reported by the step itself.
-            _ => match self.store.images.resolve(from) {
+            _ => match self.resolve_image(from, line) {
                 Ok(record) => format!("image:{}", record.id),
                 Err(_) => format!("unresolved:{from}"),
             },

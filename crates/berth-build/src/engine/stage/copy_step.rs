@@ -22,6 +22,12 @@ impl Builder<'_> {
         visiting: &mut Vec<usize>,
     ) -> Result<(), BuildError> {
         let keyword = spec.keyword;
+        if spec.link
+            && let Some(layer) = self.reuse_link_layer(state, line, keyword)?
+        {
+            self.copy_history(state, spec, Some(&layer));
+            return Ok(());
+        }
         let inline = self.inline_files(state, line, spec, build_args, chmod_of(spec))?;
         let fetched = self.fetched_for(line, spec)?;
         if spec.sources.len() + spec.inline.len() + spec.remote.len() > 1
@@ -71,7 +77,7 @@ impl Builder<'_> {
         };
         let workdir = state.config.working_dir();
         let ignore = self.ignore.clone();
-        let layer = self.fs_step(state, line, keyword, |ws| {
+        let layer = self.fs_step(state, line, keyword, spec.link, |ws| {
             let rootfs = ws.rootfs();
             let owner = spec
                 .chown
@@ -134,6 +140,16 @@ impl Builder<'_> {
         drop(inline);
         drop(fetched);
         drop(source_ws);
+        if spec.link {
+            self.record_link_layer(state, layer.is_some());
+        }
+        self.copy_history(state, spec, layer.as_ref());
+        Ok(())
+    }
+
+    /// `COPY [--flags] sources dest # buildkit`, with or without a layer.
+    fn copy_history(&self, state: &mut Built, spec: &CopySpec, layer: Option<&Digest>) {
+        let keyword = spec.keyword;
         let mut created_by = format!("{keyword} ");
         for (flag, value) in [
             ("from", spec.from),
@@ -149,10 +165,10 @@ impl Builder<'_> {
         sources.extend(spec.inline.iter().map(|f| format!("<<{}", f.name)));
         created_by.push_str(&sources.join(" "));
         created_by.push_str(&format!(" {} # buildkit", spec.dest));
-        state
-            .config
-            .history(&self.created, &created_by, layer.as_ref());
-        Ok(())
+        if spec.link {
+            created_by = created_by.replacen(' ', " --link ", 1);
+        }
+        state.config.history(&self.created, &created_by, layer);
     }
 
     /// The heredoc bodies, expanded with the stage's variables, as files in a private dir
@@ -261,15 +277,7 @@ impl Builder<'_> {
             }
             return Ok(self.stage(index, visiting)?.chain);
         }
-        let record = self
-            .store
-            .images
-            .resolve(from)
-            .map_err(|e| BuildError::BaseImage {
-                line,
-                reference: from.to_string(),
-                source: Box::new(e.into()),
-            })?;
+        let record = self.resolve_image(from, line)?;
         Ok(record.chain_id)
     }
 }

@@ -1,0 +1,202 @@
+//! `docker builder prune`: removes step cache records and cache-mount directories, then lets
+//! the store collect the intermediate layers only those records kept alive.
+//!
+//! Builds hold a shared lock on `<store>/build-cache.lock` for their whole run and prune an
+//! exclusive one, so a prune never deletes a cache mount a RUN is using.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use berth_oci::Digest;
+use berth_store::{Store, StoreError};
+use rustix::fs::{FlockOperation, flock};
+
+use super::cache::{self, CacheKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    #[error("build cache {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("collecting unused layers: {source}")]
+    Gc { source: Box<StoreError> },
+}
+
+/// What to remove.
+#[derive(Debug, Clone, Default)]
+pub struct PruneOptions {
+    /// `-a`: also the records of steps whose layers are part of an image (they cost no extra
+    /// space but let rebuilds skip work). Without it only those are kept.
+    pub all: bool,
+    /// `--filter until=…`: only what was last written longer ago than this.
+    pub older_than: Option<Duration>,
+}
+
+/// What went, Docker's `BuildCachePruneResponse` in our terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Step cache keys and `mount:<dir>` for cache mounts.
+    pub deleted: Vec<String>,
+    /// Bytes of records, cache-mount files and layer blobs freed.
+    pub space_reclaimed: u64,
+}
+
+/// Shared while a build runs, exclusive while pruning; released on drop.
+pub struct CacheLock {
+    _file: fs::File,
+}
+
+impl CacheLock {
+    pub fn shared(store: &Store) -> Result<CacheLock, PruneError> {
+        CacheLock::take(store, FlockOperation::LockShared)
+    }
+
+    fn exclusive(store: &Store) -> Result<CacheLock, PruneError> {
+        CacheLock::take(store, FlockOperation::LockExclusive)
+    }
+
+    fn take(store: &Store, op: FlockOperation) -> Result<CacheLock, PruneError> {
+        let path = store.root().join("build-cache.lock");
+        let io_err = |source| PruneError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err)?;
+        flock(&file, op).map_err(|e| io_err(e.into()))?;
+        Ok(CacheLock { _file: file })
+    }
+}
+
+/// Removes build cache as `opts` says and reports what went.
+pub fn prune(store: &Store, opts: &PruneOptions) -> Result<PruneReport, PruneError> {
+    let _lock = CacheLock::exclusive(store)?;
+    let mut report = PruneReport::default();
+    let in_images: HashSet<Digest> = store
+        .images
+        .list()
+        .iter()
+        .flat_map(|i| i.layers.iter().map(|l| l.digest.clone()))
+        .collect();
+    let old_enough = |meta: &fs::Metadata| match opts.older_than {
+        None => true,
+        Some(age) => meta
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .is_some_and(|elapsed| elapsed >= age),
+    };
+
+    let records = cache::dir(store);
+    for (path, meta) in entries(&records)? {
+        let Some(key) = record_key(&path) else {
+            continue;
+        };
+        if !old_enough(&meta) {
+            continue;
+        }
+        let backs_an_image = cache::record_layer(&path).is_some_and(|d| in_images.contains(&d));
+        if backs_an_image && !opts.all {
+            continue;
+        }
+        remove(&path, false)?;
+        report.space_reclaimed += meta.len();
+        report.deleted.push(key.to_string());
+    }
+
+    let mounts = store.root().join("build-cache-mounts");
+    for (path, meta) in entries(&mounts)? {
+        if !old_enough(&meta) {
+            continue;
+        }
+        report.space_reclaimed += tree_size(&path);
+        remove(&path, meta.is_dir())?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        report
+            .deleted
+            .push(format!("mount:{}", name.unwrap_or_default()));
+    }
+
+    if report.deleted.is_empty() {
+        return Ok(report);
+    }
+    // The store's collector knows images, not cache records: it also takes the intermediate
+    // layers of records that stay, so those records go too (they could not be used anymore).
+    let gc = store.gc().map_err(|source| PruneError::Gc {
+        source: Box::new(source),
+    })?;
+    report.space_reclaimed += gc.bytes_freed;
+    for (path, meta) in entries(&records)? {
+        let Some(key) = record_key(&path) else {
+            continue;
+        };
+        if cache::lookup(store, &CacheKey(key.to_string())).is_none() {
+            remove(&path, false)?;
+            report.space_reclaimed += meta.len();
+            report.deleted.push(key.to_string());
+        }
+    }
+    Ok(report)
+}
+
+fn record_key(path: &Path) -> Option<&str> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".json"))
+}
+
+/// A directory's entries with their metadata; a missing directory has none.
+fn entries(dir: &Path) -> Result<Vec<(PathBuf, fs::Metadata)>, PruneError> {
+    let io_err = |source| PruneError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let read = match fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(e)),
+    };
+    let mut found = Vec::new();
+    for entry in read {
+        let entry = entry.map_err(io_err)?;
+        let meta = entry.metadata().map_err(io_err)?;
+        found.push((entry.path(), meta));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+fn remove(path: &Path, dir: bool) -> Result<(), PruneError> {
+    let result = if dir {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    result.map_err(|source| PruneError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Bytes in the regular files under `path` (unreadable parts count as nothing).
+fn tree_size(path: &Path) -> u64 {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return if meta.is_file() { meta.size() } else { 0 };
+    }
+    fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| tree_size(&e.path()))
+        .sum()
+}
