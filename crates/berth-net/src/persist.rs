@@ -68,12 +68,5 @@ pub(crate) fn save_json_atomic_only<T: Serialize>(
         source,
     };
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| write_error(e.into()))?;
-    let mut temp = path.as_os_str().to_owned();
-    temp.push(format!(".{}.tmp", std::process::id()));
-    let temp = PathBuf::from(temp);
-    std::fs::write(&temp, &bytes).map_err(write_error)?;
-    std::fs::rename(&temp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&temp);
-        write_error(source)
-    })
+    berth_fsutil::write_atomic_volatile(path, &bytes, 0o644).map_err(write_error)
 }

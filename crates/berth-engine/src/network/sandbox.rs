@@ -68,7 +68,8 @@ pub fn save(dir: &Path, record: &SandboxRecord) -> Result<(), NetError> {
         path: path.clone(),
         source,
     })?;
-    berth_fsutil::write_atomic(&path, &bytes, 0o600)
+    // Under the exec root: it describes running containers only, so no fsync.
+    berth_fsutil::write_atomic_volatile(&path, &bytes, 0o600)
         .map_err(|source| NetError::Write { path, source })
 }
 
