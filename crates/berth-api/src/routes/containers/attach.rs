@@ -164,14 +164,15 @@ async fn splice<C>(
                 return;
             }
         }
-        if tty {
-            // A terminal's input does not end: the client is gone. Docker ends the attachment
-            // and leaves the container's stdin open.
-            return;
+        // A terminal's input does not end, so with a tty the container's stdin stays open;
+        // without one the EOF is passed on (the shim closes the container's stdin for
+        // StdinOnce containers). Either way the output is still drained to the client: a
+        // client that half-closes (`docker run -it` whose stdin hit EOF) must still get
+        // everything the container writes, and one that went away ends the output side
+        // at its next write.
+        if !tty {
+            let _ = shim_write.shutdown().await;
         }
-        // The client's stdin ended: pass the EOF on (the shim closes the container's stdin
-        // for StdinOnce containers).
-        let _ = shim_write.shutdown().await;
         std::future::pending::<()>().await
     };
     let output = async move {
