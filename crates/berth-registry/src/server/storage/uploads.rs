@@ -315,6 +315,42 @@ impl Uploads {
         Ok(size)
     }
 
+    /// Removes sessions whose bytes were last written `max_age` ago or earlier (abandoned
+    /// pushes), skipping any a request is working on right now. Returns the expired ids.
+    pub fn expire_idle(&self, max_age: std::time::Duration) -> Result<Vec<UploadId>, StorageError> {
+        let base = self.storage.root.join("uploads");
+        let mut expired = Vec::new();
+        for name in super::fsutil::list_names(&base)? {
+            let Some(id) = UploadId::parse(&name) else {
+                continue;
+            };
+            let dir = self.dir(&id);
+            let modified = std::fs::metadata(dir.join("data"))
+                .or_else(|_| std::fs::metadata(&dir))
+                .and_then(|m| m.modified());
+            let idle = modified
+                .ok()
+                .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
+                .unwrap_or_default();
+            if idle < max_age {
+                continue;
+            }
+            let cursor = self.cursors().get(&id).cloned();
+            // A request holding the session lock is using it: not abandoned.
+            let _guard = match &cursor {
+                Some(c) => match c.try_lock() {
+                    Ok(g) => Some(g),
+                    Err(_) => continue,
+                },
+                None => None,
+            };
+            if self.cancel(&id)? {
+                expired.push(id);
+            }
+        }
+        Ok(expired)
+    }
+
     /// Drops a session and its bytes. `false` if it did not exist.
     pub fn cancel(&self, id: &UploadId) -> Result<bool, StorageError> {
         self.cursors().remove(id);
