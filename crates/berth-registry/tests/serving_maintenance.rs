@@ -34,8 +34,9 @@ impl GcLoop {
             let mut deleted = 0;
             while !flag.load(Ordering::Relaxed) {
                 deleted += storage.gc(&opts).expect("gc").blobs_deleted.len();
-                // A breath between runs, so some pushes get through the no-grace gc.
-                std::thread::sleep(Duration::from_millis(10));
+                // A breath between runs, so pushes can get through the no-grace gc even on a
+                // loaded machine (how many do depends on timing; the test needs only a few).
+                std::thread::sleep(Duration::from_millis(100));
             }
             deleted
         });
@@ -135,8 +136,8 @@ async fn gc_without_grace_beside_pushes_never_breaks_an_accepted_image() {
     let gc = GcLoop::start(server.root.path().join("data"), Duration::ZERO);
     let mut accepted = Vec::new();
     let mut attempts = 0;
-    // Most pushes lose the race; keep pushing new images until 10 got through.
-    while accepted.len() < 10 && attempts < 1000 {
+    // Many pushes lose the race; keep pushing new images until 15 got through.
+    while accepted.len() < 15 && attempts < 300 {
         if let Some(m) = push_racing_gc(&c, attempts).await {
             accepted.push(m);
         }
@@ -147,7 +148,7 @@ async fn gc_without_grace_beside_pushes_never_breaks_an_accepted_image() {
         "{} of {attempts} pushes accepted, {deleted} blobs deleted by gc meanwhile",
         accepted.len()
     );
-    assert_eq!(accepted.len(), 10, "pushes kept being refused");
+    assert_eq!(accepted.len(), 15, "pushes kept being refused");
     assert!(deleted > 0, "gc deleted nothing, not even the orphan");
     assert_eq!(c.get(&format!("/v2/race/blobs/{orphan}")).await.status, 404);
     assert_pullable(&c, &accepted).await;
