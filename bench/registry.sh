@@ -3,11 +3,12 @@
 #   blob download throughput (a ~500 MB random blob, curl -o /dev/null, median of RUNS),
 #   and the server CPU time spent per GB downloaded (utime+stime from /proc/<pid>/stat),
 #   push of the busybox + debian fixtures with skopeo,
+#   push of a ~130 MB image with skopeo (one 128 MiB layer; a fresh image per run, median of PUSH_RUNS),
 #   50 parallel pulls of a small image (manifest + config + layer; one curl, 50 transfers in flight),
 #   memory at rest and under that load (VmRSS / VmHWM from /proc/<pid>/status).
 # Targets: >= 2x docker-registry's throughput, <= 1/2 its memory.
 # Usage: bench/registry.sh            (builds berth-registry --release first)
-# Env:   BLOB_MB=500 RUNS=5 PARALLEL=50 BERTH_SHARED=/path/to/shared SKIP_BUILD=1 (use the existing build)
+# Env:   BLOB_MB=500 RUNS=5 PARALLEL=50 PUSH_RUNS=3 IMAGE_MB=128 BERTH_SHARED=/path/to/shared SKIP_BUILD=1 (use the existing build)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +17,8 @@ shared="${BERTH_SHARED:-$here/../shared}"
 BLOB_MB="${BLOB_MB:-500}"
 RUNS="${RUNS:-5}"
 PARALLEL="${PARALLEL:-50}"
+PUSH_RUNS="${PUSH_RUNS:-3}"
+IMAGE_MB="${IMAGE_MB:-128}"
 
 for tool in docker-registry skopeo curl python3; do
   command -v "$tool" >/dev/null || { echo "missing required tool: $tool" >&2; exit 1; }
@@ -117,6 +120,53 @@ for r in berth dr; do
   skopeo_s[$r]=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 done
 
+# --- push of a ~130 MB image (skopeo, OCI layout -> registry), median of PUSH_RUNS -------------
+# Each run pushes a different image (its layer differs in its first bytes), so no blob is already
+# in the registry; runs alternate between the servers.
+make_image() { # make_image DIR SEED: an OCI layout with one IMAGE_MB MiB uncompressed tar layer
+  python3 - "$1" "$2" "$IMAGE_MB" "$work/random" <<'PY'
+import hashlib, io, json, os, sys, tarfile
+out, seed, mb, random_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
+def blob(data):
+    d = hashlib.sha256(data).hexdigest()
+    open(f"{out}/blobs/sha256/{d}", "wb").write(data)
+    return {"digest": f"sha256:{d}", "size": len(data)}
+payload = seed.encode().ljust(64, b"-") + open(random_file, "rb").read(mb * 1048576 - 64)
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    info = tarfile.TarInfo("payload.bin"); info.size = len(payload)
+    t.addfile(info, io.BytesIO(payload))
+layer = blob(buf.getvalue())
+diff_id = layer["digest"]
+config = blob(json.dumps({"architecture": "amd64", "os": "linux",
+    "rootfs": {"type": "layers", "diff_ids": [diff_id]}, "config": {}}).encode())
+manifest = blob(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", **layer}]}).encode())
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+    **manifest, "annotations": {"org.opencontainers.image.ref.name": "bench"}}]}, open(f"{out}/index.json", "w"))
+open(f"{out}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+PY
+}
+head -c "$((IMAGE_MB * 1048576))" "$work/blob" >"$work/random"
+declare -A image_push_times
+for run in $(seq "$PUSH_RUNS"); do
+  for r in berth dr; do
+    make_image "$work/image" "$r-$run"
+    t0=$(date +%s.%N)
+    skopeo copy -q --dest-tls-verify=false "oci:$work/image:bench" "docker://${addr[$r]}/bench/image$run:latest" >/dev/null
+    t1=$(date +%s.%N)
+    image_push_times[$r]="${image_push_times[$r]:-} $(python3 -c "print($t1-$t0)")"
+    rm -rf "$work/image"
+  done
+done
+rm -f "$work/random"
+declare -A image_push_s
+for r in berth dr; do
+  image_push_s[$r]=$(python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.2f}")' ${image_push_times[$r]})
+done
+
 # --- 50 parallel pulls of busybox (manifest, config, layer) --------------------------------
 manifest_accept='application/vnd.oci.image.manifest.v1+json'
 raw="$(curl -sf -H "Accept: $manifest_accept" "http://${addr[berth]}/v2/fixtures/busybox/manifests/1.35")"
@@ -159,9 +209,13 @@ printf '%-44s %14s %16s %10s\n' "blob download MB/s (${BLOB_MB} MB, curl, median
 printf '%-44s %14s %16s %10s\n' "server CPU ms per GB downloaded" "${cpu_ms_per_gb[berth]}" "${cpu_ms_per_gb[dr]}" "$(ratio "${cpu_ms_per_gb[berth]}" "${cpu_ms_per_gb[dr]}")"
 printf '%-44s %14s %16s %10s\n' "blob push s (${BLOB_MB} MB, curl PUT)" "${push_s[berth]}" "${push_s[dr]}" "$(ratio "${push_s[berth]}" "${push_s[dr]}")"
 printf '%-44s %14s %16s %10s\n' "skopeo push busybox(oci+docker)+debian s" "${skopeo_s[berth]}" "${skopeo_s[dr]}" "$(ratio "${skopeo_s[berth]}" "${skopeo_s[dr]}")"
+printf '%-44s %14s %16s %10s\n' "skopeo push ${IMAGE_MB} MiB image s (median ${PUSH_RUNS})" "${image_push_s[berth]}" "${image_push_s[dr]}" "$(ratio "${image_push_s[berth]}" "${image_push_s[dr]}")"
 printf '%-44s %14s %16s %10s\n' "${PARALLEL} parallel busybox pulls s (avg of 3)" "${par_s[berth]}" "${par_s[dr]}" "$(ratio "${par_s[berth]}" "${par_s[dr]}")"
 printf '%-44s %14s %16s %10s\n' "RSS at rest MiB" "$(mb "${rest_rss[berth]}")" "$(mb "${rest_rss[dr]}")" "$(ratio "${rest_rss[berth]}" "${rest_rss[dr]}")"
 printf '%-44s %14s %16s %10s\n' "RSS peak during parallel pulls MiB" "$(mb "${load_rss[berth]}")" "$(mb "${load_rss[dr]}")" "$(ratio "${load_rss[berth]}" "${load_rss[dr]}")"
 printf '%-44s %14s %16s %10s\n' "VmHWM whole run MiB" "$(mb "${load_hwm[berth]}")" "$(mb "${load_hwm[dr]}")" "$(ratio "${load_hwm[berth]}" "${load_hwm[dr]}")"
+berth_errors=$(grep -c 'status=5[0-9][0-9]' "$work/berth.log" || true)
+dr_errors=$(grep -c 'http.response.status=5[0-9][0-9]' "$work/dr.log" || true)
+printf '%-44s %14s %16s\n' "server-side 5xx responses" "$berth_errors" "$dr_errors"
 echo
 echo "targets: download ratio >= 2.00; memory ratios <= 0.50 (lower is better for times and memory)"

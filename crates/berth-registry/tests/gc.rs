@@ -54,6 +54,9 @@ async fn gc_sweeps_only_unreferenced_content() {
     assert!(report.blobs_in_grace >= 4, "{report:?}");
     assert!(report.uploads_expired.is_empty());
 
+    // gc compares mtimes with a filesystem timestamp, which may lag a clock tick behind: let
+    // one pass so "older than now" holds for what was just pushed.
+    std::thread::sleep(Duration::from_millis(50));
     // Dry run with no grace: reports but keeps.
     let report = storage.gc(&opts(true, 0)).unwrap();
     assert!(report.blobs_deleted.contains(&orphan));
@@ -98,6 +101,7 @@ async fn gc_binary_dry_run_and_real_run() {
     let c = server.client();
     let orphan = c.push_blob("bin", b"orphan for the binary").await;
     let root = server.root.path().join("data");
+    std::thread::sleep(Duration::from_millis(50)); // a filesystem clock tick, as above
     let bin = env!("CARGO_BIN_EXE_berth-registry");
     let run = |extra: &[&str]| {
         let out = std::process::Command::new(bin)

@@ -79,6 +79,9 @@ pub struct Config {
     pub gc_blob_grace_secs: u64,
     /// gc: upload sessions idle longer than this are removed.
     pub gc_upload_max_age_secs: u64,
+    /// serve: how often the server itself expires upload sessions idle longer than
+    /// `gc_upload_max_age_secs` (0: never; `gc` still does).
+    pub upload_expiry_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -97,6 +100,7 @@ impl Default for Config {
             delete_enabled: true,
             gc_blob_grace_secs: 600,
             gc_upload_max_age_secs: 24 * 3600,
+            upload_expiry_interval_secs: 600,
         }
     }
 }

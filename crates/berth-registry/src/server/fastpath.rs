@@ -54,7 +54,7 @@ pub async fn serve_plain(mut stream: TcpStream, registry: Arc<Registry>, peer: S
         }
         tracing::info!(
             %peer,
-            method = "GET",
+            method = %"GET",
             path = plan.path,
             status,
             bytes_in = 0,

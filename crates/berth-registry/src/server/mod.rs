@@ -17,6 +17,7 @@ mod tls;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -153,8 +154,40 @@ pub async fn start(config: &Config) -> Result<ServerHandle, ServeError> {
         addr: config.addr.clone(),
         source,
     })?;
-    let task = tokio::spawn(accept_loop(listener, registry, acceptor));
+    let expiry = expiry_loop(
+        registry.clone(),
+        Duration::from_secs(config.upload_expiry_interval_secs),
+        Duration::from_secs(config.gc_upload_max_age_secs),
+    );
+    // One task for both, so shutdown (abort) ends both.
+    let task = tokio::spawn(async move {
+        tokio::join!(accept_loop(listener, registry, acceptor), expiry);
+    });
     Ok(ServerHandle { addr, task })
+}
+
+/// Expires abandoned upload sessions every `interval` (never when it is zero).
+async fn expiry_loop(registry: Arc<Registry>, interval: Duration, max_age: Duration) {
+    if interval.is_zero() {
+        return;
+    }
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let registry = registry.clone();
+        let result =
+            tokio::task::spawn_blocking(move || registry.uploads.expire_idle(max_age)).await;
+        match result {
+            Ok(Ok(expired)) => {
+                for id in expired {
+                    tracing::info!(upload = id.as_str(), "expired abandoned upload");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "expiring uploads"),
+            Err(e) => tracing::warn!(error = %e, "upload expiry task failed"),
+        }
+    }
 }
 
 async fn accept_loop(

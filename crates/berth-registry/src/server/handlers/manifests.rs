@@ -209,6 +209,8 @@ pub async fn put(
         ));
     }
     tokio::task::block_in_place(|| -> Result<(), ApiError> {
+        // Held from touching the references until the manifest is linked: see storage::lock.
+        let _lock = registry.storage.reference_lock()?;
         check_references(registry, name, &manifest)?;
         registry.storage.put_blob_bytes(&digest, &body)?;
         registry

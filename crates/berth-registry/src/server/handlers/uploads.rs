@@ -106,7 +106,20 @@ fn content_range(req: &Request<Incoming>) -> Result<Option<(u64, u64)>, ApiError
     if end < start {
         return Err(bad());
     }
-    Ok(Some((start, end - start + 1)))
+    // `0-18446744073709551615` would overflow the length.
+    let len = (end - start).checked_add(1).ok_or_else(bad)?;
+    Ok(Some((start, len)))
+}
+
+/// Links an existing blob into `name`; `false` if it is gone. Under the gc barrier so a
+/// concurrent gc cannot delete the blob between the touch and the link.
+fn mount_blob(registry: &Registry, name: &RepoName, digest: &Digest) -> Result<bool, ApiError> {
+    let _lock = registry.storage.reference_lock()?;
+    if !registry.storage.touch_blob(digest)? {
+        return Ok(false);
+    }
+    registry.storage.link_layer(name, digest)?;
+    Ok(true)
 }
 
 pub async fn start(
@@ -120,9 +133,8 @@ pub async fn start(
         && let (Ok(digest), Ok(from)) = (mount.parse::<Digest>(), RepoName::parse(from))
         && registry.auth.can(who, &Need::repo(from.as_str(), "pull"))
         && registry.storage.layer_linked(&from, &digest)
-        && tokio::task::block_in_place(|| registry.storage.touch_blob(&digest))?
+        && tokio::task::block_in_place(|| mount_blob(registry, name, &digest))?
     {
-        tokio::task::block_in_place(|| registry.storage.link_layer(name, &digest))?;
         return Ok(created(name, &digest));
     }
     let session = tokio::task::block_in_place(|| registry.uploads.start(name))

@@ -52,7 +52,15 @@ impl Storage {
 
     /// Moves a verified, fsynced file into the blob store. Identical content may race in from
     /// another upload: rename over it is harmless because the bytes are the same.
+    /// The file's mtime is set to now first: an upload idle for hours must not look old to gc.
     pub fn commit_blob_file(&self, verified: &Path, digest: &Digest) -> Result<(), StorageError> {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(verified)
+            .map_err(io_err("open", verified))?;
+        file.set_modified(SystemTime::now())
+            .map_err(io_err("touch", verified))?;
+        let _lock = self.reference_lock()?;
         rename_into_place(verified, &self.blob_path(digest))
     }
 

@@ -2,9 +2,11 @@
 //! manifest is the way to drop it), everything those reference, and anything younger than the
 //! grace period; delete the rest. Also removes abandoned upload sessions.
 //!
-//! Safe beside a running server: a push in flight writes blobs before the manifest that
-//! references them, and the server touches (mtime) every blob a new manifest or mount
-//! references; the grace period therefore covers all blobs a concurrent push may still link.
+//! Safe beside a running server (see storage::lock): gc first passes a barrier that waits for
+//! reference writes in flight, so the mark sees them; every reference written after it touches
+//! its blobs (mtime ≥ barrier), and each deletion re-checks the mtime under the exclusive lock.
+//! A blob is deleted only if unmarked and last modified `blob_grace` before the barrier; the
+//! grace period protects blobs a push has uploaded but not yet referenced from a manifest.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
@@ -36,6 +38,11 @@ pub struct GcReport {
     pub uploads_expired: Vec<String>,
 }
 
+/// Whether a blob was last modified before `cutoff` (unknown mtimes count as fresh).
+fn older_than(meta: &std::fs::Metadata, cutoff: SystemTime) -> bool {
+    meta.modified().is_ok_and(|m| m < cutoff)
+}
+
 fn age(modified: Result<SystemTime, std::io::Error>) -> Duration {
     modified
         .ok()
@@ -46,8 +53,12 @@ fn age(modified: Result<SystemTime, std::io::Error>) -> Duration {
 impl Storage {
     pub fn gc(&self, opts: &GcOptions) -> Result<GcReport, StorageError> {
         let mut report = GcReport::default();
+        let barrier = self.gc_barrier()?;
+        let cutoff = barrier
+            .checked_sub(opts.blob_grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         let marked = self.mark(&mut report)?;
-        self.sweep_blobs(&marked, opts, &mut report)?;
+        self.sweep_blobs(&marked, cutoff, opts, &mut report)?;
         self.sweep_layer_links(&marked, opts, &mut report)?;
         self.expire_uploads(opts, &mut report)?;
         Ok(report)
@@ -91,6 +102,7 @@ impl Storage {
     fn sweep_blobs(
         &self,
         marked: &HashSet<Digest>,
+        cutoff: SystemTime,
         opts: &GcOptions,
         report: &mut GcReport,
     ) -> Result<(), StorageError> {
@@ -104,11 +116,13 @@ impl Storage {
                     continue;
                 }
                 let path = self.blob_path(&digest);
-                // Re-stat right before deleting: a push may have touched it since the mark.
+                // Re-stat under the lock: a push may have touched it since the mark, and none
+                // can between this check and the unlink.
+                let _lock = self.sweep_lock()?;
                 let Ok(meta) = std::fs::metadata(&path) else {
                     continue;
                 };
-                if age(meta.modified()) < opts.blob_grace {
+                if !older_than(&meta, cutoff) {
                     report.blobs_in_grace += 1;
                     continue;
                 }
@@ -138,8 +152,13 @@ impl Storage {
                 if marked.contains(&digest) {
                     continue;
                 }
-                let gone = deleted.contains(&digest)
-                    || (!opts.dry_run && self.blob_size(&digest)?.is_none());
+                // A re-upload may have brought the blob back since the sweep: check under the lock.
+                let _lock = self.sweep_lock()?;
+                let gone = if opts.dry_run {
+                    deleted.contains(&digest)
+                } else {
+                    self.blob_size(&digest)?.is_none()
+                };
                 if gone {
                     if !opts.dry_run {
                         self.unlink_layer(&name, &digest)?;

@@ -7,12 +7,14 @@
 //! <root>/repositories/<name>/_manifests/tags/<tag>   tag → manifest digest
 //! <root>/uploads/<uuid>/{data,repo}                  upload sessions in progress
 //! <root>/tmp/                                        temp files, renamed into place when complete
+//! <root>/gc.lock                                     flock(2) barrier between gc and reference writes
 //! ```
 //! Every file becomes visible by `rename` after `fsync`, so readers never see partial content.
 
 mod blobs;
 mod fsutil;
 pub mod gc;
+mod lock;
 mod repo;
 pub mod uploads;
 
