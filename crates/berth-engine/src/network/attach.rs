@@ -30,7 +30,8 @@ pub struct AttachRequest<'a> {
     pub config: &'a ContainerConfig,
     pub host: &'a HostConfig,
     pub endpoints: Option<&'a NetworkingConfig>,
-    /// For `--network container:<id>`: that container's namespace (`/proc/<pid>/ns/net`).
+    /// For `--network container:<id>`: that container's namespace if the caller knows it
+    /// better (`/proc/<pid>/ns/net`); by default the one the network service set up for it.
     pub joined_netns: Option<&'a Path>,
 }
 
@@ -423,9 +424,7 @@ impl NetworkService {
                 return self.attach_mode(&mut inner, sandbox, request, Driver::Null, &host_resolv);
             }
             Mode::Container => {
-                let joined = request.joined_netns.ok_or(NetError::MissingJoinedNetns)?;
-                sandbox.netns = Some(joined.to_path_buf());
-                None
+                return self.attach_joined(&mut inner, sandbox, request, &host_resolv);
             }
         };
         if let Some((record, key)) = primary {
@@ -554,7 +553,7 @@ impl NetworkService {
         Ok(attachment)
     }
 
-    fn files(
+    pub(super) fn files(
         &self,
         inner: &Inner,
         sandbox: &SandboxRecord,

@@ -13,6 +13,7 @@ mod error;
 mod etc_files;
 pub mod hosts_file;
 mod inspect_view;
+mod joined;
 mod legacy_mac;
 mod live;
 mod pools;

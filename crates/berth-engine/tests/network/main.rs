@@ -3,6 +3,7 @@
 //! only to loopback and its own namespaces.
 
 mod fixtures;
+mod joined;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
