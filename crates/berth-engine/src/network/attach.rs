@@ -259,6 +259,11 @@ fn publish_ports(
     if mappings.is_empty() {
         return Ok(());
     }
+    let held = super::reserve::reserve(&mappings).map_err(|taken| NetError::PortAllocated {
+        container: request.name.to_string(),
+        address: taken.address.to_string(),
+        port: taken.port,
+    })?;
     inner
         .nets
         .firewall()
@@ -271,6 +276,7 @@ fn publish_ports(
             },
             other => NetError::Firewall(other),
         })?;
+    inner.reservations.insert(request.id.to_string(), held);
     sandbox.ports = mappings;
     Ok(())
 }
@@ -333,6 +339,7 @@ pub(super) fn teardown(
     if published && let Err(e) = inner.nets.firewall().unpublish(&sandbox.container) {
         failures.push(NetError::Firewall(e));
     }
+    inner.reservations.remove(&sandbox.container);
     // Our own namespace goes first: its veth pairs go with it, deleted by the kernel in the
     // background instead of one synchronous RTM_DELLINK each.
     let netns_removed = match (&sandbox.netns, sandbox.owns_netns) {
