@@ -256,6 +256,8 @@ fn stop_removes_published_rules_and_start_brings_them_back() {
     assert!(nft_table(&d).contains(&format!("dport {port}")));
     let code = http_code(port);
     assert!(code == "404" || code == "200", "running: {code}");
+    // The daemon holds the port: a host program cannot take it from the container.
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
 
     d.ok(&["stop", "-t", "1", "stopweb"]);
     let rules = nft_table(&d);
@@ -265,6 +267,7 @@ fn stop_removes_published_rules_and_start_brings_them_back() {
         "",
         "a stopped container publishes nothing"
     );
+    drop(std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free once stopped"));
 
     d.ok(&["start", "stopweb"]);
     assert!(nft_table(&d).contains(&format!("dport {port}")));
