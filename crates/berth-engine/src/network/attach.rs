@@ -30,7 +30,8 @@ pub struct AttachRequest<'a> {
     pub config: &'a ContainerConfig,
     pub host: &'a HostConfig,
     pub endpoints: Option<&'a NetworkingConfig>,
-    /// For `--network container:<id>`: that container's namespace (`/proc/<pid>/ns/net`).
+    /// For `--network container:<id>`: that container's namespace if the caller knows it
+    /// better (`/proc/<pid>/ns/net`); by default the one the network service set up for it.
     pub joined_netns: Option<&'a Path>,
 }
 
@@ -258,6 +259,11 @@ fn publish_ports(
     if mappings.is_empty() {
         return Ok(());
     }
+    let held = super::reserve::reserve(&mappings).map_err(|taken| NetError::PortAllocated {
+        container: request.name.to_string(),
+        address: taken.address.to_string(),
+        port: taken.port,
+    })?;
     inner
         .nets
         .firewall()
@@ -270,6 +276,7 @@ fn publish_ports(
             },
             other => NetError::Firewall(other),
         })?;
+    inner.reservations.insert(request.id.to_string(), held);
     sandbox.ports = mappings;
     Ok(())
 }
@@ -332,6 +339,7 @@ pub(super) fn teardown(
     if published && let Err(e) = inner.nets.firewall().unpublish(&sandbox.container) {
         failures.push(NetError::Firewall(e));
     }
+    inner.reservations.remove(&sandbox.container);
     // Our own namespace goes first: its veth pairs go with it, deleted by the kernel in the
     // background instead of one synchronous RTM_DELLINK each.
     let netns_removed = match (&sandbox.netns, sandbox.owns_netns) {
@@ -423,9 +431,7 @@ impl NetworkService {
                 return self.attach_mode(&mut inner, sandbox, request, Driver::Null, &host_resolv);
             }
             Mode::Container => {
-                let joined = request.joined_netns.ok_or(NetError::MissingJoinedNetns)?;
-                sandbox.netns = Some(joined.to_path_buf());
-                None
+                return self.attach_joined(&mut inner, sandbox, request, &host_resolv);
             }
         };
         if let Some((record, key)) = primary {
@@ -554,7 +560,7 @@ impl NetworkService {
         Ok(attachment)
     }
 
-    fn files(
+    pub(super) fn files(
         &self,
         inner: &Inner,
         sandbox: &SandboxRecord,

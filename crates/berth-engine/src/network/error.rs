@@ -50,10 +50,12 @@ pub enum NetError {
     NotAttached { container: String, network: String },
     #[error("container {container} is not attached to any network")]
     NoSandbox { container: String },
-    #[error(
-        "container sharing network namespace with another container: the other container's namespace path is required"
-    )]
-    MissingJoinedNetns,
+    #[error("cannot join network of a non running container: {reference}")]
+    JoinedNotRunning { reference: String },
+    #[error("cannot join own network")]
+    JoinOwn,
+    #[error("conflicting options: {what}")]
+    ConflictingOptions { what: &'static str },
     #[error("reading {path}: {source}")]
     Read {
         path: PathBuf,
@@ -94,7 +96,8 @@ impl HasKind for NetError {
             }
             NetError::NameTaken(_)
             | NetError::ActiveEndpoints { .. }
-            | NetError::AlreadyAttached { .. } => ErrorKind::Conflict,
+            | NetError::AlreadyAttached { .. }
+            | NetError::JoinedNotRunning { .. } => ErrorKind::Conflict,
             NetError::Predefined { .. }
             | NetError::Ambiguous { .. }
             | NetError::NotBridge { .. }
@@ -102,7 +105,8 @@ impl HasKind for NetError {
             | NetError::Ipv6Unsupported
             | NetError::Invalid { .. }
             | NetError::InvalidPort { .. }
-            | NetError::MissingJoinedNetns
+            | NetError::JoinOwn
+            | NetError::ConflictingOptions { .. }
             | NetError::File { .. } => ErrorKind::InvalidArgument,
             NetError::PortAllocated { .. } => ErrorKind::System,
             NetError::Firewall(FirewallError::PortInUse { .. }) => ErrorKind::Conflict,

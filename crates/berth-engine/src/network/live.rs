@@ -167,6 +167,17 @@ impl NetworkService {
                 if let Err(error) = start_resolver(&mut inner, &sandbox) {
                     tracing::warn!(container = %id, %error, "restoring the embedded DNS");
                 }
+                // Hold its published ports again; a port someone took meanwhile stays
+                // published (its rules are back) but cannot be held.
+                match super::reserve::reserve(&sandbox.ports) {
+                    Ok(held) => {
+                        inner.reservations.insert(id.clone(), held);
+                    }
+                    Err(taken) => tracing::warn!(
+                        container = %id, address = %taken.address, port = taken.port,
+                        "a published port was taken while the daemon was down"
+                    ),
+                }
             } else {
                 inner.sandboxes.remove(&id);
                 for error in teardown(&mut inner, &sandbox, &self.sandbox_dir) {

@@ -13,11 +13,13 @@ mod error;
 mod etc_files;
 pub mod hosts_file;
 mod inspect_view;
+mod joined;
 mod legacy_mac;
 mod live;
 mod pools;
 mod ports;
 mod registry;
+mod reserve;
 mod sandbox;
 mod settings;
 
@@ -88,6 +90,8 @@ struct Inner {
     registry: registry::Registry,
     sandboxes: BTreeMap<String, sandbox::SandboxRecord>,
     resolvers: HashMap<String, DnsServer>,
+    /// Published host ports held for each running container (see `reserve`).
+    reservations: HashMap<String, reserve::Reservation>,
 }
 
 /// The daemon's network service. `Send + Sync`; every operation takes one internal lock.
@@ -151,6 +155,7 @@ impl NetworkService {
             registry,
             sandboxes,
             resolvers: HashMap::new(),
+            reservations: HashMap::new(),
         };
         crud::ensure_predefined(&mut inner, &options)?;
         for sandbox in inner.sandboxes.values() {

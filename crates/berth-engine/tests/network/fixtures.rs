@@ -29,8 +29,8 @@ pub fn unique(prefix: &str) -> String {
 /// A /24 for this test process: 10.213.<k>.0/24 with k unique across this process' calls.
 pub fn unique_subnet() -> (String, u8) {
     let n = SUBNETS.fetch_add(1, Ordering::SeqCst);
-    assert!(n < 6, "each test process has 6 subnets");
-    let k = ((std::process::id() % 40) * 6 + n) as u8;
+    assert!(n < 7, "each test process has 7 subnets");
+    let k = ((std::process::id() % 36) * 7 + n) as u8;
     (format!("10.213.{k}.0/24"), k)
 }
 

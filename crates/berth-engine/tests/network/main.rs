@@ -3,6 +3,7 @@
 //! only to loopback and its own namespaces.
 
 mod fixtures;
+mod joined;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -186,6 +187,10 @@ fn published_ports_answer_on_loopback_and_from_outside() {
     );
     assert!(net.service.settings(&clash.id).is_none());
     assert!(host_links_after_teardown(&clash.id).is_empty());
+    // A host program cannot take the port from under the running container either.
+    let taken = TcpListener::bind(("0.0.0.0", host_port)).unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "{taken}");
+    assert!(TcpListener::bind(("127.0.0.1", host_port)).is_err());
 
     // Stop: the rule is gone, the port no longer answers.
     let table = net.service.options().table.clone();
@@ -198,6 +203,8 @@ fn published_ports_answer_on_loopback_and_from_outside() {
     );
     assert!(http_get(None, SocketAddr::from((Ipv4Addr::LOCALHOST, host_port))).is_err());
     assert!(!netns.exists());
+    // And the port is the host's again.
+    TcpListener::bind(("0.0.0.0", host_port)).expect("the port is free after the stop");
 }
 
 #[test]

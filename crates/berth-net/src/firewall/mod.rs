@@ -6,8 +6,11 @@
 //! always be found and removed. Published ports are also reachable from the host's own
 //! 127.0.0.1: an output-hook DNAT plus `route_localnet=1` on the bridge and a masquerade for
 //! 127.0.0.0/8 sources — the kernel path Docker uses with `userland-proxy=false`, chosen so
-//! there is no proxy process per port.
+//! there is no proxy process per port. The one exception to "our table only": when Docker's
+//! firewall is on the host, tagged accepts for our bridges in its `DOCKER-USER` chain (see
+//! `docker_user`), since its FORWARD policy DROP would win over our table's accepts.
 
+mod docker_user;
 mod nft;
 mod render;
 mod render6;
@@ -52,6 +55,12 @@ pub enum FirewallError {
         stderr: String,
         script: String,
     },
+    #[error("{program} {args}: {stderr}")]
+    DockerUser {
+        program: PathBuf,
+        args: String,
+        stderr: String,
+    },
     #[error("sysctl {path}: {source}")]
     Sysctl {
         path: PathBuf,
@@ -69,6 +78,9 @@ pub struct FirewallConfig {
     pub table: String,
     pub state_path: PathBuf,
     pub nft: PathBuf,
+    /// The tools Docker's firewall is managed with (see `docker_user`).
+    pub iptables: PathBuf,
+    pub ip6tables: PathBuf,
 }
 
 impl FirewallConfig {
@@ -78,6 +90,8 @@ impl FirewallConfig {
             table: "berth".to_string(),
             state_path: state_dir.join("firewall.json"),
             nft: PathBuf::from("/usr/sbin/nft"),
+            iptables: PathBuf::from("/usr/sbin/iptables"),
+            ip6tables: PathBuf::from("/usr/sbin/ip6tables"),
         }
     }
 }
@@ -137,7 +151,8 @@ impl Firewall {
             next.route_localnet.push(rule.bridge.clone());
         }
         next.networks.insert(name.to_string(), rule);
-        self.install(next)
+        self.install(next)?;
+        self.sync_docker_user()
     }
 
     /// Removes a network's rules and any ports published on it; `false` if unknown.
@@ -152,6 +167,7 @@ impl Firewall {
         next.ports.retain(|_, mappings| !mappings.is_empty());
         next.route_localnet.retain(|b| *b != rule.bridge);
         self.install(next)?;
+        self.sync_docker_user()?;
         Ok(true)
     }
 
@@ -224,7 +240,22 @@ impl Firewall {
             enabled_ip_forward: self.state.enabled_ip_forward,
             enabled_ipv6_forward: self.state.enabled_ipv6_forward,
             ..next
-        })
+        })?;
+        self.sync_docker_user()
+    }
+
+    /// Accepts for our forwarding bridges in Docker's `DOCKER-USER` chains, when Docker's
+    /// firewall is on this host (its FORWARD policy would drop our traffic otherwise).
+    fn sync_docker_user(&self) -> Result<(), FirewallError> {
+        let forwarding = || self.state.networks.values().filter(|n| !n.internal);
+        let v4: Vec<&str> = forwarding().map(|n| n.bridge.as_str()).collect();
+        let v6: Vec<&str> = forwarding()
+            .filter(|n| n.ipv6.is_some())
+            .map(|n| n.bridge.as_str())
+            .collect();
+        let table = &self.config.table;
+        docker_user::sync(&self.config.iptables, table, &v4)?;
+        docker_user::sync(&self.config.ip6tables, table, &v6)
     }
 
     /// Saves `next`, then replaces the table with its rules.
@@ -242,6 +273,11 @@ impl Firewall {
         let script = render::delete_table_script(&self.config.table);
         if let Err(error) = nft::load_script(&self.config.nft, &script) {
             failures.push(error);
+        }
+        for program in [&self.config.iptables, &self.config.ip6tables] {
+            if let Err(error) = docker_user::sync(program, &self.config.table, &[]) {
+                failures.push(error);
+            }
         }
         for bridge in &self.state.route_localnet {
             if sysctl::bridge_exists(bridge)

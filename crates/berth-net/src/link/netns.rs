@@ -107,6 +107,32 @@ impl NetnsHandle {
     }
 }
 
+impl NetnsHandle {
+    /// Keeps this namespace reachable at `path` too (a bind mount, as `ip netns attach`
+    /// does): `--network container:<id>` gives the joining container the other's namespace at
+    /// a path of its own. `path`'s directory must exist; `path` itself must not. Undone with
+    /// [`remove_persistent`], which leaves the namespace to its other holders.
+    pub fn persist_at(&self, path: impl AsRef<Path>) -> Result<NetnsHandle, LinkError> {
+        let path = path.as_ref().to_path_buf();
+        let error = |step: &'static str| {
+            let path = path.clone();
+            move |source: std::io::Error| LinkError::CreateNetns { path, step, source }
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(error("create mount point"))?;
+        if let Err(errno) = rustix::mount::mount_bind(&self.path, &path) {
+            let _ = std::fs::remove_file(&path);
+            return Err(error("bind mount")(errno.into()));
+        }
+        Self::open(&path).inspect_err(|_| {
+            let _ = remove_persistent(&path);
+        })
+    }
+}
+
 /// Unmounts and deletes a namespace made by [`NetnsHandle::create_persistent`]; the namespace
 /// itself ends when nothing else holds it. `Ok(false)` if `path` did not exist.
 pub fn remove_persistent(path: impl AsRef<Path>) -> Result<bool, LinkError> {
