@@ -25,7 +25,12 @@ pub struct Namespaces {
 /// `netns`: a network namespace prepared by the daemon (bridge networking) to join instead of
 /// creating an empty one.
 pub fn build(host: &HostConfig, netns: Option<&std::path::Path>) -> Result<Namespaces, SpecError> {
-    let network = mode("NetworkMode", host.network_mode.as_deref())?;
+    // `container:<id>` joins the owner's namespace: the network service bind-mounts it at the
+    // joiner's own netns path, so the spec joins that path like any prepared namespace.
+    let network = match host.network_mode.as_deref() {
+        Some(m) if m.starts_with("container:") && netns.is_some() => Mode::Private,
+        other => mode("NetworkMode", other)?,
+    };
     let uts = mode("UTSMode", host.uts_mode.as_deref())?;
     let pid = mode("PidMode", host.pid_mode.as_deref())?;
     let ipc = mode("IpcMode", host.ipc_mode.as_deref())?;
@@ -65,8 +70,8 @@ pub fn build(host: &HostConfig, netns: Option<&std::path::Path>) -> Result<Names
     Ok(Namespaces { list, network, uts })
 }
 
-/// "host" shares the host's; joining another container's (`container:<id>`) is not supported
-/// here yet; anything else (bridge, none, private, shareable, a network name) is private.
+/// "host" shares the host's; joining another container's (`container:<id>`, other than the
+/// network's, which `build` handles) is not supported here yet; anything else (bridge, none, private, shareable, a network name) is private.
 fn mode(option: &'static str, value: Option<&str>) -> Result<Mode, SpecError> {
     match value.unwrap_or("") {
         "host" => Ok(Mode::Host),
