@@ -184,3 +184,55 @@ fn kill_9_of_berthd_keeps_containers_and_their_logs_and_all_commands_work() {
     d.ok(&["rm", "-f", "ticker", "sleeper", "ender", "comeback"]);
     assert!(d.shim_pids().is_empty(), "shims left: {:?}", d.shim_pids());
 }
+
+#[test]
+fn a_restart_pending_at_the_kill_9_happens_after_the_next_start() {
+    let mut d = CrashDaemon::prepare();
+    d.start(None);
+    // Fails at once, four times: the back-off grows to 1.6 s; the fifth run stays up.
+    let counter = tempfile::tempdir().expect("counter dir");
+    let script = "n=$(cat /c/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /c/n; \
+                  [ $n -ge 5 ] && exec sleep 600; exit 1";
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flappy",
+        "--restart",
+        "unless-stopped",
+        "-v",
+        &format!("{}:/c", counter.path().display()),
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    // Killed while it waits out its fourth back-off (800 ms after the 4th failure).
+    eventually(&d, "the fourth failure", || {
+        let state = d.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.RestartCount}}",
+            "flappy",
+        ]);
+        (state == "restarting 4").then_some(())
+    });
+    d.kill9();
+    d.start(None);
+    // Not stuck in `restarting`: the policy starts it again, and the run that stays up runs.
+    eventually(&d, "flappy running again", || {
+        let state = d.ok(&["inspect", "-f", "{{.State.Status}}", "flappy"]);
+        assert_ne!(
+            state, "restarting",
+            "a restart left pending by the dead daemon"
+        );
+        (state == "running").then_some(())
+    });
+    assert_eq!(
+        std::fs::read_to_string(counter.path().join("n"))
+            .expect("counter")
+            .trim(),
+        "5"
+    );
+    d.ok(&["rm", "-f", "flappy"]);
+}
