@@ -216,3 +216,60 @@ fn init_runs_as_pid_1_and_reaps() {
     ]);
     assert!(!ps.lines().any(|l| l.trim_start().starts_with('Z')), "{ps}");
 }
+
+#[test]
+fn run_rm_removes_anonymous_volumes_and_keeps_named_ones() {
+    let d = Daemon::start();
+    let named = format!("live5-rm-keep-{}", std::process::id());
+    assert_eq!(
+        d.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "/anon",
+            "-v",
+            &format!("{named}:/named"),
+            "busybox",
+            "sh",
+            "-c",
+            "echo a > /anon/f; echo n > /named/f; cat /anon/f /named/f",
+        ]),
+        "a\nn"
+    );
+    // The container is gone, and with it the anonymous volume; the named one stays.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !d.ok(&["ps", "-aq"]).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "--rm left the container"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(d.ok(&["volume", "ls", "-q"]), named);
+    // A detached `--rm` container ending by itself does the same.
+    d.ok(&[
+        "run", "-d", "--rm", "-v", "/anon", "busybox", "sleep", "0.2",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while d.ok(&["volume", "ls", "-q"]) != named {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the anonymous volume outlived its --rm container: {}",
+            d.ok(&["volume", "ls", "-q"])
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        d.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            &format!("{named}:/n"),
+            "busybox",
+            "cat",
+            "/n/f"
+        ]),
+        "n"
+    );
+    d.ok(&["volume", "rm", &named]);
+}

@@ -46,6 +46,9 @@ pub enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(crate::commands::network::NetworkCmd),
+    /// Manage volumes.
+    #[command(subcommand)]
+    Volume(crate::commands::volume::VolumeCmd),
     /// Manage builds.
     #[command(subcommand)]
     Builder(crate::commands::builder::BuilderCmd),

@@ -21,6 +21,7 @@ pub mod stats;
 pub mod system;
 pub mod transfer;
 pub mod update;
+pub mod volume;
 
 use crate::Ctx;
 use crate::cli::{Command, ContainerCmd, ContainerGroup, ImageCmd, ImageGroup, SystemCmd};
@@ -52,6 +53,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
             SystemCmd::Events(args) => system::events(ctx, args),
         },
         Command::Network(c) => network::dispatch(ctx, c),
+        Command::Volume(c) => volume::dispatch(ctx, c),
         Command::Builder(c) => builder::builder(ctx, c),
         Command::Version(args) => system::version(ctx, args),
         Command::Info(args) => system::info(ctx, args),

@@ -95,7 +95,8 @@ impl Engine {
         if let Some(planned) = restarting {
             self.arm_restart(id, planned);
         }
-        if auto_remove && let Err(e) = self.remove_container(id, false, false) {
+        // As Docker: `--rm` takes the anonymous volumes along (named ones stay).
+        if auto_remove && let Err(e) = self.remove_container(id, false, true) {
             tracing::warn!(container = id, error = %e, "auto-remove");
         }
     }

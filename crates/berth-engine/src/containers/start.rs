@@ -195,7 +195,7 @@ impl Engine {
                     }));
                 }
                 // `docker run --rm` waits for the removal even when the start failed.
-                if auto_remove && let Err(e) = self.remove_container(&container.id, true, false) {
+                if auto_remove && let Err(e) = self.remove_container(&container.id, true, true) {
                     tracing::warn!(container = %container.id, error = %e, "auto-remove");
                 }
                 Err(ContainerError::StartFailed { message, exit_code })

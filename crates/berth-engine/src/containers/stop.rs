@@ -14,15 +14,28 @@ const DEFAULT_STOP_TIMEOUT: i64 = 10;
 /// After SIGKILL, how long to wait for the exit to be recorded.
 const KILL_GRACE: Duration = Duration::from_secs(10);
 
+/// Whether a kill with `sig` keeps the restart policy from bringing the container back, as
+/// Docker decides: SIGKILL or the container's stop signal does; with no stop signal
+/// configured, any signal does.
+fn ends_for_good(config: &bollard_stubs::models::ContainerConfig, sig: i32) -> bool {
+    match config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
+        None => true,
+        Some(stop) => sig == libc::SIGKILL || signal::parse(stop, libc::SIGTERM).ok() == Some(sig),
+    }
+}
+
 impl Engine {
     /// `POST /containers/{id}/kill?signal=`; default SIGKILL.
     pub fn kill_container(&self, name: &str, signal_text: &str) -> Result<(), ContainerError> {
         let container = self.containers.get(name)?;
         let sig = signal::parse(signal_text, libc::SIGKILL)?;
-        match container.snapshot().state.status {
+        let record = container.snapshot();
+        match record.state.status {
             // Waiting to restart: no process to signal; the restart is off (as Docker).
             Status::Restarting => return self.stopped_by_user(&container),
-            Status::Running | Status::Paused => self.stopped_by_user(&container)?,
+            Status::Running | Status::Paused if ends_for_good(&record.config, sig) => {
+                self.stopped_by_user(&container)?
+            }
             _ => {}
         }
         self.signal_container(&container, sig)?;

@@ -35,6 +35,12 @@ pub enum VolumeError {
     InvalidSpec { spec: String, reason: &'static str },
     #[error("invalid mount config for type {typ:?}: {reason}")]
     InvalidMount { typ: String, reason: String },
+    #[error("path {} is mounted on {} but it is not {needs} mount.", path.display(), mount_point.display())]
+    PropagationUnavailable {
+        path: PathBuf,
+        mount_point: PathBuf,
+        needs: &'static str,
+    },
     #[error("Duplicate mount point: {destination}")]
     DuplicateMountPoint { destination: String },
     #[error("volumes-from {container}: {reason}")]

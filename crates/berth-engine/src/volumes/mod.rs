@@ -9,6 +9,7 @@ mod local_mount;
 mod meta;
 mod ops;
 mod parse;
+mod propagation;
 mod resolve;
 mod size;
 

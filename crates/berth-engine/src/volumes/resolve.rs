@@ -320,6 +320,7 @@ impl Engine {
                 let propagation = request
                     .propagation
                     .unwrap_or_else(|| "rprivate".to_string());
+                super::propagation::check(&path, &propagation)?;
                 Ok(ResolvedMount {
                     mount: bind_mount(destination, &source, !rw, Some(&propagation)),
                     point: MountPoint {

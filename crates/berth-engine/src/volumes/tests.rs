@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bollard_stubs::models::{ContainerConfig, HostConfig};
+use rustix::mount::MountPropagationFlags;
 
 use super::*;
 use crate::containers::{Container, ContainerRecord, State};
@@ -353,11 +354,17 @@ fn mount_api_types_and_duplicates() {
     let t = engine();
     let e = &t.engine;
     let root = rootfs(t._dir.path());
-    let mounts: Vec<bollard_stubs::models::Mount> = serde_json::from_str(
-        r#"[{"Type":"volume","Source":"nocopy-v","Target":"/data","VolumeOptions":{"NoCopy":true}},
-            {"Type":"tmpfs","Target":"/scratch","TmpfsOptions":{"SizeBytes":1048576}},
-            {"Type":"bind","Source":"/etc","Target":"/host-etc","ReadOnly":true,"BindOptions":{"Propagation":"rslave"}}]"#,
-    )
+    // rslave needs a source on a shared (or slave) mount, as in Docker.
+    let shared = SelfBind::new(t._dir.path().join("shared"), MountPropagationFlags::SHARED);
+    let private = SelfBind::new(
+        t._dir.path().join("private"),
+        MountPropagationFlags::PRIVATE,
+    );
+    let mounts: Vec<bollard_stubs::models::Mount> = serde_json::from_value(serde_json::json!([
+        {"Type":"volume","Source":"nocopy-v","Target":"/data","VolumeOptions":{"NoCopy":true}},
+        {"Type":"tmpfs","Target":"/scratch","TmpfsOptions":{"SizeBytes":1048576}},
+        {"Type":"bind","Source":shared.0,"Target":"/host-etc","ReadOnly":true,
+         "BindOptions":{"Propagation":"rslave"}}]))
     .unwrap();
     let host = HostConfig {
         mounts: Some(mounts),
@@ -396,6 +403,25 @@ fn mount_api_types_and_duplicates() {
     );
     assert_eq!(bind.point.propagation.as_deref(), Some("rslave"));
     e.release_mounts(&id(8), true).unwrap();
+    let on_private: Vec<bollard_stubs::models::Mount> = serde_json::from_value(serde_json::json!([
+        {"Type":"bind","Source":private.0,"Target":"/p","BindOptions":{"Propagation":"rshared"}}]))
+    .unwrap();
+    let refused = e.resolve_mounts(
+        &id(10),
+        &ContainerConfig::default(),
+        &HostConfig {
+            mounts: Some(on_private),
+            ..HostConfig::default()
+        },
+        &[],
+        &root,
+    );
+    match refused {
+        Err(VolumeError::PropagationUnavailable { mount_point, .. }) => {
+            assert_eq!(mount_point, private.0)
+        }
+        other => panic!("rshared on a private mount: {:?}", other.map(|_| ())),
+    }
 
     let dup = HostConfig {
         binds: Some(vec!["a-v:/x".into(), "/tmp:/x".into()]),
@@ -447,4 +473,23 @@ fn local_driver_options_mount_a_filesystem_while_in_use() {
     assert!(!is_mounted());
     assert!(!data.join("file").exists());
     e.remove_volume("tmpfs-v", false).unwrap();
+}
+
+/// `path` bind-mounted on itself with the given propagation; unmounted on drop.
+struct SelfBind(std::path::PathBuf);
+
+impl SelfBind {
+    fn new(path: std::path::PathBuf, propagation: MountPropagationFlags) -> SelfBind {
+        std::fs::create_dir_all(&path).unwrap();
+        rustix::mount::mount_bind(&path, &path).expect("bind mount");
+        let bind = SelfBind(path);
+        rustix::mount::mount_change(&bind.0, propagation).expect("mount propagation");
+        bind
+    }
+}
+
+impl Drop for SelfBind {
+    fn drop(&mut self) {
+        let _ = rustix::mount::unmount(&self.0, rustix::mount::UnmountFlags::DETACH);
+    }
 }

@@ -172,13 +172,20 @@ impl CrashDaemon {
             .collect()
     }
 
-    pub fn docker(&self, args: &[&str]) -> Output {
-        let mut child = Command::new("docker")
-            .args(args)
+    /// `docker args…` aimed at this daemon, not yet spawned (for commands that stream).
+    pub fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.args(args)
             .env("DOCKER_HOST", format!("unix://{}", self.socket().display()))
             .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
             .env_remove("DOCKER_CONTEXT")
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Output {
+        let mut child = self
+            .docker_cmd(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -141,13 +141,30 @@ impl Restarts {
     }
 }
 
-/// How long the run lasted (whole seconds are precise enough for the 10 s reset).
+/// How long the run lasted, to the nanosecond (a run of 9.2 s straddling ten second
+/// boundaries must not count as 10 s).
 fn ran_for(state: &State) -> Duration {
-    let parse = berth_oci::time::parse_rfc3339;
-    match (parse(&state.started_at), parse(&state.finished_at)) {
-        (Some(start), Some(end)) if end > start => Duration::from_secs((end - start) as u64),
+    match (nanos_of(&state.started_at), nanos_of(&state.finished_at)) {
+        (Some(start), Some(end)) if end > start => {
+            Duration::from_nanos(u64::try_from(end - start).unwrap_or(u64::MAX))
+        }
         _ => Duration::ZERO,
     }
+}
+
+/// An RFC 3339 time with its fraction (`2026-01-01T00:00:09.25Z`) in nanoseconds.
+fn nanos_of(text: &str) -> Option<i128> {
+    let secs = berth_oci::time::parse_rfc3339(text)?;
+    let digits: String = text
+        .get(19..)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .unwrap_or("")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(9)
+        .collect();
+    let fraction = format!("{digits:0<9}").parse::<i128>().ok()?;
+    Some(i128::from(secs) * 1_000_000_000 + fraction)
 }
 
 impl Engine {
@@ -342,6 +359,19 @@ mod tests {
         assert!(restarts.plan("a", Policy::Always, &exited(0), 2).is_none());
         restarts.reset("a");
         assert!(restarts.plan("a", Policy::Always, &exited(0), 0).is_some());
+        // Fractions count: 9.8 s across ten second boundaries is short, 10.0 s is not.
+        let run = |start: &str, end: &str| State {
+            started_at: start.into(),
+            finished_at: end.into(),
+            ..State::default()
+        };
+        let short = run("2026-01-01T00:00:00.9Z", "2026-01-01T00:00:10.7Z");
+        assert_eq!(ran_for(&short), Duration::from_millis(9800));
+        let long = run(
+            "2026-01-01T00:00:00.123456789Z",
+            "2026-01-01T00:00:10.123456789Z",
+        );
+        assert_eq!(ran_for(&long), Duration::from_secs(10));
         assert_eq!(restarts.shut_down(), ["a"]);
         assert!(restarts.plan("b", Policy::Always, &exited(0), 0).is_none());
     }
