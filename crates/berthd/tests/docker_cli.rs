@@ -183,3 +183,42 @@ fn tty_gets_the_clients_size() {
         .replace("^@", "");
     assert!(text.contains("30 100\n/dev/pts/0"), "{text:?}");
 }
+
+#[test]
+fn run_rm_whose_start_fails_is_removed_and_the_cli_returns() {
+    let d = Daemon::start();
+    // A start that fails before any process exists (the network it joins is not there):
+    // docker waits for the auto-removal, which must happen.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:nobody",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot join network of a non running container: nobody"),
+        "{stderr}"
+    );
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+    // Without --rm the container stays, with the error on record.
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "kept",
+        "--network",
+        "container:nobody",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        d.ok(&["inspect", "-f", "{{.State.Error}}", "kept"])
+            .contains("nobody"),
+        "{}",
+        d.log()
+    );
+}

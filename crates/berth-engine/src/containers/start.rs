@@ -174,7 +174,16 @@ impl Engine {
         let report = match launched {
             Ok(report) => report,
             Err(e) => {
+                // As a start whose process failed: the error is on record, and `docker run
+                // --rm` (waiting for the removal) gets one.
+                record.state.error = e.to_string();
+                let _ = record.save(&container.dir);
+                let auto_remove = record.host_config.auto_remove.unwrap_or(false);
                 settle_failed_restart(container, record, restarting);
+                drop(attachers);
+                if auto_remove && let Err(e) = self.remove_container(&container.id, true, true) {
+                    tracing::warn!(container = %container.id, error = %e, "auto-remove");
+                }
                 return Err(e);
             }
         };
