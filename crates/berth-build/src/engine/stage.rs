@@ -12,6 +12,7 @@ mod cached;
 mod copy_step;
 mod images;
 mod link;
+mod onbuild;
 mod parallel;
 mod run_mounts;
 mod run_step;
@@ -128,10 +129,11 @@ impl<'a> Builder<'a> {
         self.say(&format!("Step {label} : FROM {}{alias}\n", from.image));
         visiting.push(index);
         let mut state = self.base(&unresolved.from.image, index, line, visiting)?;
-        let base_env = EnvList::from_pairs(state.config.env());
-        let stage = self.file.resolve_stage(index, args, &base_env)?;
         let meta = self.file.meta_env(args)?;
         let mut build_args: Vec<(String, String)> = Vec::new();
+        self.run_onbuild_triggers(&mut state, line, &meta, &mut build_args, visiting)?;
+        let base_env = EnvList::from_pairs(state.config.env());
+        let stage = self.file.resolve_stage(index, args, &base_env)?;
         for step in &stage.instructions {
             self.step(&mut state, step, &meta, &mut build_args, visiting)?;
         }
@@ -179,7 +181,6 @@ impl<'a> Builder<'a> {
             .position(|s| s.name() == Some(lower.as_str()))
         {
             let mut built = self.stage(earlier, visiting)?;
-            reject_onbuild(&built.config.doc, line)?;
             built.config = ImageConfig::from_base(Some(built.config.doc), &self.created);
             return Ok(built);
         }
@@ -200,7 +201,6 @@ impl<'a> Builder<'a> {
                 reference: image.to_string(),
                 source,
             })?;
-        reject_onbuild(&doc, line)?;
         Ok(Built {
             config: ImageConfig::from_base(Some(doc), &self.created),
             layers: record
@@ -441,21 +441,6 @@ impl<'a> Builder<'a> {
         self.layers_created += 1;
         Ok(Some(blob.diff_id))
     }
-}
-
-/// Running a base's ONBUILD triggers is not part of this builder yet: refuse rather than
-/// silently build something Docker would not.
-fn reject_onbuild(doc: &Value, line: usize) -> Result<(), BuildError> {
-    if doc["config"]["OnBuild"]
-        .as_array()
-        .is_some_and(|t| !t.is_empty())
-    {
-        return Err(BuildError::Unsupported {
-            line,
-            feature: "a base with ONBUILD triggers",
-        });
-    }
-    Ok(())
 }
 
 fn is_git(source: &str) -> bool {

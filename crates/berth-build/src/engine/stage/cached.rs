@@ -10,7 +10,22 @@ use crate::expand::EnvList;
 use crate::instructions::{Add, Instruction, LocatedInstruction, Mount};
 
 impl Builder<'_> {
+    /// One Dockerfile step: its "Step N/M" line, then [`Builder::step_cached`].
     pub(super) fn step(
+        &mut self,
+        state: &mut Built,
+        step: &LocatedInstruction,
+        meta: &EnvList,
+        build_args: &mut Vec<(String, String)>,
+        visiting: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        let label = self.step_label();
+        self.say(&format!("Step {label} : {}\n", step.source));
+        self.step_cached(state, step, meta, build_args, visiting)
+    }
+
+    /// Runs `step`, or takes its result from the cache.
+    pub(super) fn step_cached(
         &mut self,
         state: &mut Built,
         step: &LocatedInstruction,
@@ -25,8 +40,6 @@ impl Builder<'_> {
                 | Instruction::Add(_)
                 | Instruction::Workdir(_)
         );
-        let label = self.step_label();
-        self.say(&format!("Step {label} : {}\n", step.source));
         let key = self.step_key(state, step, build_args, visiting)?;
         let hit = if self.opts.no_cache {
             None
