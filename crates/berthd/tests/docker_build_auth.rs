@@ -67,6 +67,23 @@ fn build(d: &Daemon, context: &str) -> std::process::Output {
     cmd.output().expect("run docker build")
 }
 
+/// The `berth` CLI beside berthd, with the docker CLI's config dir (its stored logins).
+fn berth_build(d: &Daemon, context: &str) -> std::process::Output {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth");
+    assert!(
+        binary.is_file(),
+        "{} is missing: cargo build --bins",
+        binary.display()
+    );
+    Command::new(binary)
+        .args(["build", context])
+        .env("DOCKER_HOST", format!("unix://{}", d.socket().display()))
+        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run berth build")
+}
+
 #[test]
 fn a_private_base_is_pulled_with_the_clients_credentials() {
     let d = Daemon::start();
@@ -108,6 +125,16 @@ fn a_private_base_is_pulled_with_the_clients_credentials() {
         d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
             .contains(&base),
         "the pulled base is tagged as named"
+    );
+
+    // `berth build` sends the same credentials from the same config.
+    d.ok(&["rmi", &base]);
+    let out = berth_build(&d, &context);
+    assert!(
+        out.status.success(),
+        "berth build with credentials failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
 
     // Without credentials the same pull is refused, and the error says where.
