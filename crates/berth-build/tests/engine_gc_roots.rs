@@ -44,6 +44,16 @@ fn image_removal_and_prune_keep_what_cache_records_reference() {
     assert_eq!(view.read("copied"), "generated\n");
     drop(view);
 
+    // A root whose record is gone (a build that died between the two writes) keeps a layer
+    // no one can use: prune drops it too.
+    let orphan = berth_store::GcRoots {
+        blobs: [first.image.layers.last().unwrap().digest.clone()].into(),
+        layers: Default::default(),
+    };
+    env.store
+        .put_gc_root("build-cache", "orphan", &orphan)
+        .unwrap();
+
     // `builder prune -a` drops the records and their roots; the collection after an rmi then
     // takes the layers no image needs (the RUN's of the gen stage and the COPY's).
     let pruned = prune(

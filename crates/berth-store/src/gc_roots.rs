@@ -121,8 +121,7 @@ impl Store {
                     all.extend(roots);
                 }
             }
-            // Temp files of writers that died before their rename.
-            let _ = fsutil::remove_temp_entries(&owner);
+            remove_stale_temps(&owner);
         }
         Ok(all)
     }
@@ -184,6 +183,23 @@ fn read_root(path: &Path) -> Result<Option<GcRoots>, GcRootError> {
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "ignoring a malformed gc root");
             Ok(None)
+        }
+    }
+}
+
+/// Temp files of writers that died before their rename; old ones only, so a writer that is
+/// between create and rename right now keeps its file.
+fn remove_stale_temps(dir: &Path) {
+    let stale = |path: &Path| {
+        fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600))
+    };
+    for path in list(dir).unwrap_or_default() {
+        if file_name(&path).starts_with(fsutil::TEMP_PREFIX) && stale(&path) {
+            let _ = fs::remove_file(&path);
         }
     }
 }

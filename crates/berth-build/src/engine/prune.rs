@@ -26,6 +26,8 @@ pub enum PruneError {
     Gc { source: Box<StoreError> },
     #[error("build cache record {key}: {source}")]
     Root { key: String, source: GcRootError },
+    #[error("listing the build cache's GC roots: {source}")]
+    Roots { source: GcRootError },
 }
 
 /// What to remove.
@@ -165,18 +167,14 @@ fn remove_record(store: &Store, path: &Path, key: &str) -> Result<(), PruneError
 /// Roots whose record is missing (a build died between writing the two) keep layers no one
 /// can use.
 fn remove_orphan_roots(store: &Store, records: &Path) -> Result<(), PruneError> {
-    let root_err = |key: &str, source| PruneError::Root {
-        key: key.to_string(),
-        source,
-    };
     let names = store
         .gc_root_names(cache::ROOTS_OWNER)
-        .map_err(|e| root_err("*", e))?;
+        .map_err(|source| PruneError::Roots { source })?;
     for key in names {
         if !records.join(format!("{key}.json")).exists() {
             store
                 .remove_gc_root(cache::ROOTS_OWNER, &key)
-                .map_err(|e| root_err(&key, e))?;
+                .map_err(|source| PruneError::Root { key, source })?;
         }
     }
     Ok(())
