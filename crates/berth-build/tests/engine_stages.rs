@@ -69,3 +69,59 @@ fn independent_stages_run_at_the_same_time() {
     assert_eq!((again.runs_executed, again.image.id), (0, result.image.id));
     env.assert_clean();
 }
+
+#[test]
+fn concurrent_stages_number_their_steps_by_place_in_the_dockerfile() {
+    use std::sync::{Arc, Mutex};
+    let env = Env::new();
+    let mut opts = env.options(
+        "ARG BASE=fixtures/busybox:1.35\n\
+         FROM $BASE AS left\nRUN echo left > /l\n\
+         FROM $BASE AS unused\nRUN exit 7\n\
+         FROM $BASE AS right\nRUN echo right > /r\n\
+         FROM $BASE\nCOPY --from=left /l /l\nCOPY --from=right /r /r\n",
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let into = seen.clone();
+    opts.output = Some(Arc::new(move |c: &[u8]| {
+        into.lock().unwrap().extend_from_slice(c)
+    }));
+    let result = berth_build::engine::build(&env.store, &opts).unwrap();
+    assert_eq!(result.runs_executed, 2);
+    let text = String::from_utf8(seen.lock().unwrap().clone()).unwrap();
+    // (stage prefix, number) of every step line; the two RUN stages ran on their own threads.
+    let mut steps: Vec<(String, usize)> = text
+        .lines()
+        .filter_map(|line| {
+            let (prefix, rest) = match line.strip_prefix('[') {
+                Some(tagged) => {
+                    let (name, rest) = tagged.split_once("] ")?;
+                    (name.to_string(), rest)
+                }
+                None => (String::new(), line),
+            };
+            let number = rest.strip_prefix("Step ")?.split_once("/10 : ")?.0;
+            Some((prefix, number.parse().ok()?))
+        })
+        .collect();
+    steps.sort_by_key(|(_, n)| *n);
+    let expected: Vec<(String, usize)> = [
+        ("", 1),
+        ("left", 2),
+        ("left", 3),
+        ("right", 6),
+        ("right", 7),
+        ("", 8),
+        ("", 9),
+        ("", 10),
+    ]
+    .iter()
+    .map(|(p, n)| (p.to_string(), *n))
+    .collect();
+    assert_eq!(steps, expected, "{text}");
+    assert!(
+        text.starts_with("Step 1/10 : ARG BASE=fixtures/busybox:1.35\n"),
+        "{text}"
+    );
+    env.assert_clean();
+}

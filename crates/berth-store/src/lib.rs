@@ -5,6 +5,7 @@
 //! - `snapshots/<n>/fs` — one directory per unpacked layer or container snapshot;
 //!   `snapshots/index.json` maps chain IDs and container keys to them ([`snapshot`])
 //! - `images.json` — image records and tags ([`images`])
+//! - `gc-roots/<owner>/<name>.json` — what garbage collection keeps besides images (`gc_roots`)
 //!
 //! Design decision (snapshots): every layer is applied into its own directory in overlay
 //! format — whiteouts become 0:0 character devices, opaque directories get
@@ -19,6 +20,7 @@
 pub mod archive;
 pub mod content;
 mod fsutil;
+mod gc_roots;
 mod image_plan;
 pub mod images;
 pub mod inspect;
@@ -27,5 +29,6 @@ pub mod snapshot;
 mod store;
 
 pub use content::{ContentError, ContentStore};
+pub use gc_roots::{GcRootError, GcRoots};
 pub use image_plan::{ImagePlan, PlannedLayer};
 pub use store::{ContentLease, GcReport, Store, StoreError};

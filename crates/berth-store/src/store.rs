@@ -324,14 +324,19 @@ impl Store {
         Ok((outcomes, report))
     }
 
-    /// Mark from image records (manifests, configs, layer blobs, top chain IDs) and container
-    /// snapshots; sweep unreferenced layer snapshots, blobs and stale temp files.
+    /// Mark from image records (manifests, configs, layer blobs, top chain IDs), container
+    /// snapshots and extra roots; sweep unreferenced layer snapshots, blobs and stale temp files.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
         let _exclusive = self.gc_lock.write().unwrap_or_else(|p| p.into_inner());
         let images = self.images.list();
-        let keep_blobs: HashSet<Digest> = images.iter().flat_map(|i| i.blobs().cloned()).collect();
-        let keep_layers: HashSet<Digest> =
+        let mut keep_blobs: HashSet<Digest> =
+            images.iter().flat_map(|i| i.blobs().cloned()).collect();
+        let mut keep_layers: HashSet<Digest> =
             images.iter().filter_map(|i| i.chain_id.clone()).collect();
+        // What other parts (the build cache) still need: see gc_roots.rs.
+        let extra = self.roots_for_gc()?;
+        keep_blobs.extend(extra.blobs);
+        keep_layers.extend(extra.layers);
         let layers_removed = self.snapshots.prune_layers(&keep_layers)?;
         let sweep = self.content.sweep(&keep_blobs)?;
         Ok(GcReport {

@@ -3,6 +3,8 @@
 //! ID as `{"aux":{"ID":…}}`, errors as `{"errorDetail":…}` in the stream. `POST /build/prune`
 //! is `docker builder prune`.
 
+#[path = "build_auth.rs"]
+mod auth;
 #[path = "build_prune.rs"]
 mod prune;
 #[path = "build_pull.rs"]
@@ -50,6 +52,11 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         pull: http::query_bool(&q, "pull"),
     };
     let quiet = http::query_bool(&q, "q");
+    let auths = auth::RegistryAuths::from_header(
+        req.headers()
+            .get("X-Registry-Config")
+            .and_then(|v| v.to_str().ok()),
+    );
     let context = http::body_reader(req);
     let (tx, body) = http::channel_body();
     let engine = ctx.engine.clone();
@@ -65,6 +72,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
             engine: engine.clone(),
             runtime,
             output: sink.clone(),
+            auths,
         });
         match berth_engine::build::build(&engine, &request, context, sink, Some(puller)) {
             Ok(image) => {

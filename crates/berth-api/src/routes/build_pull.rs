@@ -1,6 +1,7 @@
 //! Base images for `POST /build` from their registries (missing ones, or all with `pull=1`):
 //! the build runs on a blocking thread, so the async pull runs on the daemon's runtime through
-//! its handle. Progress goes to the build's stream as plain lines.
+//! its handle. Progress goes to the build's stream as plain lines. Credentials come from the
+//! request's `X-Registry-Config` (see build_auth.rs).
 
 use std::sync::Arc;
 
@@ -15,13 +16,14 @@ pub struct RegistryPuller {
     pub engine: Arc<Engine>,
     pub runtime: tokio::runtime::Handle,
     pub output: OutputSink,
+    pub auths: super::auth::RegistryAuths,
 }
 
 impl BasePuller for RegistryPuller {
     fn pull(&self, name: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let reference = engine_images::parse_reference(name)?;
-        // Build requests carry no credentials on this API: public or loopback registries.
-        let client = auth::client_for(reference.domain(), None)?;
+        let credentials = self.auths.for_domain(reference.domain());
+        let client = auth::client_for(reference.domain(), credentials)?;
         let resolved = self
             .runtime
             .block_on(pull::resolve(&client, &reference, None))?;

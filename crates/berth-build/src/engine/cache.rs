@@ -1,6 +1,10 @@
 //! The step cache: key = sha256(parent key, expanded instruction, build args in scope, digest
 //! of the files a COPY/ADD reads); `<store root>/build-cache/<key>.json` maps it to the config
 //! after the step and the layer it produced, so an unchanged rebuild runs nothing.
+//!
+//! Each record is also a GC root of the store (owner [`ROOTS_OWNER`], same name as the key):
+//! its layer blob and snapshot chain survive `rmi` and image prune, so the intermediate layers
+//! of non-final stages stay usable until `builder prune` removes the record and its root.
 
 use std::fs;
 use std::io::{self, Read};
@@ -8,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use berth_oci::Digest;
-use berth_store::{PlannedLayer, Store};
+use berth_store::{GcRoots, PlannedLayer, Store};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -46,6 +50,9 @@ pub struct CacheEntry {
     pub layer: Option<PlannedLayer>,
     pub chain: Option<Digest>,
 }
+
+/// The store's GC-root owner name for build cache records.
+pub(super) const ROOTS_OWNER: &str = "build-cache";
 
 pub(super) fn dir(store: &Store) -> PathBuf {
     store.root().join("build-cache")
@@ -93,8 +100,18 @@ pub(super) fn record_layer(path: &Path) -> Option<Digest> {
     serde_json::from_value(doc["layer"]["digest"].clone()).ok()
 }
 
-/// Records `entry` under `key` (temp file + rename, so readers never see half an entry).
+/// Records `entry` under `key` (temp file + rename, so readers never see half an entry),
+/// after the GC root that keeps what it points at.
 pub fn store_entry(store: &Store, key: &CacheKey, entry: &CacheEntry) -> io::Result<()> {
+    let roots = GcRoots {
+        blobs: entry.layer.iter().map(|l| l.digest.clone()).collect(),
+        layers: entry.chain.iter().cloned().collect(),
+    };
+    if !roots.is_empty() {
+        store
+            .put_gc_root(ROOTS_OWNER, &key.0, &roots)
+            .map_err(io::Error::other)?;
+    }
     let dir = dir(store);
     fs::create_dir_all(&dir)?;
     let layer = entry.layer.as_ref().map(|l| {

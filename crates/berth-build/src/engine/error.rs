@@ -131,6 +131,14 @@ pub enum BuildError {
         reference: String,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("ONBUILD trigger {trigger:?} of the base: {source}")]
+    Trigger {
+        line: usize,
+        trigger: String,
+        source: Box<BuildError>,
+    },
+    #[error("an ONBUILD trigger must be one instruction, found {count}")]
+    TriggerShape { count: usize },
     #[error("locking the build cache: {source}")]
     CacheLock {
         source: Box<crate::engine::prune::PruneError>,
@@ -162,7 +170,8 @@ impl BuildError {
             | RunSetup { line, .. }
             | Fetch { line, .. }
             | SecretMissing { line, .. }
-            | Pull { line, .. } => Some(*line),
+            | Pull { line, .. }
+            | Trigger { line, .. } => Some(*line),
             Parse(e) => Some(e.line),
             Instruction(e) => Some(e.line),
             Read { .. }
@@ -171,6 +180,7 @@ impl BuildError {
             | NoSuchTarget { .. }
             | Tag { .. }
             | Commit { .. }
+            | TriggerShape { .. }
             | CacheLock { .. } => None,
         }
     }

@@ -52,6 +52,9 @@ pub struct BuildOptions {
     pub target: Option<String>,
     pub tags: Vec<String>,
     pub no_cache: bool,
+    /// `--no-cache-filter`: stages (names or indexes) whose steps run even when cached; the
+    /// other stages still use the cache.
+    pub no_cache_filter: Vec<String>,
     /// `--label`: set on the final image after the target stage (a `LABEL` history entry, as
     /// Docker's classic builder records it).
     pub labels: BTreeMap<String, String>,
@@ -91,6 +94,7 @@ impl BuildOptions {
             target: None,
             tags: Vec::new(),
             no_cache: false,
+            no_cache_filter: Vec::new(),
             labels: BTreeMap::new(),
             pull: false,
             puller: None,
@@ -178,6 +182,7 @@ pub fn build_with(
         source: Box::new(e),
     })?;
     let mut builder = stage::Builder::new(store, opts, &file, ignore, network);
+    builder.announce_meta_args();
     let built = builder
         .prebuild_dependencies(target)
         .and_then(|()| builder.stage(target, &mut Vec::new()))

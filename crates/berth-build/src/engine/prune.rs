@@ -1,5 +1,6 @@
-//! `docker builder prune`: removes step cache records and cache-mount directories, then lets
-//! the store collect the intermediate layers only those records kept alive.
+//! `docker builder prune`: removes step cache records (and the GC roots they hold in the
+//! store) and cache-mount directories, then lets the store collect the intermediate layers
+//! only those records kept alive.
 //!
 //! Builds hold a shared lock on `<store>/build-cache.lock` for their whole run and prune an
 //! exclusive one, so a prune never deletes a cache mount a RUN is using.
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use berth_oci::Digest;
-use berth_store::{Store, StoreError};
+use berth_store::{GcRootError, Store, StoreError};
 use rustix::fs::{FlockOperation, flock};
 
 use super::cache::{self, CacheKey};
@@ -23,6 +24,10 @@ pub enum PruneError {
     Io { path: PathBuf, source: io::Error },
     #[error("collecting unused layers: {source}")]
     Gc { source: Box<StoreError> },
+    #[error("build cache record {key}: {source}")]
+    Root { key: String, source: GcRootError },
+    #[error("listing the build cache's GC roots: {source}")]
+    Roots { source: GcRootError },
 }
 
 /// What to remove.
@@ -106,10 +111,11 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> Result<PruneReport, PruneErr
         if backs_an_image && !opts.all {
             continue;
         }
-        remove(&path, false)?;
+        remove_record(store, &path, key)?;
         report.space_reclaimed += meta.len();
         report.deleted.push(key.to_string());
     }
+    remove_orphan_roots(store, &records)?;
 
     let mounts = store.root().join("build-cache-mounts");
     for (path, meta) in entries(&mounts)? {
@@ -127,8 +133,8 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> Result<PruneReport, PruneErr
     if report.deleted.is_empty() {
         return Ok(report);
     }
-    // The store's collector knows images, not cache records: it also takes the intermediate
-    // layers of records that stay, so those records go too (they could not be used anymore).
+    // Records that stay are roots, so their layers stay; a record whose layers are gone
+    // anyway (written before records were roots, or its root lost in a crash) goes too.
     let gc = store.gc().map_err(|source| PruneError::Gc {
         source: Box::new(source),
     })?;
@@ -138,12 +144,40 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> Result<PruneReport, PruneErr
             continue;
         };
         if cache::lookup(store, &CacheKey(key.to_string())).is_none() {
-            remove(&path, false)?;
+            remove_record(store, &path, key)?;
             report.space_reclaimed += meta.len();
             report.deleted.push(key.to_string());
         }
     }
     Ok(report)
+}
+
+/// Removes a record and then its GC root (never a root whose record stays).
+fn remove_record(store: &Store, path: &Path, key: &str) -> Result<(), PruneError> {
+    remove(path, false)?;
+    store
+        .remove_gc_root(cache::ROOTS_OWNER, key)
+        .map_err(|source| PruneError::Root {
+            key: key.to_string(),
+            source,
+        })?;
+    Ok(())
+}
+
+/// Roots whose record is missing (a build died between writing the two) keep layers no one
+/// can use.
+fn remove_orphan_roots(store: &Store, records: &Path) -> Result<(), PruneError> {
+    let names = store
+        .gc_root_names(cache::ROOTS_OWNER)
+        .map_err(|source| PruneError::Roots { source })?;
+    for key in names {
+        if !records.join(format!("{key}.json")).exists() {
+            store
+                .remove_gc_root(cache::ROOTS_OWNER, &key)
+                .map_err(|source| PruneError::Root { key, source })?;
+        }
+    }
+    Ok(())
 }
 
 fn record_key(path: &Path) -> Option<&str> {

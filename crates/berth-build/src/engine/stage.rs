@@ -12,6 +12,8 @@ mod cached;
 mod copy_step;
 mod images;
 mod link;
+mod numbering;
+mod onbuild;
 mod parallel;
 mod run_mounts;
 mod run_step;
@@ -35,6 +37,8 @@ pub struct Built {
     pub chain: Option<Digest>,
     /// The cache key of the state so far.
     pub cache_key: CacheKey,
+    /// `--no-cache-filter` names this stage: its steps run even when cached.
+    pub skip_cache: bool,
 }
 
 pub struct Builder<'a> {
@@ -54,9 +58,8 @@ pub struct Builder<'a> {
     pub runs_executed: usize,
     pub steps_cached: usize,
     pub layers_created: usize,
-    /// Progress numbering ("Step 3/7"): steps announced so far, and FROMs plus instructions.
-    step_no: usize,
-    steps_total: usize,
+    /// Progress numbering ("Step 3/7") by place in the Dockerfile.
+    numbers: numbering::StepNumbers,
 }
 
 /// The parts of a COPY/ADD the engine needs, from either instruction.
@@ -105,8 +108,7 @@ impl<'a> Builder<'a> {
             runs_executed: 0,
             steps_cached: 0,
             layers_created: 0,
-            step_no: 0,
-            steps_total: file.stages.iter().map(|s| 1 + s.instructions.len()).sum(),
+            numbers: numbering::StepNumbers::new(file, opts.target.as_deref()),
         }
     }
 
@@ -124,16 +126,24 @@ impl<'a> Builder<'a> {
             .as_deref()
             .map(|n| format!(" AS {n}"))
             .unwrap_or_default();
-        let label = self.step_label();
+        let label = self.numbers.label(index, 0);
         self.say(&format!("Step {label} : FROM {}{alias}\n", from.image));
         visiting.push(index);
         let mut state = self.base(&unresolved.from.image, index, line, visiting)?;
-        let base_env = EnvList::from_pairs(state.config.env());
-        let stage = self.file.resolve_stage(index, args, &base_env)?;
+        state.skip_cache = self.opts.no_cache
+            || self
+                .opts
+                .no_cache_filter
+                .iter()
+                .any(|f| self.file.stage_index(f) == Some(index));
         let meta = self.file.meta_env(args)?;
         let mut build_args: Vec<(String, String)> = Vec::new();
-        for step in &stage.instructions {
-            self.step(&mut state, step, &meta, &mut build_args, visiting)?;
+        self.run_onbuild_triggers(&mut state, line, &meta, &mut build_args, visiting)?;
+        let base_env = EnvList::from_pairs(state.config.env());
+        let stage = self.file.resolve_stage(index, args, &base_env)?;
+        for (position, step) in stage.instructions.iter().enumerate() {
+            let label = self.numbers.label(index, position + 1);
+            self.step(&mut state, step, &label, &meta, &mut build_args, visiting)?;
         }
         visiting.pop();
         self.done.insert(index, state.clone());
@@ -143,12 +153,6 @@ impl<'a> Builder<'a> {
     /// The `created` time of this build's history entries.
     pub fn created(&self) -> &str {
         &self.created
-    }
-
-    /// "3/7" for the next step announced.
-    pub(super) fn step_label(&mut self) -> String {
-        self.step_no += 1;
-        format!("{}/{}", self.step_no, self.steps_total)
     }
 
     /// Progress for whoever follows the build (nothing when no one does).
@@ -171,6 +175,7 @@ impl<'a> Builder<'a> {
                 layers: Vec::new(),
                 chain: None,
                 cache_key: CacheKey::base("scratch"),
+                skip_cache: false,
             });
         }
         let lower = image.to_lowercase();
@@ -179,7 +184,6 @@ impl<'a> Builder<'a> {
             .position(|s| s.name() == Some(lower.as_str()))
         {
             let mut built = self.stage(earlier, visiting)?;
-            reject_onbuild(&built.config.doc, line)?;
             built.config = ImageConfig::from_base(Some(built.config.doc), &self.created);
             return Ok(built);
         }
@@ -200,7 +204,6 @@ impl<'a> Builder<'a> {
                 reference: image.to_string(),
                 source,
             })?;
-        reject_onbuild(&doc, line)?;
         Ok(Built {
             config: ImageConfig::from_base(Some(doc), &self.created),
             layers: record
@@ -215,6 +218,7 @@ impl<'a> Builder<'a> {
                 .collect(),
             chain: record.chain_id.clone(),
             cache_key: CacheKey::base(&format!("image:{}", record.id)),
+            skip_cache: false,
         })
     }
 
@@ -441,21 +445,6 @@ impl<'a> Builder<'a> {
         self.layers_created += 1;
         Ok(Some(blob.diff_id))
     }
-}
-
-/// Running a base's ONBUILD triggers is not part of this builder yet: refuse rather than
-/// silently build something Docker would not.
-fn reject_onbuild(doc: &Value, line: usize) -> Result<(), BuildError> {
-    if doc["config"]["OnBuild"]
-        .as_array()
-        .is_some_and(|t| !t.is_empty())
-    {
-        return Err(BuildError::Unsupported {
-            line,
-            feature: "a base with ONBUILD triggers",
-        });
-    }
-    Ok(())
 }
 
 fn is_git(source: &str) -> bool {

@@ -2,6 +2,8 @@
 //! or lone Dockerfile on stdin) to POST /build and prints the daemon's progress, as `docker
 //! build` does with the classic builder. The daemon applies `.dockerignore`.
 
+#[path = "build_auth.rs"]
+mod auth;
 #[path = "build_context.rs"]
 mod context;
 #[path = "build_output.rs"]
@@ -97,6 +99,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
         network: args.network,
         labels,
         pull: args.pull,
+        registry_config: auth::registry_config(&ctx.config_dir())?,
     };
     let (context, dockerfile) = prepare_context(&args.path, args.file.as_deref())?;
     query.dockerfile = dockerfile;

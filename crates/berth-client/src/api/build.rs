@@ -23,6 +23,8 @@ pub struct BuildQuery {
     pub labels: Vec<(String, String)>,
     /// `--pull`: always fetch base images.
     pub pull: bool,
+    /// `X-Registry-Config`: base64url JSON of registry → auth config, for base-image pulls.
+    pub registry_config: Option<String>,
 }
 
 impl Client {
@@ -58,13 +60,20 @@ impl Client {
                 .collect();
             q = q.add("buildargs", serde_json::Value::Object(args));
         }
+        let headers: Vec<(&str, &str)> = opts
+            .registry_config
+            .as_deref()
+            .map(|c| vec![("X-Registry-Config", c)])
+            .unwrap_or_default();
         Ok(self
-            .call(
+            .send(
                 "POST",
                 "/build",
                 &q,
+                &headers,
                 Body::Stream(context, "application/x-tar"),
             )?
+            .error_for_status()?
             .into_reader())
     }
 

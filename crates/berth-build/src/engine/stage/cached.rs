@@ -10,7 +10,23 @@ use crate::expand::EnvList;
 use crate::instructions::{Add, Instruction, LocatedInstruction, Mount};
 
 impl Builder<'_> {
+    /// One Dockerfile step: its "Step N/M" line (`label` is "N/M"), then
+    /// [`Builder::step_cached`].
     pub(super) fn step(
+        &mut self,
+        state: &mut Built,
+        step: &LocatedInstruction,
+        label: &str,
+        meta: &EnvList,
+        build_args: &mut Vec<(String, String)>,
+        visiting: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        self.say(&format!("Step {label} : {}\n", step.source));
+        self.step_cached(state, step, meta, build_args, visiting)
+    }
+
+    /// Runs `step`, or takes its result from the cache.
+    pub(super) fn step_cached(
         &mut self,
         state: &mut Built,
         step: &LocatedInstruction,
@@ -25,10 +41,8 @@ impl Builder<'_> {
                 | Instruction::Add(_)
                 | Instruction::Workdir(_)
         );
-        let label = self.step_label();
-        self.say(&format!("Step {label} : {}\n", step.source));
         let key = self.step_key(state, step, build_args, visiting)?;
-        let hit = if self.opts.no_cache {
+        let hit = if state.skip_cache {
             None
         } else {
             cache::lookup(self.store, &key)
@@ -51,6 +65,16 @@ impl Builder<'_> {
         }
         let layers_before = state.layers.len();
         self.step_uncached(state, step, meta, build_args, visiting)?;
+        // A step re-run under --no-cache-filter may give a different result than the record
+        // under its key: it is recorded under a key of its result instead, so what reads it
+        // (COPY --from, a stage FROM it) misses when the content changed, and a later build
+        // without the filter still finds the older, consistent chain of records.
+        let key = if state.skip_cache && touches_fs && !self.opts.no_cache {
+            let chain = state.chain.as_ref().map(|c| c.to_string());
+            key.child(&["rerun", chain.as_deref().unwrap_or("scratch")])
+        } else {
+            key
+        };
         let entry = CacheEntry {
             config: state.config.doc.clone(),
             cmd_set: state.config.cmd_set,

@@ -18,7 +18,7 @@ impl Builder<'_> {
         line: usize,
         instruction: &'static str,
     ) -> Result<Option<Digest>, BuildError> {
-        if self.opts.no_cache {
+        if state.skip_cache {
             return Ok(None);
         }
         let Some(key) = &self.link_key else {
