@@ -55,6 +55,8 @@ pub struct BuildRequest {
     pub labels: BTreeMap<String, String>,
     /// `--pull`: fetch every base image again from its registry.
     pub pull: bool,
+    /// `--no-cache-filter`: stages (names or indexes) whose steps run again.
+    pub no_cache_filter: Vec<String>,
 }
 
 /// RUN steps join networks the way containers do: each step is a sandbox of the network
@@ -116,6 +118,7 @@ pub fn build(
         opts.no_cache = request.no_cache;
         opts.labels = request.labels.clone();
         opts.pull = request.pull;
+        opts.no_cache_filter = request.no_cache_filter.clone();
         opts.puller = puller;
         if let Some(mode) = request.network_mode.as_ref().filter(|m| !m.is_empty()) {
             opts.network_mode = mode.clone();

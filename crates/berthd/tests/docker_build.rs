@@ -422,3 +422,57 @@ fn base_images_are_pulled_when_missing_and_with_pull() {
         "{text}"
     );
 }
+
+#[test]
+fn no_cache_filter_reruns_only_the_named_stage() {
+    let d = Daemon::start();
+    let ctx = context(
+        &d,
+        "ncf",
+        &[(
+            "Dockerfile",
+            "FROM busybox AS gen\n\
+             RUN echo gen > /g\n\
+             FROM busybox\n\
+             COPY --from=gen /g /g\n\
+             RUN echo final > /f\n",
+        )],
+    );
+    berth_ok(&d, &["build", "-t", "ncf", &ctx], None);
+    let cached = berth_ok(&d, &["build", "-t", "ncf", &ctx], None);
+    assert_eq!(cached.matches("Using cache").count(), 3, "{cached}");
+    // Progress in file order, dependency stage first, as Docker's.
+    let order: Vec<&str> = cached.lines().filter(|l| l.starts_with("Step ")).collect();
+    assert!(
+        order[0].starts_with("Step 1/5 : FROM busybox AS gen"),
+        "{cached}"
+    );
+    assert!(
+        order[4].starts_with("Step 5/5 : RUN echo final"),
+        "{cached}"
+    );
+    // The `gen` stage's RUN runs again (and what reads its new layer with it).
+    let again = berth_ok(
+        &d,
+        &["build", "--no-cache-filter", "gen", "-t", "ncf", &ctx],
+        None,
+    );
+    let run_gen = again
+        .split("Step ")
+        .find(|step| step.starts_with("2/5 : RUN echo gen"))
+        .unwrap_or_else(|| panic!("no gen step in:\n{again}"));
+    assert!(!run_gen.contains("Using cache"), "{again}");
+    // A bad filter on the API is a 400 that names the parameter.
+    let mut s = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "POST /v1.41/build?nocachefilter=%5Bgen HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\
+         Content-Type: application/x-tar\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("invalid nocachefilter"), "{answer}");
+}

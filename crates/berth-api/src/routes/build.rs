@@ -50,6 +50,8 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         network_mode: q.get("networkmode").cloned(),
         labels,
         pull: http::query_bool(&q, "pull"),
+        // Berth's own (the classic API has none): a JSON array of stage names or indexes.
+        no_cache_filter: json_list(&q, "nocachefilter")?,
     };
     let quiet = http::query_bool(&q, "q");
     let auths = auth::RegistryAuths::from_header(
@@ -118,6 +120,18 @@ fn json_map(
 ) -> http::Result<BTreeMap<String, Option<String>>> {
     match q.get(name).map(String::as_str) {
         None | Some("") | Some("null") => Ok(BTreeMap::new()),
+        Some(raw) => serde_json::from_str(raw)
+            .map_err(|e| ApiError::bad_request(format!("invalid {name} {raw:?}: {e}"))),
+    }
+}
+
+/// A JSON array-of-strings query parameter; absent or empty is empty.
+fn json_list(
+    q: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> http::Result<Vec<String>> {
+    match q.get(name).map(String::as_str) {
+        None | Some("") | Some("null") => Ok(Vec::new()),
         Some(raw) => serde_json::from_str(raw)
             .map_err(|e| ApiError::bad_request(format!("invalid {name} {raw:?}: {e}"))),
     }

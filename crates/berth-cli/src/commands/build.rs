@@ -41,6 +41,9 @@ pub struct BuildArgs {
     /// Do not use cache when building the image.
     #[arg(long)]
     pub no_cache: bool,
+    /// Do not cache the specified stages (names or indexes, repeatable or comma-separated).
+    #[arg(long = "no-cache-filter", value_delimiter = ',')]
+    pub no_cache_filter: Vec<String>,
     /// Always attempt to pull a newer version of the base images.
     #[arg(long)]
     pub pull: bool,
@@ -99,6 +102,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
         network: args.network,
         labels,
         pull: args.pull,
+        no_cache_filter: args.no_cache_filter,
         registry_config: auth::registry_config(&ctx.config_dir())?,
     };
     let (context, dockerfile) = prepare_context(&args.path, args.file.as_deref())?;

@@ -23,6 +23,8 @@ pub struct BuildQuery {
     pub labels: Vec<(String, String)>,
     /// `--pull`: always fetch base images.
     pub pull: bool,
+    /// `--no-cache-filter`: stages whose steps run again (`nocachefilter`, a JSON array).
+    pub no_cache_filter: Vec<String>,
     /// `X-Registry-Config`: base64url JSON of registry → auth config, for base-image pulls.
     pub registry_config: Option<String>,
 }
@@ -51,6 +53,9 @@ impl Client {
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
                 .collect();
             q = q.add("labels", serde_json::Value::Object(labels));
+        }
+        if !opts.no_cache_filter.is_empty() {
+            q = q.add("nocachefilter", serde_json::json!(opts.no_cache_filter));
         }
         if !opts.build_args.is_empty() {
             let args: serde_json::Map<String, serde_json::Value> = opts

@@ -1,8 +1,9 @@
 //! Independent stages build concurrently: the stages the target needs form a DAG (FROM an
 //! earlier stage, `COPY --from`, `RUN --mount from=`); every wave of two or more stages whose
 //! dependencies are built runs on scoped threads, each with its own builder sharing the
-//! store. The target itself, and anything this analysis missed, is then built in order by
-//! the caller's builder (which finds the waves' results already done).
+//! store; a wave of one stage is built on the caller's thread. The target itself, and
+//! anything this analysis missed, is then built in order by the caller's builder (which finds
+//! the waves' results already done).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -33,9 +34,16 @@ impl Builder<'_> {
                 .copied()
                 .filter(|i| deps[i].iter().all(|d| self.done.contains_key(d)))
                 .collect();
-            if ready.len() < 2 {
-                // One stage at a time gains nothing from a thread; the caller builds it.
-                return Ok(());
+            match ready[..] {
+                [] => return Ok(()),
+                [index] => {
+                    // One stage gains nothing from a thread; built here, before the stages
+                    // that read it, its progress comes in file order (as Docker's).
+                    self.stage(index, &mut Vec::new())?;
+                    waiting.remove(&index);
+                    continue;
+                }
+                _ => {}
             }
             for stage in self.run_wave(&ready) {
                 let stage = stage?;
