@@ -18,6 +18,12 @@ pub const SHARED_IMAGES: &str = "/work/shared/images";
 fn build_binaries() {
     static BUILD: std::sync::Once = std::sync::Once::new();
     BUILD.call_once(|| {
+        // `scripts/test` runs `cargo test --workspace`, which has just built every binary of
+        // the workspace; a nested `cargo build -p …` resolves features differently and would
+        // rebuild half the dependency tree.
+        if std::env::var_os("BERTH_WORKSPACE_BINS_FRESH").is_some() {
+            return;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
             .args(["build", "-p", "berthd", "-p", "berth-registry"])
