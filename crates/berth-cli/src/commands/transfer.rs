@@ -166,8 +166,28 @@ pub fn pull_with_progress(
 
 pub fn pull(ctx: &Ctx, args: PullArgs) -> anyhow::Result<i32> {
     let client = ctx.client()?;
+    if args.all_tags {
+        return pull_all_tags(ctx, client, &args);
+    }
     pull_with_progress(ctx, client, &args.name, args.quiet, false)?;
     println!("{}", canonical(&args.name));
+    Ok(0)
+}
+
+/// `pull -a`: every tag of a repository; a name with a tag or digest is refused, as by docker.
+fn pull_all_tags(ctx: &Ctx, client: &Client, args: &PullArgs) -> anyhow::Result<i32> {
+    let (name, tag) = berth_client::api::images::split_reference(&args.name);
+    if tag.is_some() {
+        anyhow::bail!("tag can't be used with --all-tags/-a");
+    }
+    let mut client = client.clone();
+    client.set_registry_auth(registry_auth_header(&ctx.config_dir(), name));
+    let stream = client.image_pull_all_tags(name)?;
+    let terminal = rustix::termios::isatty(io::stdout());
+    display(stream, &mut io::stdout().lock(), args.quiet, terminal)?;
+    // docker prints the repository without a tag after `pull -a`.
+    let full = canonical(name);
+    println!("{}", full.strip_suffix(":latest").unwrap_or(&full));
     Ok(0)
 }
 

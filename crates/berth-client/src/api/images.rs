@@ -66,6 +66,16 @@ impl Client {
             .into_reader())
     }
 
+    /// POST /images/create?fromImage=<repository>&tag= (empty): every tag, as `pull -a`.
+    pub fn image_pull_all_tags(&self, repository: &str) -> Result<BodyReader, Error> {
+        let q = Query::new().add("fromImage", repository).add("tag", "");
+        let headers = self.auth_headers();
+        Ok(self
+            .send("POST", "/images/create", &q, &headers, Body::Empty)?
+            .error_for_status()?
+            .into_reader())
+    }
+
     pub fn image_push(&self, reference: &str) -> Result<BodyReader, Error> {
         let (name, tag) = split_reference(reference);
         let q = Query::new().opt("tag", tag);
