@@ -236,7 +236,7 @@ pub async fn push(ctx: Ctx, req: Req, name: String) -> http::Result<Resp> {
 /// `POST /auth`: checks the credentials against the registry (nothing is stored).
 pub async fn auth(req: Req) -> http::Result<Resp> {
     let config: AuthConfig = http::json_body(req).await?;
-    auth::login(&config).await.map_err(|e| {
+    let identity_token = auth::login(&config).await.map_err(|e| {
         let mut err = ApiError::from_engine(e);
         // Docker answers a refused login with 401 whatever the registry's reason.
         if err.status == StatusCode::INTERNAL_SERVER_ERROR || err.status == StatusCode::NOT_FOUND {
@@ -246,7 +246,7 @@ pub async fn auth(req: Req) -> http::Result<Resp> {
     })?;
     Ok(http::json(
         StatusCode::OK,
-        &json!({"Status": "Login Succeeded", "IdentityToken": ""}),
+        &json!({"Status": "Login Succeeded", "IdentityToken": identity_token.unwrap_or_default()}),
     ))
 }
 
