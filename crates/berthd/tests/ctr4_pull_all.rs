@@ -96,3 +96,93 @@ fn pull_all_tags_fetches_every_tag_of_the_repository() {
     // Nothing half-pulled under that name.
     assert!(tags(&d, &format!("{}/ctr4/none", registry.addr)).is_empty());
 }
+
+/// Runs `curl` (loopback only) and returns what it printed.
+fn curl(args: &[&str]) -> String {
+    let out = std::process::Command::new(berth_testutil::require_program("curl"))
+        .args(args)
+        .output()
+        .expect("run curl");
+    assert!(out.status.success(), "curl {args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn pull_platform_chooses_the_manifest_from_an_index() {
+    let d = Daemon::start();
+    let registry = DockerRegistry::start();
+    let fixture = berth_testutil::fixture("whiteouts.docker-archive.tar");
+    d.ok(&["load", "-i", fixture.to_str().unwrap()]);
+    let repo = format!("{}/ctr4/multi", registry.addr);
+    let accept = "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+    let mut entries = Vec::new();
+    for (image, tag, arch) in [
+        ("busybox", "amd", "amd64"),
+        ("fixtures/whiteouts:1", "arm", "arm64"),
+    ] {
+        let name = format!("{repo}:{tag}");
+        d.ok(&["tag", image, &name]);
+        d.ok(&["push", &name]);
+        let url = format!("http://{}/v2/ctr4/multi/manifests/{tag}", registry.addr);
+        let body = curl(&["-sf", "-H", accept, &url]);
+        let media_type = curl(&[
+            "-sf",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{content_type}",
+            "-H",
+            accept,
+            &url,
+        ]);
+        let digest = format!("sha256:{}", sha256_hex(body.as_bytes()));
+        entries.push(serde_json::json!({
+            "mediaType": media_type,
+            "digest": digest,
+            "size": body.len(),
+            "platform": {"architecture": arch, "os": "linux"},
+        }));
+    }
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    });
+    curl(&[
+        "-sf",
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/vnd.oci.image.index.v1+json",
+        "--data-binary",
+        &index.to_string(),
+        &format!("http://{}/v2/ctr4/multi/manifests/multi", registry.addr),
+    ]);
+    let id = |name: &str| d.ok(&["image", "inspect", "-f", "{{.Id}}", name]);
+    let (busybox, whiteouts) = (id("busybox"), id("fixtures/whiteouts:1"));
+    let multi = format!("{repo}:multi");
+
+    let out = berth(&d, &["pull", "--platform", "linux/arm64", &multi]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(id(&multi), whiteouts);
+    d.ok(&["rmi", &multi]);
+    d.ok(&["pull", "--platform", "linux/amd64", &multi]);
+    assert_eq!(id(&multi), busybox);
+    let out = berth(&d, &["pull", "--platform", "linux/s390x", &multi]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("s390x"), "{}", text(&out));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bytes)?;
+            child.wait_with_output()
+        })
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}

@@ -152,9 +152,21 @@ pub fn pull_with_progress(
     quiet: bool,
     to_stderr: bool,
 ) -> anyhow::Result<()> {
+    pull_platform_with_progress(ctx, client, reference, None, quiet, to_stderr)
+}
+
+/// As [`pull_with_progress`], choosing `platform` from an image index.
+pub fn pull_platform_with_progress(
+    ctx: &Ctx,
+    client: &Client,
+    reference: &str,
+    platform: Option<&str>,
+    quiet: bool,
+    to_stderr: bool,
+) -> anyhow::Result<()> {
     let mut client = client.clone();
     client.set_registry_auth(registry_auth_header(&ctx.config_dir(), reference));
-    let stream = client.image_pull(reference)?;
+    let stream = client.image_pull_for(reference, platform)?;
     if to_stderr {
         let terminal = rustix::termios::isatty(io::stderr());
         display(stream, &mut io::stderr().lock(), quiet, terminal)
@@ -169,7 +181,8 @@ pub fn pull(ctx: &Ctx, args: PullArgs) -> anyhow::Result<i32> {
     if args.all_tags {
         return pull_all_tags(ctx, client, &args);
     }
-    pull_with_progress(ctx, client, &args.name, args.quiet, false)?;
+    let platform = args.platform.as_deref();
+    pull_platform_with_progress(ctx, client, &args.name, platform, args.quiet, false)?;
     println!("{}", canonical(&args.name));
     Ok(0)
 }
@@ -182,7 +195,7 @@ fn pull_all_tags(ctx: &Ctx, client: &Client, args: &PullArgs) -> anyhow::Result<
     }
     let mut client = client.clone();
     client.set_registry_auth(registry_auth_header(&ctx.config_dir(), name));
-    let stream = client.image_pull_all_tags(name)?;
+    let stream = client.image_pull_all_tags(name, args.platform.as_deref())?;
     let terminal = rustix::termios::isatty(io::stdout());
     display(stream, &mut io::stdout().lock(), args.quiet, terminal)?;
     // docker prints the repository without a tag after `pull -a`.
