@@ -186,3 +186,59 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .expect("sha256sum");
     String::from_utf8_lossy(&out.stdout)[..64].to_owned()
 }
+
+#[test]
+fn push_default_tag_all_tags_and_quiet_as_the_docker_cli() {
+    let d = Daemon::start();
+    let registry = DockerRegistry::start();
+    let repo = format!("{}/ctr4/p", registry.addr);
+    for tag in ["latest", "a", "b"] {
+        d.ok(&["tag", "busybox", &format!("{repo}:{tag}")]);
+    }
+    let registry_tags = || {
+        let list = curl(&[
+            "-sf",
+            &format!("http://{}/v2/ctr4/p/tags/list", registry.addr),
+        ]);
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        let mut tags: Vec<String> = list["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        tags.sort();
+        tags
+    };
+
+    let out = berth(&d, &["push", &repo]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(shown.starts_with("Using default tag: latest\n"), "{shown}");
+    assert!(shown.contains("latest: digest: sha256:"), "{shown}");
+    assert_eq!(registry_tags(), ["latest"]);
+    let theirs = d.ok(&["push", &repo]);
+    assert!(
+        theirs.starts_with("Using default tag: latest\n"),
+        "{theirs}"
+    );
+
+    let out = berth(&d, &["push", "-a", &repo]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(registry_tags(), ["a", "b", "latest"]);
+
+    let out = berth(&d, &["push", "-q", &format!("{repo}:a")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{repo}:a\n"));
+    let out = berth(&d, &["push", "-a", &format!("{repo}:a")]);
+    assert!(text(&out).contains("tag can't be used with --all-tags/-a"));
+
+    d.ok(&["rmi", &repo]);
+    let out = berth(&d, &["pull", &repo]);
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(shown.starts_with("Using default tag: latest\n"), "{shown}");
+    assert_eq!(
+        shown.lines().last(),
+        Some(format!("{repo}:latest").as_str())
+    );
+}

@@ -8,7 +8,7 @@ use berth_client::Client;
 use berth_client::api::json_stream;
 use serde_json::Value;
 
-use crate::cli::{ImportArgs, LoadArgs, PullArgs, SaveArgs};
+use crate::cli::{ImportArgs, LoadArgs, PullArgs, PushArgs, SaveArgs};
 use crate::config::registry_auth_header;
 use crate::{Ctx, StatusError};
 
@@ -181,6 +181,13 @@ pub fn pull(ctx: &Ctx, args: PullArgs) -> anyhow::Result<i32> {
     if args.all_tags {
         return pull_all_tags(ctx, client, &args);
     }
+    if !args.quiet
+        && berth_client::api::images::split_reference(&args.name)
+            .1
+            .is_none()
+    {
+        println!("Using default tag: latest");
+    }
     let platform = args.platform.as_deref();
     pull_platform_with_progress(ctx, client, &args.name, platform, args.quiet, false)?;
     println!("{}", canonical(&args.name));
@@ -223,11 +230,33 @@ pub fn canonical(reference: &str) -> String {
     }
 }
 
-pub fn push(ctx: &Ctx, name: &str) -> anyhow::Result<i32> {
+/// `push [-a] [-q] NAME`: without `-a` a bare name means `NAME:latest` (said, unless `-q`), as
+/// the docker CLI does; with it, every local tag of the repository (the daemon's empty tag).
+pub fn push(ctx: &Ctx, args: PushArgs) -> anyhow::Result<i32> {
+    let (name, tag) = berth_client::api::images::split_reference(&args.name);
+    let target = match (args.all_tags, tag) {
+        (true, Some(_)) => anyhow::bail!("tag can't be used with --all-tags/-a"),
+        (true, None) => name.to_owned(),
+        (false, Some(_)) => args.name.clone(),
+        (false, None) => {
+            if !args.quiet {
+                println!("Using default tag: latest");
+            }
+            format!("{name}:latest")
+        }
+    };
     let mut client = ctx.client()?.clone();
-    client.set_registry_auth(registry_auth_header(&ctx.config_dir(), name));
-    let stream = client.image_push(name)?;
-    display(stream, &mut io::stdout().lock(), false, stdout_is_tty())?;
+    client.set_registry_auth(registry_auth_header(&ctx.config_dir(), &target));
+    let stream = client.image_push(&target)?;
+    display(
+        stream,
+        &mut io::stdout().lock(),
+        args.quiet,
+        stdout_is_tty(),
+    )?;
+    if args.quiet {
+        println!("{}", canonical(&target));
+    }
     Ok(0)
 }
 
