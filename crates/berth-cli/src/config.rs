@@ -73,6 +73,28 @@ impl ConfigFile {
         Some((user.to_owned(), password.to_owned()))
     }
 
+    /// The identity token a login stored for `registry` (in place of the password), if any.
+    pub fn identity_token(&self, registry: &str) -> Option<String> {
+        let token = self
+            .doc
+            .get("auths")?
+            .get(registry)?
+            .get("identitytoken")?
+            .as_str()?;
+        (!token.is_empty()).then(|| token.to_owned())
+    }
+
+    /// Stores a login as the docker CLI does when the registry issued an identity token: the
+    /// username and the token, no password.
+    pub fn store_identity_token(&mut self, registry: &str, user: &str, token: &str) {
+        self.store(registry, user, "");
+        if let Some(Value::Object(entry)) =
+            self.doc.get_mut("auths").and_then(|a| a.get_mut(registry))
+        {
+            entry.insert("identitytoken".to_owned(), Value::String(token.to_owned()));
+        }
+    }
+
     pub fn store(&mut self, registry: &str, user: &str, password: &str) {
         let auths = self
             .doc
@@ -165,6 +187,7 @@ pub fn registry_auth_header(dir: &Path, reference: &str) -> Option<String> {
     let json = serde_json::json!({
         "username": user,
         "password": password,
+        "identitytoken": config.identity_token(&registry).unwrap_or_default(),
         "serveraddress": registry,
     });
     Some(base64url_encode(json.to_string().as_bytes()))
@@ -277,6 +300,16 @@ mod tests {
             serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap())
                 .unwrap();
         assert_eq!(raw["psFormat"], "x");
+        let mut config = ConfigFile::load(dir.path()).unwrap();
+        config.store_identity_token("localhost:5000", "u", "tok");
+        assert_eq!(
+            config.credentials("localhost:5000"),
+            Some(("u".to_owned(), String::new()))
+        );
+        assert_eq!(
+            config.identity_token("localhost:5000").as_deref(),
+            Some("tok")
+        );
         assert_eq!(
             raw["auths"]["localhost:5000"]["auth"],
             base64_encode(b"u:p:w")

@@ -26,6 +26,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
     match (&ctx.method, &segs[..]) {
         (&Method::POST, ["containers", "create"]) => create(&ctx, q, req).await,
         (&Method::GET, ["containers", "json"]) => list(&ctx, &q).await,
+        (&Method::POST, ["containers", "prune"]) => prune(&ctx, &q).await,
         (&Method::GET, ["containers", id, "json"]) => {
             let (id, size) = (id.to_string(), http::query_bool(&q, "size"));
             let inspect = blocking(&ctx, move |e| e.inspect_container(&id, size)).await?;
@@ -109,6 +110,21 @@ async fn list(ctx: &Ctx, q: &HashMap<String, String>) -> http::Result<Resp> {
     };
     let list = blocking(ctx, move |e| e.list_containers(&options)).await?;
     Ok(http::json(StatusCode::OK, &list))
+}
+
+/// `POST /containers/prune?filters=`: Docker's `ContainersDeleted` / `SpaceReclaimed`.
+async fn prune(ctx: &Ctx, q: &HashMap<String, String>) -> http::Result<Resp> {
+    use berth_engine::containers::prune::{PruneFilters, now_secs};
+    let filters = q.get("filters").map(String::as_str).unwrap_or("");
+    let filters = PruneFilters::parse(filters, now_secs()).map_err(ApiError::from_engine)?;
+    let report = blocking(ctx, move |e| e.prune_containers(&filters)).await?;
+    Ok(http::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "ContainersDeleted": report.deleted,
+            "SpaceReclaimed": report.space_reclaimed,
+        }),
+    ))
 }
 
 fn int_param<T: std::str::FromStr>(

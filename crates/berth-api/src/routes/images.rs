@@ -220,8 +220,9 @@ async fn create(ctx: Ctx, req: Req) -> http::Result<Resp> {
     }
 }
 
-/// `GET /system/df`, API 1.41 shape: layer total, images (with container counts), and the
-/// container, volume and build-cache lists this part of the daemon does not own (empty).
+/// `GET /system/df`, API 1.41 shape: layer total, images (with container counts), containers
+/// with their sizes, and the volume and build-cache lists this part of the daemon does not
+/// own (empty).
 pub async fn system_df(ctx: Ctx, _req: Req) -> http::Result<Resp> {
     let (layers_size, images) = blocking(&ctx.engine, |e| {
         let options = ListOptions {
@@ -248,12 +249,22 @@ pub async fn system_df(ctx: Ctx, _req: Req) -> http::Result<Resp> {
         Ok((usage.layers_size, images))
     })
     .await?;
+    // Docker lists every container with its sizes here (the `Containers` rows of `system df`).
+    let containers = super::containers::blocking(&ctx, |e| {
+        e.list_containers(&berth_engine::containers::ListOptions {
+            all: true,
+            limit: None,
+            size: true,
+            filters: HashMap::new(),
+        })
+    })
+    .await?;
     Ok(http::json(
         StatusCode::OK,
         &json!({
             "LayersSize": layers_size,
             "Images": with_virtual_size(images),
-            "Containers": [],
+            "Containers": containers,
             "Volumes": [],
             "BuildCache": [],
             "BuilderSize": 0,

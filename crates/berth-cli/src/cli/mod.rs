@@ -161,7 +161,7 @@ pub enum ImageCmd {
     /// Download an image from a registry.
     Pull(PullArgs),
     /// Upload an image to a registry.
-    Push { name: String },
+    Push(PushArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
     Tag { source: String, target: String },
     /// Build an image from a Dockerfile.

@@ -55,6 +55,17 @@ pub struct PullArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct PushArgs {
+    /// Push all tags of an image to the repository.
+    #[arg(short = 'a', long)]
+    pub all_tags: bool,
+    /// Suppress verbose output.
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
 pub struct LoadArgs {
     /// Read from tar archive file, instead of STDIN.
     #[arg(short, long)]

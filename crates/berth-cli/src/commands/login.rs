@@ -34,7 +34,11 @@ pub fn login(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<i32> {
         serveraddress: Some(registry.clone()),
     })?;
     let mut config = ConfigFile::load(&ctx.config_dir())?;
-    config.store(&registry, &username, &password);
+    // As the docker CLI: an identity token from the registry replaces the password on disk.
+    match response["IdentityToken"].as_str().filter(|t| !t.is_empty()) {
+        Some(token) => config.store_identity_token(&registry, &username, token),
+        None => config.store(&registry, &username, &password),
+    }
     config.save()?;
     let status = response["Status"].as_str().unwrap_or("Login Succeeded");
     println!("{status}");

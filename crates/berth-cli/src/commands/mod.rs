@@ -108,7 +108,7 @@ fn image(ctx: &Ctx, command: ImageCmd) -> anyhow::Result<i32> {
         ImageCmd::Images(args) => images::images(ctx, args),
         ImageCmd::Rmi(args) => images::rmi(ctx, args),
         ImageCmd::Pull(args) => transfer::pull(ctx, args),
-        ImageCmd::Push { name } => transfer::push(ctx, &name),
+        ImageCmd::Push(args) => transfer::push(ctx, args),
         ImageCmd::Tag { source, target } => images::tag(ctx, &source, &target),
         ImageCmd::Build(args) => build::build(ctx, args),
         ImageCmd::Load(args) => transfer::load(ctx, args),

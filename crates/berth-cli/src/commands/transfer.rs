@@ -8,7 +8,7 @@ use berth_client::Client;
 use berth_client::api::json_stream;
 use serde_json::Value;
 
-use crate::cli::{ImportArgs, LoadArgs, PullArgs, SaveArgs};
+use crate::cli::{ImportArgs, LoadArgs, PullArgs, PushArgs, SaveArgs};
 use crate::config::registry_auth_header;
 use crate::{Ctx, StatusError};
 
@@ -152,9 +152,21 @@ pub fn pull_with_progress(
     quiet: bool,
     to_stderr: bool,
 ) -> anyhow::Result<()> {
+    pull_platform_with_progress(ctx, client, reference, None, quiet, to_stderr)
+}
+
+/// As [`pull_with_progress`], choosing `platform` from an image index.
+pub fn pull_platform_with_progress(
+    ctx: &Ctx,
+    client: &Client,
+    reference: &str,
+    platform: Option<&str>,
+    quiet: bool,
+    to_stderr: bool,
+) -> anyhow::Result<()> {
     let mut client = client.clone();
     client.set_registry_auth(registry_auth_header(&ctx.config_dir(), reference));
-    let stream = client.image_pull(reference)?;
+    let stream = client.image_pull_for(reference, platform)?;
     if to_stderr {
         let terminal = rustix::termios::isatty(io::stderr());
         display(stream, &mut io::stderr().lock(), quiet, terminal)
@@ -166,8 +178,36 @@ pub fn pull_with_progress(
 
 pub fn pull(ctx: &Ctx, args: PullArgs) -> anyhow::Result<i32> {
     let client = ctx.client()?;
-    pull_with_progress(ctx, client, &args.name, args.quiet, false)?;
+    if args.all_tags {
+        return pull_all_tags(ctx, client, &args);
+    }
+    if !args.quiet
+        && berth_client::api::images::split_reference(&args.name)
+            .1
+            .is_none()
+    {
+        println!("Using default tag: latest");
+    }
+    let platform = args.platform.as_deref();
+    pull_platform_with_progress(ctx, client, &args.name, platform, args.quiet, false)?;
     println!("{}", canonical(&args.name));
+    Ok(0)
+}
+
+/// `pull -a`: every tag of a repository; a name with a tag or digest is refused, as by docker.
+fn pull_all_tags(ctx: &Ctx, client: &Client, args: &PullArgs) -> anyhow::Result<i32> {
+    let (name, tag) = berth_client::api::images::split_reference(&args.name);
+    if tag.is_some() {
+        anyhow::bail!("tag can't be used with --all-tags/-a");
+    }
+    let mut client = client.clone();
+    client.set_registry_auth(registry_auth_header(&ctx.config_dir(), name));
+    let stream = client.image_pull_all_tags(name, args.platform.as_deref())?;
+    let terminal = rustix::termios::isatty(io::stdout());
+    display(stream, &mut io::stdout().lock(), args.quiet, terminal)?;
+    // docker prints the repository without a tag after `pull -a`.
+    let full = canonical(name);
+    println!("{}", full.strip_suffix(":latest").unwrap_or(&full));
     Ok(0)
 }
 
@@ -190,11 +230,33 @@ pub fn canonical(reference: &str) -> String {
     }
 }
 
-pub fn push(ctx: &Ctx, name: &str) -> anyhow::Result<i32> {
+/// `push [-a] [-q] NAME`: without `-a` a bare name means `NAME:latest` (said, unless `-q`), as
+/// the docker CLI does; with it, every local tag of the repository (the daemon's empty tag).
+pub fn push(ctx: &Ctx, args: PushArgs) -> anyhow::Result<i32> {
+    let (name, tag) = berth_client::api::images::split_reference(&args.name);
+    let target = match (args.all_tags, tag) {
+        (true, Some(_)) => anyhow::bail!("tag can't be used with --all-tags/-a"),
+        (true, None) => name.to_owned(),
+        (false, Some(_)) => args.name.clone(),
+        (false, None) => {
+            if !args.quiet {
+                println!("Using default tag: latest");
+            }
+            format!("{name}:latest")
+        }
+    };
     let mut client = ctx.client()?.clone();
-    client.set_registry_auth(registry_auth_header(&ctx.config_dir(), name));
-    let stream = client.image_push(name)?;
-    display(stream, &mut io::stdout().lock(), false, stdout_is_tty())?;
+    client.set_registry_auth(registry_auth_header(&ctx.config_dir(), &target));
+    let stream = client.image_push(&target)?;
+    display(
+        stream,
+        &mut io::stdout().lock(),
+        args.quiet,
+        stdout_is_tty(),
+    )?;
+    if args.quiet {
+        println!("{}", canonical(&target));
+    }
     Ok(0)
 }
 

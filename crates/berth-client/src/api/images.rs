@@ -55,10 +55,37 @@ impl Client {
 
     /// POST /images/create?fromImage=: the progress stream.
     pub fn image_pull(&self, reference: &str) -> Result<BodyReader, Error> {
+        self.image_pull_for(reference, None)
+    }
+
+    /// As [`Client::image_pull`], choosing `platform` (`linux/arm64`) from an image index.
+    pub fn image_pull_for(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+    ) -> Result<BodyReader, Error> {
         let (name, tag) = split_reference(reference);
         let q = Query::new()
             .add("fromImage", name)
-            .add("tag", tag.unwrap_or("latest"));
+            .add("tag", tag.unwrap_or("latest"))
+            .opt("platform", platform);
+        let headers = self.auth_headers();
+        Ok(self
+            .send("POST", "/images/create", &q, &headers, Body::Empty)?
+            .error_for_status()?
+            .into_reader())
+    }
+
+    /// POST /images/create?fromImage=<repository>&tag= (empty): every tag, as `pull -a`.
+    pub fn image_pull_all_tags(
+        &self,
+        repository: &str,
+        platform: Option<&str>,
+    ) -> Result<BodyReader, Error> {
+        let q = Query::new()
+            .add("fromImage", repository)
+            .add("tag", "")
+            .opt("platform", platform);
         let headers = self.auth_headers();
         Ok(self
             .send("POST", "/images/create", &q, &headers, Body::Empty)?

@@ -76,6 +76,7 @@ impl Engine {
             host_config: Some(r.host_config.clone()),
             graph_driver: Some(self.graph_driver(&r.id)),
             size_rw: size.then(|| self.size_rw(&r.id)),
+            size_root_fs: size.then(|| self.size_root_fs(&r.id)),
             mounts: Some(self.volumes.mounts_of(&r.id)),
             config: Some(r.config.clone()),
             network_settings: Some(self.network.settings(&r.id).unwrap_or(NetworkSettings {

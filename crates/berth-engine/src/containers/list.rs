@@ -302,6 +302,7 @@ impl Engine {
             created: Some(created_secs(r)),
             ports: Some(ports),
             size_rw: size.then(|| self.size_rw(&r.id)),
+            size_root_fs: size.then(|| self.size_root_fs(&r.id)),
             labels: Some(r.config.labels.clone().unwrap_or_default()),
             state: Some(state),
             status: Some(status_text(&r.state, self.health.status(&r.id), now)),
@@ -318,6 +319,20 @@ impl Engine {
             mounts: Some(self.volumes.mounts_of(&r.id)),
             ..Default::default()
         }
+    }
+
+    /// Docker's `SizeRootFs`: the whole filesystem the container sees, its image's layers
+    /// plus what it wrote.
+    pub fn size_root_fs(&self, id: &str) -> i64 {
+        let index = self.store.snapshots.index();
+        let layers: u64 = index
+            .active
+            .get(id)
+            .and_then(|active| active.parent.as_ref())
+            .and_then(|top| index.chain(top))
+            .map(|chain| chain.iter().map(|(_, l)| l.size).sum())
+            .unwrap_or(0);
+        layers as i64 + self.size_rw(id)
     }
 
     /// Bytes written by the container: the size of its snapshot's upper directory.

@@ -10,6 +10,7 @@ mod inspect;
 mod list;
 mod monitor;
 pub mod names;
+pub mod prune;
 pub mod record;
 mod remove;
 mod repair;

@@ -20,8 +20,8 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    /// The credentials it carries, if any (`identitytoken` refresh tokens are not supported:
-    /// the registry client speaks Basic and token auth with a username and password).
+    /// The username and password it carries, if any (an `identitytoken` is used instead of
+    /// them for bearer tokens: see [`client_for`]).
     pub fn credentials(&self) -> Option<Credentials> {
         if !self.username.is_empty() || !self.password.is_empty() {
             return Some(Credentials {
@@ -59,11 +59,18 @@ pub fn client_for(domain: &str, auth: Option<&AuthConfig>) -> Result<RegistryCli
     if let Some(creds) = auth.and_then(AuthConfig::credentials) {
         client.set_credentials(domain, creds);
     }
+    if let Some(token) = auth
+        .map(|a| a.identitytoken.trim())
+        .filter(|t| !t.is_empty())
+    {
+        client.set_identity_token(domain, token.to_owned());
+    }
     Ok(client)
 }
 
-/// `POST /auth`: checks the credentials against the registry; nothing is stored.
-pub async fn login(auth: &AuthConfig) -> Result<(), ImageError> {
+/// `POST /auth`: checks the credentials against the registry; nothing is stored. Returns the
+/// identity token the registry's token server issued for them, if it issues such tokens.
+pub async fn login(auth: &AuthConfig) -> Result<Option<String>, ImageError> {
     let domain = registry_domain(&auth.serveraddress);
     let creds = auth.credentials().unwrap_or(Credentials {
         username: String::new(),

@@ -117,19 +117,21 @@ pub fn list(engine: &Engine, options: &ListOptions) -> Result<Vec<ImageSummary>,
         .collect::<Result<Vec<_>, _>>()?;
     let users = ContainerUsers(&engine.containers);
     let mut out = Vec::new();
-    for record in engine.store.images.list() {
+    let references = filters.get("reference");
+    for mut record in engine.store.images.list() {
         if dangling.is_some_and(|want| want != record.is_dangling()) {
             continue;
         }
-        let references = filters.get("reference");
-        if !references.is_empty()
-            && !record
-                .repo_tags
-                .iter()
-                .chain(&record.repo_digests)
-                .any(|r| references.iter().any(|p| reference_matches(p, r)))
-        {
-            continue;
+        if !references.is_empty() {
+            // As dockerd: only the names that match are listed (`images busybox` shows no
+            // other tags of the same image).
+            let matching =
+                |r: &berth_oci::Reference| references.iter().any(|p| reference_matches(p, r));
+            record.repo_tags.retain(matching);
+            record.repo_digests.retain(matching);
+            if record.repo_tags.is_empty() && record.repo_digests.is_empty() {
+                continue;
+            }
         }
         let view = view(engine, record)?;
         if !labels_match(filters.get("label"), &view.labels)

@@ -151,6 +151,16 @@ impl PullJob {
     /// Waits for the unpacking thread (told whether the download succeeded) and reports
     /// Docker's closing lines. Returns the image ID.
     pub fn finish(self, downloaded: Result<(), ImageError>) -> Result<String, ImageError> {
+        let progress = self.progress.clone();
+        let familiar = self.reference.familiar_string();
+        let pulled = self.finish_tag(downloaded)?;
+        progress(status_line(&familiar, pulled.up_to_date));
+        Ok(pulled.id)
+    }
+
+    /// As [`PullJob::finish`] but without the `Status:` line: one tag of a `pull -a`, whose
+    /// status line names the repository once at the end.
+    pub fn finish_tag(self, downloaded: Result<(), ImageError>) -> Result<PulledTag, ImageError> {
         if downloaded.is_ok() {
             let _ = self.events.send(Unpack::Downloaded);
         }
@@ -166,19 +176,61 @@ impl PullJob {
             "Digest: {}",
             self.resolved.top_digest()
         )));
-        (self.progress)(ProgressMessage::line(if self.up_to_date {
-            format!("Status: Image is up to date for {familiar}")
-        } else {
-            format!("Status: Downloaded newer image for {familiar}")
-        }));
         publish(
             &self.engine,
             "pull",
             &familiar,
             &self.reference.familiar_name(),
         );
-        Ok(record.id.to_string())
+        Ok(PulledTag {
+            id: record.id.to_string(),
+            up_to_date: self.up_to_date,
+        })
     }
+}
+
+/// One pulled tag: its image ID and whether the tag already named that image.
+#[derive(Debug, Clone)]
+pub struct PulledTag {
+    pub id: String,
+    pub up_to_date: bool,
+}
+
+/// Docker's closing line of a pull; `familiar` is `busybox:latest`, or `busybox` after `pull -a`
+/// (up to date only when every tag was).
+pub fn status_line(familiar: &str, up_to_date: bool) -> ProgressMessage {
+    ProgressMessage::line(if up_to_date {
+        format!("Status: Image is up to date for {familiar}")
+    } else {
+        format!("Status: Downloaded newer image for {familiar}")
+    })
+}
+
+/// The tags `pull -a` fetches: every tag of the repository `reference` names.
+pub async fn all_tags(
+    client: &RegistryClient,
+    reference: &Reference,
+) -> Result<Vec<Reference>, ImageError> {
+    let tags = client
+        .list_tags(reference.domain(), reference.path())
+        .await
+        .map_err(|e| registry_error(reference, e))?;
+    if tags.is_empty() {
+        return Err(ImageError::ManifestNotFound {
+            reference: reference.familiar_name(),
+            detail: "the repository has no tags".to_owned(),
+        });
+    }
+    tags.iter()
+        .map(|tag| {
+            reference
+                .with_tag(tag)
+                .map_err(|source| ImageError::BadReference {
+                    name: format!("{}:{tag}", reference.familiar_name()),
+                    source,
+                })
+        })
+        .collect()
 }
 
 /// Applies layers bottom-up as their blobs arrive, then registers the image.

@@ -1,7 +1,7 @@
 //! Per-registry authentication state: the challenge each registry answered with, credentials
 //! from the store, and bearer tokens cached per (registry, scope set) until shortly before expiry.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,12 @@ pub(crate) struct AuthState {
     challenges: Mutex<HashMap<String, Challenge>>,
     tokens: Mutex<HashMap<(String, String), CachedToken>>,
     explicit: Mutex<HashMap<String, Credentials>>,
+    /// Identity (refresh) tokens per domain: used instead of a password to get bearer tokens.
+    identity: Mutex<HashMap<String, String>>,
+    /// Domains whose next token requests ask for a refresh token (a login in progress).
+    offline: Mutex<HashSet<String>>,
+    /// Refresh tokens token servers issued per domain, for the login to hand back.
+    issued_refresh: Mutex<HashMap<String, String>>,
     /// What the credential store said per domain: read once, not per request.
     stored: Mutex<HashMap<String, Option<Credentials>>>,
     /// Held across a token fetch so parallel transfers wait for one token instead of each
@@ -59,8 +65,26 @@ impl AuthState {
         lock(&self.tokens).retain(|(d, _), _| d != domain);
     }
 
+    /// Uses `token` (an identity token from an earlier login) to get bearer tokens for `domain`.
+    pub(crate) fn set_identity_token(&self, domain: &str, token: String) {
+        lock(&self.identity).insert(domain.to_owned(), token);
+        lock(&self.tokens).retain(|(d, _), _| d != domain);
+    }
+
+    /// Token requests for `domain` ask for a refresh token from now on (`login`).
+    pub(crate) fn want_offline(&self, domain: &str) {
+        lock(&self.offline).insert(domain.to_owned());
+        lock(&self.tokens).retain(|(d, _), _| d != domain);
+    }
+
+    /// The refresh token a token server issued for `domain`, if any.
+    pub(crate) fn take_issued_refresh(&self, domain: &str) -> Option<String> {
+        lock(&self.issued_refresh).remove(domain)
+    }
+
     /// Forgets credentials and tokens for `domain` (after logout).
     pub(crate) fn forget(&self, domain: &str) {
+        lock(&self.identity).remove(domain);
         lock(&self.explicit).remove(domain);
         lock(&self.stored).remove(domain);
         lock(&self.tokens).retain(|(d, _), _| d != domain);
@@ -115,9 +139,28 @@ impl AuthState {
                 {
                     return Ok(Some(format!("Bearer {}", t.value)));
                 }
-                let creds = self.credentials(domain)?;
-                let issued =
-                    token::fetch(http, &realm, service.as_deref(), &wanted, creds.as_ref()).await?;
+                let identity = lock(&self.identity).get(domain).cloned();
+                let issued = match identity {
+                    Some(refresh) => {
+                        token::refresh(http, &realm, service.as_deref(), &wanted, &refresh).await?
+                    }
+                    None => {
+                        let creds = self.credentials(domain)?;
+                        let offline = lock(&self.offline).contains(domain);
+                        token::fetch(
+                            http,
+                            &realm,
+                            service.as_deref(),
+                            &wanted,
+                            creds.as_ref(),
+                            offline,
+                        )
+                        .await?
+                    }
+                };
+                if let Some(refresh) = &issued.refresh_token {
+                    lock(&self.issued_refresh).insert(domain.to_owned(), refresh.clone());
+                }
                 let lifetime = issued.expires_in.saturating_sub(EXPIRY_MARGIN);
                 lock(&self.tokens).insert(
                     key,

@@ -125,6 +125,8 @@ pub enum ClientError {
     Credentials(#[from] CredentialsError),
     #[error("nothing to push: {what}")]
     NothingToPush { what: String },
+    #[error("{url}: bad tag list: {detail}")]
+    TagList { url: String, detail: String },
     #[error("download task failed: {detail}")]
     Task { detail: String },
 }

@@ -24,9 +24,15 @@ impl RegistryClient {
     }
 
     /// Checks `creds` against the registry's `/v2/` without storing them (a daemon's
-    /// `POST /auth`: the client keeps its own credentials).
-    pub async fn check_login(&self, domain: &str, creds: Credentials) -> Result<(), ClientError> {
+    /// `POST /auth`: the client keeps its own credentials). Returns the identity token the
+    /// registry's token server issued, if it issues them (Docker's `IdentityToken`).
+    pub async fn check_login(
+        &self,
+        domain: &str,
+        creds: Credentials,
+    ) -> Result<Option<String>, ClientError> {
         self.set_credentials(domain, creds);
+        self.inner.auth.want_offline(domain);
         let method = Method::GET;
         let resp = self
             .send(Request {
@@ -40,7 +46,7 @@ impl RegistryClient {
             .await?;
         self.expect(resp, &method, domain, &[StatusCode::OK])
             .await?;
-        Ok(())
+        Ok(self.inner.auth.take_issued_refresh(domain))
     }
 
     /// Removes stored credentials for `domain`; `false` when none were stored.

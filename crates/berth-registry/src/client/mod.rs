@@ -27,6 +27,7 @@ pub mod push;
 pub mod render;
 mod repo;
 pub mod sink;
+mod tags;
 pub mod token;
 mod transport;
 mod upload;

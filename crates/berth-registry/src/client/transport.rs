@@ -119,6 +119,12 @@ impl RegistryClient {
         self.inner.auth.set_credentials(domain, creds);
     }
 
+    /// Gets bearer tokens for `domain` with this identity token (the refresh token a login
+    /// returned) instead of a password.
+    pub fn set_identity_token(&self, domain: &str, token: String) {
+        self.inner.auth.set_identity_token(domain, token);
+    }
+
     /// `http` for loopback and configured insecure registries, `https` otherwise.
     pub fn scheme_for(&self, domain: &str) -> &'static str {
         let insecure = self

@@ -74,15 +74,18 @@ pub async fn pull(
     q: &HashMap<String, String>,
     image: String,
 ) -> http::Result<Resp> {
-    let text = pull_reference(&image, q.get("tag").map(String::as_str).unwrap_or(""));
-    let reference = engine_images::parse_reference(&text).map_err(ApiError::from_engine)?;
-    let platform = match q.get("platform").filter(|p| !p.is_empty()) {
-        Some(p) => Some(
-            p.parse::<berth_oci::Platform>()
-                .map_err(|e| ApiError::bad_request(format!("invalid platform {p:?}: {e}")))?,
-        ),
-        None => None,
+    // `pull -a` from older clients sends `busybox:` (Docker strips the colon too).
+    let image = match image.strip_suffix(':') {
+        Some(stripped) => stripped.to_owned(),
+        None => image,
     };
+    let tag = q.get("tag").map(String::as_str).unwrap_or("");
+    if tag.is_empty() && names_no_tag(&image) {
+        return pull_all_tags(ctx, req, q, image).await;
+    }
+    let text = pull_reference(&image, tag);
+    let reference = engine_images::parse_reference(&text).map_err(ApiError::from_engine)?;
+    let platform = platform(q)?;
     let auth = registry_auth(&req)?;
     let client =
         auth::client_for(reference.domain(), auth.as_ref()).map_err(ApiError::from_engine)?;
@@ -108,6 +111,76 @@ pub async fn pull(
             Ok(Err(e)) => fail(&tx, &e.to_string()),
             Err(e) => fail(&tx, &format!("pull task failed: {e}")),
         }
+    });
+    Ok(json_stream(body))
+}
+
+fn platform(q: &HashMap<String, String>) -> http::Result<Option<berth_oci::Platform>> {
+    match q.get("platform").filter(|p| !p.is_empty()) {
+        Some(p) => p
+            .parse::<berth_oci::Platform>()
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("invalid platform {p:?}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// `fromImage=busybox` with an empty `tag`: Docker's "pull every tag" (what `docker pull -a`
+/// sends). A name with its own tag or digest is one image.
+fn names_no_tag(image: &str) -> bool {
+    berth_oci::Reference::parse_name_only(image)
+        .is_ok_and(|r| r.tag().is_none() && r.digest().is_none())
+}
+
+/// `pull -a`: the tag list is fetched first (an unknown repository is a plain HTTP error),
+/// then each tag is pulled in turn, as Docker does, with one `Status:` line for the repository.
+async fn pull_all_tags(
+    ctx: Ctx,
+    req: Req,
+    q: &HashMap<String, String>,
+    image: String,
+) -> http::Result<Resp> {
+    let repository = berth_oci::Reference::parse_name_only(&image).map_err(|source| {
+        ApiError::from_engine(engine_images::ImageError::BadReference {
+            name: image.clone(),
+            source,
+        })
+    })?;
+    let platform = platform(q)?;
+    let auth = registry_auth(&req)?;
+    let client =
+        auth::client_for(repository.domain(), auth.as_ref()).map_err(ApiError::from_engine)?;
+    let tags = pull::all_tags(&client, &repository)
+        .await
+        .map_err(ApiError::from_engine)?;
+    let (tx, body) = stream::lines_body();
+    let progress = progress_to(tx.clone());
+    let engine = ctx.engine.clone();
+    tokio::spawn(async move {
+        let mut up_to_date = true;
+        for reference in tags {
+            let resolved = match pull::resolve(&client, &reference, platform.as_ref()).await {
+                Ok(r) => r,
+                Err(e) => return fail(&tx, &e.to_string()),
+            };
+            let (engine, progress) = (engine.clone(), progress.clone());
+            let started = tokio::task::spawn_blocking(move || {
+                PullJob::start(engine, reference, resolved, progress)
+            })
+            .await;
+            let job = match started {
+                Ok(Ok(job)) => job,
+                Ok(Err(e)) => return fail(&tx, &e.to_string()),
+                Err(e) => return fail(&tx, &format!("pull task failed: {e}")),
+            };
+            let downloaded = job.download(&client).await;
+            match tokio::task::spawn_blocking(move || job.finish_tag(downloaded)).await {
+                Ok(Ok(pulled)) => up_to_date &= pulled.up_to_date,
+                Ok(Err(e)) => return fail(&tx, &e.to_string()),
+                Err(e) => return fail(&tx, &format!("pull task failed: {e}")),
+            }
+        }
+        progress(pull::status_line(&repository.familiar_name(), up_to_date));
     });
     Ok(json_stream(body))
 }
@@ -163,7 +236,7 @@ pub async fn push(ctx: Ctx, req: Req, name: String) -> http::Result<Resp> {
 /// `POST /auth`: checks the credentials against the registry (nothing is stored).
 pub async fn auth(req: Req) -> http::Result<Resp> {
     let config: AuthConfig = http::json_body(req).await?;
-    auth::login(&config).await.map_err(|e| {
+    let identity_token = auth::login(&config).await.map_err(|e| {
         let mut err = ApiError::from_engine(e);
         // Docker answers a refused login with 401 whatever the registry's reason.
         if err.status == StatusCode::INTERNAL_SERVER_ERROR || err.status == StatusCode::NOT_FOUND {
@@ -173,7 +246,7 @@ pub async fn auth(req: Req) -> http::Result<Resp> {
     })?;
     Ok(http::json(
         StatusCode::OK,
-        &json!({"Status": "Login Succeeded", "IdentityToken": ""}),
+        &json!({"Status": "Login Succeeded", "IdentityToken": identity_token.unwrap_or_default()}),
     ))
 }
 
