@@ -877,3 +877,47 @@ fn ipv6_network_addresses_routes_nat_and_inspect() {
         .expect("nft");
     assert!(!out.status.success(), "table ip6 {table} is still there");
 }
+
+#[test]
+fn network_container_mode_shares_the_owners_interfaces_and_localhost() {
+    let d = Daemon::start();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "owner",
+        "busybox",
+        "sh",
+        "-c",
+        "echo shared > /tmp/index.html && httpd -f -p 127.0.0.1:8099 -h /tmp",
+    ]);
+    let owner_ip = d.ok(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "owner"]);
+    assert!(!owner_ip.is_empty(), "{}", d.log());
+    // The joiner sees the owner's eth0 address and reaches its loopback-only server.
+    let seen = d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:owner",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; \
+         for i in $(seq 50); do wget -qO- http://127.0.0.1:8099/ && break; sleep 0.1; done",
+    ]);
+    assert!(seen.contains(&format!("inet {owner_ip}/")), "{seen}");
+    assert!(seen.contains("shared"), "{seen}");
+    // Docker's refusals for this mode.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:owner",
+        "-p",
+        "8100:80",
+        "busybox",
+        "true",
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    d.ok(&["rm", "-f", "owner"]);
+}
