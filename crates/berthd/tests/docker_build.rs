@@ -5,6 +5,7 @@
 mod common;
 
 use common::Daemon;
+use common::registry::Registry;
 
 /// A context directory inside the daemon's temp dir, with `files` written into it.
 fn context(d: &Daemon, name: &str, files: &[(&str, &str)]) -> String {
@@ -172,51 +173,6 @@ fn run_network_flags_and_build_network_mode() {
     assert_no_step_networks(&d);
 }
 
-/// A `berth-registry serve` on a free loopback port, killed on drop.
-struct Registry {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl Registry {
-    fn start(d: &Daemon) -> Registry {
-        use std::io::BufRead;
-        let binary =
-            std::path::Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth-registry");
-        assert!(
-            binary.is_file(),
-            "{} is missing: cargo build --bins",
-            binary.display()
-        );
-        let mut child = std::process::Command::new(binary)
-            .args(["serve", "--addr", "127.0.0.1:0", "--root"])
-            .arg(d.dir.path().join("registry"))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start berth-registry");
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let addr = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or("")
-            .to_string();
-        let registry = Registry { child, addr };
-        assert!(!registry.addr.is_empty(), "registry said {first:?}");
-        registry
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The `berth` CLI beside berthd, against this daemon.
 fn berth(d: &Daemon, args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
     use std::io::Write;
@@ -365,7 +321,7 @@ fn labels_iidfile_outside_dockerfiles_outputs_and_prune() {
 #[test]
 fn base_images_are_pulled_when_missing_and_with_pull() {
     let d = Daemon::start();
-    let registry = Registry::start(&d);
+    let registry = Registry::start(d.dir.path(), &[]);
     let base = format!("{}/b7/base:1", registry.addr);
     d.ok(&["tag", "busybox", &base]);
     d.ok(&["push", &base]);

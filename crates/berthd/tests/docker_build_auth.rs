@@ -4,61 +4,22 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::Daemon;
+use common::registry::Registry;
 
 const USER: &str = "b7user";
 const PASSWORD: &str = "b7-secret";
 /// bcrypt (cost 4) of PASSWORD, as `htpasswd -B` writes it.
 const HTPASSWD: &str = "b7user:$2b$04$hiRnLOaI3MCW9oFlwCcnDuneyBMvQEptEo/hR7mgmcLBI04bK4bx6\n";
 
-struct Registry {
-    child: Child,
-    addr: String,
-}
-
-impl Registry {
-    fn start_with_auth(d: &Daemon) -> Registry {
-        let binary =
-            std::path::Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth-registry");
-        assert!(
-            binary.is_file(),
-            "{} is missing: cargo build --bins",
-            binary.display()
-        );
-        let htpasswd = d.dir.path().join("htpasswd");
-        std::fs::write(&htpasswd, HTPASSWD).unwrap();
-        let mut child = Command::new(binary)
-            .args(["serve", "--addr", "127.0.0.1:0", "--root"])
-            .arg(d.dir.path().join("registry"))
-            .arg("--auth")
-            .arg(format!("htpasswd:{}", htpasswd.display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start berth-registry");
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let addr = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or("")
-            .to_string();
-        let registry = Registry { child, addr };
-        assert!(!registry.addr.is_empty(), "registry said {first:?}");
-        registry
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A loopback registry that wants USER's password.
+fn start_registry_with_auth(d: &Daemon) -> Registry {
+    let htpasswd = d.dir.path().join("htpasswd");
+    std::fs::write(&htpasswd, HTPASSWD).unwrap();
+    let auth = format!("htpasswd:{}", htpasswd.display());
+    Registry::start(d.dir.path(), &["--auth", &auth])
 }
 
 fn build(d: &Daemon, context: &str) -> std::process::Output {
@@ -87,7 +48,7 @@ fn berth_build(d: &Daemon, context: &str) -> std::process::Output {
 #[test]
 fn a_private_base_is_pulled_with_the_clients_credentials() {
     let d = Daemon::start();
-    let registry = Registry::start_with_auth(&d);
+    let registry = start_registry_with_auth(&d);
     let base = format!("{}/b7/private:1", registry.addr);
     let login = d.docker_with_input(
         &["login", "-u", USER, "--password-stdin", &registry.addr],

@@ -6,6 +6,7 @@
 mod common;
 mod live5_fixture;
 
+use common::registry::Registry;
 use live5_fixture::CrashDaemon;
 
 /// What a daemon holds of containers, for before/after comparisons.
@@ -147,57 +148,6 @@ fn a_remove_that_crashes_is_finished_at_the_next_start() {
     assert_eq!(leftovers(&d), clean);
 }
 
-/// A private berth-registry (built beside berthd) on a free loopback port.
-struct Registry {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl Registry {
-    fn start(dir: &std::path::Path) -> Registry {
-        let binary =
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth-registry");
-        assert!(
-            binary.is_file(),
-            "{} is missing: cargo build --bins",
-            binary.display()
-        );
-        let out_path = dir.join("registry.out");
-        let out = std::fs::File::create(&out_path).expect("registry output");
-        let child = std::process::Command::new(binary)
-            .args(["serve", "--addr", "127.0.0.1:0", "--root"])
-            .arg(dir.join("registry"))
-            .stdout(out.try_clone().expect("dup"))
-            .stderr(out)
-            .spawn()
-            .expect("spawn berth-registry");
-        let mut registry = Registry {
-            child,
-            addr: String::new(),
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let text = std::fs::read_to_string(&out_path).unwrap_or_default();
-            if let Some(addr) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
-                registry.addr = addr.trim().to_string();
-                return registry;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "berth-registry did not start: {text}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Files under `dir` (recursively) whose name marks them as temporary.
 fn temp_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
@@ -217,7 +167,7 @@ fn temp_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn a_pull_that_crashes_mid_blob_leaves_no_partial_blob_or_image() {
     let mut d = CrashDaemon::prepare();
-    let registry = Registry::start(d.dir.path());
+    let registry = Registry::start(d.dir.path(), &[]);
     let remote = format!("{}/live5/crash:1", registry.addr);
     d.start(None);
     d.ok(&["tag", "busybox", &remote]);
