@@ -157,6 +157,37 @@ impl Engine {
         self.run_container(&container, record)
     }
 
+    /// The end of a start that failed, before the process existed (network, shim) or at its
+    /// exec: the error (and the exit code, if there was a process) is on record, attachers
+    /// hear of it, and `docker run --rm` — which waits for the removal — gets one.
+    fn fail_start(
+        self: &Arc<Self>,
+        container: &Container,
+        mut record: MutexGuard<'_, ContainerRecord>,
+        restarting: bool,
+        attachers: Vec<super::AttachCallback>,
+        message: String,
+        exit_code: Option<i32>,
+    ) {
+        record.state.error = message.clone();
+        if let Some(code) = exit_code {
+            record.state.exit_code = code;
+        }
+        let exit_code = record.state.exit_code;
+        let _ = record.save(&container.dir);
+        let auto_remove = record.host_config.auto_remove.unwrap_or(false);
+        settle_failed_restart(container, record, restarting);
+        for attacher in attachers {
+            attacher(Err(ContainerError::StartFailed {
+                message: message.clone(),
+                exit_code,
+            }));
+        }
+        if auto_remove && let Err(e) = self.remove_container(&container.id, true, true) {
+            tracing::warn!(container = %container.id, error = %e, "auto-remove");
+        }
+    }
+
     /// Starts a run of `container` (its record locked by the caller, checked startable):
     /// network, shim, then the record says `running`. A failed start leaves it `exited`
     /// when it was waiting to restart.
@@ -174,16 +205,14 @@ impl Engine {
         let report = match launched {
             Ok(report) => report,
             Err(e) => {
-                // As a start whose process failed: the error is on record, and `docker run
-                // --rm` (waiting for the removal) gets one.
-                record.state.error = e.to_string();
-                let _ = record.save(&container.dir);
-                let auto_remove = record.host_config.auto_remove.unwrap_or(false);
-                settle_failed_restart(container, record, restarting);
-                drop(attachers);
-                if auto_remove && let Err(e) = self.remove_container(&container.id, true, true) {
-                    tracing::warn!(container = %container.id, error = %e, "auto-remove");
-                }
+                self.fail_start(
+                    container,
+                    record,
+                    restarting,
+                    attachers,
+                    e.to_string(),
+                    None,
+                );
                 return Err(e);
             }
         };
@@ -192,21 +221,15 @@ impl Engine {
         }
         match report {
             Report::Failed { message, exit_code } => {
-                record.state.error = message.clone();
-                record.state.exit_code = exit_code;
-                let _ = record.save(&container.dir);
-                let auto_remove = record.host_config.auto_remove.unwrap_or(false);
-                settle_failed_restart(container, record, restarting);
-                for attacher in attachers {
-                    attacher(Err(ContainerError::StartFailed {
-                        message: message.clone(),
-                        exit_code,
-                    }));
-                }
-                // `docker run --rm` waits for the removal even when the start failed.
-                if auto_remove && let Err(e) = self.remove_container(&container.id, true, true) {
-                    tracing::warn!(container = %container.id, error = %e, "auto-remove");
-                }
+                let error = message.clone();
+                self.fail_start(
+                    container,
+                    record,
+                    restarting,
+                    attachers,
+                    error,
+                    Some(exit_code),
+                );
                 Err(ContainerError::StartFailed { message, exit_code })
             }
             Report::Running { pid, shim_pid } => {
