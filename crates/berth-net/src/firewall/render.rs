@@ -106,7 +106,7 @@ fn render_postrouting(s: &mut String, state: &FirewallState) {
     s.push_str("  }\n");
 }
 
-fn render_forward(s: &mut String, state: &FirewallState) {
+pub(super) fn render_forward(s: &mut String, state: &FirewallState) {
     s.push_str("  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
     let bridges: Vec<&str> = state.networks.values().map(|n| n.bridge.as_str()).collect();
     for network in state.networks.values() {

@@ -44,7 +44,8 @@ pub(crate) fn replace_table6(s: &mut String, table: &str, state: &FirewallState)
         );
     }
     s.push_str("  }\n");
-    render_forward6(s, state);
+    // Isolation and `--internal` are per bridge, the same rules for both families.
+    super::render::render_forward(s, state);
     s.push_str("}\n");
 }
 
@@ -75,30 +76,4 @@ fn render_mapping6(s: &mut String, state: &FirewallState, m: &PortMapping) {
             proto = m.protocol.as_str(),
         );
     }
-}
-
-fn render_forward6(s: &mut String, state: &FirewallState) {
-    s.push_str("  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
-    let bridges: Vec<&str> = state.networks.values().map(|n| n.bridge.as_str()).collect();
-    for network in state.networks.values() {
-        let bridge = &network.bridge;
-        if network.internal {
-            let _ = writeln!(s, "    iifname \"{bridge}\" oifname != \"{bridge}\" drop");
-            let _ = writeln!(s, "    oifname \"{bridge}\" iifname != \"{bridge}\" drop");
-            continue;
-        }
-        let others: Vec<String> = bridges
-            .iter()
-            .filter(|other| **other != bridge)
-            .map(|other| format!("\"{other}\""))
-            .collect();
-        if !others.is_empty() {
-            let _ = writeln!(
-                s,
-                "    iifname \"{bridge}\" oifname {{ {} }} drop",
-                others.join(", ")
-            );
-        }
-    }
-    s.push_str("  }\n");
 }
