@@ -81,6 +81,42 @@ fn not_found_as_none(result: Result<Vec<u8>, Error>) -> Result<Option<Vec<u8>>, 
     }
 }
 
+/// An inspect command's `--format`: none (or empty) prints the indented JSON array, `json`
+/// is `{{json .}}`, anything else a Go template.
+pub fn inspect_template(format: Option<&str>) -> anyhow::Result<Option<Template>> {
+    Ok(format
+        .filter(|f| !f.is_empty())
+        .map(|f| Template::parse(if f == "json" { "{{json .}}" } else { f }))
+        .transpose()?)
+}
+
+/// Prints the objects an inspect command found (each through `template`, or all as one
+/// indented JSON array), then fails with exit code 1 and the daemon's words for those it did
+/// not find, as docker's CLI.
+pub fn print_inspected(
+    found: &[Vec<u8>],
+    missing: &[String],
+    template: Option<&Template>,
+) -> anyhow::Result<i32> {
+    match template {
+        Some(template) => {
+            for raw in found {
+                let value: Value = serde_json::from_slice(raw)?;
+                println!("{}", template.execute(&value)?);
+            }
+        }
+        None => println!("{}", indent_array(found)),
+    }
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    Err(StatusError {
+        message: missing.join("\n"),
+        code: 1,
+    }
+    .into())
+}
+
 /// `[` + elements joined by `,` + `]`, through [`indent`] with four spaces.
 pub fn indent_array(elements: &[Vec<u8>]) -> String {
     let mut joined = Vec::from(&b"["[..]);

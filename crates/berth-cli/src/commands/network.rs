@@ -7,11 +7,11 @@ use berth_client::{Body, Query};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use super::inspect::indent_array;
+use super::inspect::{inspect_template, print_inspected};
 use super::lifecycle::for_each;
 use super::network_create::{ConnectArgs, CreateArgs, DisconnectArgs};
 use super::ps::parse_filters;
-use crate::format::{ListFormat, Template, short_id};
+use crate::format::{ListFormat, short_id};
 use crate::{Ctx, StatusError};
 
 /// `berth network ...`
@@ -227,12 +227,7 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 
 fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
     let client = ctx.client()?;
-    let template = args
-        .format
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .map(|f| Template::parse(if f == "json" { "{{json .}}" } else { f }))
-        .transpose()?;
+    let template = inspect_template(args.format.as_deref())?;
     let query = Query::new().flag("verbose", args.verbose);
     let mut found = Vec::new();
     let mut missing = Vec::new();
@@ -245,23 +240,7 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
             Err(e) => return Err(e.into()),
         }
     }
-    match &template {
-        Some(template) => {
-            for raw in &found {
-                let value: Value = serde_json::from_slice(raw)?;
-                println!("{}", template.execute(&value)?);
-            }
-        }
-        None => println!("{}", indent_array(&found)),
-    }
-    if missing.is_empty() {
-        return Ok(0);
-    }
-    Err(StatusError {
-        message: missing.join("\n"),
-        code: 1,
-    }
-    .into())
+    print_inspected(&found, &missing, template.as_ref())
 }
 
 fn rm(ctx: &Ctx, args: RmArgs) -> anyhow::Result<i32> {

@@ -4,13 +4,13 @@ use berth_client::{Body, Query};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use super::inspect::indent_array;
+use super::inspect::{inspect_template, print_inspected};
 use super::lifecycle::for_each;
 use super::network::natural_cmp;
 use super::ps::parse_filters;
 use crate::format::units::human_size;
-use crate::format::{ListFormat, Template};
-use crate::{Ctx, StatusError};
+use crate::format::ListFormat;
+use crate::Ctx;
 
 /// `berth volume ...`
 #[derive(Subcommand, Debug)]
@@ -194,12 +194,7 @@ fn ls(ctx: &Ctx, args: LsArgs) -> anyhow::Result<i32> {
 
 fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
     let client = ctx.client()?;
-    let template = args
-        .format
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .map(|f| Template::parse(if f == "json" { "{{json .}}" } else { f }))
-        .transpose()?;
+    let template = inspect_template(args.format.as_deref())?;
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for name in &args.volumes {
@@ -211,23 +206,7 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
             Err(e) => return Err(e.into()),
         }
     }
-    match &template {
-        Some(template) => {
-            for raw in &found {
-                let value: Value = serde_json::from_slice(raw)?;
-                println!("{}", template.execute(&value)?);
-            }
-        }
-        None => println!("{}", indent_array(&found)),
-    }
-    if missing.is_empty() {
-        return Ok(0);
-    }
-    Err(StatusError {
-        message: missing.join("\n"),
-        code: 1,
-    }
-    .into())
+    print_inspected(&found, &missing, template.as_ref())
 }
 
 /// `value` with every object's keys in byte order, whatever serde_json's map keeps.
