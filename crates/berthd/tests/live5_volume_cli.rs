@@ -95,10 +95,12 @@ fn berth_volume_commands_match_docker() {
             "{{.Name}} {{.Driver}} {{.Scope}}",
         ],
     );
-    // docker joins labels in Go's random map order; ours are sorted.
+    // docker joins labels in Go's random map order; ours are sorted. (The filter is a
+    // substring match: `name=db` alone also matched generated hex names containing "db".)
+    let by_name = format!("name={db}");
     let labels = berth_ok(
         &d,
-        &["volume", "ls", "-f", "name=db", "--format", "{{.Labels}}"],
+        &["volume", "ls", "-f", &by_name, "--format", "{{.Labels}}"],
     );
     assert_eq!(labels.trim(), "tier=db,x=");
     same_as_docker(&d, &["volume", "inspect", &db, &scratch]);

@@ -8,9 +8,9 @@ use super::inspect::{inspect_template, print_inspected};
 use super::lifecycle::for_each;
 use super::network::natural_cmp;
 use super::ps::parse_filters;
-use crate::format::units::human_size;
-use crate::format::ListFormat;
 use crate::Ctx;
+use crate::format::ListFormat;
+use crate::format::units::human_size;
 
 /// `berth volume ...`
 #[derive(Subcommand, Debug)]
