@@ -67,7 +67,7 @@ pub struct CacheUsage {
     pub last_used: SystemTime,
 }
 
-/// Lists the step records that produced a layer and the cache mounts, oldest key first.
+/// Lists the step records that produced a layer (in key order), then the cache mounts.
 /// Records of metadata-only steps (ENV, LABEL…) hold no data and are left out, as BuildKit
 /// lists only records with a snapshot.
 pub fn cache_usage(store: &Store) -> Result<Vec<CacheUsage>, PruneError> {
@@ -79,7 +79,7 @@ pub fn cache_usage(store: &Store) -> Result<Vec<CacheUsage>, PruneError> {
         .collect();
     let index = store.snapshots.index();
     let mut found = Vec::new();
-    // (record, its chain, its layer's parent chain), to name parents once all are known.
+    // Each found record's (chain, parent chain), to name parents once all are known.
     let mut chains: Vec<(Digest, Option<Digest>)> = Vec::new();
     for (path, meta) in entries(&cache::dir(store))? {
         let Some(key) = record_key(&path) else {
@@ -102,11 +102,8 @@ pub fn cache_usage(store: &Store) -> Result<Vec<CacheUsage>, PruneError> {
             description: step_description(&record.config),
             shared: in_images.contains(&layer.digest),
             size: snapshot.size,
-            created: meta
-                .created()
-                .or_else(|_| meta.modified())
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-            last_used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            created: created(&meta),
+            last_used: last_written(&meta),
         });
     }
     for i in 0..found.len() {
@@ -129,14 +126,22 @@ pub fn cache_usage(store: &Store) -> Result<Vec<CacheUsage>, PruneError> {
             description: "cached mount (RUN --mount=type=cache)".to_string(),
             shared: false,
             size: tree_size(&path),
-            created: meta
-                .created()
-                .or_else(|_| meta.modified())
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-            last_used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            created: created(&meta),
+            last_used: last_written(&meta),
         });
     }
     Ok(found)
+}
+
+/// Birth time where the filesystem keeps one, else the last write.
+fn created(meta: &fs::Metadata) -> SystemTime {
+    meta.created().unwrap_or_else(|_| last_written(meta))
+}
+
+/// The last write: a record is rewritten when its step runs again, a cache mount's directory
+/// when a RUN adds or removes files at its top.
+fn last_written(meta: &fs::Metadata) -> SystemTime {
+    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// The step's instruction as the image history tells it (its last entry is this step's).
