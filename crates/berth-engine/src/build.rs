@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use berth_build::engine::{
-    BasePuller, OutputSink, PruneError, PruneOptions, PruneReport, SANDBOX_HOSTNAME,
+    BasePuller, CacheUsage, OutputSink, PruneError, PruneOptions, PruneReport, SANDBOX_HOSTNAME,
 };
 use berth_build::engine::{BuildOptions, RunNetwork, RunNetworkError, RunNetworkSetup};
 use berth_store::images::ImageRecord;
@@ -134,7 +134,16 @@ pub fn build(
 
 /// `docker builder prune`: step cache and cache mounts.
 pub fn prune(engine: &Engine, opts: &PruneOptions) -> Result<PruneReport, PruneError> {
-    berth_build::engine::prune(&engine.store, opts)
+    let report = berth_build::engine::prune(&engine.store, opts)?;
+    engine
+        .events
+        .publish_prune(crate::events::Pruned::BuildCache, report.space_reclaimed);
+    Ok(report)
+}
+
+/// `GET /system/df`'s build cache: the step records that hold a layer, and cache mounts.
+pub fn cache_usage(engine: &Engine) -> Result<Vec<CacheUsage>, PruneError> {
+    berth_build::engine::cache_usage(&engine.store)
 }
 
 impl HasKind for PruneError {

@@ -33,7 +33,7 @@ pub use config::DEFAULT_PATH;
 pub use error::BuildError;
 pub use layer::{LayerBlob, diff_upper};
 pub use network::{RunNetwork, RunNetworkError, RunNetworkSetup, SANDBOX_HOSTNAME};
-pub use prune::{PruneError, PruneOptions, PruneReport, prune};
+pub use prune::{CacheUsage, PruneError, PruneOptions, PruneReport, cache_usage, prune};
 pub use pull::BasePuller;
 pub use run::container_prefix;
 
