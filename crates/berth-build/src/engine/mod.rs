@@ -16,6 +16,7 @@ mod prune;
 mod pull;
 mod remote;
 mod run;
+mod sources;
 mod stage;
 mod stubs;
 mod sys;

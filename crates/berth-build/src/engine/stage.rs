@@ -78,6 +78,10 @@ struct CopySpec<'a> {
     checksum: Option<&'a str>,
     /// `--link`: the layer is made from an empty directory, independent of what is below.
     link: bool,
+    /// `--exclude` patterns (matched below each source).
+    exclude: &'a [String],
+    /// COPY `--parents`.
+    parents: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -307,12 +311,6 @@ impl<'a> Builder<'a> {
                 return Ok(());
             }
             Instruction::Copy(c) => {
-                if c.parents || !c.exclude.is_empty() {
-                    return Err(BuildError::Unsupported {
-                        line,
-                        feature: "COPY --parents and --exclude",
-                    });
-                }
                 let spec = CopySpec {
                     keyword: "COPY",
                     sources: &c.files.sources,
@@ -325,16 +323,12 @@ impl<'a> Builder<'a> {
                     remote: Vec::new(),
                     checksum: None,
                     link: c.link,
+                    exclude: &c.exclude,
+                    parents: c.parents,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
             Instruction::Add(a) => {
-                if !a.exclude.is_empty() {
-                    return Err(BuildError::Unsupported {
-                        line,
-                        feature: "ADD --exclude",
-                    });
-                }
                 if a.files.sources.iter().any(|s| is_git(s)) {
                     return Err(BuildError::Unsupported {
                         line,
@@ -370,6 +364,8 @@ impl<'a> Builder<'a> {
                     remote,
                     checksum: a.checksum.as_deref(),
                     link: a.link,
+                    exclude: &a.exclude,
+                    parents: false,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
