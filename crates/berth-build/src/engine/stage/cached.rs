@@ -54,7 +54,11 @@ impl Builder<'_> {
                 // then replaces the fresh one so history times match the first build.
                 self.step_uncached(state, step, meta, build_args, visiting)?;
             } else {
-                state.layers.extend(entry.layer);
+                if let Some(layer) = entry.layer {
+                    let keyword = step.instruction.keyword();
+                    let layer = self.in_build_compression(layer, step.start_line, keyword)?;
+                    state.layers.push(layer);
+                }
                 state.chain = entry.chain;
                 self.steps_cached += 1;
                 self.say(" ---> Using cache\n");
