@@ -33,6 +33,14 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         _ => return Err(not_found(&ctx)),
     }
     let q = http::query(&req);
+    if layer_compression(&q)? != "gzip" {
+        // berth_engine::build::BuildRequest has no compression field yet: refused rather than
+        // silently built as gzip (berth-build itself makes zstd layers).
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "compression=zstd is not wired through the daemon yet (berth-engine BuildRequest)",
+        ));
+    }
     let build_args: BTreeMap<String, String> = json_map(&q, "buildargs")?
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -113,6 +121,18 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
     ))
 }
 
+/// `compression` (Berth's own; the classic API has none, so docker's CLI never sends it):
+/// `gzip` (also when absent or empty) or `zstd`.
+fn layer_compression(q: &std::collections::HashMap<String, String>) -> http::Result<&'static str> {
+    match q.get("compression").map(String::as_str) {
+        None | Some("") | Some("gzip") => Ok("gzip"),
+        Some("zstd") => Ok("zstd"),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "invalid compression {other:?}: want gzip or zstd"
+        ))),
+    }
+}
+
 /// A JSON object query parameter (`buildargs`, `labels`); absent or empty is empty.
 fn json_map(
     q: &std::collections::HashMap<String, String>,
@@ -141,4 +161,21 @@ fn line(value: &serde_json::Value) -> Bytes {
     let mut bytes = serde_json::to_vec(value).unwrap_or_default();
     bytes.push(b'\n');
     Bytes::from(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_parameter() {
+        let q = |v: &str| std::collections::HashMap::from([("compression".into(), v.into())]);
+        assert_eq!(layer_compression(&Default::default()).unwrap(), "gzip");
+        assert_eq!(layer_compression(&q("")).unwrap(), "gzip");
+        assert_eq!(layer_compression(&q("gzip")).unwrap(), "gzip");
+        assert_eq!(layer_compression(&q("zstd")).unwrap(), "zstd");
+        let err = layer_compression(&q("xz")).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(err.message.contains("\"xz\""), "{}", err.message);
+    }
 }
