@@ -33,14 +33,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         _ => return Err(not_found(&ctx)),
     }
     let q = http::query(&req);
-    if layer_compression(&q)? != "gzip" {
-        // berth_engine::build::BuildRequest has no compression field yet: refused rather than
-        // silently built as gzip (berth-build itself makes zstd layers).
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "compression=zstd is not wired through the daemon yet (berth-engine BuildRequest)",
-        ));
-    }
+    let compression = layer_compression(&q)?.parse().unwrap_or_default();
     let build_args: BTreeMap<String, String> = json_map(&q, "buildargs")?
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -60,6 +53,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         pull: http::query_bool(&q, "pull"),
         // Berth's own (the classic API has none): a JSON array of stage names or indexes.
         no_cache_filter: json_list(&q, "nocachefilter")?,
+        compression,
     };
     let quiet = http::query_bool(&q, "q");
     let auths = auth::RegistryAuths::from_header(
