@@ -253,13 +253,20 @@ fn unpack(
     progress: &ProgressFn,
 ) -> Result<ImageRecord, ImageError> {
     let streamed = receive(inbox)?;
+    let downloaded = std::time::Instant::now();
     let (blobs, mut unpacked) = join_unpacking(streamed)?;
     let store = &engine.store;
     let store_err = |e: berth_store::StoreError| ImageError::Store(e);
     let diff_ids = config_diff_ids(engine, resolved)?;
+    let joined = downloaded.elapsed();
     if !blobs.is_empty() {
         store.sync_and_publish(blobs).map_err(store_err)?;
     }
+    tracing::debug!(
+        unpacking_after_download = ?joined,
+        sync = ?downloaded.elapsed() - joined,
+        "pull: layers unpacked and made durable"
+    );
     let mut parent: Option<Digest> = None;
     for (layer, diff_id) in resolved.layers.iter().zip(&diff_ids) {
         let chain = chain_id(parent.as_ref(), diff_id);

@@ -437,6 +437,7 @@ impl Extractor {
 fn copy_sparse(reader: &mut impl Read, writer: &mut File, buffer: &mut [u8]) -> io::Result<u64> {
     use std::io::{Seek, SeekFrom, Write};
     let mut total = 0u64;
+    let mut flushed = 0u64;
     let mut ends_in_hole = false;
     loop {
         let n = match reader.read(buffer) {
@@ -453,12 +454,23 @@ fn copy_sparse(reader: &mut impl Read, writer: &mut File, buffer: &mut [u8]) -> 
             writer.write_all(chunk)?;
         }
         total += n as u64;
+        // Big files start their writeback as they go: the sync that makes the layer durable
+        // then has little left to wait for.
+        if total - flushed >= WRITEBACK_STEP {
+            crate::writeback::start(&*writer, flushed, total - flushed);
+            flushed = total;
+        }
     }
     if ends_in_hole {
         writer.set_len(total)?;
     }
+    if flushed > 0 {
+        crate::writeback::start(&*writer, flushed, total - flushed);
+    }
     Ok(total)
 }
+
+const WRITEBACK_STEP: u64 = 8 << 20;
 
 /// Zero runs shorter than a block are written: a hole saves nothing there.
 const HOLE_MIN: usize = 4096;
