@@ -15,12 +15,17 @@ struct OwnLink {
 }
 
 impl OwnLink {
-    fn create() -> OwnLink {
+    /// `which` (0 or 1) keeps the links of this binary's tests apart.
+    fn create(which: u32) -> OwnLink {
         berth_testutil::require_root();
         let pid = std::process::id();
         let link = OwnLink {
-            name: format!("brt{pid}"),
-            addr: format!("10.213.{}.{}", (pid >> 8) % 256, pid % 250 + 2),
+            name: format!("brt{pid}{which}"),
+            addr: format!(
+                "10.213.{}.{}",
+                (pid >> 8) % 256,
+                (pid % 120) * 2 + 2 + which
+            ),
         };
         ip(&["link", "add", &link.name, "type", "bridge"]);
         ip(&[
@@ -52,7 +57,8 @@ fn ip(args: &[&str]) {
     );
 }
 
-/// `docker-registry` serving plain HTTP on `addr:<free port>`; killed on drop.
+/// `docker-registry` on `addr:<free port>`, plain HTTP or TLS with a self-signed
+/// certificate; killed on drop.
 struct PlainRegistry {
     child: Child,
     _dir: tempfile::TempDir,
@@ -61,7 +67,7 @@ struct PlainRegistry {
 }
 
 impl PlainRegistry {
-    fn start(addr: &str) -> PlainRegistry {
+    fn start(addr: &str, tls: bool) -> PlainRegistry {
         let program = berth_testutil::require_program("docker-registry");
         let dir = tempfile::Builder::new()
             .prefix(&format!("reg10-registry-{}-", std::process::id()))
@@ -73,14 +79,19 @@ impl PlainRegistry {
             .port();
         let domain = format!("{addr}:{port}");
         let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {domain}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .expect("registry config");
+        let mut text = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {domain}\n",
+            dir.path().join("data").display()
+        );
+        if tls {
+            let (cert, key) = self_signed(dir.path(), addr);
+            text.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        std::fs::write(&config, text).expect("registry config");
         let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
         let child = Command::new(program)
             .arg("serve")
@@ -102,6 +113,29 @@ impl PlainRegistry {
         }
         registry
     }
+}
+
+/// A certificate for `ip` that nothing trusts.
+fn self_signed(dir: &Path, ip: &str) -> (PathBuf, PathBuf) {
+    berth_testutil::require_program("openssl");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=reg10-test", "-addext"])
+        .arg(format!("subjectAltName=IP:{ip}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
 }
 
 impl Drop for PlainRegistry {
@@ -228,8 +262,8 @@ fn failure_text(out: &Output) -> String {
 
 #[test]
 fn insecure_registry_by_address_and_by_range_reaches_a_plain_http_registry() {
-    let link = OwnLink::create();
-    let registry = PlainRegistry::start(&link.addr);
+    let link = OwnLink::create(0);
+    let registry = PlainRegistry::start(&link.addr, false);
     let domain = registry.domain.clone();
     let name = format!("{domain}/reg10/busybox:1");
 
@@ -285,6 +319,41 @@ fn insecure_registry_by_address_and_by_range_reaches_a_plain_http_registry() {
         serde_json::json!(["::1/128", "127.0.0.0/8", "10.213.0.0/16"])
     );
     drop(by_range);
+    drop(registry);
+    drop(link);
+}
+
+/// A TLS registry whose certificate nothing trusts: refused without the flag, spoken to over
+/// HTTPS without verification with it (it has no plain HTTP to fall back to).
+#[test]
+fn insecure_registry_with_tls_is_used_without_certificate_checks() {
+    let link = OwnLink::create(1);
+    let registry = PlainRegistry::start(&link.addr, true);
+    let domain = registry.domain.clone();
+    let name = format!("{domain}/reg10/tls:1");
+
+    let plain = FlaggedDaemon::start(&[]);
+    plain.load_busybox();
+    plain.ok(&["tag", "fixtures/busybox:1.35", &name]);
+    let text = failure_text(&plain.docker(&["push", &name]));
+    assert!(
+        text.contains("https://")
+            && text.to_lowercase().contains("certificate")
+            && text.contains(&format!("--insecure-registry {domain}")),
+        "{text}"
+    );
+    drop(plain);
+
+    let insecure = FlaggedDaemon::start(&["--insecure-registry", &domain]);
+    insecure.load_busybox();
+    insecure.ok(&["tag", "fixtures/busybox:1.35", &name]);
+    let pushed_id = insecure.image_id(&name);
+    insecure.ok(&["push", &name]);
+    insecure.ok(&["rmi", &name]);
+    let out = insecure.ok(&["pull", &name]);
+    assert!(out.contains("Downloaded newer image"), "{out}");
+    assert_eq!(insecure.image_id(&name), pushed_id);
+    drop(insecure);
     drop(registry);
     drop(link);
 }

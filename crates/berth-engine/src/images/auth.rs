@@ -134,4 +134,16 @@ mod tests {
         );
         assert_eq!(registry_domain(""), "docker.io");
     }
+
+    #[test]
+    fn registry_config_reports_ranges_and_insecure_names() {
+        let config = registry_config(&["10.213.0.0/16".into(), "reg.lan:5000".into()]);
+        assert_eq!(
+            config["InsecureRegistryCIDRs"],
+            json!(["::1/128", "127.0.0.0/8", "10.213.0.0/16"])
+        );
+        assert_eq!(config["IndexConfigs"]["reg.lan:5000"]["Secure"], false);
+        assert_eq!(config["IndexConfigs"]["docker.io"]["Official"], true);
+        assert!(config["IndexConfigs"].get("10.213.0.0/16").is_none());
+    }
 }

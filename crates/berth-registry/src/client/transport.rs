@@ -284,13 +284,19 @@ impl RegistryClient {
     }
 }
 
-/// A failed request; an HTTPS request a plain-HTTP server answered says how to reach it.
+/// A failed request; an HTTPS request a plain-HTTP server answered, or whose certificate
+/// was refused, says how to reach the registry anyway.
 fn request_error(method: &Method, url: &Url, domain: &str, e: &reqwest::Error) -> ClientError {
     let mut detail = error_chain(e);
     if url.scheme() == "https" && looks_like_plain_http(&detail) {
         detail.push_str(&format!(
             " (the registry answered HTTPS in plain HTTP: if {domain} has no TLS, start berthd \
              with --insecure-registry {domain})"
+        ));
+    } else if url.scheme() == "https" && detail.contains("invalid peer certificate") {
+        detail.push_str(&format!(
+            " (to skip certificate checks for {domain}, start berthd with \
+             --insecure-registry {domain})"
         ));
     }
     ClientError::Request {
