@@ -6,7 +6,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use berth_build::engine::{
-    BasePuller, OutputSink, PruneError, PruneOptions, PruneReport, SANDBOX_HOSTNAME,
+    BasePuller, CacheUsage, Compression, OutputSink, PruneError, PruneOptions, PruneReport,
+    SANDBOX_HOSTNAME,
 };
 use berth_build::engine::{BuildOptions, RunNetwork, RunNetworkError, RunNetworkSetup};
 use berth_store::images::ImageRecord;
@@ -57,6 +58,8 @@ pub struct BuildRequest {
     pub pull: bool,
     /// `--no-cache-filter`: stages (names or indexes) whose steps run again.
     pub no_cache_filter: Vec<String>,
+    /// `--compression`: how new layers are compressed (gzip by default).
+    pub compression: Compression,
 }
 
 /// RUN steps join networks the way containers do: each step is a sandbox of the network
@@ -119,6 +122,7 @@ pub fn build(
         opts.labels = request.labels.clone();
         opts.pull = request.pull;
         opts.no_cache_filter = request.no_cache_filter.clone();
+        opts.compression = request.compression;
         opts.puller = puller;
         if let Some(mode) = request.network_mode.as_ref().filter(|m| !m.is_empty()) {
             opts.network_mode = mode.clone();
@@ -134,7 +138,16 @@ pub fn build(
 
 /// `docker builder prune`: step cache and cache mounts.
 pub fn prune(engine: &Engine, opts: &PruneOptions) -> Result<PruneReport, PruneError> {
-    berth_build::engine::prune(&engine.store, opts)
+    let report = berth_build::engine::prune(&engine.store, opts)?;
+    engine
+        .events
+        .publish_prune(crate::events::Pruned::BuildCache, report.space_reclaimed);
+    Ok(report)
+}
+
+/// `GET /system/df`'s build cache: the step records that hold a layer, and cache mounts.
+pub fn cache_usage(engine: &Engine) -> Result<Vec<CacheUsage>, PruneError> {
+    berth_build::engine::cache_usage(&engine.store)
 }
 
 impl HasKind for PruneError {

@@ -66,6 +66,37 @@ impl Event {
     }
 }
 
+/// What a prune removed: each prune publishes Docker's `prune` event of its object type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pruned {
+    Containers,
+    Images,
+    Volumes,
+    Networks,
+    BuildCache,
+}
+
+impl Pruned {
+    /// The event `Type` dockerd uses for it.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            Pruned::Containers => "container",
+            Pruned::Images => "image",
+            Pruned::Volumes => "volume",
+            Pruned::Networks => "network",
+            Pruned::BuildCache => "builder",
+        }
+    }
+}
+
+impl Event {
+    /// dockerd's prune event: no actor ID, the bytes freed in the `reclaimed` attribute.
+    pub fn prune(what: Pruned, reclaimed: u64) -> Event {
+        let attrs = BTreeMap::from([("reclaimed".to_string(), reclaimed.to_string())]);
+        Event::new(what.event_type(), "prune", "", attrs)
+    }
+}
+
 /// Returns false when the subscriber is gone (it is then dropped).
 pub type Subscriber = Box<dyn Fn(&Event) -> bool + Send + Sync>;
 
@@ -96,6 +127,12 @@ impl EventBus {
         inner.history.push_back(event);
     }
 
+    /// Publishes the `prune` event of a finished prune (sent even when nothing went, as
+    /// dockerd does).
+    pub fn publish_prune(&self, what: Pruned, reclaimed: u64) {
+        self.publish(Event::prune(what, reclaimed));
+    }
+
     /// Registers `subscriber` and returns the kept events at or after `since_nanos` (to replay
     /// first), atomically: no event is missed or seen twice.
     pub fn subscribe(&self, since_nanos: Option<i64>, subscriber: Subscriber) -> Vec<Event> {
@@ -116,6 +153,17 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_events_carry_reclaimed_and_no_actor() {
+        let json = serde_json::to_value(Event::prune(Pruned::Volumes, 42)).unwrap();
+        assert_eq!(json["Type"], "volume");
+        assert_eq!(json["Action"], "prune");
+        assert_eq!(json["Actor"]["ID"], "");
+        assert_eq!(json["Actor"]["Attributes"]["reclaimed"], "42");
+        let builder = serde_json::to_value(Event::prune(Pruned::BuildCache, 0)).unwrap();
+        assert_eq!(builder["Type"], "builder");
+    }
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

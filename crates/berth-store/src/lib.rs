@@ -27,6 +27,7 @@ pub mod inspect;
 pub mod layer;
 pub mod snapshot;
 mod store;
+mod writeback;
 
 pub use content::{ContentError, ContentStore};
 pub use gc_roots::{GcRootError, GcRoots};

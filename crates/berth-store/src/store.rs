@@ -10,7 +10,7 @@ use berth_oci::{Digest, media_type};
 use serde_json::json;
 
 use crate::archive::{self, ArchiveError, ArchiveFormat};
-use crate::content::{ContentError, ContentStore};
+use crate::content::{ContentError, ContentStore, PendingBlob};
 use crate::image_plan::{ImagePlan, PlannedLayer};
 use crate::images::{
     ImageError, ImageRecord, ImageStore, ImageUsers, LayerRef, RemoveOutcome, time,
@@ -85,6 +85,18 @@ impl Store {
     /// Keeps garbage collection away while the holder ingests blobs and then registers the
     /// image that references them (e.g. a registry pull). Hold one lease per operation; do not
     /// nest leases in one thread (a waiting collector would deadlock them).
+    /// Makes everything written to the store so far durable with one filesystem sync, then
+    /// publishes `blobs` (see [`crate::content::BlobWriter::commit_deferred`]). Layers from
+    /// [`crate::snapshot::Snapshotter::unpack_pending`] finished before this call may be
+    /// recorded after it.
+    pub fn sync_and_publish(&self, blobs: Vec<PendingBlob>) -> Result<(), StoreError> {
+        crate::fsutil::sync_filesystem(&self.root).map_err(|source| StoreError::Root {
+            path: self.root.clone(),
+            source,
+        })?;
+        Ok(self.content.publish(blobs)?)
+    }
+
     pub fn lease(&self) -> ContentLease<'_> {
         ContentLease {
             _guard: self.writing(),

@@ -432,3 +432,42 @@ fn no_cache_filter_reruns_only_the_named_stage() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("invalid nocachefilter"), "{answer}");
 }
+
+#[test]
+fn compression_zstd_makes_zstd_layers_that_run() {
+    const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    let d = Daemon::start();
+    let ctx = context(
+        &d,
+        "zstd",
+        &[
+            ("Dockerfile", "FROM busybox\nCOPY hello.txt /hello.txt\n"),
+            ("hello.txt", "from a zstd layer\n"),
+        ],
+    );
+    let zstd_blobs = || {
+        std::fs::read_dir(d.data_root().join("store/blobs/sha256"))
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                let mut head = [0u8; 4];
+                std::fs::File::open(e.path())
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                    .is_ok()
+                    && head == ZSTD_MAGIC
+            })
+            .count()
+    };
+    berth_ok(&d, &["build", "-t", "gz", &ctx], None);
+    assert_eq!(zstd_blobs(), 0);
+    berth_ok(
+        &d,
+        &["build", "--compression", "zstd", "-t", "zst", &ctx],
+        None,
+    );
+    assert_eq!(zstd_blobs(), 1);
+    let out = berth_ok(&d, &["run", "--rm", "zst", "cat", "/hello.txt"], None);
+    assert_eq!(out, "from a zstd layer\n");
+    let refused = berth(&d, &["build", "--compression", "lz4", &ctx], None);
+    assert!(!refused.status.success());
+}

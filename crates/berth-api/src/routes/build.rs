@@ -33,6 +33,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         _ => return Err(not_found(&ctx)),
     }
     let q = http::query(&req);
+    let compression = layer_compression(&q)?.parse().unwrap_or_default();
     let build_args: BTreeMap<String, String> = json_map(&q, "buildargs")?
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -52,6 +53,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         pull: http::query_bool(&q, "pull"),
         // Berth's own (the classic API has none): a JSON array of stage names or indexes.
         no_cache_filter: json_list(&q, "nocachefilter")?,
+        compression,
     };
     let quiet = http::query_bool(&q, "q");
     let auths = auth::RegistryAuths::from_header(
@@ -113,6 +115,18 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
     ))
 }
 
+/// `compression` (Berth's own; the classic API has none, so docker's CLI never sends it):
+/// `gzip` (also when absent or empty) or `zstd`.
+fn layer_compression(q: &std::collections::HashMap<String, String>) -> http::Result<&'static str> {
+    match q.get("compression").map(String::as_str) {
+        None | Some("") | Some("gzip") => Ok("gzip"),
+        Some("zstd") => Ok("zstd"),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "invalid compression {other:?}: want gzip or zstd"
+        ))),
+    }
+}
+
 /// A JSON object query parameter (`buildargs`, `labels`); absent or empty is empty.
 fn json_map(
     q: &std::collections::HashMap<String, String>,
@@ -141,4 +155,21 @@ fn line(value: &serde_json::Value) -> Bytes {
     let mut bytes = serde_json::to_vec(value).unwrap_or_default();
     bytes.push(b'\n');
     Bytes::from(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_parameter() {
+        let q = |v: &str| std::collections::HashMap::from([("compression".into(), v.into())]);
+        assert_eq!(layer_compression(&Default::default()).unwrap(), "gzip");
+        assert_eq!(layer_compression(&q("")).unwrap(), "gzip");
+        assert_eq!(layer_compression(&q("gzip")).unwrap(), "gzip");
+        assert_eq!(layer_compression(&q("zstd")).unwrap(), "zstd");
+        let err = layer_compression(&q("xz")).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(err.message.contains("\"xz\""), "{}", err.message);
+    }
 }

@@ -220,10 +220,9 @@ async fn create(ctx: Ctx, req: Req) -> http::Result<Resp> {
     }
 }
 
-/// `GET /system/df`, API 1.41 shape: layer total, images (with container counts), containers
-/// with their sizes, and the volume and build-cache lists this part of the daemon does not
-/// own (empty).
-pub async fn system_df(ctx: Ctx, _req: Req) -> http::Result<Resp> {
+/// The image half of `GET /system/df` (see `system_df.rs`): the layer total and every image
+/// with its container count and the bytes it shares with other images.
+pub(crate) async fn images_disk_usage(ctx: &Ctx) -> http::Result<(u64, serde_json::Value)> {
     let (layers_size, images) = blocking(&ctx.engine, |e| {
         let options = ListOptions {
             all: true,
@@ -249,25 +248,5 @@ pub async fn system_df(ctx: Ctx, _req: Req) -> http::Result<Resp> {
         Ok((usage.layers_size, images))
     })
     .await?;
-    // Docker lists every container with its sizes here (the `Containers` rows of `system df`).
-    let containers = super::containers::blocking(&ctx, |e| {
-        e.list_containers(&berth_engine::containers::ListOptions {
-            all: true,
-            limit: None,
-            size: true,
-            filters: HashMap::new(),
-        })
-    })
-    .await?;
-    Ok(http::json(
-        StatusCode::OK,
-        &json!({
-            "LayersSize": layers_size,
-            "Images": with_virtual_size(images),
-            "Containers": containers,
-            "Volumes": [],
-            "BuildCache": [],
-            "BuilderSize": 0,
-        }),
-    ))
+    Ok((layers_size, json!(with_virtual_size(images))))
 }

@@ -8,4 +8,5 @@ pub mod exec;
 pub mod images;
 pub mod networks;
 pub mod system;
+pub mod system_df;
 pub mod volumes;

@@ -157,6 +157,10 @@ async fn prune(ctx: &Ctx, req: &Req) -> http::Result<Resp> {
             .events
             .publish(network::event("destroy", record, None));
     }
+    // Networks hold no disk space: dockerd reports 0.
+    ctx.engine
+        .events
+        .publish_prune(berth_engine::events::Pruned::Networks, 0);
     Ok(http::json(
         StatusCode::OK,
         &NetworkPruneResponse {

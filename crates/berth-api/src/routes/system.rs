@@ -15,7 +15,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         (&Method::GET, ["version"]) => Ok(http::json(StatusCode::OK, &version())),
         (&Method::GET, ["info"]) => Ok(http::json(StatusCode::OK, &info(&ctx))),
         (&Method::GET, ["events"]) => super::events::stream(ctx, req).await,
-        (&Method::GET, ["system", "df"]) => super::images::system_df(ctx, req).await,
+        (&Method::GET, ["system", "df"]) => super::system_df::handle(ctx, req).await,
         _ => Err(not_found(&ctx)),
     }
 }

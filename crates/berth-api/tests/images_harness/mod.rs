@@ -315,11 +315,16 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 /// A private berth-registry on a free loopback port.
 pub struct Registry {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub addr: String,
 }
 
 impl Registry {
+    /// Where the registry keeps its files (tests corrupt blobs there).
+    pub fn storage(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// `htpasswd`: users and passwords to require (basic auth), or none for an open registry.
     pub fn start(htpasswd: &[(&str, &str)]) -> Registry {
         let dir = tempfile::Builder::new()
@@ -352,7 +357,7 @@ impl Registry {
         // Owned by the guard from here on: killed on Drop even if the start times out.
         let mut registry = Registry {
             child,
-            _dir: dir,
+            dir,
             addr: String::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -16,7 +16,7 @@ use berth_store::{GcRoots, PlannedLayer, Store};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::copy::expand_source;
+use super::sources;
 use crate::dockerignore::Matcher;
 
 /// A step's cache key, built from its inputs in a fixed order.
@@ -128,75 +128,129 @@ pub fn store_entry(store: &Store, key: &CacheKey, entry: &CacheEntry) -> io::Res
     fs::rename(&tmp, dir.join(format!("{}.json", key.0)))
 }
 
+/// What a COPY/ADD reads: `--parents` and `--exclude` (an excluded file never changes the key).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceFilter<'a> {
+    pub parents: bool,
+    pub exclude: Option<&'a Matcher>,
+}
+
 /// Digest of the files a COPY/ADD from the context reads: paths, types, modes, sizes, link
-/// targets and contents (not mtimes, like BuildKit), after wildcards and `.dockerignore`.
+/// targets and contents (not mtimes, like BuildKit), after wildcards, `.dockerignore` and
+/// `--exclude`.
 pub fn sources_digest(
     root: &Path,
     sources: &[String],
     ignore: Option<&Matcher>,
+    filter: SourceFilter,
 ) -> io::Result<String> {
     let mut hasher = Sha256::new();
     for source in sources {
         hasher.update(format!("source\0{source}\0"));
-        let found = expand_source(root, source)
-            .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e.to_string()))?;
-        for (rel, path) in found {
-            hash_tree(&mut hasher, &path, &rel, ignore, true)?;
+        let found = sources::find(root, source, filter.parents);
+        if found.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("source {source:?} not found"),
+            ));
+        }
+        let walk = Walk {
+            ignore,
+            exclude: filter.exclude,
+        };
+        for found in found {
+            if let (Some(exclude), Some(path)) = (filter.exclude, &found.exclude_self)
+                && exclude.matches(path, found.path.is_dir())
+            {
+                continue;
+            }
+            hasher.update(format!("kept\0{}\0", found.kept.as_deref().unwrap_or("")));
+            walk.hash_tree(
+                &mut hasher,
+                &found.path,
+                (&found.rel, &found.exclude_prefix),
+                true,
+            )?;
         }
     }
     Ok(hex(&hasher.finalize()))
 }
 
-fn hash_tree(
-    hasher: &mut Sha256,
-    path: &Path,
-    rel: &str,
-    ignore: Option<&Matcher>,
-    top: bool,
-) -> io::Result<()> {
-    let meta = if top {
-        fs::metadata(path)?
-    } else {
-        fs::symlink_metadata(path)?
-    };
-    if !top && ignore.is_some_and(|m| m.matches(rel, meta.is_dir())) && !meta.is_dir() {
-        return Ok(());
-    }
-    hasher.update(format!(
-        "{rel}\0{:o}\0{}\0{}\0{}\0",
-        meta.mode(),
-        meta.uid(),
-        meta.gid(),
-        meta.len()
-    ));
-    let kind = meta.file_type();
-    if kind.is_symlink() {
-        hasher.update(fs::read_link(path)?.as_os_str().as_encoded_bytes());
-    } else if kind.is_file() {
-        let mut file = fs::File::open(path)?;
-        let mut buf = [0u8; 64 * 1024];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
+struct Walk<'a> {
+    ignore: Option<&'a Matcher>,
+    exclude: Option<&'a Matcher>,
+}
+
+impl Walk<'_> {
+    /// `paths`: relative to the root (for `.dockerignore`) and the path `--exclude` tests.
+    fn hash_tree(
+        &self,
+        hasher: &mut Sha256,
+        path: &Path,
+        (rel, excluded_as): (&str, &str),
+        top: bool,
+    ) -> io::Result<()> {
+        let meta = if top {
+            fs::metadata(path)?
+        } else {
+            fs::symlink_metadata(path)?
+        };
+        if !top && self.ignore.is_some_and(|m| m.matches(rel, meta.is_dir())) && !meta.is_dir() {
+            return Ok(());
+        }
+        if !top
+            && self
+                .exclude
+                .is_some_and(|m| m.matches(excluded_as, meta.is_dir()))
+        {
+            return Ok(());
+        }
+        hasher.update(format!(
+            "{rel}\0{:o}\0{}\0{}\0{}\0",
+            meta.mode(),
+            meta.uid(),
+            meta.gid(),
+            meta.len()
+        ));
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            hasher.update(fs::read_link(path)?.as_os_str().as_encoded_bytes());
+        } else if kind.is_file() {
+            let mut file = fs::File::open(path)?;
+            let mut buf = [0u8; 64 * 1024];
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
             }
-            hasher.update(&buf[..n]);
-        }
-    } else if kind.is_dir() {
-        let mut names: Vec<_> = fs::read_dir(path)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort();
-        for name in names {
-            let child = if rel.is_empty() {
-                name.to_string_lossy().into_owned()
-            } else {
-                format!("{rel}/{}", name.to_string_lossy())
+        } else if kind.is_dir() {
+            let mut names: Vec<_> = fs::read_dir(path)?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<io::Result<_>>()?;
+            names.sort();
+            let join = |base: &str, name: &str| {
+                if base.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{base}/{name}")
+                }
             };
-            hash_tree(hasher, &path.join(&name), &child, ignore, false)?;
+            for name in names {
+                let text = name.to_string_lossy();
+                let child = join(rel, &text);
+                let child_excluded_as = join(excluded_as, &text);
+                self.hash_tree(
+                    hasher,
+                    &path.join(&name),
+                    (&child, &child_excluded_as),
+                    false,
+                )?;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

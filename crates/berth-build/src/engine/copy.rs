@@ -8,6 +8,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::paths::{clean_relative, scoped_resolve};
+use super::sources::{self, SourceMatch};
 use super::users::Ids;
 use crate::dockerignore::Matcher;
 
@@ -44,26 +45,30 @@ pub struct CopyRequest<'a> {
     pub chmod: Option<u32>,
     /// ADD: local tar archives are extracted instead of copied.
     pub extract_archives: bool,
+    /// `--exclude`: what is left out, matched below each source.
+    pub exclude: Option<&'a Matcher>,
+    /// `--parents`: the sources' directories (below a `/./` pivot) are kept.
+    pub parents: bool,
 }
 
 /// Performs the copy into `rootfs`; returns how many entries were written.
 pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> Result<usize, CopyError> {
     let mut matched = Vec::new();
     for source in req.sources {
-        let found = expand_source(req.src_root, source)?;
+        let found = sources::find(req.src_root, source, req.parents);
         if found.is_empty() {
             return Err(CopyError::SourceMissing {
                 source_path: source.clone(),
             });
         }
-        matched.extend(found);
+        matched.extend(found.into_iter().filter(|m| !req.excludes_match(m)));
     }
     let dest_abs = if req.dest.starts_with('/') {
         req.dest.to_string()
     } else {
         format!("{}/{}", req.workdir.trim_end_matches('/'), req.dest)
     };
-    let dest_is_dir_syntax = req.dest.ends_with('/') || req.dest.ends_with("/.");
+    let dest_is_dir_syntax = req.dest.ends_with('/') || req.dest.ends_with("/.") || req.parents;
     if matched.len() > 1 && !dest_is_dir_syntax {
         return Err(CopyError::DestNotDir {
             dest: req.dest.to_string(),
@@ -71,15 +76,30 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> Result<usize, CopyError> {
     }
     let dest = scoped_resolve(rootfs, &clean_relative(&dest_abs), true);
     let mut writer = Writer { req, written: 0 };
-    for (rel, path) in matched {
-        let meta = fs::metadata(&path).map_err(io_at(&path))?;
+    for found in matched {
+        let path = &found.path;
+        let meta = fs::metadata(path).map_err(io_at(path))?;
+        if let Some(kept) = &found.kept {
+            writer.make_dirs(rootfs, &dest)?;
+            writer.kept_parents(&found, kept, &dest)?;
+            if kept.is_empty() {
+                writer.children(path, &found.rel, &found.exclude_prefix, &dest)?;
+            } else {
+                let top = Top {
+                    rel: &found.rel,
+                    exclude: &found.exclude_prefix,
+                };
+                writer.entry(path, top, &dest.join(kept), &meta)?;
+            }
+            continue;
+        }
         let into_dir = dest_is_dir_syntax || matched_len_gt1(req) || dest.is_dir();
         if meta.is_dir() {
             writer.make_dirs(rootfs, &dest)?;
-            writer.children(&path, &rel, &dest)?;
-        } else if req.extract_archives && is_tar(&path) {
+            writer.children(path, &found.rel, &found.exclude_prefix, &dest)?;
+        } else if req.extract_archives && is_tar(path) {
             writer.make_dirs(rootfs, &dest)?;
-            writer.extract(&path, &dest)?;
+            writer.extract(path, &dest)?;
         } else {
             let target = if into_dir {
                 let name = path.file_name().map(PathBuf::from).unwrap_or_default();
@@ -90,67 +110,36 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> Result<usize, CopyError> {
             if let Some(parent) = target.parent() {
                 writer.make_dirs(rootfs, parent)?;
             }
-            writer.entry(&path, &rel, &target, &meta)?;
+            let top = Top {
+                rel: &found.rel,
+                exclude: &found.exclude_prefix,
+            };
+            writer.entry(path, top, &target, &meta)?;
         }
     }
     Ok(writer.written)
+}
+
+impl CopyRequest<'_> {
+    /// Whether `--exclude` leaves out a whole match.
+    fn excludes_match(&self, found: &SourceMatch) -> bool {
+        match (&self.exclude, &found.exclude_self) {
+            (Some(exclude), Some(path)) => exclude.matches(path, found.path.is_dir()),
+            _ => false,
+        }
+    }
 }
 
 fn matched_len_gt1(req: &CopyRequest) -> bool {
     req.sources.len() > 1
 }
 
-/// A source with wildcards matched per path component (Go's filepath.Match rules); each
-/// result as (path relative to the root, resolved path).
-pub(super) fn expand_source(
-    root: &Path,
-    source: &str,
-) -> Result<Vec<(String, PathBuf)>, CopyError> {
-    let rel = clean_relative(source);
-    if !rel.contains(['*', '?', '[']) {
-        let path = scoped_resolve(root, &rel, true);
-        return Ok(if fs::symlink_metadata(&path).is_ok() {
-            vec![(rel, path)]
-        } else {
-            Vec::new()
-        });
-    }
-    let mut found = vec![(String::new(), root.to_path_buf())];
-    for component in rel.split('/').filter(|c| !c.is_empty()) {
-        let mut next = Vec::new();
-        for (prefix, dir) in found {
-            let join = |name: &str| {
-                if prefix.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{prefix}/{name}")
-                }
-            };
-            if !component.contains(['*', '?', '[']) {
-                let path = dir.join(component);
-                if fs::symlink_metadata(&path).is_ok() {
-                    next.push((join(component), path));
-                }
-                continue;
-            }
-            let Ok(pattern) = crate::dockerignore::Pattern::new(component) else {
-                continue;
-            };
-            let Ok(entries) = fs::read_dir(&dir) else {
-                continue;
-            };
-            let mut names: Vec<String> = entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|name| pattern.matches(name))
-                .collect();
-            names.sort();
-            for name in names {
-                next.push((join(&name), dir.join(&name)));
-            }
-        }
-        found = next;
-    }
-    Ok(found)
+/// An entry's paths: relative to the source root (for `.dockerignore`) and the one
+/// `--exclude` tests.
+#[derive(Clone, Copy)]
+struct Top<'p> {
+    rel: &'p str,
+    exclude: &'p str,
 }
 
 fn is_tar(path: &Path) -> bool {
@@ -199,24 +188,46 @@ impl Writer<'_> {
         std::os::unix::fs::lchown(dir, Some(ids.uid), Some(ids.gid)).map_err(io_at(dir))
     }
 
-    fn children(&mut self, src: &Path, rel: &str, dest: &Path) -> Result<(), CopyError> {
+    /// The entries of directory `src` into `dest`; `exclude` is the path `--exclude` tests
+    /// for `src` ("" for a source's top).
+    fn children(
+        &mut self,
+        src: &Path,
+        rel: &str,
+        exclude: &str,
+        dest: &Path,
+    ) -> Result<(), CopyError> {
         let mut names: Vec<_> = fs::read_dir(src)
             .map_err(io_at(src))?
             .filter_map(|e| e.ok().map(|e| e.file_name()))
             .collect();
         names.sort();
+        let join = |base: &str, name: &str| {
+            if base.is_empty() {
+                name.to_string()
+            } else {
+                format!("{base}/{name}")
+            }
+        };
         for name in names {
             let path = src.join(&name);
-            let child_rel = if rel.is_empty() {
-                name.to_string_lossy().into_owned()
-            } else {
-                format!("{rel}/{}", name.to_string_lossy())
-            };
+            let name_text = name.to_string_lossy();
+            let child_rel = join(rel, &name_text);
+            let child_exclude = join(exclude, &name_text);
             let meta = fs::symlink_metadata(&path).map_err(io_at(&path))?;
-            if self.ignored(&child_rel, meta.is_dir()) {
+            if self.ignored(&child_rel, meta.is_dir())
+                || self
+                    .req
+                    .exclude
+                    .is_some_and(|m| m.matches(&child_exclude, meta.is_dir()))
+            {
                 continue;
             }
-            self.entry(&path, &child_rel, &dest.join(&name), &meta)?;
+            let top = Top {
+                rel: &child_rel,
+                exclude: &child_exclude,
+            };
+            self.entry(&path, top, &dest.join(&name), &meta)?;
         }
         let meta = fs::metadata(src).map_err(io_at(src))?;
         if rel.is_empty() || !dest.exists() {
@@ -225,10 +236,42 @@ impl Writer<'_> {
         set_mtime(dest, &meta)
     }
 
+    /// `--parents`: the directories above a kept path, made like their sources (mode, owner,
+    /// mtime) where the destination lacks them.
+    fn kept_parents(
+        &mut self,
+        found: &SourceMatch,
+        kept: &str,
+        dest: &Path,
+    ) -> Result<(), CopyError> {
+        let parts: Vec<&str> = kept.split('/').filter(|p| !p.is_empty()).collect();
+        let mut target = dest.to_path_buf();
+        for (depth, part) in parts.iter().enumerate().take(parts.len().saturating_sub(1)) {
+            target.push(part);
+            if target.is_dir() {
+                continue;
+            }
+            // The source directory `parts.len() - 1 - depth` levels above the match.
+            let Some(source) = found.path.ancestors().nth(parts.len() - 1 - depth) else {
+                continue;
+            };
+            let meta = fs::metadata(source).map_err(io_at(source))?;
+            let ids = self.owner_of(&meta);
+            fs::create_dir(&target).map_err(io_at(&target))?;
+            let mode = meta.mode() & 0o7777;
+            std::os::unix::fs::lchown(&target, Some(ids.uid), Some(ids.gid))
+                .map_err(io_at(&target))?;
+            fs::set_permissions(&target, fs::Permissions::from_mode(mode))
+                .map_err(io_at(&target))?;
+            set_mtime(&target, &meta)?;
+        }
+        Ok(())
+    }
+
     fn entry(
         &mut self,
         src: &Path,
-        rel: &str,
+        top: Top,
         dest: &Path,
         meta: &fs::Metadata,
     ) -> Result<(), CopyError> {
@@ -251,7 +294,7 @@ impl Writer<'_> {
             std::os::unix::fs::lchown(dest, Some(ids.uid), Some(ids.gid)).map_err(io_at(dest))?;
             fs::set_permissions(dest, fs::Permissions::from_mode(mode)).map_err(io_at(dest))?;
             self.written += 1;
-            self.children(src, rel, dest)?;
+            self.children(src, top.rel, top.exclude, dest)?;
             return set_mtime(dest, meta);
         }
         if kind.is_symlink() {

@@ -1,18 +1,21 @@
 //! An overlay upper dir becomes an OCI layer: a canonical tar (sorted entries, numeric owners,
-//! no atime/ctime, overlay whiteouts as `.wh.` files, opaque dirs as `.wh..wh..opq`), gzip'd
-//! with a fixed gzip header, so identical trees give identical digests.
+//! no atime/ctime, overlay whiteouts as `.wh.` files, opaque dirs as `.wh..wh..opq`),
+//! compressed deterministically (gzip by default, or zstd), so identical trees give identical
+//! digests.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use berth_oci::Digest;
 use sha2::{Digest as _, Sha256};
 
+use super::compression::Compression;
+
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
-/// A layer ready to be ingested.
+/// A gzip layer ready to be ingested.
 #[derive(Debug)]
 pub struct LayerBlob {
     pub gzip: Vec<u8>,
@@ -20,9 +23,33 @@ pub struct LayerBlob {
     pub digest: Digest,
 }
 
-/// Writes `upper` as a layer. `None` when the directory holds nothing (the step changed no
-/// file). `clamp_mtime` caps every mtime (BuildKit's SOURCE_DATE_EPOCH rewriting).
+/// A layer ready to be ingested, in the compression asked for.
+#[derive(Debug)]
+pub struct EncodedLayer {
+    pub data: Vec<u8>,
+    pub media_type: &'static str,
+    pub diff_id: Digest,
+    pub digest: Digest,
+}
+
+/// Writes `upper` as a gzip layer. `None` when the directory holds nothing (the step changed
+/// no file). `clamp_mtime` caps every mtime (BuildKit's SOURCE_DATE_EPOCH rewriting).
 pub fn diff_upper(upper: &Path, clamp_mtime: Option<u64>) -> io::Result<Option<LayerBlob>> {
+    Ok(
+        encode_upper(upper, clamp_mtime, Compression::Gzip)?.map(|layer| LayerBlob {
+            gzip: layer.data,
+            diff_id: layer.diff_id,
+            digest: layer.digest,
+        }),
+    )
+}
+
+/// [`diff_upper`] in the given compression.
+pub fn encode_upper(
+    upper: &Path,
+    clamp_mtime: Option<u64>,
+    compression: Compression,
+) -> io::Result<Option<EncodedLayer>> {
     if fs::read_dir(upper)?.next().is_none() {
         return Ok(None);
     }
@@ -35,14 +62,11 @@ pub fn diff_upper(upper: &Path, clamp_mtime: Option<u64>) -> io::Result<Option<L
     writer.children(upper, Path::new(""))?;
     let tar = builder.into_inner()?;
     let diff_id = Digest::from_sha256_bytes(&Sha256::digest(&tar));
-    let mut gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::default());
-    gz.write_all(&tar)?;
-    let gzip = gz.finish()?;
-    let digest = Digest::from_sha256_bytes(&Sha256::digest(&gzip));
-    Ok(Some(LayerBlob {
-        gzip,
+    let data = compression.compress(&tar)?;
+    let digest = Digest::from_sha256_bytes(&Sha256::digest(&data));
+    Ok(Some(EncodedLayer {
+        data,
+        media_type: compression.media_type(),
         diff_id,
         digest,
     }))

@@ -5,6 +5,7 @@
 //! snapshot of the current state and the snapshot's upper dir becomes the step's layer.
 
 mod cache;
+mod compression;
 mod config;
 mod copy;
 mod error;
@@ -16,6 +17,7 @@ mod prune;
 mod pull;
 mod remote;
 mod run;
+mod sources;
 mod stage;
 mod stubs;
 mod sys;
@@ -29,11 +31,12 @@ use berth_oci::Reference;
 use berth_store::images::ImageRecord;
 use berth_store::{ImagePlan, Store};
 
+pub use compression::{Compression, UnknownCompression};
 pub use config::DEFAULT_PATH;
 pub use error::BuildError;
-pub use layer::{LayerBlob, diff_upper};
+pub use layer::{EncodedLayer, LayerBlob, diff_upper, encode_upper};
 pub use network::{RunNetwork, RunNetworkError, RunNetworkSetup, SANDBOX_HOSTNAME};
-pub use prune::{PruneError, PruneOptions, PruneReport, prune};
+pub use prune::{CacheUsage, PruneError, PruneOptions, PruneReport, cache_usage, prune};
 pub use pull::BasePuller;
 pub use run::container_prefix;
 
@@ -74,6 +77,10 @@ pub struct BuildOptions {
     /// SOURCE_DATE_EPOCH: fixes `created` times and clamps layer mtimes, for reproducible
     /// images (BuildKit's rewrite-timestamp).
     pub source_date_epoch: Option<i64>,
+    /// `--compression`: how the layers this build makes are compressed (also the ones taken
+    /// from the cache; base image layers stay as they are, like BuildKit without
+    /// force-compression).
+    pub compression: Compression,
     /// Print RUN output as it arrives (to `output`, else to stderr).
     pub echo_output: bool,
     /// Where progress goes ("Step 2/4 : RUN …", " ---> Using cache", RUN output): the daemon
@@ -102,6 +109,7 @@ impl BuildOptions {
             secrets: BTreeMap::new(),
             runtime_root: PathBuf::from("/run/berth/build"),
             source_date_epoch: None,
+            compression: Compression::Gzip,
             echo_output: true,
             output: None,
         }
@@ -116,6 +124,7 @@ impl std::fmt::Debug for BuildOptions {
             .field("target", &self.target)
             .field("tags", &self.tags)
             .field("no_cache", &self.no_cache)
+            .field("compression", &self.compression)
             .finish_non_exhaustive()
     }
 }

@@ -49,6 +49,111 @@ pub struct PruneReport {
     pub space_reclaimed: u64,
 }
 
+/// What `GET /system/df` reports of one cache entry (Docker's `BuildCache` object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheUsage {
+    /// The step cache key, or the cache mount's directory name.
+    pub id: String,
+    /// The records whose layer this one's sits on.
+    pub parents: Vec<String>,
+    /// BuildKit's record types: `regular` for a step's layer, `exec.cachemount` for a mount.
+    pub kind: &'static str,
+    pub description: String,
+    /// Its layer is one of an image's (it costs nothing beyond the image).
+    pub shared: bool,
+    /// Unpacked bytes of the step's layer, or of the cache mount's files.
+    pub size: u64,
+    pub created: SystemTime,
+    pub last_used: SystemTime,
+}
+
+/// Lists the step records that produced a layer (in key order), then the cache mounts.
+/// Records of metadata-only steps (ENV, LABEL…) hold no data and are left out, as BuildKit
+/// lists only records with a snapshot.
+pub fn cache_usage(store: &Store) -> Result<Vec<CacheUsage>, PruneError> {
+    let in_images: HashSet<Digest> = store
+        .images
+        .list()
+        .iter()
+        .flat_map(|i| i.layers.iter().map(|l| l.digest.clone()))
+        .collect();
+    let index = store.snapshots.index();
+    let mut found = Vec::new();
+    // Each found record's (chain, parent chain), to name parents once all are known.
+    let mut chains: Vec<(Digest, Option<Digest>)> = Vec::new();
+    for (path, meta) in entries(&cache::dir(store))? {
+        let Some(key) = record_key(&path) else {
+            continue;
+        };
+        let Some(record) = cache::lookup(store, &CacheKey(key.to_string())) else {
+            continue;
+        };
+        let (Some(layer), Some(chain)) = (record.layer, record.chain) else {
+            continue;
+        };
+        let Some(snapshot) = index.layers.get(&chain) else {
+            continue;
+        };
+        chains.push((chain.clone(), snapshot.parent.clone()));
+        found.push(CacheUsage {
+            id: key.to_string(),
+            parents: Vec::new(),
+            kind: "regular",
+            description: step_description(&record.config),
+            shared: in_images.contains(&layer.digest),
+            size: snapshot.size,
+            created: created(&meta),
+            last_used: last_written(&meta),
+        });
+    }
+    for i in 0..found.len() {
+        let Some(parent) = &chains[i].1 else {
+            continue;
+        };
+        found[i].parents = chains
+            .iter()
+            .zip(&found)
+            .filter(|((chain, _), _)| chain == parent)
+            .map(|(_, record)| record.id.clone())
+            .collect();
+    }
+    for (path, meta) in entries(&store.root().join("build-cache-mounts"))? {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        found.push(CacheUsage {
+            id: name.unwrap_or_default(),
+            parents: Vec::new(),
+            kind: "exec.cachemount",
+            description: "cached mount (RUN --mount=type=cache)".to_string(),
+            shared: false,
+            size: tree_size(&path),
+            created: created(&meta),
+            last_used: last_written(&meta),
+        });
+    }
+    Ok(found)
+}
+
+/// Birth time where the filesystem keeps one, else the last write.
+fn created(meta: &fs::Metadata) -> SystemTime {
+    meta.created().unwrap_or_else(|_| last_written(meta))
+}
+
+/// The last write: a record is rewritten when its step runs again, a cache mount's directory
+/// when a RUN adds or removes files at its top.
+fn last_written(meta: &fs::Metadata) -> SystemTime {
+    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The step's instruction as the image history tells it (its last entry is this step's).
+fn step_description(config: &serde_json::Value) -> String {
+    config["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .and_then(|entry| entry["created_by"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Shared while a build runs, exclusive while pruning; released on drop.
 pub struct CacheLock {
     _file: fs::File,

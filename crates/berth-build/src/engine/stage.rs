@@ -15,13 +15,14 @@ mod link;
 mod numbering;
 mod onbuild;
 mod parallel;
+mod recompress;
 mod run_mounts;
 mod run_step;
 
 use super::cache::CacheKey;
 use super::config::ImageConfig;
 use super::error::BuildError;
-use super::layer::diff_upper;
+use super::layer::encode_upper;
 use super::paths::{clean_relative, scoped_resolve};
 use super::users::{self, Ids, UnknownName};
 use super::workspace::Workspace;
@@ -78,6 +79,10 @@ struct CopySpec<'a> {
     checksum: Option<&'a str>,
     /// `--link`: the layer is made from an empty directory, independent of what is below.
     link: bool,
+    /// `--exclude` patterns (matched below each source).
+    exclude: &'a [String],
+    /// COPY `--parents`.
+    parents: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -307,12 +312,6 @@ impl<'a> Builder<'a> {
                 return Ok(());
             }
             Instruction::Copy(c) => {
-                if c.parents || !c.exclude.is_empty() {
-                    return Err(BuildError::Unsupported {
-                        line,
-                        feature: "COPY --parents and --exclude",
-                    });
-                }
                 let spec = CopySpec {
                     keyword: "COPY",
                     sources: &c.files.sources,
@@ -325,16 +324,12 @@ impl<'a> Builder<'a> {
                     remote: Vec::new(),
                     checksum: None,
                     link: c.link,
+                    exclude: &c.exclude,
+                    parents: c.parents,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
             Instruction::Add(a) => {
-                if !a.exclude.is_empty() {
-                    return Err(BuildError::Unsupported {
-                        line,
-                        feature: "ADD --exclude",
-                    });
-                }
                 if a.files.sources.iter().any(|s| is_git(s)) {
                     return Err(BuildError::Unsupported {
                         line,
@@ -370,6 +365,8 @@ impl<'a> Builder<'a> {
                     remote,
                     checksum: a.checksum.as_deref(),
                     link: a.link,
+                    exclude: &a.exclude,
+                    parents: false,
                 };
                 return self.copy(state, line, &spec, build_args, visiting);
             }
@@ -410,11 +407,13 @@ impl<'a> Builder<'a> {
         change(&ws)?;
         let upper = ws.finish().to_path_buf();
         let clamp = self.opts.source_date_epoch.map(|e| e.max(0) as u64);
-        let blob = diff_upper(&upper, clamp).map_err(|source| BuildError::Io {
-            line,
-            instruction,
-            path: upper.clone(),
-            source,
+        let blob = encode_upper(&upper, clamp, self.opts.compression).map_err(|source| {
+            BuildError::Io {
+                line,
+                instruction,
+                path: upper.clone(),
+                source,
+            }
         })?;
         drop(ws);
         let Some(blob) = blob else {
@@ -428,17 +427,17 @@ impl<'a> Builder<'a> {
         let digest = self
             .store
             .content
-            .ingest_bytes(&blob.gzip)
+            .ingest_bytes(&blob.data)
             .map_err(|e| store_err(e.into()))?;
         let chain = self
             .store
             .snapshots
-            .apply_layer(state.chain.as_ref(), Some(&blob.diff_id), &blob.gzip[..])
+            .apply_layer(state.chain.as_ref(), Some(&blob.diff_id), &blob.data[..])
             .map_err(snapshot_err)?;
         state.layers.push(PlannedLayer {
             digest,
-            media_type: berth_oci::media_type::OCI_LAYER_GZIP.to_owned(),
-            size: blob.gzip.len() as u64,
+            media_type: blob.media_type.to_owned(),
+            size: blob.data.len() as u64,
             diff_id: blob.diff_id.clone(),
         });
         state.chain = Some(chain);

@@ -55,6 +55,8 @@ pub(super) fn copy(node: &Node, args: &[String]) -> Result<Copy, K> {
             ("exclude", FlagKind::Repeated),
         ],
     )?;
+    let exclude = flags.all("exclude");
+    check_excludes("COPY", &exclude)?;
     Ok(Copy {
         files: sources_and_dest("COPY", node, args)?,
         from: flags.string("from"),
@@ -62,7 +64,7 @@ pub(super) fn copy(node: &Node, args: &[String]) -> Result<Copy, K> {
         chmod: flags.string("chmod"),
         link: flags.bool("link"),
         parents: flags.bool("parents"),
-        exclude: flags.all("exclude"),
+        exclude,
     })
 }
 
@@ -79,6 +81,8 @@ pub(super) fn add(node: &Node, args: &[String]) -> Result<Add, K> {
             ("exclude", FlagKind::Repeated),
         ],
     )?;
+    let exclude = flags.all("exclude");
+    check_excludes("ADD", &exclude)?;
     let checksum = flags.string("checksum");
     if let Some(sum) = checksum.as_deref().filter(|s| !s.contains('$')) {
         check_digest(sum)?;
@@ -90,7 +94,7 @@ pub(super) fn add(node: &Node, args: &[String]) -> Result<Add, K> {
         checksum,
         keep_git_dir: flags.bool("keep-git-dir"),
         link: flags.bool("link"),
-        exclude: flags.all("exclude"),
+        exclude,
     })
 }
 
@@ -119,4 +123,34 @@ pub(super) fn check_digest(sum: &str) -> Result<(), K> {
         return Err(fail("malformed hex digest"));
     }
     Ok(())
+}
+
+/// `--exclude` values without variables (those are checked once expanded).
+pub(super) fn check_excludes(instruction: &'static str, patterns: &[String]) -> Result<(), K> {
+    for pattern in patterns.iter().filter(|p| !p.contains('$')) {
+        check_exclude_pattern(pattern).map_err(|reason| K::InvalidFlagValue {
+            instruction,
+            flag: "exclude".to_string(),
+            value: pattern.clone(),
+            reason: reason.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// One `--exclude` pattern: a `.dockerignore` pattern without `!` exceptions or `**`, which
+/// BuildKit does not allow there.
+pub fn check_exclude_pattern(pattern: &str) -> Result<(), &'static str> {
+    if pattern.trim().is_empty() {
+        return Err("an empty pattern");
+    }
+    if pattern.trim_start().starts_with('!') {
+        return Err("exceptions (!) are not allowed");
+    }
+    if pattern.contains("**") {
+        return Err("** is not allowed");
+    }
+    crate::dockerignore::Pattern::new(pattern)
+        .map(drop)
+        .map_err(|_| "not a valid pattern")
 }

@@ -4,7 +4,7 @@
 //! or to the child build.
 
 use super::Instruction;
-use super::copy_add::check_digest;
+use super::copy_add::{check_digest, check_excludes};
 use super::error::InstructionErrorKind as K;
 use super::mount::parse_mount;
 use super::ports::parse_port_spec;
@@ -63,10 +63,16 @@ impl Instruction {
                 chmod: opt(&c.chmod)?,
                 link: c.link,
                 parents: c.parents,
-                exclude: list(&c.exclude)?,
+                exclude: {
+                    let exclude = list(&c.exclude)?;
+                    check_excludes("COPY", &exclude)?;
+                    exclude
+                },
             }),
             Instruction::Add(a) => {
                 let checksum = opt(&a.checksum)?;
+                let exclude = list(&a.exclude)?;
+                check_excludes("ADD", &exclude)?;
                 if let Some(sum) = &checksum {
                     check_digest(sum)?;
                 }
@@ -77,7 +83,7 @@ impl Instruction {
                     checksum,
                     keep_git_dir: a.keep_git_dir,
                     link: a.link,
-                    exclude: list(&a.exclude)?,
+                    exclude,
                 })
             }
             Instruction::Expose(ports) => {

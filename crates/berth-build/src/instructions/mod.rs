@@ -16,6 +16,7 @@ mod suggest;
 mod types;
 
 pub use convert::parse_instruction;
+pub use copy_add::check_exclude_pattern;
 pub use duration::parse_go_duration;
 pub use error::{InstructionError, InstructionErrorKind};
 pub use mount::{CacheSharing, FileInfo, Mount, parse_mount};

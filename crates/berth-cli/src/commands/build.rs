@@ -47,6 +47,9 @@ pub struct BuildArgs {
     /// Always attempt to pull a newer version of the base images.
     #[arg(long)]
     pub pull: bool,
+    /// Compression of the layers the build makes (default gzip).
+    #[arg(long, value_parser = ["gzip", "zstd"])]
+    pub compression: Option<String>,
     /// Write the image ID to the file.
     #[arg(long)]
     pub iidfile: Option<PathBuf>,
@@ -104,6 +107,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
         pull: args.pull,
         no_cache_filter: args.no_cache_filter,
         registry_config: auth::registry_config(&ctx.config_dir())?,
+        compression: args.compression,
     };
     let (context, dockerfile) = prepare_context(&args.path, args.file.as_deref())?;
     query.dockerfile = dockerfile;

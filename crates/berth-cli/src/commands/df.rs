@@ -208,15 +208,51 @@ fn cache_row(b: &Value) -> Value {
             .map(since)
             .unwrap_or_default()
     };
+    // docker marks a record in use with a star after its (truncated) ID.
+    let mut id: String = b["ID"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .take(12)
+        .collect();
+    if b["InUse"] == true {
+        id.push('*');
+    }
     json!({
-        "ID": b["ID"].as_str().unwrap_or_default().chars().take(12).collect::<String>(),
+        "ID": id,
         "CacheType": b["Type"],
-        "Size": human_size(b["Size"].as_f64().unwrap_or(0.0)),
+        "Size": human_size_precision(b["Size"].as_f64().unwrap_or(0.0), 3),
         "CreatedSince": time("CreatedAt"),
         "LastUsedSince": time("LastUsedAt"),
         "UsageCount": b["UsageCount"].as_i64().unwrap_or(0).to_string(),
         "Shared": b["Shared"].as_bool().unwrap_or(false).to_string(),
     })
+}
+
+/// Least recently used first, records never used before the others, as docker lists them.
+fn by_last_use(mut cache: Vec<Value>) -> Vec<Value> {
+    let last_used = |b: &Value| b["LastUsedAt"].as_str().and_then(instant);
+    // A stable sort keeps the daemon's order among equals.
+    cache.sort_by_key(|b| last_used(b).map_or((0, (0, 0)), |t| (1, t)));
+    cache
+}
+
+/// An RFC 3339 time as (Unix seconds, nanoseconds), to order times in the same second.
+fn instant(text: &str) -> Option<(i64, u32)> {
+    let secs = crate::format::units::parse_rfc3339(text)?;
+    let nanos = text
+        .get(19..)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .map(|frac| {
+            let digits: String = frac
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .take(9)
+                .collect();
+            format!("{digits:0<9}").parse().unwrap_or(0)
+        })
+        .unwrap_or(0);
+    Some((secs, nanos))
 }
 
 /// `system df -v`, section by section as docker prints it.
@@ -244,13 +280,20 @@ fn verbose(df: &Value) -> Result<String, TemplateError> {
         VOLUME_HEADERS,
         &rows("Volumes", &volume_row),
     )?);
-    let builder = human_size(df["BuilderSize"].as_f64().unwrap_or(0.0));
-    out.push_str(&format!("\nBuild cache usage: {builder}\n\n"));
-    out.push_str(&table(
-        CACHE,
-        CACHE_HEADERS,
-        &rows("BuildCache", &cache_row),
-    )?);
+    // docker adds up the records itself (what images share is not counted) rather than
+    // trusting the daemon's deprecated `BuilderSize`.
+    let cache = by_last_use(df["BuildCache"].as_array().cloned().unwrap_or_default());
+    let builder: i64 = cache
+        .iter()
+        .filter(|b| b["Shared"] != true)
+        .map(|b| b["Size"].as_i64().unwrap_or(0))
+        .sum();
+    out.push_str(&format!(
+        "\nBuild cache usage: {}\n\n",
+        human_size(builder as f64)
+    ));
+    let cache_rows: Vec<Value> = cache.iter().map(cache_row).collect();
+    out.push_str(&table(CACHE, CACHE_HEADERS, &cache_rows)?);
     Ok(out)
 }
 
@@ -273,5 +316,23 @@ mod tests {
         assert_eq!(rows[1]["Size"], "40B");
         assert_eq!(rows[1]["Reclaimable"], "30B (75%)");
         assert_eq!(rows[2]["Reclaimable"], "0B");
+    }
+
+    #[test]
+    fn build_cache_is_listed_least_recently_used_first() {
+        let cache = vec![
+            json!({"ID": "late", "LastUsedAt": "2024-01-01T00:00:01.5Z"}),
+            json!({"ID": "early", "LastUsedAt": "2024-01-01T00:00:01.25Z"}),
+            json!({"ID": "never"}),
+        ];
+        let ids: Vec<Value> = by_last_use(cache)
+            .into_iter()
+            .map(|b| b["ID"].clone())
+            .collect();
+        assert_eq!(ids, [json!("never"), json!("early"), json!("late")]);
+        assert_eq!(
+            instant("2024-01-01T00:00:00.000000042Z"),
+            Some((1_704_067_200, 42))
+        );
     }
 }

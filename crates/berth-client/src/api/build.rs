@@ -27,6 +27,9 @@ pub struct BuildQuery {
     pub no_cache_filter: Vec<String>,
     /// `X-Registry-Config`: base64url JSON of registry → auth config, for base-image pulls.
     pub registry_config: Option<String>,
+    /// `--compression` of the layers (`gzip` or `zstd`; Berth's own parameter, the classic
+    /// API has none and the daemon's default is gzip).
+    pub compression: Option<String>,
 }
 
 impl Client {
@@ -43,6 +46,7 @@ impl Client {
             .opt("dockerfile", opts.dockerfile.as_deref())
             .opt("target", opts.target.as_deref())
             .opt("networkmode", opts.network.as_deref())
+            .opt("compression", opts.compression.as_deref())
             .flag("nocache", opts.no_cache)
             .flag("q", opts.quiet)
             .flag("pull", opts.pull);

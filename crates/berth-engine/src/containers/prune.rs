@@ -168,6 +168,8 @@ impl Engine {
                 Err(e) => tracing::warn!(container = %record.id, error = %e, "prune: not removed"),
             }
         }
+        self.events
+            .publish_prune(crate::events::Pruned::Containers, report.space_reclaimed);
         Ok(report)
     }
 }

@@ -1,9 +1,11 @@
 //! `docker pull`: the manifest is resolved first (so a missing image is a clean HTTP error),
-//! then blobs download in parallel straight into the content store while a thread unpacks
-//! layers in order as soon as each one is there; the image is registered at the end. The
-//! unpacking thread holds a [`berth_store::Store::lease`] for the whole pull, so garbage
-//! collection never sweeps a blob that is downloaded but not yet recorded.
+//! then blobs download in parallel straight into the content store, each layer unpacked by
+//! its own thread while it streams in (see [`super::sink`]). When all are there, one
+//! filesystem sync makes blobs and layers durable, the layers are recorded in order and the
+//! image registered. The coordinating thread holds a [`berth_store::Store::lease`] for the
+//! whole pull, so garbage collection never sweeps a blob that is downloaded but not recorded.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
@@ -16,7 +18,7 @@ use berth_store::{ImagePlan, PlannedLayer};
 use serde_json::Value;
 
 use super::progress::{DockerProgress, ProgressFn, ProgressMessage, short_id};
-use super::sink::StoreSink;
+use super::sink::{StoreSink, StreamedLayer};
 use super::{ImageError, MAX_CONFIG, publish};
 use crate::Engine;
 
@@ -24,6 +26,8 @@ use crate::Engine;
 pub(crate) enum Unpack {
     /// A blob is now in the content store.
     Committed(Digest),
+    /// A layer blob is downloaded and verified (not yet published), and unpacked or being so.
+    Layer(Box<StreamedLayer>),
     /// Every blob is downloaded.
     Downloaded,
 }
@@ -136,6 +140,12 @@ impl PullJob {
         let sink: Arc<dyn BlobSink> = Arc::new(StoreSink {
             store: self.engine.store.clone(),
             committed: self.events.clone(),
+            layers: self
+                .resolved
+                .layers
+                .iter()
+                .map(|l| l.digest.clone())
+                .collect(),
         });
         let progress: Arc<dyn Progress> = Arc::new(DockerProgress {
             out: self.progress.clone(),
@@ -233,7 +243,8 @@ pub async fn all_tags(
         .collect()
 }
 
-/// Applies layers bottom-up as their blobs arrive, then registers the image.
+/// Waits for the download, makes what it brought durable, records the layers bottom-up and
+/// registers the image.
 fn unpack(
     engine: &Engine,
     reference: &Reference,
@@ -241,66 +252,55 @@ fn unpack(
     inbox: &Receiver<Unpack>,
     progress: &ProgressFn,
 ) -> Result<ImageRecord, ImageError> {
+    let streamed = receive(inbox)?;
+    let (blobs, mut unpacked) = join_unpacking(streamed)?;
     let store = &engine.store;
-    let layers = &resolved.layers;
-    let mut diff_ids: Option<Vec<Digest>> = None;
+    let store_err = |e: berth_store::StoreError| ImageError::Store(e);
+    let diff_ids = config_diff_ids(engine, resolved)?;
+    if !blobs.is_empty() {
+        store.sync_and_publish(blobs).map_err(store_err)?;
+    }
     let mut parent: Option<Digest> = None;
-    let mut next = 0;
-    let mut downloaded = false;
-    loop {
-        if diff_ids.is_none() && store.content.contains(&resolved.config.digest) {
-            diff_ids = Some(config_diff_ids(engine, resolved)?);
-        }
-        if let Some(ids) = &diff_ids {
-            while next < layers.len() && store.content.contains(&layers[next].digest) {
-                let layer = &layers[next];
-                let id = short_id(&layer.digest);
-                let chain = chain_id(parent.as_ref(), &ids[next]);
-                if !store.snapshots.has_layer(&chain) {
-                    progress(ProgressMessage {
-                        detail: Some((0, layer.size)),
-                        ..ProgressMessage::layer(&id, "Extracting")
-                    });
-                    let blob = store
-                        .content
-                        .open_blob(&layer.digest)
-                        .map_err(|e| ImageError::Store(e.into()))?;
-                    let reader = ExtractProgress {
-                        inner: blob,
-                        done: 0,
-                        reported: 0,
-                        total: layer.size,
-                        id: &id,
-                        progress,
-                    };
+    for (layer, diff_id) in resolved.layers.iter().zip(&diff_ids) {
+        let chain = chain_id(parent.as_ref(), diff_id);
+        if !store.snapshots.has_layer(&chain) {
+            let id = short_id(&layer.digest);
+            progress(ProgressMessage {
+                detail: Some((0, layer.size)),
+                ..ProgressMessage::layer(&id, "Extracting")
+            });
+            match unpacked.remove(&layer.digest) {
+                Some(pending) => {
                     store
                         .snapshots
-                        .apply_layer(parent.as_ref(), Some(&ids[next]), reader)
+                        .record_pending(parent.as_ref(), diff_id, pending)
                         .map_err(|e| ImageError::Store(e.into()))?;
-                    progress(ProgressMessage::layer(&id, "Pull complete"));
                 }
-                parent = Some(chain);
-                next += 1;
+                // Its blob was in the store already, or an image repeats a layer blob.
+                None => extract_stored(engine, parent.as_ref(), diff_id, layer, &id, progress)?,
             }
-            if next == layers.len() && downloaded {
-                break;
-            }
+            progress(ProgressMessage::layer(&id, "Pull complete"));
         }
-        if downloaded {
-            let missing = layers
-                .get(next)
-                .map_or(&resolved.config.digest, |l| &l.digest);
-            return Err(ImageError::Store(
-                berth_store::ContentError::NotFound {
-                    digest: missing.clone(),
-                }
-                .into(),
-            ));
-        }
+        parent = Some(chain);
+    }
+    register(engine, reference, resolved, diff_ids)
+}
+
+/// Collects what the download hands over until it says it is done.
+fn receive(inbox: &Receiver<Unpack>) -> Result<Vec<(Digest, StreamedLayer)>, ImageError> {
+    let mut streamed = Vec::new();
+    loop {
         match inbox.recv() {
             Ok(Unpack::Committed(digest)) => tracing::trace!(%digest, "blob committed"),
-            Ok(Unpack::Downloaded) => downloaded = true,
+            Ok(Unpack::Layer(layer)) => {
+                let layer = *layer;
+                streamed.push((layer.blob.digest().clone(), layer));
+            }
+            Ok(Unpack::Downloaded) => return Ok(streamed),
             Err(_) => {
+                // Wait for the layers that did arrive, so nothing their threads made outlives
+                // the pull (dropping what they return removes it).
+                join_unpacking(streamed).ok();
                 return Err(ImageError::Interrupted {
                     what: "pull",
                     detail: "the download did not complete".to_owned(),
@@ -308,7 +308,71 @@ fn unpack(
             }
         }
     }
-    register(engine, reference, resolved, diff_ids.unwrap_or_default())
+}
+
+/// Waits for every layer's unpacking thread. On failure the rest are still joined, and
+/// everything they made is removed as it is dropped.
+#[allow(clippy::type_complexity)]
+fn join_unpacking(
+    streamed: Vec<(Digest, StreamedLayer)>,
+) -> Result<
+    (
+        Vec<berth_store::content::PendingBlob>,
+        HashMap<Digest, berth_store::snapshot::PendingLayer>,
+    ),
+    ImageError,
+> {
+    let mut blobs = Vec::new();
+    let mut layers = HashMap::new();
+    let mut failure = None;
+    for (digest, StreamedLayer { blob, unpacked }) in streamed {
+        blobs.push(blob);
+        match unpacked.join() {
+            Ok(Ok(layer)) => {
+                layers.insert(digest, layer);
+            }
+            Ok(Err(e)) => failure = failure.or(Some(ImageError::Store(e.into()))),
+            Err(_) => {
+                failure = failure.or(Some(ImageError::Interrupted {
+                    what: "pull",
+                    detail: format!("the thread unpacking {digest} panicked"),
+                }))
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((blobs, layers)),
+    }
+}
+
+/// Unpacks a layer from its blob in the content store (the download did not stream it).
+fn extract_stored(
+    engine: &Engine,
+    parent: Option<&Digest>,
+    diff_id: &Digest,
+    layer: &berth_registry::client::Descriptor,
+    id: &str,
+    progress: &ProgressFn,
+) -> Result<(), ImageError> {
+    let store = &engine.store;
+    let blob = store
+        .content
+        .open_blob(&layer.digest)
+        .map_err(|e| ImageError::Store(e.into()))?;
+    let reader = ExtractProgress {
+        inner: blob,
+        done: 0,
+        reported: 0,
+        total: layer.size,
+        id,
+        progress,
+    };
+    store
+        .snapshots
+        .apply_layer(parent, Some(diff_id), reader)
+        .map_err(|e| ImageError::Store(e.into()))?;
+    Ok(())
 }
 
 /// Reports `Extracting` progress (bytes of the stored blob read) every few MiB.

@@ -210,11 +210,9 @@ pub fn prune(engine: &Engine, filters: &Filters) -> Result<ImagePruneResponse, I
                 deleted: Some(chain.to_string()),
             }),
     );
-    let mut attrs = std::collections::BTreeMap::new();
-    attrs.insert("reclaimed".to_owned(), reclaimed.to_string());
     engine
         .events
-        .publish(crate::events::Event::new("image", "prune", "", attrs));
+        .publish_prune(crate::events::Pruned::Images, reclaimed);
     Ok(ImagePruneResponse {
         images_deleted: Some(items),
         space_reclaimed: Some(reclaimed as i64),

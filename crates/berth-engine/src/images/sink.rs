@@ -1,15 +1,20 @@
-//! The content store as the registry client's sink (pull) and source (push): downloaded blobs
-//! go straight into it, verified there as well as by the client; each commit is announced so
-//! layers can be unpacked while later ones still download.
+//! The content store as the registry client's sink (pull) and source (push). A layer blob is
+//! unpacked while it downloads: a thread per layer follows the blob's temp file as it grows
+//! (decompress + diffID hash + extract in one pass over the bytes), and the verified blob is
+//! handed over unpublished, so one filesystem sync at the end covers blobs and layers.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
 
 use berth_oci::Digest;
 use berth_registry::client::{BlobSink, BlobSource, BlobWriter, Descriptor, SinkError};
 use berth_store::Store;
+use berth_store::content::PendingBlob;
+use berth_store::snapshot::{PendingLayer, SnapshotError};
 
 use super::pull::Unpack;
 
@@ -17,6 +22,14 @@ pub(crate) struct StoreSink {
     pub store: Arc<Store>,
     /// Told the digest of every committed blob.
     pub committed: Sender<Unpack>,
+    /// The image's layer blobs: these are unpacked as they stream in.
+    pub layers: HashSet<Digest>,
+}
+
+/// A layer blob downloaded and verified, with the thread that unpacked it.
+pub(crate) struct StreamedLayer {
+    pub blob: PendingBlob,
+    pub unpacked: JoinHandle<Result<PendingLayer, SnapshotError>>,
 }
 
 fn sink_err(op: &'static str, digest: &Digest, err: impl std::fmt::Display) -> SinkError {
@@ -32,15 +45,31 @@ impl BlobSink for StoreSink {
         Ok(self.store.content.contains(digest))
     }
 
+    /// The registry client hashes every byte and commits only verified blobs, so the store
+    /// does not hash them again.
     fn begin(&self, digest: &Digest, size: u64) -> Result<Box<dyn BlobWriter>, SinkError> {
-        let writer = self
+        let mut writer = self
             .store
             .content
-            .writer(digest, Some(size))
+            .writer_verified_by_caller(digest, Some(size))
             .map_err(|e| sink_err("start blob", digest, e))?;
+        let unpacking = if self.layers.contains(digest) {
+            let follower = writer
+                .follow()
+                .map_err(|e| sink_err("follow blob", digest, e))?;
+            let store = self.store.clone();
+            let thread = std::thread::Builder::new()
+                .name("pull-layer".to_owned())
+                .spawn(move || store.snapshots.unpack_pending(follower))
+                .map_err(|e| sink_err("start unpacking", digest, e))?;
+            Some(thread)
+        } else {
+            None
+        };
         Ok(Box::new(StoreWriter {
             digest: digest.clone(),
-            writer,
+            writer: Some(writer),
+            unpacking,
             committed: self.committed.clone(),
         }))
     }
@@ -53,31 +82,57 @@ impl BlobSink for StoreSink {
 
 struct StoreWriter {
     digest: Digest,
-    writer: berth_store::content::BlobWriter,
+    writer: Option<berth_store::content::BlobWriter>,
+    /// The layer's unpacking thread, when this blob is a layer.
+    unpacking: Option<JoinHandle<Result<PendingLayer, SnapshotError>>>,
     committed: Sender<Unpack>,
 }
 
 impl BlobWriter for StoreWriter {
     fn write(&mut self, chunk: &[u8]) -> Result<(), SinkError> {
-        self.writer
-            .write(chunk)
-            .map_err(|e| sink_err("write blob", &self.digest, e))?;
+        if let Some(writer) = &mut self.writer {
+            writer
+                .write(chunk)
+                .map_err(|e| sink_err("write blob", &self.digest, e))?;
+        }
         crate::fault::point("pull:mid-blob");
         Ok(())
     }
 
-    fn commit(self: Box<Self>) -> Result<(), SinkError> {
-        let StoreWriter {
-            digest,
-            writer,
-            committed,
-        } = *self;
-        writer
-            .commit()
-            .map_err(|e| sink_err("commit blob", &digest, e))?;
-        // The unpacker may be gone (it failed first); the blob stays for garbage collection.
-        let _ = committed.send(Unpack::Committed(digest));
+    fn commit(mut self: Box<Self>) -> Result<(), SinkError> {
+        let digest = self.digest.clone();
+        let Some(writer) = self.writer.take() else {
+            return Err(sink_err("commit blob", &digest, "already committed"));
+        };
+        let message = match self.unpacking.take() {
+            Some(unpacked) => match writer.commit_deferred() {
+                Ok(blob) => Unpack::Layer(Box::new(StreamedLayer { blob, unpacked })),
+                Err(e) => {
+                    let _ = unpacked.join();
+                    return Err(sink_err("commit blob", &digest, e));
+                }
+            },
+            None => {
+                writer
+                    .commit()
+                    .map_err(|e| sink_err("commit blob", &digest, e))?;
+                Unpack::Committed(digest)
+            }
+        };
+        // The unpacker may be gone (it failed first): dropping the message cleans up.
+        let _ = self.committed.send(message);
         Ok(())
+    }
+}
+
+impl Drop for StoreWriter {
+    /// An abandoned download: its unpacking thread stops at once (its reader fails) and
+    /// removes its directory; wait for that so nothing outlives a failed pull.
+    fn drop(&mut self) {
+        drop(self.writer.take());
+        if let Some(thread) = self.unpacking.take() {
+            let _ = thread.join();
+        }
     }
 }
 

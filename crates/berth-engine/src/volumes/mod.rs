@@ -12,6 +12,7 @@ mod parse;
 mod propagation;
 mod resolve;
 mod size;
+mod usage;
 
 #[cfg(test)]
 mod tests;

@@ -110,6 +110,8 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
+        self.events
+            .publish_prune(crate::events::Pruned::Volumes, report.space_reclaimed);
         Ok(report)
     }
 }

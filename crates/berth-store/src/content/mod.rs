@@ -5,6 +5,7 @@
 //! files, which [`ContentStore::open`] removes. Two writers of the same blob each write their own
 //! temp file; the renames are atomic, so readers always see one complete, verified blob.
 
+mod follow;
 mod hasher;
 mod writer;
 
@@ -16,8 +17,9 @@ use std::sync::{Arc, Mutex};
 
 use berth_oci::{Algorithm, Digest};
 
+pub use follow::BlobFollower;
 pub use hasher::{Hasher, HashingReader};
-pub use writer::BlobWriter;
+pub use writer::{BlobWriter, PendingBlob};
 
 use crate::fsutil;
 

@@ -13,6 +13,7 @@ use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::rc::Rc;
 
 use berth_oci::Digest;
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Timestamps, Uid, XattrFlags};
@@ -98,7 +99,7 @@ struct Extractor {
     dir_times: Vec<(Vec<OsString>, rustix::fs::Timespec)>,
     content_size: u64,
     /// Layers list a directory's entries together; reuse the last parent fd.
-    cached_parent: Option<(Vec<OsString>, OwnedFd)>,
+    cached_parent: Option<(Vec<OsString>, Rc<OwnedFd>)>,
     /// For errors that happen between entries (a truncated or corrupt stream).
     last_entry: Option<String>,
     /// One large copy buffer for all file contents (io::copy would use 8 KiB).
@@ -163,20 +164,29 @@ impl Extractor {
                 self.dir_times.push((components.clone(), meta.mtime));
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                remove_at(&parent, name).map_err(io_err("remove existing"))?;
-                let fd = rustix::fs::openat(
-                    &parent,
-                    name.as_os_str(),
-                    OFlags::WRONLY
-                        | OFlags::CREATE
-                        | OFlags::EXCL
-                        | OFlags::NOFOLLOW
-                        | OFlags::CLOEXEC,
-                    Mode::from_raw_mode(0o600),
-                )
+                let create = || {
+                    rustix::fs::openat(
+                        &*parent,
+                        name.as_os_str(),
+                        OFlags::WRONLY
+                            | OFlags::CREATE
+                            | OFlags::EXCL
+                            | OFlags::NOFOLLOW
+                            | OFlags::CLOEXEC,
+                        Mode::from_raw_mode(0o600),
+                    )
+                };
+                // Most entries are new: try first, and remove what is there only if needed.
+                let fd = match create() {
+                    Err(rustix::io::Errno::EXIST) => {
+                        remove_at(&parent, name).map_err(io_err("remove existing"))?;
+                        create()
+                    }
+                    other => other,
+                }
                 .map_err(|e| io_err("create file")(e.into()))?;
                 let mut file = File::from(fd);
-                let written = copy_with(entry, &mut file, &mut self.buffer).map_err(read_err)?;
+                let written = copy_sparse(entry, &mut file, &mut self.buffer).map_err(read_err)?;
                 self.content_size += written;
                 set_owner_mode_xattrs(&file, &meta).map_err(io_err("set metadata"))?;
                 rustix::fs::futimens(&file, &times(&meta))
@@ -244,15 +254,11 @@ impl Extractor {
         Ok(())
     }
 
-    fn parent(&mut self, parents: &[OsString], entry: &str) -> Result<OwnedFd, LayerError> {
+    fn parent(&mut self, parents: &[OsString], entry: &str) -> Result<Rc<OwnedFd>, LayerError> {
         if let Some((cached, fd)) = &self.cached_parent
             && cached.as_slice() == parents
         {
-            return fd.try_clone().map_err(|source| LayerError::Io {
-                entry: entry.to_owned(),
-                op: "dup",
-                source,
-            });
+            return Ok(fd.clone());
         }
         let fd = open_dir_beneath(&self.root, parents, true).map_err(|source| {
             // RESOLVE_NO_SYMLINKS reports ELOOP for a symlink, RESOLVE_BENEATH EXDEV for an escape.
@@ -271,12 +277,8 @@ impl Extractor {
                 }
             }
         })?;
-        let copy = fd.try_clone().map_err(|source| LayerError::Io {
-            entry: entry.to_owned(),
-            op: "dup",
-            source,
-        })?;
-        self.cached_parent = Some((parents.to_vec(), copy));
+        let fd = Rc::new(fd);
+        self.cached_parent = Some((parents.to_vec(), fd.clone()));
         Ok(fd)
     }
 
@@ -430,19 +432,42 @@ impl Extractor {
     }
 }
 
-fn copy_with(reader: &mut impl Read, writer: &mut File, buffer: &mut [u8]) -> io::Result<u64> {
-    use std::io::Write;
-    let mut total = 0;
+/// Copies the entry's bytes into `writer`, leaving holes where whole reads are zeros (a
+/// zero-filled file costs neither writes nor disk; reading a hole gives zeros all the same).
+fn copy_sparse(reader: &mut impl Read, writer: &mut File, buffer: &mut [u8]) -> io::Result<u64> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut total = 0u64;
+    let mut ends_in_hole = false;
     loop {
         let n = match reader.read(buffer) {
-            Ok(0) => return Ok(total),
+            Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        writer.write_all(&buffer[..n])?;
+        let chunk = &buffer[..n];
+        ends_in_hole = n >= HOLE_MIN && is_all_zero(chunk);
+        if ends_in_hole {
+            writer.seek(SeekFrom::Current(n as i64))?;
+        } else {
+            writer.write_all(chunk)?;
+        }
         total += n as u64;
     }
+    if ends_in_hole {
+        writer.set_len(total)?;
+    }
+    Ok(total)
+}
+
+/// Zero runs shorter than a block are written: a hole saves nothing there.
+const HOLE_MIN: usize = 4096;
+
+fn is_all_zero(bytes: &[u8]) -> bool {
+    let mut blocks = bytes.chunks_exact(64);
+    // OR-folding fixed blocks vectorizes; data that is not zero fails in the first block.
+    let zero_blocks = blocks.all(|block| block.iter().fold(0u8, |acc, b| acc | b) == 0);
+    zero_blocks && blocks.remainder().iter().all(|b| *b == 0)
 }
 
 fn times(meta: &EntryMeta) -> Timestamps {

@@ -28,9 +28,12 @@ pub fn with_decompressed_stream<T>(
 ) -> Result<(T, Produced), LayerError> {
     std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel(CHANNEL_DEPTH);
-        let producer = scope.spawn(move || produce(stream, sender));
+        // Used chunks go back to the producer: fresh 1 MiB buffers would each cost page faults.
+        let (recycle, recycled) = sync_channel(CHANNEL_DEPTH + 2);
+        let producer = scope.spawn(move || produce(stream, sender, recycled));
         let mut reader = ChunkReader {
             receiver,
+            recycle,
             current: Vec::new(),
             position: 0,
         };
@@ -51,12 +54,14 @@ pub fn with_decompressed_stream<T>(
 fn produce(
     stream: impl Read,
     sender: SyncSender<io::Result<Vec<u8>>>,
+    recycled: Receiver<Vec<u8>>,
 ) -> Result<Produced, LayerError> {
     let (_, mut decompressed) = decompress::decompressed(stream)?;
     let mut hasher = Hasher::new(Algorithm::Sha256);
     let mut tar_size = 0u64;
     loop {
-        let mut chunk = vec![0u8; STREAM_BUFFER];
+        let mut chunk = recycled.try_recv().unwrap_or_default();
+        chunk.resize(STREAM_BUFFER, 0);
         let filled = match fill(&mut decompressed, &mut chunk) {
             Ok(filled) => filled,
             Err(e) => {
@@ -101,6 +106,7 @@ fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 
 struct ChunkReader {
     receiver: Receiver<io::Result<Vec<u8>>>,
+    recycle: SyncSender<Vec<u8>>,
     current: Vec<u8>,
     position: usize,
 }
@@ -110,7 +116,8 @@ impl Read for ChunkReader {
         while self.position == self.current.len() {
             match self.receiver.recv() {
                 Ok(Ok(chunk)) => {
-                    self.current = chunk;
+                    let used = std::mem::replace(&mut self.current, chunk);
+                    let _ = self.recycle.try_send(used);
                     self.position = 0;
                 }
                 Ok(Err(e)) => return Err(e),

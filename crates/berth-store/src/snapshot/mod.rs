@@ -15,6 +15,7 @@ mod container;
 mod copy;
 mod index;
 mod mount;
+mod pending;
 
 use std::collections::HashSet;
 use std::fs;
@@ -26,6 +27,7 @@ use berth_oci::Digest;
 
 pub use index::{ActiveRecord, Driver, Index, LayerRecord, chain_id, chain_ids};
 pub use mount::{MAX_MOUNT_DATA, Mount, MountGuard, overlay_supported, unmount};
+pub use pending::PendingLayer;
 
 use crate::fsutil;
 use crate::layer::{self, LayerError};
@@ -85,6 +87,7 @@ impl Snapshotter {
             move |source| SnapshotError::Io { path, source }
         };
         fs::create_dir_all(&root).map_err(io_err(&root))?;
+        fsutil::mark_top_directory(&root);
         fsutil::remove_temp_entries(&root).map_err(io_err(&root))?;
         let index_path = root.join(INDEX_FILE);
         let mut index: Index = match fs::read(&index_path) {
@@ -193,7 +196,7 @@ impl Snapshotter {
             index.allocate_id()
         };
         let dir = self.dir(id);
-        let result = self.unpack_into(&dir, parent, expected_diff_id, stream);
+        let result = self.unpack_into(&dir, parent, expected_diff_id, stream, true);
         let applied = match result {
             Ok(applied) => applied,
             Err(e) => {
@@ -233,6 +236,7 @@ impl Snapshotter {
         parent: Option<&Digest>,
         expected: Option<&Digest>,
         stream: impl Read + Send,
+        sync: bool,
     ) -> Result<layer::Applied, SnapshotError> {
         let fs_dir = dir.join("fs");
         fs::create_dir_all(&fs_dir).map_err(|source| SnapshotError::Io {
@@ -253,16 +257,13 @@ impl Snapshotter {
                 actual: applied.diff_id,
             });
         }
-        // Make the unpacked files durable before the index points at them (syncfs: only the
-        // filesystem holding the store, not every mounted one).
-        let dir_fd = fs::File::open(&fs_dir).map_err(|source| SnapshotError::Io {
-            path: fs_dir.clone(),
-            source,
-        })?;
-        rustix::fs::syncfs(&dir_fd).map_err(|e| SnapshotError::Io {
-            path: fs_dir.clone(),
-            source: e.into(),
-        })?;
+        // Make the unpacked files durable before the index points at them.
+        if sync {
+            fsutil::sync_filesystem(&fs_dir).map_err(|source| SnapshotError::Io {
+                path: fs_dir.clone(),
+                source,
+            })?;
+        }
         Ok(applied)
     }
 

@@ -3,9 +3,10 @@
 //! then takes the cached config, so a fully cached rebuild gives the same image ID.
 
 use super::{Builder, Built};
-use crate::engine::cache::{self, CacheEntry, CacheKey};
+use crate::engine::cache::{self, CacheEntry, CacheKey, SourceFilter};
 use crate::engine::error::BuildError;
 use crate::engine::remote;
+use crate::engine::sources;
 use crate::expand::EnvList;
 use crate::instructions::{Add, Instruction, LocatedInstruction, Mount};
 
@@ -53,7 +54,11 @@ impl Builder<'_> {
                 // then replaces the fresh one so history times match the first build.
                 self.step_uncached(state, step, meta, build_args, visiting)?;
             } else {
-                state.layers.extend(entry.layer);
+                if let Some(layer) = entry.layer {
+                    let keyword = step.instruction.keyword();
+                    let layer = self.in_build_compression(layer, step.start_line, keyword)?;
+                    state.layers.push(layer);
+                }
                 state.chain = entry.chain;
                 self.steps_cached += 1;
                 self.say(" ---> Using cache\n");
@@ -121,6 +126,13 @@ impl Builder<'_> {
             _ => String::new(),
         };
         let local: Vec<String>;
+        let (exclude, parents) = match &step.instruction {
+            Instruction::Copy(c) => (c.exclude.as_slice(), c.parents),
+            Instruction::Add(a) => (a.exclude.as_slice(), false),
+            _ => (&[][..], false),
+        };
+        // A bad pattern fails the step itself, with its line.
+        let exclude = sources::exclude_matcher(exclude).ok().flatten();
         let (sources, from) = match &step.instruction {
             Instruction::Copy(c) => (Some(&c.files.sources), c.from.as_deref()),
             Instruction::Add(a) => {
@@ -140,7 +152,11 @@ impl Builder<'_> {
             (Some(_), Some(from)) => self.source_identity(from, step.start_line, visiting)?,
             (Some(sources), None) => {
                 let ignore = self.ignore.clone();
-                cache::sources_digest(&self.opts.context, sources, ignore.as_ref())
+                let filter = SourceFilter {
+                    parents,
+                    exclude: exclude.as_ref(),
+                };
+                cache::sources_digest(&self.opts.context, sources, ignore.as_ref(), filter)
                     // A missing source fails the step itself with a clear error.
                     .unwrap_or_else(|e| format!("unreadable:{e}"))
             }
@@ -200,7 +216,8 @@ impl Builder<'_> {
                 Some(from) => self.source_identity(from, line, visiting)?,
                 None => {
                     let ignore = self.ignore.clone();
-                    cache::sources_digest(&self.opts.context, &[source], ignore.as_ref())
+                    let filter = SourceFilter::default();
+                    cache::sources_digest(&self.opts.context, &[source], ignore.as_ref(), filter)
                         .unwrap_or_else(|e| format!("unreadable:{e}"))
                 }
             });

@@ -77,6 +77,15 @@ impl Builder<'_> {
         };
         let workdir = state.config.working_dir();
         let ignore = self.ignore.clone();
+        let exclude = crate::engine::sources::exclude_matcher(spec.exclude).map_err(|reason| {
+            BuildError::BadFlag {
+                line,
+                instruction: keyword,
+                flag: "exclude",
+                value: spec.exclude.join(" "),
+                reason,
+            }
+        })?;
         let layer = self.fs_step(state, line, keyword, spec.link, |ws| {
             let rootfs = ws.rootfs();
             let owner = spec
@@ -98,6 +107,8 @@ impl Builder<'_> {
                     keep_owner: spec.from.is_some(),
                     chmod,
                     extract_archives: spec.extract,
+                    exclude: exclude.as_ref(),
+                    parents: spec.parents,
                 };
                 copy_into(&rootfs, &request)
                     .map_err(|e| copy_error(line, keyword, &src_root, e))?;
@@ -115,6 +126,8 @@ impl Builder<'_> {
                     chmod,
                     // A heredoc is a file, never an archive to unpack.
                     extract_archives: false,
+                    exclude: None,
+                    parents: false,
                 };
                 copy_into(&rootfs, &request)
                     .map_err(|e| copy_error(line, keyword, dir.path(), e))?;
@@ -131,6 +144,8 @@ impl Builder<'_> {
                     chmod,
                     // Downloads are never unpacked.
                     extract_archives: false,
+                    exclude: None,
+                    parents: false,
                 };
                 copy_into(&rootfs, &request)
                     .map_err(|e| copy_error(line, keyword, fetched.dir(), e))?;
@@ -159,6 +174,12 @@ impl Builder<'_> {
             if let Some(value) = value {
                 created_by.push_str(&format!("--{flag}={value} "));
             }
+        }
+        if spec.parents {
+            created_by.push_str("--parents ");
+        }
+        for pattern in spec.exclude {
+            created_by.push_str(&format!("--exclude={pattern} "));
         }
         let mut sources: Vec<String> = spec.sources.to_vec();
         sources.extend(spec.remote.iter().cloned());

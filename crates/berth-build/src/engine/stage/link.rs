@@ -40,6 +40,7 @@ impl Builder<'_> {
                 source,
             })?;
         let diff_id = layer.diff_id.clone();
+        let layer = self.in_build_compression(layer, line, instruction)?;
         state.layers.push(layer);
         state.chain = Some(chain);
         self.steps_cached += 1;
