@@ -59,6 +59,8 @@ pub struct Engine {
     pub restarts: containers::Restarts,
     /// Health checks of running containers.
     pub health: health::HealthMonitors,
+    /// dockerd's `--insecure-registry` entries, given to every registry client.
+    pub insecure_registries: Vec<String>,
 }
 
 impl Engine {
@@ -89,6 +91,7 @@ impl Engine {
             volumes,
             restarts: containers::Restarts::default(),
             health: health::HealthMonitors::default(),
+            insecure_registries: Vec::new(),
         })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
+use berth_engine::images::auth::InsecureRegistries;
 use berth_engine::{Engine, Paths};
 
 #[derive(Parser)]
@@ -30,6 +31,10 @@ struct Args {
     /// Runtime state: shim sockets, runtime state.
     #[arg(long, env = "BERTH_EXEC_ROOT", default_value = "/run/berth")]
     exec_root: PathBuf,
+    /// A registry (`host[:port]`) or address range (CIDR) spoken to over HTTPS without
+    /// certificate checks, or plain HTTP when it has no TLS (repeatable, as dockerd's).
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]|CIDR")]
+    insecure_registries: Vec<String>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -42,8 +47,10 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let socket = socket_path(&args.host)?;
-    let engine = Engine::open(Paths::new(&args.data_root, &args.exec_root))
+    InsecureRegistries::parse(&args.insecure_registries)?;
+    let mut engine = Engine::open(Paths::new(&args.data_root, &args.exec_root))
         .with_context(|| format!("opening data root {}", args.data_root.display()))?;
+    engine.insecure_registries = args.insecure_registries;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(64)

@@ -23,7 +23,7 @@ impl BasePuller for RegistryPuller {
     fn pull(&self, name: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let reference = engine_images::parse_reference(name)?;
         let credentials = self.auths.for_domain(reference.domain());
-        let client = auth::client_for(reference.domain(), credentials)?;
+        let client = auth::client_for(&self.engine, reference.domain(), credentials)?;
         let resolved = self
             .runtime
             .block_on(pull::resolve(&client, &reference, None))?;

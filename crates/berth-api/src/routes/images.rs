@@ -25,10 +25,10 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
     let segs: Vec<&str> = ctx.segments.iter().map(String::as_str).collect();
     let method = ctx.method.clone();
     match (&method, segs.as_slice()) {
-        (&Method::POST, ["auth"]) => transfer::auth(req).await,
+        (&Method::POST, ["auth"]) => transfer::auth(&ctx.engine, req).await,
         (&Method::POST, ["commit"]) => commit(&ctx, &req).await,
         (&Method::GET, ["distribution", name @ .., "json"]) if !name.is_empty() => {
-            transfer::distribution(req, name.join("/")).await
+            transfer::distribution(&ctx.engine, req, name.join("/")).await
         }
         (&Method::GET, ["images", "json"]) => list(&ctx, &req).await,
         (&Method::POST, ["images", "create"]) => create(ctx, req).await,

@@ -124,7 +124,7 @@ fn info(ctx: &Ctx) -> serde_json::Value {
         "Labels": [],
         "Debug": false,
         "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"]},
+        "RegistryConfig": berth_engine::images::auth::registry_config(&engine.insecure_registries),
         "Swarm": {"LocalNodeState": "inactive"},
     })
 }

@@ -80,8 +80,18 @@ pub struct SaveArgs {
     /// Write to a file, instead of STDOUT.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// `docker-archive` (Docker 25's: docker-archive and OCI layout in one) or `oci-archive`
+    /// (the OCI layout only), as podman's flag.
+    #[arg(long, value_enum, default_value = "docker-archive")]
+    pub format: SaveFormat,
     #[arg(required = true)]
     pub images: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveFormat {
+    DockerArchive,
+    OciArchive,
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,7 @@ use berth_client::Client;
 use berth_client::api::json_stream;
 use serde_json::Value;
 
-use crate::cli::{ImportArgs, LoadArgs, PullArgs, PushArgs, SaveArgs};
+use crate::cli::{ImportArgs, LoadArgs, PullArgs, PushArgs, SaveArgs, SaveFormat};
 use crate::config::registry_auth_header;
 use crate::{Ctx, StatusError};
 
@@ -300,10 +300,37 @@ pub fn save(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<i32> {
         }
     };
     let mut stream = ctx.client()?.image_save(&args.images)?;
-    io::copy(&mut stream, &mut out)?;
+    match args.format {
+        SaveFormat::DockerArchive => {
+            io::copy(&mut stream, &mut out)?;
+        }
+        SaveFormat::OciArchive => oci_only(stream, &mut out)?,
+    }
     out.flush()?;
     Ok(0)
 }
+
+/// The daemon's archive (Docker 25's: an OCI layout plus `manifest.json` and `repositories`)
+/// without the docker-archive files: an OCI layout alone, as `podman save --format
+/// oci-archive`. Every other entry, blobs included, is copied byte for byte.
+fn oci_only(archive: impl Read, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut input = tar::Archive::new(archive);
+    let mut output = tar::Builder::new(out);
+    for entry in input.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        if DOCKER_ARCHIVE_ONLY.iter().any(|f| path.as_os_str() == *f) {
+            continue;
+        }
+        let mut header = entry.header().clone();
+        output.append_data(&mut header, &path, &mut entry)?;
+    }
+    output.finish()?;
+    Ok(())
+}
+
+/// Files of a docker-archive that an OCI layout does not have.
+const DOCKER_ARCHIVE_ONLY: [&str; 2] = ["manifest.json", "repositories"];
 
 pub fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<i32> {
     let input: Box<dyn Read> = if args.file == "-" {

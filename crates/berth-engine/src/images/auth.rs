@@ -2,9 +2,12 @@
 //! the `POST /auth` body), a client per request using them, and the login check.
 
 use berth_registry::client::{ClientConfig, Credentials, RegistryClient};
+pub use berth_registry::client::{InsecureRegistries, InsecureRegistryError};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::ImageError;
+use crate::Engine;
 
 /// Docker's `AuthConfig` (the full form: the API models omit the token fields).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -48,14 +51,22 @@ pub fn registry_domain(server_address: &str) -> String {
     }
 }
 
-/// A client for one request: anonymous, or with the request's credentials for `domain`. The
-/// daemon never reads a config.json of its own, as dockerd does not.
-pub fn client_for(domain: &str, auth: Option<&AuthConfig>) -> Result<RegistryClient, ImageError> {
-    let client =
-        RegistryClient::new(ClientConfig::default()).map_err(|e| ImageError::Registry {
-            reference: domain.to_owned(),
-            source: Box::new(e),
-        })?;
+/// A client for one request: anonymous, or with the request's credentials for `domain`, and
+/// the daemon's insecure registries. The daemon never reads a config.json of its own, as
+/// dockerd does not.
+pub fn client_for(
+    engine: &Engine,
+    domain: &str,
+    auth: Option<&AuthConfig>,
+) -> Result<RegistryClient, ImageError> {
+    let config = ClientConfig {
+        insecure_registries: engine.insecure_registries.clone(),
+        ..ClientConfig::default()
+    };
+    let client = RegistryClient::new(config).map_err(|e| ImageError::Registry {
+        reference: domain.to_owned(),
+        source: Box::new(e),
+    })?;
     if let Some(creds) = auth.and_then(AuthConfig::credentials) {
         client.set_credentials(domain, creds);
     }
@@ -68,15 +79,38 @@ pub fn client_for(domain: &str, auth: Option<&AuthConfig>) -> Result<RegistryCli
     Ok(client)
 }
 
+/// `docker info`'s `RegistryConfig` for the daemon's `--insecure-registry` entries: ranges
+/// (loopback always) in `InsecureRegistryCIDRs`, names in `IndexConfigs` with `Secure: false`
+/// next to Docker Hub's, as dockerd reports them.
+pub fn registry_config(insecure_registries: &[String]) -> serde_json::Value {
+    let insecure = InsecureRegistries::lenient(insecure_registries);
+    let mut index_configs = serde_json::Map::new();
+    index_configs.insert(
+        "docker.io".to_owned(),
+        json!({"Name": "docker.io", "Mirrors": [], "Secure": true, "Official": true}),
+    );
+    for name in &insecure.names {
+        index_configs.insert(
+            name.clone(),
+            json!({"Name": name, "Mirrors": [], "Secure": false, "Official": false}),
+        );
+    }
+    json!({
+        "InsecureRegistryCIDRs": insecure.cidr_strings(),
+        "IndexConfigs": index_configs,
+        "Mirrors": [],
+    })
+}
+
 /// `POST /auth`: checks the credentials against the registry; nothing is stored. Returns the
 /// identity token the registry's token server issued for them, if it issues such tokens.
-pub async fn login(auth: &AuthConfig) -> Result<Option<String>, ImageError> {
+pub async fn login(engine: &Engine, auth: &AuthConfig) -> Result<Option<String>, ImageError> {
     let domain = registry_domain(&auth.serveraddress);
     let creds = auth.credentials().unwrap_or(Credentials {
         username: String::new(),
         password: String::new(),
     });
-    let client = client_for(&domain, None)?;
+    let client = client_for(engine, &domain, None)?;
     client
         .check_login(&domain, creds)
         .await
@@ -99,5 +133,17 @@ mod tests {
             "127.0.0.1:5000"
         );
         assert_eq!(registry_domain(""), "docker.io");
+    }
+
+    #[test]
+    fn registry_config_reports_ranges_and_insecure_names() {
+        let config = registry_config(&["10.213.0.0/16".into(), "reg.lan:5000".into()]);
+        assert_eq!(
+            config["InsecureRegistryCIDRs"],
+            json!(["::1/128", "127.0.0.0/8", "10.213.0.0/16"])
+        );
+        assert_eq!(config["IndexConfigs"]["reg.lan:5000"]["Secure"], false);
+        assert_eq!(config["IndexConfigs"]["docker.io"]["Official"], true);
+        assert!(config["IndexConfigs"].get("10.213.0.0/16").is_none());
     }
 }

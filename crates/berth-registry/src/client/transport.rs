@@ -1,8 +1,12 @@
 //! The HTTP side: which scheme and host a registry domain maps to, sending a request with auth
 //! (one retry after a 401 challenge), and turning error responses into [`ClientError`]s.
+//!
+//! Insecure registries (listed, in a listed range, or on loopback) get dockerd's treatment:
+//! HTTPS without certificate verification, plain HTTP when the registry does not speak TLS.
+//! Which one a registry speaks is settled once per client by pinging its `/v2/`.
 
-use std::net::IpAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +18,8 @@ use super::auth::AuthState;
 use super::challenge::{self, Challenge};
 use super::credentials::{CredentialStore, Credentials};
 use super::error::{ClientError, RegistryErrorEntry, error_chain};
+use super::insecure::InsecureRegistries;
+use super::scheme::Scheme;
 
 /// Docker Hub's user-facing name and the host its API actually lives on.
 const DOCKER_HUB: &str = "docker.io";
@@ -21,8 +27,9 @@ const DOCKER_HUB_API: &str = "registry-1.docker.io";
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Registries (`host` or `host:port`) spoken to over plain HTTP, like dockerd's
-    /// `--insecure-registry`. Loopback registries always use plain HTTP.
+    /// dockerd's `--insecure-registry` entries (`host`, `host:port` or a CIDR range): spoken to
+    /// over HTTPS without certificate checks, or plain HTTP when they have no TLS. Loopback
+    /// registries always are insecure.
     pub insecure_registries: Vec<String>,
     /// Where stored logins are read from; `None` means anonymous unless credentials are set.
     pub credential_store: Option<CredentialStore>,
@@ -67,8 +74,13 @@ pub struct RegistryClient {
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
+    /// For insecure registries' HTTPS: certificates are not checked.
+    pub(crate) unverified_http: reqwest::Client,
     pub(crate) config: ClientConfig,
     pub(crate) auth: AuthState,
+    pub(crate) insecure: InsecureRegistries,
+    /// How each domain this client spoke to is reached, settled on first use.
+    pub(crate) schemes: Mutex<HashMap<String, Scheme>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -97,16 +109,28 @@ struct ErrorBody {
 
 impl RegistryClient {
     pub fn new(config: ClientConfig) -> Result<RegistryClient, ClientError> {
-        let http = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .connect_timeout(config.connect_timeout)
-            .build()
-            .map_err(|e| ClientError::HttpInit {
-                detail: error_chain(&e),
-            })?;
+        let build = |verify: bool| {
+            reqwest::Client::builder()
+                .user_agent(config.user_agent.clone())
+                .connect_timeout(config.connect_timeout)
+                .danger_accept_invalid_certs(!verify)
+                .build()
+                .map_err(|e| ClientError::HttpInit {
+                    detail: error_chain(&e),
+                })
+        };
+        let (http, unverified_http) = (build(true)?, build(false)?);
         let auth = AuthState::new(config.credential_store.clone());
+        let insecure = InsecureRegistries::lenient(&config.insecure_registries);
         Ok(RegistryClient {
-            inner: Arc::new(Inner { http, config, auth }),
+            inner: Arc::new(Inner {
+                http,
+                unverified_http,
+                config,
+                auth,
+                insecure,
+                schemes: Mutex::new(HashMap::new()),
+            }),
         })
     }
 
@@ -125,29 +149,16 @@ impl RegistryClient {
         self.inner.auth.set_identity_token(domain, token);
     }
 
-    /// `http` for loopback and configured insecure registries, `https` otherwise.
-    pub fn scheme_for(&self, domain: &str) -> &'static str {
-        let insecure = self
-            .inner
-            .config
-            .insecure_registries
-            .iter()
-            .any(|r| r == domain || (!r.contains(':') && host_of(domain) == r.as_str()));
-        if insecure || is_loopback(host_of(domain)) {
-            "http"
-        } else {
-            "https"
-        }
-    }
-
-    /// `https://registry-1.docker.io/v2/` for `docker.io`, `http://localhost:5000/v2/`, …
+    /// `https://registry-1.docker.io/v2/` for `docker.io`, `https://localhost:5000/v2/`, …
+    /// Requests to an insecure registry without TLS are sent over `http` instead (see
+    /// [`RegistryClient::scheme_for`]).
     pub fn api_base(&self, domain: &str) -> Result<Url, ClientError> {
         let host = if domain == DOCKER_HUB {
             DOCKER_HUB_API
         } else {
             domain
         };
-        let text = format!("{}://{host}/v2/", self.scheme_for(domain));
+        let text = format!("https://{host}/v2/");
         Url::parse(&text).map_err(|e| ClientError::BadUrl {
             detail: e.to_string(),
             url: text,
@@ -157,12 +168,11 @@ impl RegistryClient {
     /// Sends `req`; on a 401 with a challenge, authenticates and sends it once more.
     pub(crate) async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
         let auth = &self.inner.auth;
+        let (http, url) = self.route(req.domain, &req.url).await?;
         let mut retried = false;
         loop {
-            let header = auth
-                .header_for(&self.inner.http, req.domain, req.scopes)
-                .await?;
-            let mut builder = self.inner.http.request(req.method.clone(), req.url.clone());
+            let header = auth.header_for(http, req.domain, req.scopes).await?;
+            let mut builder = http.request(req.method.clone(), url.clone());
             for (name, value) in &req.headers {
                 builder = builder.header(name, value);
             }
@@ -173,11 +183,10 @@ impl RegistryClient {
             if let Some(body) = &req.body {
                 builder = builder.body(body.clone());
             }
-            let resp = builder.send().await.map_err(|e| ClientError::Request {
-                method: req.method.to_string(),
-                url: req.url.to_string(),
-                detail: error_chain(&e),
-            })?;
+            let resp = builder
+                .send()
+                .await
+                .map_err(|e| request_error(&req.method, &url, req.domain, &e))?;
             if resp.status() != StatusCode::UNAUTHORIZED || retried {
                 return Ok(resp);
             }
@@ -217,12 +226,13 @@ impl RegistryClient {
         req: Request<'_>,
         body: reqwest::Body,
     ) -> Result<Response, ClientError> {
+        let (http, url) = self.route(req.domain, &req.url).await?;
         let header = self
             .inner
             .auth
-            .header_for(&self.inner.http, req.domain, req.scopes)
+            .header_for(http, req.domain, req.scopes)
             .await?;
-        let mut builder = self.inner.http.request(req.method.clone(), req.url.clone());
+        let mut builder = http.request(req.method.clone(), url.clone());
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
         }
@@ -233,11 +243,7 @@ impl RegistryClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| ClientError::Request {
-                method: req.method.to_string(),
-                url: req.url.to_string(),
-                detail: error_chain(&e),
-            })
+            .map_err(|e| request_error(&req.method, &url, req.domain, &e))
     }
 
     /// Passes through a response whose status is in `ok`, else reads the error body into an error.
@@ -278,19 +284,37 @@ impl RegistryClient {
     }
 }
 
-/// The host part of `host`, `host:port`, `[v6]:port`.
-fn host_of(domain: &str) -> &str {
-    if let Some(rest) = domain.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
+/// A failed request; an HTTPS request a plain-HTTP server answered, or whose certificate
+/// was refused, says how to reach the registry anyway.
+fn request_error(method: &Method, url: &Url, domain: &str, e: &reqwest::Error) -> ClientError {
+    let mut detail = error_chain(e);
+    if url.scheme() == "https" && looks_like_plain_http(&detail) {
+        detail.push_str(&format!(
+            " (the registry answered HTTPS in plain HTTP: if {domain} has no TLS, start berthd \
+             with --insecure-registry {domain})"
+        ));
+    } else if url.scheme() == "https" && detail.contains("invalid peer certificate") {
+        detail.push_str(&format!(
+            " (to skip certificate checks for {domain}, start berthd with \
+             --insecure-registry {domain})"
+        ));
     }
-    match domain.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
-        _ => domain,
+    ClientError::Request {
+        method: method.to_string(),
+        url: url.to_string(),
+        detail,
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+/// rustls' words for a server that answered a TLS handshake with something else.
+fn looks_like_plain_http(detail: &str) -> bool {
+    [
+        "InvalidContentType",
+        "corrupt message",
+        "invalid content type",
+    ]
+    .iter()
+    .any(|w| detail.contains(w))
 }
 
 /// Header value as text, if present and ASCII.
@@ -298,27 +322,4 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
     headers
         .get(name)
         .and_then(|v: &HeaderValue| v.to_str().ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schemes_and_api_hosts() {
-        let client = RegistryClient::new(ClientConfig {
-            insecure_registries: vec!["reg.lan:5000".into(), "plain.lan".into()],
-            ..ClientConfig::default()
-        })
-        .unwrap();
-        let base = |d: &str| client.api_base(d).unwrap().to_string();
-        assert_eq!(base("docker.io"), "https://registry-1.docker.io/v2/");
-        assert_eq!(base("localhost:5000"), "http://localhost:5000/v2/");
-        assert_eq!(base("127.0.0.2:80"), "http://127.0.0.2/v2/");
-        assert_eq!(base("[::1]:5000"), "http://[::1]:5000/v2/");
-        assert_eq!(base("reg.lan:5000"), "http://reg.lan:5000/v2/");
-        assert_eq!(base("reg.lan:5001"), "https://reg.lan:5001/v2/");
-        assert_eq!(base("plain.lan:8443"), "http://plain.lan:8443/v2/");
-        assert_eq!(base("quay.io"), "https://quay.io/v2/");
-    }
 }

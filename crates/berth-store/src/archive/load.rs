@@ -295,7 +295,9 @@ fn diff_ids_of(config: &[u8], digest: &Digest) -> Result<Vec<Digest>, ArchiveErr
     Ok(parsed.rootfs.diff_ids)
 }
 
-/// Docker archives do not say how a layer file is compressed; its first bytes do.
+/// Docker archives do not say how a layer file is compressed; its first bytes do. The types
+/// are OCI ones: the manifest the store writes for the image is an OCI manifest (umoci, for
+/// one, refuses Docker layer types in it).
 fn sniff_layer_media_type(content: &ContentStore, digest: &Digest) -> Result<String, ArchiveError> {
     let mut head = [0u8; 4];
     let mut file = content
@@ -309,9 +311,9 @@ fn sniff_layer_media_type(content: &ContentStore, digest: &Digest) -> Result<Str
         source,
     })?;
     Ok(match &head[..n] {
-        [0x1f, 0x8b, ..] => media_type::DOCKER_LAYER_GZIP,
+        [0x1f, 0x8b, ..] => media_type::OCI_LAYER_GZIP,
         [0x28, 0xb5, 0x2f, 0xfd] => media_type::OCI_LAYER_ZSTD,
-        _ => media_type::DOCKER_LAYER_TAR,
+        _ => media_type::OCI_LAYER_TAR,
     }
     .to_owned())
 }

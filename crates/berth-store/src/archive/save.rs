@@ -50,10 +50,14 @@ pub fn save_archive<W: Write>(
                     entry: image.manifest.to_string(),
                     source,
                 })?;
-        let descriptor = |name: Option<String>| {
+        // As Docker 25: the full name for containerd, the tag alone as the OCI ref name (what
+        // `skopeo … oci-archive:x.tar:1.35` and `umoci --image dir:1.35` select by).
+        let descriptor = |tag: Option<&berth_oci::Reference>| {
             let mut d = json!({"mediaType": image.manifest_media_type, "digest": image.manifest, "size": manifest_size});
-            if let Some(name) = name {
-                d["annotations"] = json!({"io.containerd.image.name": name.clone(), "org.opencontainers.image.ref.name": name});
+            if let Some(tag) = tag {
+                let full = tag.to_string();
+                let ref_name = tag.tag().map_or_else(|| full.clone(), str::to_owned);
+                d["annotations"] = json!({"io.containerd.image.name": full, "org.opencontainers.image.ref.name": ref_name});
             }
             d
         };
@@ -61,7 +65,7 @@ pub fn save_archive<W: Write>(
             index_entries.push(descriptor(None));
         }
         for tag in &image.repo_tags {
-            index_entries.push(descriptor(Some(tag.to_string())));
+            index_entries.push(descriptor(Some(tag)));
             if let Some(t) = tag.tag() {
                 repositories
                     .entry(tag.familiar_name())

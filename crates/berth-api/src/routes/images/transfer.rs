@@ -20,6 +20,7 @@ use super::stream;
 use crate::error::ApiError;
 use crate::http::{self, Req, Resp};
 use crate::router::Ctx;
+use berth_engine::Engine;
 
 /// Docker clients send credentials as base64url (padded or not) JSON in `X-Registry-Auth`.
 fn registry_auth(req: &Req) -> http::Result<Option<AuthConfig>> {
@@ -87,8 +88,8 @@ pub async fn pull(
     let reference = engine_images::parse_reference(&text).map_err(ApiError::from_engine)?;
     let platform = platform(q)?;
     let auth = registry_auth(&req)?;
-    let client =
-        auth::client_for(reference.domain(), auth.as_ref()).map_err(ApiError::from_engine)?;
+    let client = auth::client_for(&ctx.engine, reference.domain(), auth.as_ref())
+        .map_err(ApiError::from_engine)?;
     let resolved = pull::resolve(&client, &reference, platform.as_ref())
         .await
         .map_err(ApiError::from_engine)?;
@@ -148,8 +149,8 @@ async fn pull_all_tags(
     })?;
     let platform = platform(q)?;
     let auth = registry_auth(&req)?;
-    let client =
-        auth::client_for(repository.domain(), auth.as_ref()).map_err(ApiError::from_engine)?;
+    let client = auth::client_for(&ctx.engine, repository.domain(), auth.as_ref())
+        .map_err(ApiError::from_engine)?;
     let tags = pull::all_tags(&client, &repository)
         .await
         .map_err(ApiError::from_engine)?;
@@ -214,7 +215,8 @@ pub async fn push(ctx: Ctx, req: Req, name: String) -> http::Result<Resp> {
         .first()
         .map(|t| t.domain().to_owned())
         .unwrap_or_default();
-    let client = auth::client_for(&domain, auth.as_ref()).map_err(ApiError::from_engine)?;
+    let client =
+        auth::client_for(&ctx.engine, &domain, auth.as_ref()).map_err(ApiError::from_engine)?;
     let (tx, body) = stream::lines_body();
     let progress = progress_to(tx.clone());
     tokio::spawn(async move {
@@ -234,9 +236,9 @@ pub async fn push(ctx: Ctx, req: Req, name: String) -> http::Result<Resp> {
 }
 
 /// `POST /auth`: checks the credentials against the registry (nothing is stored).
-pub async fn auth(req: Req) -> http::Result<Resp> {
+pub async fn auth(engine: &Engine, req: Req) -> http::Result<Resp> {
     let config: AuthConfig = http::json_body(req).await?;
-    let identity_token = auth::login(&config).await.map_err(|e| {
+    let identity_token = auth::login(engine, &config).await.map_err(|e| {
         let mut err = ApiError::from_engine(e);
         // Docker answers a refused login with 401 whatever the registry's reason.
         if err.status == StatusCode::INTERNAL_SERVER_ERROR || err.status == StatusCode::NOT_FOUND {
@@ -251,11 +253,11 @@ pub async fn auth(req: Req) -> http::Result<Resp> {
 }
 
 /// `GET /distribution/{name}/json`: the registry's descriptor and platforms for `name`.
-pub async fn distribution(req: Req, name: String) -> http::Result<Resp> {
+pub async fn distribution(engine: &Engine, req: Req, name: String) -> http::Result<Resp> {
     let reference = engine_images::parse_reference(&name).map_err(ApiError::from_engine)?;
     let auth = registry_auth(&req)?;
-    let client =
-        auth::client_for(reference.domain(), auth.as_ref()).map_err(ApiError::from_engine)?;
+    let client = auth::client_for(engine, reference.domain(), auth.as_ref())
+        .map_err(ApiError::from_engine)?;
     let inspect = engine_images::distribution::inspect(&client, &reference)
         .await
         .map_err(ApiError::from_engine)?;
