@@ -85,26 +85,6 @@ pub fn remove_any(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Marks `dir` as the top of a directory hierarchy for ext4's Orlov allocator
-/// (`FS_TOPDIR_FL`, `chattr +T`): each directory made in it then starts in a fresh block group
-/// instead of its parent's. Without a journal, ext4 skips inodes freed in the last minute or
-/// more one by one when it allocates, so unpacking 20,000 files next to 20,000 just removed
-/// (a re-pull after `rmi`) costs quadratic time — measured 12–19 s instead of 2.8 s for a
-/// 200 MB pull. Best effort: other filesystems do not have the flag.
-pub fn mark_top_directory(dir: &Path) {
-    use rustix::fs::{IFlags, ioctl_getflags, ioctl_setflags};
-    let marked = File::open(dir).and_then(|file| {
-        let flags = ioctl_getflags(&file)?;
-        if !flags.contains(IFlags::TOPDIR) {
-            ioctl_setflags(&file, flags | IFlags::TOPDIR)?;
-        }
-        Ok(())
-    });
-    if let Err(e) = marked {
-        tracing::debug!(dir = %dir.display(), error = %e, "cannot mark as a top directory");
-    }
-}
-
 /// Flushes the filesystem holding `path` (syncfs: only that one, not every mounted one).
 pub fn sync_filesystem(path: &Path) -> io::Result<()> {
     let fd = File::open(path)?;

@@ -87,7 +87,6 @@ impl Snapshotter {
             move |source| SnapshotError::Io { path, source }
         };
         fs::create_dir_all(&root).map_err(io_err(&root))?;
-        fsutil::mark_top_directory(&root);
         fsutil::remove_temp_entries(&root).map_err(io_err(&root))?;
         let index_path = root.join(INDEX_FILE);
         let mut index: Index = match fs::read(&index_path) {
