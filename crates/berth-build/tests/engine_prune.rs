@@ -5,7 +5,7 @@ mod engine_support;
 
 use std::time::Duration;
 
-use berth_build::engine::{PruneOptions, build, prune};
+use berth_build::engine::{PruneOptions, build, cache_usage, prune};
 use engine_support::Env;
 
 const DOCKERFILE: &str = "FROM fixtures/busybox:1.35 AS gen\n\
@@ -64,5 +64,33 @@ fn prune_removes_records_and_cache_mounts_and_reports_the_space() {
     assert_eq!(all.deleted.len(), 3, "{all:?}");
     let cold = build(&env.store, &opts).unwrap();
     assert_eq!((cold.runs_executed, cold.steps_cached), (1, 0));
+    env.assert_clean();
+}
+
+#[test]
+fn a_cache_hit_counts_as_a_use() {
+    let env = Env::new();
+    let opts = env.options(DOCKERFILE);
+    build(&env.store, &opts).unwrap();
+    let last_used = |env: &Env| {
+        let mut records: Vec<_> = cache_usage(&env.store)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "regular")
+            .map(|r| (r.id, r.last_used))
+            .collect();
+        records.sort();
+        records
+    };
+    let before = last_used(&env);
+    assert!(!before.is_empty());
+    std::thread::sleep(Duration::from_millis(50));
+    let cached = build(&env.store, &opts).unwrap();
+    assert_eq!(cached.runs_executed, 0);
+    let after = last_used(&env);
+    assert_eq!(before.len(), after.len());
+    for ((id, was), (_, now)) in before.iter().zip(&after) {
+        assert!(now > was, "record {id} was used but still says {now:?}");
+    }
     env.assert_clean();
 }

@@ -60,7 +60,8 @@ pub(super) fn dir(store: &Store) -> PathBuf {
 
 /// The entry for `key`, if present and everything it points at is still in the store.
 pub fn lookup(store: &Store, key: &CacheKey) -> Option<CacheEntry> {
-    let bytes = fs::read(dir(store).join(format!("{}.json", key.0))).ok()?;
+    let path = dir(store).join(format!("{}.json", key.0));
+    let bytes = fs::read(&path).ok()?;
     let doc: Value = serde_json::from_slice(&bytes).ok()?;
     let digest = |v: &Value| serde_json::from_value::<Digest>(v.clone()).ok();
     let layer = match &doc["layer"] {
@@ -85,6 +86,11 @@ pub fn lookup(store: &Store, key: &CacheKey) -> Option<CacheEntry> {
         && !store.snapshots.has_layer(chain)
     {
         return None;
+    }
+    // A hit is a use: the record's mtime is its LastUsedAt (system df; prune's `until`
+    // then spares what builds still use).
+    if let Ok(record) = fs::File::options().write(true).open(&path) {
+        let _ = record.set_modified(std::time::SystemTime::now());
     }
     Some(CacheEntry {
         config: doc["config"].clone(),

@@ -36,7 +36,7 @@ pub struct PruneOptions {
     /// `-a`: also the records of steps whose layers are part of an image (they cost no extra
     /// space but let rebuilds skip work). Without it only those are kept.
     pub all: bool,
-    /// `--filter until=…`: only what was last written longer ago than this.
+    /// `--filter until=…`: only what was last used longer ago than this.
     pub older_than: Option<Duration>,
 }
 
@@ -138,8 +138,8 @@ fn created(meta: &fs::Metadata) -> SystemTime {
     meta.created().unwrap_or_else(|_| last_written(meta))
 }
 
-/// The last write: a record is rewritten when its step runs again, a cache mount's directory
-/// when a RUN adds or removes files at its top.
+/// The last use: a record is touched on every cache hit and rewritten when its step runs
+/// again, a cache mount's directory when a RUN adds or removes files at its top.
 fn last_written(meta: &fs::Metadata) -> SystemTime {
     meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)
 }
