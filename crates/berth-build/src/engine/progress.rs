@@ -206,6 +206,12 @@ impl Vertex {
         Arc::new(move |chunk: &[u8]| log.write(chunk))
     }
 
+    /// The build's clock: seconds since it started (for [`Vertex::end_status`] of a status
+    /// whose name is known only at its end).
+    pub fn now(&self) -> f64 {
+        self.log.sink.now()
+    }
+
     /// A status line that starts now; end it with [`Vertex::end_status`].
     pub fn begin_status(&self, id: &str) -> f64 {
         let started = self.log.sink.now();
