@@ -167,3 +167,62 @@ fn a_failing_run_fails_its_vertex_with_its_output() {
     assert!(names.iter().all(|(_, end)| !end.is_empty()), "{names:?}");
     env.assert_clean();
 }
+
+#[test]
+fn concurrent_stages_keep_their_own_vertices_and_logs() {
+    let env = Env::new();
+    let stage = |name: &str| {
+        format!(
+            "FROM fixtures/busybox:1.35 AS {name}\n\
+             RUN echo from-{name} && sleep 0.5 && echo {name} > /{name}\n"
+        )
+    };
+    let dockerfile = format!(
+        "{}{}FROM scratch\nCOPY --from=left /left /left\nCOPY --from=right /right /right\n",
+        stage("left"),
+        stage("right")
+    );
+    let (events, result) = build_recorded(&env, &dockerfile);
+    result.expect("build");
+    let names = outcomes(&events);
+    assert!(
+        names
+            .iter()
+            .all(|(_, end)| end == "done" || end == "cached"),
+        "{names:?}"
+    );
+    let run = |name: &str| {
+        format!("[{name} 2/2] RUN echo from-{name} && sleep 0.5 && echo {name} > /{name}")
+    };
+    assert_eq!(log_of(&events, &run("left")), "from-left\n");
+    assert_eq!(log_of(&events, &run("right")), "from-right\n");
+    // Both RUN vertices were open at the same time.
+    let span = |name: &str| {
+        let id = events
+            .iter()
+            .find(|e| matches!(&e.kind, ProgressKind::Started { name: n } if *n == run(name)))
+            .unwrap()
+            .vertex;
+        let times: Vec<f64> = events
+            .iter()
+            .filter(|e| e.vertex == id)
+            .map(|e| e.time)
+            .collect();
+        (times[0], *times.last().unwrap())
+    };
+    let (left, right) = (span("left"), span("right"));
+    assert!(left.0 < right.1 && right.0 < left.1, "{left:?} {right:?}");
+    let copies: Vec<&String> = names
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.starts_with("[stage-2 "))
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            "[stage-2 1/2] COPY --from=left /left /left",
+            "[stage-2 2/2] COPY --from=right /right /right"
+        ]
+    );
+    env.assert_clean();
+}
