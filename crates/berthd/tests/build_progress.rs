@@ -6,6 +6,8 @@
 mod common;
 mod ctr4_support;
 
+use common::registry::Registry;
+
 use std::process::{Command, Output, Stdio};
 
 use common::Daemon;
@@ -257,4 +259,33 @@ fn tty_progress_redraws_under_a_real_terminal_and_finishes() {
             .any(|l| l.starts_with(" => => naming to docker.io/library/progress7:1 ")),
         "{frame:#?}"
     );
+}
+
+#[test]
+fn a_base_pulled_by_the_build_shows_in_its_metadata_vertex() {
+    let d = Daemon::start();
+    let registry = Registry::start(d.dir.path(), &[]);
+    let base = format!("{}/progress7/base:1", registry.addr);
+    d.ok(&["tag", "busybox", &base]);
+    d.ok(&["push", &base]);
+    d.ok(&["rmi", &base]);
+    let ctx = d.dir.path().join("pull-ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), format!("FROM {base}\nRUN true\n")).unwrap();
+    let out = berth(&d, &["build", "--progress=plain", &ctx.to_string_lossy()]);
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (n, lines) = block(&text, &format!("[internal] load metadata for {base}"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("{n} pulling {base}")) && l.ends_with(" done")),
+        "{text}"
+    );
+    // Pulled by this build: the FROM is done, not cached.
+    let from = text
+        .lines()
+        .find(|l| l.contains(&format!("[1/2] FROM {base}@sha256:")))
+        .unwrap_or_else(|| panic!("{text}"));
+    let n = from.split(' ').next().unwrap();
+    assert!(text.contains(&format!("{n} DONE ")), "{text}");
 }
