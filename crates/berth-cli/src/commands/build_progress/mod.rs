@@ -31,13 +31,15 @@ pub enum Mode {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("invalid --progress {value:?}: want auto, tty, plain, quiet, rawjson or classic")]
-pub struct UnknownMode {
-    value: String,
+pub enum ModeError {
+    #[error("invalid --progress {value:?}: want auto, tty, plain, quiet, rawjson or classic")]
+    Value { value: String },
+    #[error("--progress=tty: stderr is not a terminal (use plain or auto)")]
+    NoTerminal,
 }
 
 impl Mode {
-    pub fn parse(value: &str) -> Result<Mode, UnknownMode> {
+    pub fn parse(value: &str) -> Result<Mode, ModeError> {
         Ok(match value {
             "auto" | "" => Mode::Auto,
             "tty" => Mode::Tty,
@@ -46,7 +48,7 @@ impl Mode {
             "rawjson" => Mode::RawJson,
             "classic" => Mode::Classic,
             other => {
-                return Err(UnknownMode {
+                return Err(ModeError::Value {
                     value: other.to_owned(),
                 });
             }
@@ -56,7 +58,7 @@ impl Mode {
     /// The mode for this run: `--progress`, else `BUILDKIT_PROGRESS` (as buildx), else
     /// `classic` under `DOCKER_BUILDKIT=0`, else `auto`; `-q` wins; `auto` is `tty` when
     /// stderr is a terminal, else `plain`.
-    pub fn choose(flag: Option<Mode>, quiet: bool) -> Result<Mode, UnknownMode> {
+    pub fn choose(flag: Option<Mode>, quiet: bool) -> Result<Mode, ModeError> {
         if quiet {
             return Ok(Mode::Quiet);
         }
@@ -67,9 +69,12 @@ impl Mode {
             (None, None) if env("DOCKER_BUILDKIT").as_deref() == Some("0") => Mode::Classic,
             (None, None) => Mode::Auto,
         };
+        let terminal = rustix::termios::isatty(io::stderr());
         Ok(match mode {
-            Mode::Auto if rustix::termios::isatty(io::stderr()) => Mode::Tty,
+            Mode::Auto if terminal => Mode::Tty,
             Mode::Auto => Mode::Plain,
+            // As buildx: a tty display needs a terminal to draw on.
+            Mode::Tty if !terminal => return Err(ModeError::NoTerminal),
             other => other,
         })
     }
@@ -212,7 +217,12 @@ mod tests {
                 .contains("\"fancy\"")
         );
         assert_eq!(Mode::choose(Some(Mode::Plain), true).unwrap(), Mode::Quiet);
-        assert_eq!(Mode::choose(Some(Mode::Tty), false).unwrap(), Mode::Tty);
+        // The test harness's stderr is no terminal.
+        if !rustix::termios::isatty(io::stderr()) {
+            let refused = Mode::choose(Some(Mode::Tty), false).unwrap_err();
+            assert!(refused.to_string().contains("not a terminal"), "{refused}");
+            assert_eq!(Mode::choose(Some(Mode::Auto), false).unwrap(), Mode::Plain);
+        }
         assert!(Mode::Plain.wants_events() && !Mode::Classic.wants_events());
         assert!(!Mode::Quiet.wants_events());
     }
