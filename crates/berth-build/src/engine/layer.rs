@@ -1,8 +1,10 @@
 //! An overlay upper dir becomes an OCI layer: a canonical tar (sorted entries, numeric owners,
-//! no atime/ctime, overlay whiteouts as `.wh.` files, opaque dirs as `.wh..wh..opq`),
+//! no atime/ctime, overlay whiteouts as `.wh.` files, opaque dirs as `.wh..wh..opq`, hard
+//! links kept, `security.capability` as a PAX xattr, as Docker's layers have them),
 //! compressed deterministically (gzip by default, or zstd), so identical trees give identical
 //! digests.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -30,6 +32,12 @@ pub struct EncodedLayer {
     pub media_type: &'static str,
     pub diff_id: Digest,
     pub digest: Digest,
+    /// Regular file sizes and symlink target lengths, each inode once (a layer snapshot's
+    /// size, as unpacking this layer would count it).
+    pub content_size: u64,
+    /// Entries of the upper dir the tar leaves out (sockets): whoever keeps the upper dir as
+    /// the layer's snapshot removes them so both hold the same tree.
+    pub left_out: Vec<PathBuf>,
 }
 
 /// Writes `upper` as a gzip layer. `None` when the directory holds nothing (the step changed
@@ -58,8 +66,12 @@ pub fn encode_upper(
     let mut writer = TarWriter {
         builder: &mut builder,
         clamp_mtime,
+        links: HashMap::new(),
+        content_size: 0,
+        left_out: Vec::new(),
     };
     writer.children(upper, Path::new(""))?;
+    let (content_size, left_out) = (writer.content_size, writer.left_out);
     let tar = builder.into_inner()?;
     let diff_id = Digest::from_sha256_bytes(&Sha256::digest(&tar));
     let data = compression.compress(&tar)?;
@@ -69,22 +81,28 @@ pub fn encode_upper(
         media_type: compression.media_type(),
         diff_id,
         digest,
+        content_size,
+        left_out,
     }))
 }
 
 struct TarWriter<'a> {
     builder: &'a mut tar::Builder<Vec<u8>>,
     clamp_mtime: Option<u64>,
+    /// (dev, ino) of multiply-linked files already written, and their path in the tar.
+    links: HashMap<(u64, u64), PathBuf>,
+    content_size: u64,
+    left_out: Vec<PathBuf>,
 }
 
 impl TarWriter<'_> {
     fn children(&mut self, dir: &Path, rel: &Path) -> io::Result<()> {
-        let mut names: Vec<_> = fs::read_dir(dir)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort();
-        for name in names {
-            self.entry(&dir.join(&name), &rel.join(&name))?;
+        let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<io::Result<_>>()?;
+        entries.sort_by_key(fs::DirEntry::file_name);
+        for entry in entries {
+            // Looked up from the open directory, not by walking the whole path again.
+            let meta = entry.metadata()?;
+            self.entry(&entry.path(), &rel.join(entry.file_name()), meta)?;
         }
         Ok(())
     }
@@ -101,8 +119,7 @@ impl TarWriter<'_> {
         header
     }
 
-    fn entry(&mut self, path: &Path, rel: &Path) -> io::Result<()> {
-        let meta = fs::symlink_metadata(path)?;
+    fn entry(&mut self, path: &Path, rel: &Path, meta: fs::Metadata) -> io::Result<()> {
         let kind = meta.file_type();
         if kind.is_char_device() && meta.rdev() == 0 {
             // An overlay whiteout: the lower entry is deleted.
@@ -126,13 +143,29 @@ impl TarWriter<'_> {
         }
         if kind.is_symlink() {
             let target = fs::read_link(path)?;
+            self.content_size += target.as_os_str().len() as u64;
             let mut header = self.header(&meta, tar::EntryType::Symlink);
             return self.builder.append_link(&mut header, rel, target);
         }
+        if meta.nlink() > 1 {
+            if let Some(first) = self.links.get(&(meta.dev(), meta.ino())) {
+                let mut header = self.header(&meta, tar::EntryType::Link);
+                return self.builder.append_link(&mut header, rel, first);
+            }
+            self.links
+                .insert((meta.dev(), meta.ino()), rel.to_path_buf());
+        }
         if kind.is_file() {
+            let file = fs::File::open(path)?;
+            if let Some(capability) = file_capability(&file)? {
+                self.builder.append_pax_extensions([(
+                    "SCHILY.xattr.security.capability",
+                    capability.as_slice(),
+                )])?;
+            }
+            self.content_size += meta.len();
             let mut header = self.header(&meta, tar::EntryType::Regular);
             header.set_size(meta.len());
-            let file = fs::File::open(path)?;
             return self.builder.append_data(&mut header, rel, file);
         }
         let (entry_type, device) = if kind.is_fifo() {
@@ -143,6 +176,7 @@ impl TarWriter<'_> {
             (tar::EntryType::Block, true)
         } else {
             // Sockets do not belong in layers (Docker skips them too).
+            self.left_out.push(path.to_path_buf());
             return Ok(());
         };
         let mut header = self.header(&meta, entry_type);
@@ -152,6 +186,19 @@ impl TarWriter<'_> {
             header.set_device_minor(libc::minor(rdev))?;
         }
         self.builder.append_data(&mut header, rel, io::empty())
+    }
+}
+
+/// The open file's `security.capability` xattr, if any.
+fn file_capability(file: &fs::File) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; 256];
+    match rustix::fs::fgetxattr(file, "security.capability", &mut buf[..]) {
+        Ok(n) => {
+            buf.truncate(n);
+            Ok(Some(buf))
+        }
+        Err(rustix::io::Errno::NODATA | rustix::io::Errno::NOTSUP) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
