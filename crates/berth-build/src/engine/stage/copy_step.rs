@@ -3,6 +3,7 @@
 
 use berth_oci::Digest;
 
+use super::named::SourceTree;
 use super::{Builder, Built, CopySpec, unknown};
 use crate::engine::copy::{CopyError, CopyRequest, copy_into};
 use crate::engine::error::BuildError;
@@ -54,29 +55,32 @@ impl Builder<'_> {
                     })
             })
             .transpose()?;
-        // The source tree: another stage or image mounted read-only-by-convention, or the context.
-        let source_chain = match spec.from {
-            None => None,
-            Some(from) => Some(self.copy_source_chain(from, line, visiting)?),
+        // The source tree: another stage or image mounted read-only-by-convention, a
+        // directory context, or the main context. Directories' files become 0:0 (no --chown);
+        // a snapshot's keep their owners.
+        let tree = match spec.from {
+            None => SourceTree::Dir {
+                root: self.opts.context.clone(),
+                ignore: self.ignore.clone(),
+            },
+            Some(from) => self.source_tree(from, line, visiting)?,
         };
-        let source_ws = match &source_chain {
-            Some(chain) => Some(
-                Workspace::open(self.store, chain.as_ref(), "copy-from").map_err(|source| {
-                    BuildError::Snapshot {
-                        line,
-                        instruction: keyword,
-                        source,
-                    }
-                })?,
-            ),
-            None => None,
-        };
-        let src_root = match &source_ws {
-            Some(ws) => ws.rootfs(),
-            None => self.opts.context.clone(),
+        let (source_ws, src_root, ignore, keep_owner) = match tree {
+            SourceTree::Chain(chain) => {
+                let ws =
+                    Workspace::open(self.store, chain.as_ref(), "copy-from").map_err(|source| {
+                        BuildError::Snapshot {
+                            line,
+                            instruction: keyword,
+                            source,
+                        }
+                    })?;
+                let root = ws.rootfs();
+                (Some(ws), root, None, true)
+            }
+            SourceTree::Dir { root, ignore } => (None, root, ignore, false),
         };
         let workdir = state.config.working_dir();
-        let ignore = self.ignore.clone();
         let exclude = crate::engine::sources::exclude_matcher(spec.exclude).map_err(|reason| {
             BuildError::BadFlag {
                 line,
@@ -98,13 +102,9 @@ impl Builder<'_> {
                     sources: spec.sources,
                     dest: spec.dest,
                     workdir: &workdir,
-                    ignore: if spec.from.is_none() {
-                        ignore.as_ref()
-                    } else {
-                        None
-                    },
+                    ignore: ignore.as_ref(),
                     owner,
-                    keep_owner: spec.from.is_some(),
+                    keep_owner,
                     chmod,
                     extract_archives: spec.extract,
                     exclude: exclude.as_ref(),
@@ -280,30 +280,9 @@ impl Builder<'_> {
         remote::fetch(urls, dir, checksum, dest_is_dir)
             .map_err(|source| BuildError::Fetch { line, source })
     }
-
-    /// The snapshot chain `COPY --from=<stage|image>` reads.
-    pub(super) fn copy_source_chain(
-        &mut self,
-        from: &str,
-        line: usize,
-        visiting: &mut Vec<usize>,
-    ) -> Result<Option<Digest>, BuildError> {
-        if let Some(index) = self.file.stage_index(from) {
-            if visiting.contains(&index) {
-                return Err(BuildError::StageCycle {
-                    line,
-                    stage: index,
-                    reference: from.to_string(),
-                });
-            }
-            return Ok(self.stage(index, visiting)?.chain);
-        }
-        let record = self.resolve_image(from, line)?;
-        Ok(record.chain_id)
-    }
 }
 
-fn copy_error(
+pub(super) fn copy_error(
     line: usize,
     instruction: &'static str,
     root: &std::path::Path,
