@@ -44,7 +44,7 @@ pub enum NamedContextError {
     BadName {
         flag: String,
         name: String,
-        source: ReferenceError,
+        source: Box<ReferenceError>,
     },
     #[error("invalid --build-context {flag:?}: {name:?} is a reserved name")]
     ReservedName { flag: String, name: String },
@@ -52,7 +52,7 @@ pub enum NamedContextError {
     BadImage {
         flag: String,
         reference: String,
-        source: ReferenceError,
+        source: Box<ReferenceError>,
     },
     #[error("--build-context {flag:?}: {kind} contexts are not supported by this builder")]
     Unsupported { flag: String, kind: &'static str },
@@ -135,7 +135,7 @@ fn checked_key(name: &str, flag: &str) -> Result<String, NamedContextError> {
     let key = context_key(name).map_err(|source| NamedContextError::BadName {
         flag: flag.to_string(),
         name: name.to_string(),
-        source,
+        source: Box::new(source),
     })?;
     if is_reserved(&key) {
         return Err(NamedContextError::ReservedName {
@@ -172,7 +172,7 @@ pub fn parse_wire(name: &str, value: &str) -> Result<(String, WireContext), Name
                 NamedContextError::BadImage {
                     flag: flag.clone(),
                     reference: reference.to_string(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
         }
