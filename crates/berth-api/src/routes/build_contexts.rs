@@ -6,9 +6,29 @@
 use std::collections::{BTreeMap, HashMap};
 
 use berth_engine::build::named_context::{WireContext, parse_wire};
+use http_body_util::BodyExt;
 
 use crate::error::ApiError;
-use crate::http;
+use crate::http::{self, Req};
+
+/// The request's named contexts; a bad entry is refused only after the context upload is
+/// read (and dropped): `berth build` streams it, and a connection closed under it would kill
+/// the CLI with SIGPIPE before it could read the 400.
+pub async fn named_contexts_or_drain(
+    q: &HashMap<String, String>,
+    req: &mut Req,
+) -> http::Result<BTreeMap<String, WireContext>> {
+    let error = match named_contexts(q) {
+        Ok(contexts) => return Ok(contexts),
+        Err(error) => error,
+    };
+    while let Some(frame) = req.body_mut().frame().await {
+        if frame.is_err() {
+            break;
+        }
+    }
+    Err(error)
+}
 
 pub fn named_contexts(q: &HashMap<String, String>) -> http::Result<BTreeMap<String, WireContext>> {
     let raw = match q.get("buildcontexts").map(String::as_str) {
