@@ -112,3 +112,73 @@ fn an_index_listing_container_snapshots_is_migrated() {
     assert!(rewritten.get("active").is_none(), "{rewritten}");
     store.snapshots.remove("old").unwrap();
 }
+
+/// `commit_active` (a builder keeping a step's upper dir as its layer): the directory moves
+/// from the container records to the layer index without a copy, survives a reopen, and the
+/// refusals leave the container snapshot as it was.
+#[test]
+fn an_overlay_snapshot_becomes_a_layer_in_place() {
+    let (root, store) = store_with_busybox("active-commit");
+    let base = store.images.resolve(IMAGE).unwrap().chain_id.unwrap();
+    store
+        .snapshots
+        .prepare("step", Some(&base), Driver::Overlay)
+        .unwrap();
+    let id = store.snapshots.index().active["step"].id;
+    let upper = store.snapshots.fs_dir(id);
+    fs::write(upper.join("made-by-step"), b"layer content").unwrap();
+    let diff_id: berth_oci::Digest = format!("sha256:{}", "ab".repeat(32)).parse().unwrap();
+    let missing: berth_oci::Digest = format!("sha256:{}", "cd".repeat(32)).parse().unwrap();
+
+    let refused = store
+        .snapshots
+        .commit_active("step", Some(&missing), &diff_id, 13)
+        .unwrap_err();
+    assert!(refused.to_string().contains("does not exist"), "{refused}");
+    assert!(store.snapshots.index().active.contains_key("step"));
+    assert!(
+        store
+            .snapshots
+            .commit_active("no-such-key", Some(&base), &diff_id, 13)
+            .is_err()
+    );
+
+    let chain = store
+        .snapshots
+        .commit_active("step", Some(&base), &diff_id, 13)
+        .unwrap();
+    assert_eq!(
+        chain,
+        berth_store::snapshot::chain_id(Some(&base), &diff_id)
+    );
+    let index = store.snapshots.index();
+    assert!(!index.active.contains_key("step"));
+    let record = &index.layers[&chain];
+    assert_eq!(
+        (record.id, record.size, record.parent.as_ref()),
+        (id, 13, Some(&base))
+    );
+    let dir = upper.parent().unwrap();
+    assert!(!dir.join("work").exists() && !dir.join("active.json").exists());
+    drop(store);
+
+    let store = Store::open(root.path()).unwrap();
+    let dirs = store.snapshots.layer_dirs(&chain).unwrap();
+    assert_eq!(
+        fs::read(dirs[0].join("made-by-step")).unwrap(),
+        b"layer content"
+    );
+    // Committing the same layer again keeps the first and drops the new snapshot.
+    store
+        .snapshots
+        .prepare("again", Some(&base), Driver::Overlay)
+        .unwrap();
+    let again = store.snapshots.index().active["again"].id;
+    let same = store
+        .snapshots
+        .commit_active("again", Some(&base), &diff_id, 13)
+        .unwrap();
+    assert_eq!(same, chain);
+    assert!(!store.snapshots.fs_dir(again).parent().unwrap().exists());
+    assert_eq!(store.snapshots.index().layers[&chain].id, id);
+}

@@ -1,8 +1,10 @@
 //! An overlay upper dir becomes an OCI layer: a canonical tar (sorted entries, numeric owners,
-//! no atime/ctime, overlay whiteouts as `.wh.` files, opaque dirs as `.wh..wh..opq`),
+//! no atime/ctime, overlay whiteouts as `.wh.` files, opaque dirs as `.wh..wh..opq`, hard
+//! links kept, `security.capability` as a PAX xattr, as Docker's layers have them),
 //! compressed deterministically (gzip by default, or zstd), so identical trees give identical
 //! digests.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -30,6 +32,12 @@ pub struct EncodedLayer {
     pub media_type: &'static str,
     pub diff_id: Digest,
     pub digest: Digest,
+    /// Regular file sizes and symlink target lengths, each inode once (a layer snapshot's
+    /// size, as unpacking this layer would count it).
+    pub content_size: u64,
+    /// Entries of the upper dir the tar leaves out (sockets): whoever keeps the upper dir as
+    /// the layer's snapshot removes them so both hold the same tree.
+    pub left_out: Vec<PathBuf>,
 }
 
 /// Writes `upper` as a gzip layer. `None` when the directory holds nothing (the step changed
@@ -58,8 +66,12 @@ pub fn encode_upper(
     let mut writer = TarWriter {
         builder: &mut builder,
         clamp_mtime,
+        links: HashMap::new(),
+        content_size: 0,
+        left_out: Vec::new(),
     };
     writer.children(upper, Path::new(""))?;
+    let (content_size, left_out) = (writer.content_size, writer.left_out);
     let tar = builder.into_inner()?;
     let diff_id = Digest::from_sha256_bytes(&Sha256::digest(&tar));
     let data = compression.compress(&tar)?;
@@ -69,12 +81,18 @@ pub fn encode_upper(
         media_type: compression.media_type(),
         diff_id,
         digest,
+        content_size,
+        left_out,
     }))
 }
 
 struct TarWriter<'a> {
     builder: &'a mut tar::Builder<Vec<u8>>,
     clamp_mtime: Option<u64>,
+    /// (dev, ino) of multiply-linked files already written, and their path in the tar.
+    links: HashMap<(u64, u64), PathBuf>,
+    content_size: u64,
+    left_out: Vec<PathBuf>,
 }
 
 impl TarWriter<'_> {
@@ -126,10 +144,26 @@ impl TarWriter<'_> {
         }
         if kind.is_symlink() {
             let target = fs::read_link(path)?;
+            self.content_size += target.as_os_str().len() as u64;
             let mut header = self.header(&meta, tar::EntryType::Symlink);
             return self.builder.append_link(&mut header, rel, target);
         }
+        if meta.nlink() > 1 {
+            if let Some(first) = self.links.get(&(meta.dev(), meta.ino())) {
+                let mut header = self.header(&meta, tar::EntryType::Link);
+                return self.builder.append_link(&mut header, rel, first);
+            }
+            self.links
+                .insert((meta.dev(), meta.ino()), rel.to_path_buf());
+        }
         if kind.is_file() {
+            if let Some(capability) = berth_store::archive::read_capability(path)? {
+                self.builder.append_pax_extensions([(
+                    "SCHILY.xattr.security.capability",
+                    capability.as_slice(),
+                )])?;
+            }
+            self.content_size += meta.len();
             let mut header = self.header(&meta, tar::EntryType::Regular);
             header.set_size(meta.len());
             let file = fs::File::open(path)?;
@@ -143,6 +177,7 @@ impl TarWriter<'_> {
             (tar::EntryType::Block, true)
         } else {
             // Sockets do not belong in layers (Docker skips them too).
+            self.left_out.push(path.to_path_buf());
             return Ok(());
         };
         let mut header = self.header(&meta, entry_type);

@@ -379,20 +379,25 @@ impl<'a> Builder<'a> {
             source,
         };
         let parent = if isolated { None } else { state.chain.as_ref() };
+        let started = std::time::Instant::now();
         let mut ws = Workspace::open(self.store, parent, &instruction.to_lowercase())
             .map_err(snapshot_err)?;
+        let opened = started.elapsed();
         change(&ws)?;
         let upper = ws.finish().to_path_buf();
+        let changed = started.elapsed();
         let clamp = self.opts.source_date_epoch.map(|e| e.max(0) as u64);
-        let blob = encode_upper(&upper, clamp, self.opts.compression).map_err(|source| {
-            BuildError::Io {
+        let io_err = |path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |source| BuildError::Io {
                 line,
                 instruction,
-                path: upper.clone(),
+                path,
                 source,
             }
-        })?;
-        drop(ws);
+        };
+        let blob = encode_upper(&upper, clamp, self.opts.compression).map_err(io_err(&upper))?;
+        let encoded = started.elapsed();
         let Some(blob) = blob else {
             return Ok(None);
         };
@@ -406,11 +411,31 @@ impl<'a> Builder<'a> {
             .content
             .ingest_bytes(&blob.data)
             .map_err(|e| store_err(e.into()))?;
-        let chain = self
-            .store
-            .snapshots
-            .apply_layer(state.chain.as_ref(), Some(&blob.diff_id), &blob.data[..])
-            .map_err(snapshot_err)?;
+        let chain = if clamp.is_none() {
+            // The upper dir is this layer's content: keep it as the snapshot.
+            for path in &blob.left_out {
+                std::fs::remove_file(path).map_err(io_err(path))?;
+            }
+            ws.commit(state.chain.as_ref(), &blob.diff_id, blob.content_size)
+                .map_err(snapshot_err)?
+        } else {
+            // Clamped mtimes differ from the upper dir's: unpack the layer as encoded.
+            drop(ws);
+            self.store
+                .snapshots
+                .apply_layer(state.chain.as_ref(), Some(&blob.diff_id), &blob.data[..])
+                .map_err(snapshot_err)?
+        };
+        tracing::debug!(
+            line,
+            instruction,
+            open_ms = opened.as_millis(),
+            change_ms = (changed - opened).as_millis(),
+            encode_ms = (encoded - changed).as_millis(),
+            commit_ms = (started.elapsed() - encoded).as_millis(),
+            bytes = blob.data.len(),
+            "build: layer step"
+        );
         state.layers.push(PlannedLayer {
             digest,
             media_type: blob.media_type.to_owned(),

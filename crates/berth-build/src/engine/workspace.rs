@@ -19,6 +19,8 @@ pub struct Workspace<'s> {
     mount: Option<MountGuard>,
     /// Mount stubs a RUN removed; the directories copied up for them go at `finish`.
     stubs: RefCell<Vec<MountStubs>>,
+    /// The snapshot became a layer: nothing to remove.
+    committed: bool,
 }
 
 impl<'s> Workspace<'s> {
@@ -38,6 +40,7 @@ impl<'s> Workspace<'s> {
             dir,
             mount: None,
             stubs: RefCell::new(Vec::new()),
+            committed: false,
         };
         let rootfs = workspace.rootfs();
         std::fs::create_dir_all(&rootfs).map_err(|source| SnapshotError::Io {
@@ -79,9 +82,32 @@ impl<'s> Workspace<'s> {
     }
 }
 
+impl Workspace<'_> {
+    /// Keeps the finished upper dir as the layer `diff_id` on top of `parent` (its encoding,
+    /// so unpacking it again is not needed) and returns the chain ID.
+    pub fn commit(
+        mut self,
+        parent: Option<&Digest>,
+        diff_id: &Digest,
+        content_size: u64,
+    ) -> Result<Digest, SnapshotError> {
+        self.mount = None;
+        let chain = self
+            .store
+            .snapshots
+            .commit_active(&self.key, parent, diff_id, content_size)?;
+        self.committed = true;
+        Ok(chain)
+    }
+}
+
 impl Drop for Workspace<'_> {
     fn drop(&mut self) {
         self.mount = None;
+        if self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            return;
+        }
         if let Err(e) = self.store.snapshots.remove(&self.key) {
             tracing::warn!(key = %self.key, error = %e, "removing a build snapshot failed");
         }

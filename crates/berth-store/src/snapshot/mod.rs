@@ -11,6 +11,7 @@
 //! records is removed.
 
 mod active;
+mod commit;
 mod container;
 mod copy;
 mod index;
@@ -67,6 +68,8 @@ pub enum SnapshotError {
     OptionsTooLong { len: usize, layers: usize },
     #[error("snapshot path {path} contains ':' or ',' which overlay mount options cannot express")]
     UnsafeOverlayPath { path: PathBuf },
+    #[error("container snapshot {key:?} is not an overlay snapshot, so it cannot become a layer")]
+    NotOverlay { key: String },
     #[error("overlayfs is not available on this kernel; choose the copy driver")]
     OverlayUnavailable,
     #[error("copying layers into container snapshot {key:?}: {source}")]
