@@ -39,7 +39,7 @@ impl ReadyContexts {
         let mut ready = BTreeMap::new();
         for (key, context) in contexts.iter() {
             let value = match context {
-                NamedContext::Image(reference) => Ready::Image(reference.clone()),
+                NamedContext::Image(reference) => Ready::Image(pinned(reference)),
                 NamedContext::Local(root) => {
                     let dir_error = |source| BuildError::ContextDir {
                         name: key.clone(),
@@ -69,6 +69,18 @@ impl ReadyContexts {
             return None;
         }
         self.0.get(&lookup_key(reference)?)
+    }
+}
+
+/// `name:tag@digest` as `name@digest`: the digest decides, the tag says nothing more (as
+/// Docker resolves such a reference).
+fn pinned(reference: &str) -> String {
+    match berth_oci::Reference::parse_normalized(reference) {
+        Ok(parsed) if parsed.tag().is_some() => match parsed.digest() {
+            Some(digest) => parsed.with_digest(digest.clone()).familiar_string(),
+            None => reference.to_string(),
+        },
+        _ => reference.to_string(),
     }
 }
 
@@ -299,5 +311,21 @@ impl Builder<'_> {
             tracing::warn!(line, error = %e, "could not record a build cache entry");
         }
         Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pinned;
+
+    #[test]
+    fn a_digest_pins_the_image_whatever_the_tag() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(
+            pinned(&format!("busybox:1.35@{digest}")),
+            format!("busybox@{digest}")
+        );
+        assert_eq!(pinned("fixtures/busybox:1.35"), "fixtures/busybox:1.35");
+        assert_eq!(pinned("scratch"), "scratch");
     }
 }
