@@ -7,13 +7,11 @@ use std::fs;
 use std::path::PathBuf;
 
 use super::Builder;
-use super::named::SourceTree;
 use super::run_mounts::cache_mount_dir;
 use crate::engine::cache::SourceFilter;
 use crate::engine::copy::{CopyRequest, copy_into};
 use crate::engine::error::BuildError;
 use crate::engine::paths::{clean_relative, scoped_resolve};
-use crate::engine::workspace::Workspace;
 
 impl Builder<'_> {
     /// What a seeded cache mount adds to the step's cache key (its source's identity).
@@ -52,20 +50,8 @@ impl Builder<'_> {
             }
         };
         let tree = self.source_tree(from, line, visiting)?;
-        let (_snapshot, root, ignore, keep_owner) = match tree {
-            SourceTree::Chain(chain) => {
-                let ws = Workspace::open(self.store, chain.as_ref(), "cache-from").map_err(
-                    |source| BuildError::Snapshot {
-                        line,
-                        instruction: "RUN",
-                        source,
-                    },
-                )?;
-                let root = ws.rootfs();
-                (Some(ws), root, None, true)
-            }
-            SourceTree::Dir { root, ignore } => (None, root, ignore, false),
-        };
+        let open = tree.open(self.store, line, "RUN", "cache-from")?;
+        let root = open.root.clone();
         let rel = clean_relative(source.unwrap_or("/"));
         if fs::symlink_metadata(scoped_resolve(&root, &rel, true)).is_err() {
             return Err(BuildError::SourceMissing {
@@ -86,9 +72,9 @@ impl Builder<'_> {
             sources: &sources,
             dest: "/",
             workdir: "/",
-            ignore: ignore.as_ref(),
+            ignore: open.ignore.as_ref(),
             owner: None,
-            keep_owner,
+            keep_owner: open.keep_owner,
             chmod: None,
             extract_archives: false,
             exclude: None,

@@ -10,7 +10,6 @@ use crate::engine::error::BuildError;
 use crate::engine::heredocs::{self, InlineDir};
 use crate::engine::remote::{self, Fetched};
 use crate::engine::users;
-use crate::engine::workspace::Workspace;
 use crate::expand::EnvList;
 
 impl Builder<'_> {
@@ -65,21 +64,8 @@ impl Builder<'_> {
             },
             Some(from) => self.source_tree(from, line, visiting)?,
         };
-        let (source_ws, src_root, ignore, keep_owner) = match tree {
-            SourceTree::Chain(chain) => {
-                let ws =
-                    Workspace::open(self.store, chain.as_ref(), "copy-from").map_err(|source| {
-                        BuildError::Snapshot {
-                            line,
-                            instruction: keyword,
-                            source,
-                        }
-                    })?;
-                let root = ws.rootfs();
-                (Some(ws), root, None, true)
-            }
-            SourceTree::Dir { root, ignore } => (None, root, ignore, false),
-        };
+        let source = tree.open(self.store, line, keyword, "copy-from")?;
+        let (src_root, ignore, keep_owner) = (&source.root, &source.ignore, source.keep_owner);
         let workdir = state.config.working_dir();
         let exclude = crate::engine::sources::exclude_matcher(spec.exclude).map_err(|reason| {
             BuildError::BadFlag {
@@ -98,7 +84,7 @@ impl Builder<'_> {
                 .transpose()?;
             if !spec.sources.is_empty() {
                 let request = CopyRequest {
-                    src_root: &src_root,
+                    src_root,
                     sources: spec.sources,
                     dest: spec.dest,
                     workdir: &workdir,
@@ -110,8 +96,7 @@ impl Builder<'_> {
                     exclude: exclude.as_ref(),
                     parents: spec.parents,
                 };
-                copy_into(&rootfs, &request)
-                    .map_err(|e| copy_error(line, keyword, &src_root, e))?;
+                copy_into(&rootfs, &request).map_err(|e| copy_error(line, keyword, src_root, e))?;
             }
             if let Some(dir) = &inline {
                 let names: Vec<String> = spec.inline.iter().map(|f| f.name.clone()).collect();
@@ -154,7 +139,7 @@ impl Builder<'_> {
         })?;
         drop(inline);
         drop(fetched);
-        drop(source_ws);
+        drop(source);
         if spec.link {
             self.record_link_layer(state, layer.is_some());
         }

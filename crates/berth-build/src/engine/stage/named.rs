@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use berth_oci::Digest;
+use berth_store::Store;
 
 use super::{Builder, Built};
 use crate::dockerignore::Matcher;
@@ -19,6 +20,7 @@ use crate::engine::config::ImageConfig;
 use crate::engine::copy::{CopyRequest, copy_into};
 use crate::engine::error::BuildError;
 use crate::engine::named_context::{NamedContext, NamedContexts, lookup_key};
+use crate::engine::workspace::Workspace;
 
 /// A named context ready to read.
 #[derive(Debug, Clone)]
@@ -113,6 +115,51 @@ pub(super) enum SourceTree {
         root: PathBuf,
         ignore: Option<Matcher>,
     },
+}
+
+/// A source tree open for reading: its root, the `.dockerignore` that applies there, and
+/// whether files keep their owners (a snapshot's do; a directory's become 0:0).
+pub(super) struct OpenTree<'s> {
+    /// The mounted snapshot of a chain, for as long as the tree is read.
+    pub snapshot: Option<Workspace<'s>>,
+    pub root: PathBuf,
+    pub ignore: Option<Matcher>,
+    pub keep_owner: bool,
+}
+
+impl SourceTree {
+    /// Mounts a chain (labelled `label` in the store's build-tmp); a directory is read as is.
+    pub(super) fn open<'s>(
+        self,
+        store: &'s Store,
+        line: usize,
+        instruction: &'static str,
+        label: &str,
+    ) -> Result<OpenTree<'s>, BuildError> {
+        Ok(match self {
+            SourceTree::Chain(chain) => {
+                let ws = Workspace::open(store, chain.as_ref(), label).map_err(|source| {
+                    BuildError::Snapshot {
+                        line,
+                        instruction,
+                        source,
+                    }
+                })?;
+                OpenTree {
+                    root: ws.rootfs(),
+                    snapshot: Some(ws),
+                    ignore: None,
+                    keep_owner: true,
+                }
+            }
+            SourceTree::Dir { root, ignore } => OpenTree {
+                snapshot: None,
+                root,
+                ignore,
+                keep_owner: false,
+            },
+        })
+    }
 }
 
 impl Builder<'_> {

@@ -124,20 +124,10 @@ impl<'a> Builder<'a> {
                     };
                     // A stage's or image's tree is a throw-away snapshot already; a
                     // directory (the context, a named one) is written through an overlay.
-                    let (root, snapshot) = match tree {
-                        SourceTree::Dir { root, .. } => (root, false),
-                        SourceTree::Chain(chain) => {
-                            let ws = Workspace::open(self.store, chain.as_ref(), "mount-from")
-                                .map_err(|source| BuildError::Snapshot {
-                                    line,
-                                    instruction: "RUN",
-                                    source,
-                                })?;
-                            let root = ws.rootfs();
-                            prepared.sources.push(ws);
-                            (root, true)
-                        }
-                    };
+                    let open = tree.open(self.store, line, "RUN", "mount-from")?;
+                    let (root, snapshot) = (open.root, open.snapshot);
+                    let is_snapshot = snapshot.is_some();
+                    prepared.sources.extend(snapshot);
                     let rel = clean_relative(source.as_deref().unwrap_or("/"));
                     let path = scoped_resolve(&root, &rel, true);
                     if fs::symlink_metadata(&path).is_err() {
@@ -148,7 +138,7 @@ impl<'a> Builder<'a> {
                             root,
                         });
                     }
-                    let path = if *read_only || snapshot {
+                    let path = if *read_only || is_snapshot {
                         path
                     } else {
                         let scratch = self.scratch(&mut prepared, line)?;
