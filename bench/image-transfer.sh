@@ -13,20 +13,7 @@ RUNS=${RUNS:-3}
 [ -n "${SKIP_BUILD:-}" ] || (cd "$REPO" && cargo build --release --quiet -p berthd -p berth-cli -p berth-shim)
 source "$REPO/tests/lib.sh"
 bin_dir=$REPO/target/release
-# Every engine's store goes on a fresh journaled ext4 (a loop device, direct I/O), as on a
-# server. This VM's root filesystem has no journal, and there ext4 skips each inode freed in
-# the last few minutes one by one when it allocates: any pull soon after a large delete (the
-# previous run's rmi, another engine's cleanup) then costs 5-15 s more for every engine —
-# the numbers measured the cleanup, not the pull. BENCH_ON_ROOT_FS=1 measures there anyway.
-if [ -z "${BENCH_ON_ROOT_FS:-}" ]; then
-  need losetup mkfs.ext4
-  disk=$(mktemp /var/tmp/berth-bench-disk.XXXXXX)
-  truncate -s 16G "$disk" && mkfs.ext4 -q -F "$disk"
-  loopdev=$(losetup -f --show --direct-io=on "$disk")
-  mount "$loopdev" "$work"
-  # Detached (lazily) when cleanup unmounts $work; the sparse file goes right away.
-  cleanup_hooks+=("losetup -d $loopdev; rm -f $disk")
-fi
+work_on_journaled_fs
 reg_pid= bpid=
 stop_registry() { [ -z "$reg_pid" ] || { kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null || true; reg_pid=; }; }
 stop_berthd() {

@@ -87,3 +87,61 @@ fn copy_errors_name_the_line_and_source() {
     );
     env.assert_clean();
 }
+
+/// A destination that exists is replaced (a file, and a symlink met inside a copied
+/// directory, which is not followed);
+/// setuid survives `--chown`; mtimes are the source's, to the nanosecond.
+#[test]
+fn copy_replaces_what_is_there_and_keeps_mode_bits_and_mtimes() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.write(&[
+        ("tool", "#!/bin/sh\n"),
+        ("new", "new\n"),
+        ("dir/y", "new\n"),
+    ]);
+    let tool = env.context().join("tool");
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let mtime = rustix::fs::Timespec {
+        tv_sec: 1_600_000_000,
+        tv_nsec: 123_456_789,
+    };
+    rustix::fs::utimensat(
+        rustix::fs::CWD,
+        &tool,
+        &rustix::fs::Timestamps {
+            last_access: mtime,
+            last_modification: mtime,
+        },
+        rustix::fs::AtFlags::empty(),
+    )
+    .unwrap();
+    let result = env.build(
+        "FROM fixtures/busybox:1.35\n\
+         RUN echo old > /x && mkdir /d && ln -s /etc/passwd /d/y\n\
+         COPY new /x\n\
+         COPY dir/ /d/\n\
+         COPY --chown=7:8 tool /bin/tool\n",
+    );
+    {
+        let view = env.view(&result);
+        assert_eq!(view.read("/x"), "new\n");
+        let y = std::fs::symlink_metadata(view.path("/d/y")).unwrap();
+        assert!(
+            y.file_type().is_file(),
+            "the symlink was replaced, not followed"
+        );
+        assert_eq!(view.read("/d/y"), "new\n");
+        assert!(view.read("/etc/passwd").starts_with("root:"));
+        let tool = std::fs::metadata(view.path("/bin/tool")).unwrap();
+        assert_eq!(
+            (tool.uid(), tool.gid(), tool.mode() & 0o7777),
+            (7, 8, 0o4755)
+        );
+        assert_eq!(
+            (tool.mtime(), tool.mtime_nsec()),
+            (1_600_000_000, 123_456_789)
+        );
+    }
+    env.assert_clean();
+}

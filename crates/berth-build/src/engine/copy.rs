@@ -75,7 +75,11 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> Result<usize, CopyError> {
         });
     }
     let dest = scoped_resolve(rootfs, &clean_relative(&dest_abs), true);
-    let mut writer = Writer { req, written: 0 };
+    let mut writer = Writer {
+        req,
+        written: 0,
+        buffer: Vec::new(),
+    };
     for found in matched {
         let path = &found.path;
         let meta = fs::metadata(path).map_err(io_at(path))?;
@@ -154,6 +158,8 @@ fn is_tar(path: &Path) -> bool {
 struct Writer<'a> {
     req: &'a CopyRequest<'a>,
     written: usize,
+    /// Reused for every small file.
+    buffer: Vec<u8>,
 }
 
 impl Writer<'_> {
@@ -197,11 +203,11 @@ impl Writer<'_> {
         exclude: &str,
         dest: &Path,
     ) -> Result<(), CopyError> {
-        let mut names: Vec<_> = fs::read_dir(src)
+        let mut entries: Vec<_> = fs::read_dir(src)
             .map_err(io_at(src))?
-            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .filter_map(Result::ok)
             .collect();
-        names.sort();
+        entries.sort_by_key(fs::DirEntry::file_name);
         let join = |base: &str, name: &str| {
             if base.is_empty() {
                 name.to_string()
@@ -209,12 +215,13 @@ impl Writer<'_> {
                 format!("{base}/{name}")
             }
         };
-        for name in names {
-            let path = src.join(&name);
+        for entry in entries {
+            let (name, path) = (entry.file_name(), entry.path());
             let name_text = name.to_string_lossy();
             let child_rel = join(rel, &name_text);
             let child_exclude = join(exclude, &name_text);
-            let meta = fs::symlink_metadata(&path).map_err(io_at(&path))?;
+            // Looked up from the open directory, not by walking the whole path again.
+            let meta = entry.metadata().map_err(io_at(&path))?;
             if self.ignored(&child_rel, meta.is_dir())
                 || self
                     .req
@@ -277,6 +284,18 @@ impl Writer<'_> {
     ) -> Result<(), CopyError> {
         let ids = self.owner_of(meta);
         let kind = meta.file_type();
+        if kind.is_file() {
+            let mode = self.req.chmod.unwrap_or(meta.mode() & 0o7777);
+            // Most destinations are new: try that first and look at what is there only when
+            // creating fails.
+            match copy_regular(src, dest, ids, mode, meta, &mut self.buffer) {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                done => {
+                    self.written += 1;
+                    return done.map_err(io_at(dest));
+                }
+            }
+        }
         if let Ok(existing) = fs::symlink_metadata(dest)
             && !(existing.is_dir() && kind.is_dir())
         {
@@ -301,16 +320,15 @@ impl Writer<'_> {
             let target = fs::read_link(src).map_err(io_at(src))?;
             std::os::unix::fs::symlink(&target, dest).map_err(io_at(dest))?;
         } else if kind.is_file() {
-            fs::copy(src, dest).map_err(io_at(dest))?;
+            let mode = self.req.chmod.unwrap_or(meta.mode() & 0o7777);
+            copy_regular(src, dest, ids, mode, meta, &mut self.buffer).map_err(io_at(dest))?;
+            self.written += 1;
+            return Ok(());
         } else {
             tracing::warn!(path = %src.display(), "skipping a special file in COPY");
             return Ok(());
         }
         std::os::unix::fs::lchown(dest, Some(ids.uid), Some(ids.gid)).map_err(io_at(dest))?;
-        if kind.is_file() {
-            let mode = self.req.chmod.unwrap_or(meta.mode() & 0o7777);
-            fs::set_permissions(dest, fs::Permissions::from_mode(mode)).map_err(io_at(dest))?;
-        }
         self.written += 1;
         set_mtime(dest, meta)
     }
@@ -337,6 +355,67 @@ impl Writer<'_> {
         self.written += 1;
         Ok(())
     }
+}
+
+/// Files up to this size are copied with one read and one write; bigger ones go through
+/// `copy_file_range`, which overlayfs passes down to the layers' filesystem.
+const SMALL_FILE: u64 = 256 * 1024;
+
+/// Creates `dest` (which must not exist) as a copy of regular file `src` with owner `ids`,
+/// `mode` and `meta`'s mtime, all through the new file's descriptor: one path lookup per
+/// side instead of one per attribute, which through an overlay mount is what copying many
+/// small files costs.
+fn copy_regular(
+    src: &Path,
+    dest: &Path,
+    ids: Ids,
+    mode: u32,
+    meta: &fs::Metadata,
+    buffer: &mut Vec<u8>,
+) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut from = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(src)?;
+    let mut to = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode & 0o777)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(dest)?;
+    if meta.len() <= SMALL_FILE {
+        buffer.clear();
+        from.read_to_end(buffer)?;
+        to.write_all(buffer)?;
+    } else {
+        io::copy(&mut from, &mut to)?;
+    }
+    let created = to.metadata()?;
+    if (created.uid(), created.gid()) != (ids.uid, ids.gid) {
+        rustix::fs::fchown(
+            &to,
+            Some(rustix::fs::Uid::from_raw(ids.uid)),
+            Some(rustix::fs::Gid::from_raw(ids.gid)),
+        )?;
+    }
+    // After chown, which clears setuid/setgid; the umask may have cut bits too.
+    if created.mode() & 0o7777 != mode || mode & 0o7000 != 0 {
+        rustix::fs::fchmod(&to, rustix::fs::Mode::from_raw_mode(mode))?;
+    }
+    let mtime = rustix::fs::Timespec {
+        tv_sec: meta.mtime(),
+        tv_nsec: meta.mtime_nsec() as _,
+    };
+    rustix::fs::futimens(
+        &to,
+        &rustix::fs::Timestamps {
+            last_access: mtime,
+            last_modification: mtime,
+        },
+    )?;
+    Ok(())
 }
 
 fn set_mtime(path: &Path, meta: &fs::Metadata) -> Result<(), CopyError> {

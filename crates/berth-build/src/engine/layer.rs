@@ -97,12 +97,12 @@ struct TarWriter<'a> {
 
 impl TarWriter<'_> {
     fn children(&mut self, dir: &Path, rel: &Path) -> io::Result<()> {
-        let mut names: Vec<_> = fs::read_dir(dir)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort();
-        for name in names {
-            self.entry(&dir.join(&name), &rel.join(&name))?;
+        let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<io::Result<_>>()?;
+        entries.sort_by_key(fs::DirEntry::file_name);
+        for entry in entries {
+            // Looked up from the open directory, not by walking the whole path again.
+            let meta = entry.metadata()?;
+            self.entry(&entry.path(), &rel.join(entry.file_name()), meta)?;
         }
         Ok(())
     }
@@ -119,8 +119,7 @@ impl TarWriter<'_> {
         header
     }
 
-    fn entry(&mut self, path: &Path, rel: &Path) -> io::Result<()> {
-        let meta = fs::symlink_metadata(path)?;
+    fn entry(&mut self, path: &Path, rel: &Path, meta: fs::Metadata) -> io::Result<()> {
         let kind = meta.file_type();
         if kind.is_char_device() && meta.rdev() == 0 {
             // An overlay whiteout: the lower entry is deleted.
@@ -157,7 +156,8 @@ impl TarWriter<'_> {
                 .insert((meta.dev(), meta.ino()), rel.to_path_buf());
         }
         if kind.is_file() {
-            if let Some(capability) = berth_store::archive::read_capability(path)? {
+            let file = fs::File::open(path)?;
+            if let Some(capability) = file_capability(&file)? {
                 self.builder.append_pax_extensions([(
                     "SCHILY.xattr.security.capability",
                     capability.as_slice(),
@@ -166,7 +166,6 @@ impl TarWriter<'_> {
             self.content_size += meta.len();
             let mut header = self.header(&meta, tar::EntryType::Regular);
             header.set_size(meta.len());
-            let file = fs::File::open(path)?;
             return self.builder.append_data(&mut header, rel, file);
         }
         let (entry_type, device) = if kind.is_fifo() {
@@ -187,6 +186,19 @@ impl TarWriter<'_> {
             header.set_device_minor(libc::minor(rdev))?;
         }
         self.builder.append_data(&mut header, rel, io::empty())
+    }
+}
+
+/// The open file's `security.capability` xattr, if any.
+fn file_capability(file: &fs::File) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; 256];
+    match rustix::fs::fgetxattr(file, "security.capability", &mut buf[..]) {
+        Ok(n) => {
+            buf.truncate(n);
+            Ok(Some(buf))
+        }
+        Err(rustix::io::Errno::NODATA | rustix::io::Errno::NOTSUP) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -114,9 +114,7 @@ fn append_entry<W: Write>(
     builder.append_data(&mut header, rel, io::empty())
 }
 
-/// A file's `security.capability` xattr (file capabilities), which layers and exports carry
-/// as a PAX `SCHILY.xattr` record, as Docker's do.
-pub fn read_capability(path: &Path) -> io::Result<Option<Vec<u8>>> {
+fn read_capability(path: &Path) -> io::Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; 256];
     match rustix::fs::lgetxattr(path, CAPABILITY_XATTR, &mut buf[..]) {
         Ok(n) => {
