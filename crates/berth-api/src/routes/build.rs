@@ -5,6 +5,8 @@
 
 #[path = "build_auth.rs"]
 mod auth;
+#[path = "build_contexts.rs"]
+mod contexts;
 #[path = "build_prune.rs"]
 mod prune;
 #[path = "build_pull.rs"]
@@ -23,7 +25,7 @@ use crate::error::ApiError;
 use crate::http::{self, Req, Resp};
 use crate::router::{Ctx, not_found};
 
-pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
+pub async fn handle(ctx: Ctx, mut req: Req) -> http::Result<Resp> {
     if ctx.method != Method::POST {
         return Err(not_found(&ctx));
     }
@@ -54,6 +56,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         // Berth's own (the classic API has none): a JSON array of stage names or indexes.
         no_cache_filter: json_list(&q, "nocachefilter")?,
         compression,
+        named_contexts: contexts::named_contexts_or_drain(&q, &mut req).await?,
     };
     let quiet = http::query_bool(&q, "q");
     let auths = auth::RegistryAuths::from_header(
