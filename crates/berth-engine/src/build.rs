@@ -1,10 +1,14 @@
 //! `POST /build`: a context tar (plain, gzip or zstd) is unpacked into a private directory and
 //! built by `berth-build` into the store; progress goes to the caller's sink.
 
+#[path = "build_contexts.rs"]
+mod contexts;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub use berth_build::engine::named_context;
 pub use berth_build::engine::{
     BasePuller, CacheUsage, Compression, OutputSink, ProgressEvent, ProgressKind, ProgressSink,
     PruneError, PruneOptions, PruneReport, SANDBOX_HOSTNAME,
@@ -25,6 +29,8 @@ pub enum BuildRequestError {
     Context(String),
     #[error("{0}")]
     Build(#[from] berth_build::engine::BuildError),
+    #[error(transparent)]
+    NamedContext(#[from] named_context::NamedContextError),
     #[error("build directory {path}: {source}")]
     Io {
         path: PathBuf,
@@ -35,9 +41,9 @@ pub enum BuildRequestError {
 impl HasKind for BuildRequestError {
     fn kind(&self) -> ErrorKind {
         match self {
-            BuildRequestError::Context(_) | BuildRequestError::Build(_) => {
-                ErrorKind::InvalidArgument
-            }
+            BuildRequestError::Context(_)
+            | BuildRequestError::Build(_)
+            | BuildRequestError::NamedContext(_) => ErrorKind::InvalidArgument,
             BuildRequestError::Io { .. } => ErrorKind::System,
         }
     }
@@ -62,6 +68,8 @@ pub struct BuildRequest {
     pub no_cache_filter: Vec<String>,
     /// `--compression`: how new layers are compressed (gzip by default).
     pub compression: Compression,
+    /// `--build-context` (Berth's `buildcontexts`): named contexts by normalised name.
+    pub named_contexts: BTreeMap<String, named_context::WireContext>,
 }
 
 /// RUN steps join networks the way containers do: each step is a sandbox of the network
@@ -125,9 +133,17 @@ pub fn build_with_progress(
         source,
     })?;
     let dir = tempfile_in(&scratch)?;
+    let bundled = tempfile_in(&scratch)?;
     let unpacked = build_transfer::unpack_reported(progress.as_ref(), context, dir.path(), unpack);
     let result = unpacked.and_then(|()| {
+        contexts::take_bundled(dir.path(), bundled.path()).map_err(|source| {
+            BuildRequestError::Io {
+                path: dir.path().join(named_context::BUNDLED_DIR),
+                source,
+            }
+        })?;
         let mut opts = BuildOptions::new(dir.path());
+        opts.named_contexts = contexts::resolve(&request.named_contexts, bundled.path())?;
         if !request.dockerfile.is_empty() {
             opts.dockerfile = PathBuf::from(&request.dockerfile);
         }
@@ -150,6 +166,7 @@ pub fn build_with_progress(
         Ok(berth_build::engine::build_with(&engine.store, &opts, Some(&networks))?.image)
     });
     drop(dir);
+    drop(bundled);
     result
 }
 

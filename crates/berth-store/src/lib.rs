@@ -33,3 +33,4 @@ pub use content::{ContentError, ContentStore};
 pub use gc_roots::{GcRootError, GcRoots};
 pub use image_plan::{ImagePlan, PlannedLayer};
 pub use store::{ContentLease, GcReport, Store, StoreError};
+pub use writeback::BackgroundSync;

@@ -97,6 +97,12 @@ impl Store {
         Ok(self.content.publish(blobs)?)
     }
 
+    /// Syncs the store's filesystem in rounds until the guard is dropped, so a final
+    /// [`Store::sync_and_publish`] after a large write finds little left to do.
+    pub fn background_sync(&self) -> crate::BackgroundSync {
+        crate::BackgroundSync::start(&self.root)
+    }
+
     pub fn lease(&self) -> ContentLease<'_> {
         ContentLease {
             _guard: self.writing(),

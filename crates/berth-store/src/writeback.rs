@@ -24,3 +24,92 @@ pub fn start(file: impl AsFd, offset: u64, len: u64) {
         tracing::trace!(error = %std::io::Error::last_os_error(), "sync_file_range");
     }
 }
+
+/// Syncs a filesystem over and over in the background until dropped. While a pull unpacks
+/// thousands of small files, each round writes out what the last one left (inodes, directory
+/// blocks, small files' data, which no per-file writeback kick covers) while the CPU is busy
+/// unpacking, instead of all of it in the final sync the pull waits for.
+pub struct BackgroundSync {
+    stop: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Pause between rounds: long enough for each round to find real work.
+const SYNC_ROUND: std::time::Duration = std::time::Duration::from_millis(150);
+
+impl BackgroundSync {
+    /// Starts syncing the filesystem holding `path`; best effort (errors are traced, the
+    /// caller's own final sync is what counts).
+    pub fn start(path: &std::path::Path) -> BackgroundSync {
+        let stop = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(error) => {
+                tracing::trace!(path = %path.display(), %error, "background sync not started");
+                return BackgroundSync { stop, thread: None };
+            }
+        };
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("store-sync".into())
+            .spawn(move || {
+                let (lock, wake) = &*flag;
+                let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    stopped = wake
+                        .wait_timeout(stopped, SYNC_ROUND)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    if *stopped {
+                        return;
+                    }
+                    drop(stopped);
+                    if let Err(error) = rustix::fs::syncfs(&file) {
+                        tracing::trace!(%error, "background syncfs");
+                    }
+                    stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                }
+            })
+            .ok();
+        BackgroundSync { stop, thread }
+    }
+}
+
+impl Drop for BackgroundSync {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.stop;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads_named(name: &str) -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+            .filter(|comm| comm.trim() == name)
+            .count()
+    }
+
+    #[test]
+    fn background_sync_runs_until_dropped_and_leaves_no_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = threads_named("store-sync");
+        let syncing = BackgroundSync::start(dir.path());
+        assert_eq!(threads_named("store-sync"), before + 1);
+        std::fs::write(dir.path().join("dirty"), vec![7u8; 1 << 20]).unwrap();
+        std::thread::sleep(SYNC_ROUND * 2);
+        drop(syncing);
+        assert_eq!(threads_named("store-sync"), before);
+        // A path that cannot be opened starts nothing and drops cleanly.
+        drop(BackgroundSync::start(&dir.path().join("missing")));
+        assert_eq!(threads_named("store-sync"), before);
+    }
+}

@@ -7,6 +7,8 @@
 mod auth;
 #[path = "build_progress.rs"]
 mod berth_progress;
+#[path = "build_contexts.rs"]
+mod contexts;
 #[path = "build_prune.rs"]
 mod prune;
 #[path = "build_pull.rs"]
@@ -25,7 +27,7 @@ use crate::error::ApiError;
 use crate::http::{self, Req, Resp};
 use crate::router::{Ctx, not_found};
 
-pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
+pub async fn handle(ctx: Ctx, mut req: Req) -> http::Result<Resp> {
     if ctx.method != Method::POST {
         return Err(not_found(&ctx));
     }
@@ -56,6 +58,7 @@ pub async fn handle(ctx: Ctx, req: Req) -> http::Result<Resp> {
         // Berth's own (the classic API has none): a JSON array of stage names or indexes.
         no_cache_filter: json_list(&q, "nocachefilter")?,
         compression,
+        named_contexts: contexts::named_contexts_or_drain(&q, &mut req).await?,
     };
     let quiet = http::query_bool(&q, "q");
     let events = berth_progress::requested(&q) && !quiet;

@@ -28,6 +28,12 @@ pub enum BuildError {
     Parse(#[from] ParseError),
     #[error(transparent)]
     Instruction(#[from] InstructionError),
+    #[error("named context {name:?}: {path}: {source}")]
+    ContextDir {
+        name: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}: no stages to build")]
     NoStages { file: String },
     #[error("target stage {target:?} not found")]
@@ -176,6 +182,7 @@ impl BuildError {
             Instruction(e) => Some(e.line),
             Read { .. }
             | Ignore { .. }
+            | ContextDir { .. }
             | NoStages { .. }
             | NoSuchTarget { .. }
             | Tag { .. }

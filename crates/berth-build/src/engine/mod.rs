@@ -12,6 +12,7 @@ mod error;
 mod export;
 mod heredocs;
 mod layer;
+pub mod named_context;
 mod network;
 mod paths;
 pub mod progress;
@@ -37,6 +38,7 @@ pub use compression::{Compression, UnknownCompression};
 pub use config::DEFAULT_PATH;
 pub use error::BuildError;
 pub use layer::{EncodedLayer, LayerBlob, diff_upper, encode_upper};
+pub use named_context::{NamedContext, NamedContextError, NamedContexts};
 pub use network::{RunNetwork, RunNetworkError, RunNetworkSetup, SANDBOX_HOSTNAME};
 pub use progress::{ProgressEvent, ProgressKind, ProgressSink};
 pub use prune::{CacheUsage, PruneError, PruneOptions, PruneReport, cache_usage, prune};
@@ -75,6 +77,9 @@ pub struct BuildOptions {
     /// `--secret id=…,src=…`: files `RUN --mount=type=secret` may read (never cached, never
     /// in a layer).
     pub secrets: BTreeMap<String, PathBuf>,
+    /// `--build-context NAME=VALUE`: directories and images FROM, `COPY --from` and
+    /// `RUN --mount from=` reach by name (a context named like a stage replaces it).
+    pub named_contexts: NamedContexts,
     /// Where RUN steps keep container state (like `runc --root`).
     pub runtime_root: PathBuf,
     /// SOURCE_DATE_EPOCH: fixes `created` times and clamps layer mtimes, for reproducible
@@ -113,6 +118,7 @@ impl BuildOptions {
             puller: None,
             network_mode: "default".to_string(),
             secrets: BTreeMap::new(),
+            named_contexts: NamedContexts::new(),
             runtime_root: PathBuf::from("/run/berth/build"),
             source_date_epoch: None,
             compression: Compression::Gzip,
@@ -129,6 +135,7 @@ impl std::fmt::Debug for BuildOptions {
             .field("context", &self.context)
             .field("dockerfile", &self.dockerfile)
             .field("target", &self.target)
+            .field("named_contexts", &self.named_contexts)
             .field("tags", &self.tags)
             .field("no_cache", &self.no_cache)
             .field("compression", &self.compression)
@@ -206,12 +213,13 @@ pub fn build_with(
         "[internal] load .dockerignore",
         |v| load_ignore(opts, &dockerfile_path, v),
     )?;
+    let contexts = std::sync::Arc::new(stage::ReadyContexts::load(&opts.named_contexts)?);
     let _lease = store.lease();
     // Keeps `builder prune` from removing cache mounts under a running RUN.
     let _cache_lock = prune::CacheLock::shared(store).map_err(|e| BuildError::CacheLock {
         source: Box::new(e),
     })?;
-    let mut builder = stage::Builder::new(store, opts, &file, ignore, network);
+    let mut builder = stage::Builder::new(store, opts, &file, ignore, contexts, network);
     builder.announce_meta_args();
     let built = builder
         .prebuild_dependencies(target)

@@ -8,10 +8,13 @@ use berth_store::{PlannedLayer, Store, StoreError};
 use serde_json::Value;
 
 use super::BuildOptions;
+pub(super) use named::ReadyContexts;
+mod cache_from;
 mod cached;
 mod copy_step;
 mod images;
 mod link;
+mod named;
 mod numbering;
 mod onbuild;
 mod parallel;
@@ -49,6 +52,8 @@ pub struct Builder<'a> {
     pub(super) opts: &'a BuildOptions,
     pub(super) file: &'a BuildFile,
     pub(super) ignore: Option<Matcher>,
+    /// The named contexts, ready to read.
+    pub(super) contexts: std::sync::Arc<ReadyContexts>,
     pub(super) network: Option<&'a dyn super::RunNetwork>,
     done: HashMap<usize, Built>,
     /// The parent-independent cache key of the COPY/ADD --link step being run.
@@ -99,6 +104,7 @@ impl<'a> Builder<'a> {
         opts: &'a BuildOptions,
         file: &'a BuildFile,
         ignore: Option<Matcher>,
+        contexts: std::sync::Arc<ReadyContexts>,
         network: Option<&'a dyn super::RunNetwork>,
     ) -> Builder<'a> {
         let now = std::time::SystemTime::now()
@@ -112,6 +118,7 @@ impl<'a> Builder<'a> {
             opts,
             file,
             ignore,
+            contexts,
             network,
             done: HashMap::new(),
             link_key: None,
@@ -144,6 +151,10 @@ impl<'a> Builder<'a> {
             .unwrap_or_default();
         let label = self.numbers.label(index, 0);
         self.say(&format!("Step {label} : FROM {}{alias}\n", from.image));
+        if let Some(replaced) = self.stage_replacement(index, line)? {
+            self.done.insert(index, replaced.clone());
+            return Ok(replaced);
+        }
         visiting.push(index);
         let mut state = self.base(&unresolved.from.image, index, line, visiting)?;
         self.base_vertex(index, &unresolved.from.image, &state);
@@ -190,13 +201,7 @@ impl<'a> Builder<'a> {
         visiting: &mut Vec<usize>,
     ) -> Result<Built, BuildError> {
         if image.eq_ignore_ascii_case("scratch") {
-            return Ok(Built {
-                config: ImageConfig::from_base(None, &self.created),
-                layers: Vec::new(),
-                chain: None,
-                cache_key: CacheKey::base("scratch"),
-                skip_cache: false,
-            });
+            return Ok(self.scratch_base());
         }
         let lower = image.to_lowercase();
         if let Some(earlier) = self.file.stages[..index]
@@ -207,39 +212,11 @@ impl<'a> Builder<'a> {
             built.config = ImageConfig::from_base(Some(built.config.doc), &self.created);
             return Ok(built);
         }
-        let fail = |source: StoreError| BuildError::BaseImage {
-            line,
-            reference: image.to_string(),
-            source: Box::new(source),
-        };
-        let record = self.resolve_image(image, line)?;
-        let bytes = self
-            .store
-            .content
-            .read_small(&record.id, 16 << 20)
-            .map_err(|e| fail(e.into()))?;
-        let doc: Value =
-            serde_json::from_slice(&bytes).map_err(|source| BuildError::BaseConfig {
-                line,
-                reference: image.to_string(),
-                source,
-            })?;
-        Ok(Built {
-            config: ImageConfig::from_base(Some(doc), &self.created),
-            layers: record
-                .layers
-                .iter()
-                .map(|l| PlannedLayer {
-                    digest: l.digest.clone(),
-                    media_type: l.media_type.clone(),
-                    size: l.size,
-                    diff_id: l.diff_id.clone(),
-                })
-                .collect(),
-            chain: record.chain_id.clone(),
-            cache_key: CacheKey::base(&format!("image:{}", record.id)),
-            skip_cache: false,
-        })
+        // After the stages, before the images (BuildKit's order).
+        if let Some(context) = self.contexts.get(image).cloned() {
+            return self.context_base(&context, image, line);
+        }
+        self.image_base(image, line)
     }
 
     fn step_uncached(

@@ -165,7 +165,7 @@ pub enum ImageCmd {
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
     Tag { source: String, target: String },
     /// Build an image from a Dockerfile.
-    Build(crate::commands::build::BuildArgs),
+    Build(Box<crate::commands::build::BuildArgs>),
     /// Load an image from a tar archive or STDIN.
     Load(LoadArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default).

@@ -6,6 +6,8 @@
 mod auth;
 #[path = "build_context.rs"]
 mod context;
+#[path = "build_named.rs"]
+mod named;
 #[path = "build_output.rs"]
 mod output;
 #[path = "build_progress/mod.rs"]
@@ -49,6 +51,9 @@ pub struct BuildArgs {
     /// Always attempt to pull a newer version of the base images.
     #[arg(long)]
     pub pull: bool,
+    /// Additional build contexts (NAME=DIR or NAME=docker-image://REF, repeatable).
+    #[arg(long = "build-context", value_name = "NAME=VALUE")]
+    pub build_contexts: Vec<String>,
     /// Compression of the layers the build makes (default gzip).
     #[arg(long, value_parser = ["gzip", "zstd"])]
     pub compression: Option<String>,
@@ -102,6 +107,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
             _ => {}
         }
     }
+    let named = named::parse(&args.build_contexts)?;
     let mut query = BuildQuery {
         tags: args.tags,
         dockerfile: None,
@@ -116,8 +122,9 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
         registry_config: auth::registry_config(&ctx.config_dir())?,
         compression: args.compression,
         progress: progress.wants_events(),
+        build_contexts: named.query,
     };
-    let (context, dockerfile) = prepare_context(&args.path, args.file.as_deref())?;
+    let (context, dockerfile) = prepare_context(&args.path, args.file.as_deref(), named.dirs)?;
     query.dockerfile = dockerfile;
     let client = ctx.client()?;
     let stream = client.image_build(context, &query)?;
@@ -144,8 +151,12 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
 fn prepare_context(
     path: &str,
     file: Option<&Path>,
+    bundled: Vec<(String, PathBuf)>,
 ) -> anyhow::Result<(Box<dyn Read>, Option<String>)> {
     let from_stdin = file.is_some_and(|f| f == Path::new("-"));
+    if path == "-" && !bundled.is_empty() {
+        anyhow::bail!("--build-context with a directory needs a directory build context, not -");
+    }
     if path == "-" {
         if from_stdin {
             anyhow::bail!(
@@ -162,12 +173,15 @@ fn prepare_context(
         anyhow::bail!("unable to prepare context: path {path:?} not found");
     }
     let inside = match file {
-        None => return Ok((context::tar_dir(dir, None)?, Some("Dockerfile".to_owned()))),
+        None => {
+            let tar = context::tar_dir(dir, None, bundled)?;
+            return Ok((tar, Some("Dockerfile".to_owned())));
+        }
         Some(_) if from_stdin => None,
         Some(file) => context::relative_to(&dir, file)?,
     };
     if let Some(rel) = inside {
-        return Ok((context::tar_dir(dir, None)?, Some(rel)));
+        return Ok((context::tar_dir(dir, None, bundled)?, Some(rel)));
     }
     // Outside the context, or stdin: sent inside the tar under a generated name.
     let content = match file {
@@ -181,7 +195,7 @@ fn prepare_context(
     };
     let extra = ExtraDockerfile::new(content);
     let name = extra.name.clone();
-    Ok((context::tar_dir(dir, Some(extra))?, Some(name)))
+    Ok((context::tar_dir(dir, Some(extra), bundled)?, Some(name)))
 }
 
 /// Prints the progress stream; returns the image ID the daemon reported.

@@ -27,8 +27,20 @@ impl ExtraDockerfile {
 }
 
 /// Tars `dir` on a thread into a pipe, so the upload starts at once and nothing is buffered;
-/// `extra` and the `.dockerignore` naming it come last (later entries win when unpacked).
-pub fn tar_dir(dir: PathBuf, extra: Option<ExtraDockerfile>) -> anyhow::Result<Box<dyn Read>> {
+/// the `--build-context` directories follow under `.berth-contexts/<name>/`, then `extra` and
+/// the `.dockerignore` naming it (later entries win when unpacked).
+pub fn tar_dir(
+    dir: PathBuf,
+    extra: Option<ExtraDockerfile>,
+    bundled: Vec<(String, PathBuf)>,
+) -> anyhow::Result<Box<dyn Read>> {
+    if !bundled.is_empty() && std::fs::symlink_metadata(dir.join(super::named::BUNDLED_DIR)).is_ok()
+    {
+        anyhow::bail!(
+            "the build context holds {}, the name Berth reserves for --build-context directories",
+            super::named::BUNDLED_DIR
+        );
+    }
     let ignore = match &extra {
         Some(extra) => {
             let mut text = match std::fs::read(dir.join(".dockerignore")) {
@@ -47,6 +59,12 @@ pub fn tar_dir(dir: PathBuf, extra: Option<ExtraDockerfile>) -> anyhow::Result<B
         let mut builder = tar::Builder::new(writer);
         builder.follow_symlinks(false);
         let mut result = builder.append_dir_all(".", &dir);
+        for (name, path) in &bundled {
+            if result.is_ok() {
+                let inside = format!("{}/{name}", super::named::BUNDLED_DIR);
+                result = builder.append_dir_all(inside, path);
+            }
+        }
         if let (Some(extra), Some(ignore), Ok(())) = (&extra, &ignore, &result) {
             result = append_file(&mut builder, &extra.name, &extra.content)
                 .and_then(|()| append_file(&mut builder, ".dockerignore", ignore));
@@ -155,7 +173,7 @@ mod tests {
         let extra = ExtraDockerfile::new(b"FROM scratch\n".to_vec());
         let name = extra.name.clone();
         let mut tar = Vec::new();
-        tar_dir(dir.path().to_path_buf(), Some(extra))
+        tar_dir(dir.path().to_path_buf(), Some(extra), Vec::new())
             .unwrap()
             .read_to_end(&mut tar)
             .unwrap();
@@ -179,7 +197,7 @@ mod tests {
         let extra = ExtraDockerfile::new(b"FROM scratch\n".to_vec());
         let name = extra.name.clone();
         let mut tar = Vec::new();
-        tar_dir(dir.path().to_path_buf(), Some(extra))
+        tar_dir(dir.path().to_path_buf(), Some(extra), Vec::new())
             .unwrap()
             .read_to_end(&mut tar)
             .unwrap();
@@ -192,5 +210,36 @@ mod tests {
             }
         }
         assert_eq!(ignore, format!(".dockerignore\n{name}\n"));
+    }
+
+    #[test]
+    fn build_context_directories_travel_under_the_reserved_prefix() {
+        let main = tempfile::tempdir().unwrap();
+        let side = tempfile::tempdir().unwrap();
+        std::fs::write(main.path().join("m.txt"), "m").unwrap();
+        std::fs::create_dir(side.path().join("sub")).unwrap();
+        std::fs::write(side.path().join("sub/s.txt"), "s").unwrap();
+        let bundled = vec![("0-src".to_string(), side.path().to_path_buf())];
+        let mut tar = Vec::new();
+        tar_dir(main.path().to_path_buf(), None, bundled.clone())
+            .unwrap()
+            .read_to_end(&mut tar)
+            .unwrap();
+        let mut names = Vec::new();
+        for entry in tar::Archive::new(&tar[..]).entries().unwrap() {
+            let entry = entry.unwrap();
+            names.push(entry.path().unwrap().to_string_lossy().into_owned());
+        }
+        assert!(names.iter().any(|n| n == "m.txt"), "{names:?}");
+        assert!(
+            names.iter().any(|n| n == ".berth-contexts/0-src/sub/s.txt"),
+            "{names:?}"
+        );
+        // A context that holds the reserved name itself is refused.
+        std::fs::create_dir(main.path().join(".berth-contexts")).unwrap();
+        let err = tar_dir(main.path().to_path_buf(), None, bundled)
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains(".berth-contexts"), "{err}");
     }
 }

@@ -110,7 +110,7 @@ fn image(ctx: &Ctx, command: ImageCmd) -> anyhow::Result<i32> {
         ImageCmd::Pull(args) => transfer::pull(ctx, args),
         ImageCmd::Push(args) => transfer::push(ctx, args),
         ImageCmd::Tag { source, target } => images::tag(ctx, &source, &target),
-        ImageCmd::Build(args) => build::build(ctx, args),
+        ImageCmd::Build(args) => build::build(ctx, *args),
         ImageCmd::Load(args) => transfer::load(ctx, args),
         ImageCmd::Save(args) => transfer::save(ctx, args),
         ImageCmd::Import(args) => transfer::import(ctx, args),

@@ -33,6 +33,10 @@ pub struct BuildQuery {
     /// Ask for Berth's structured progress events (`berthprogress=1`: BuildKit-style
     /// vertices as `{"id":"berth.build.progress","aux":…}` messages instead of step lines).
     pub progress: bool,
+    /// `--build-context` NAME → VALUE (`buildcontexts`, a JSON object; Berth's own): VALUE is
+    /// `docker-image://REF` or `context:<dir>`, a directory sent in the context tar under
+    /// `.berth-contexts/<dir>/`.
+    pub build_contexts: Vec<(String, String)>,
 }
 
 impl Client {
@@ -64,6 +68,14 @@ impl Client {
         }
         if !opts.no_cache_filter.is_empty() {
             q = q.add("nocachefilter", serde_json::json!(opts.no_cache_filter));
+        }
+        if !opts.build_contexts.is_empty() {
+            let contexts: serde_json::Map<String, serde_json::Value> = opts
+                .build_contexts
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            q = q.add("buildcontexts", serde_json::Value::Object(contexts));
         }
         if !opts.build_args.is_empty() {
             let args: serde_json::Map<String, serde_json::Value> = opts

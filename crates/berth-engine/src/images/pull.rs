@@ -252,10 +252,12 @@ fn unpack(
     inbox: &Receiver<Unpack>,
     progress: &ProgressFn,
 ) -> Result<ImageRecord, ImageError> {
+    let store = &engine.store;
+    let flushing = store.background_sync();
     let streamed = receive(inbox)?;
     let downloaded = std::time::Instant::now();
     let (blobs, mut unpacked) = join_unpacking(streamed)?;
-    let store = &engine.store;
+    drop(flushing);
     let store_err = |e: berth_store::StoreError| ImageError::Store(e);
     let diff_ids = config_diff_ids(engine, resolved)?;
     let joined = downloaded.elapsed();

@@ -150,7 +150,13 @@ impl Builder<'_> {
         };
         let content = match (sources, from) {
             (None, _) => String::new(),
-            (Some(_), Some(from)) => self.source_identity(from, step.start_line, visiting)?,
+            (Some(sources), Some(from)) => {
+                let filter = SourceFilter {
+                    parents,
+                    exclude: exclude.as_ref(),
+                };
+                self.identity_of_from(from, sources, filter, step.start_line, visiting)?
+            }
             (Some(sources), None) => {
                 let ignore = self.ignore.clone();
                 let filter = SourceFilter {
@@ -199,8 +205,9 @@ impl Builder<'_> {
         Ok(digests)
     }
 
-    /// What `RUN --mount=type=bind` reads: context files (hashed like COPY's), or the source
-    /// stage's key / image ID. Cache, tmpfs and secret mounts are not inputs (as in BuildKit).
+    /// What `RUN --mount` reads: a bind mount's context files (hashed like COPY's, also a
+    /// directory context's) or source stage's key / image ID, and what seeds a `from=` cache
+    /// mount. Other cache, tmpfs and secret mounts are not inputs (as in BuildKit).
     fn bind_mount_inputs(
         &mut self,
         line: usize,
@@ -209,12 +216,24 @@ impl Builder<'_> {
     ) -> Result<String, BuildError> {
         let mut inputs = Vec::new();
         for mount in mounts {
+            if let Mount::Cache {
+                from: Some(from),
+                source,
+                ..
+            } = mount
+            {
+                let seed = self.cache_from_identity(from, source.as_deref(), line, visiting)?;
+                inputs.push(format!("cache-from:{seed}"));
+                continue;
+            }
             let Mount::Bind { source, from, .. } = mount else {
                 continue;
             };
             let source = source.clone().unwrap_or_else(|| ".".to_string());
             inputs.push(match from {
-                Some(from) => self.source_identity(from, line, visiting)?,
+                Some(from) => {
+                    self.identity_of_from(from, &[source], SourceFilter::default(), line, visiting)?
+                }
                 None => {
                     let ignore = self.ignore.clone();
                     let filter = SourceFilter::default();
@@ -224,24 +243,5 @@ impl Builder<'_> {
             });
         }
         Ok(inputs.join("\0"))
-    }
-
-    /// A stage's cache key or an image's ID, for what `--from` reads.
-    fn source_identity(
-        &mut self,
-        from: &str,
-        line: usize,
-        visiting: &mut Vec<usize>,
-    ) -> Result<String, BuildError> {
-        Ok(match self.file.stage_index(from) {
-            Some(index) if !visiting.contains(&index) => {
-                format!("stage:{}", self.stage(index, visiting)?.cache_key.0)
-            }
-            // Cycles and unknown images are reported by the step itself.
-            _ => match self.resolve_image(from, line) {
-                Ok(record) => format!("image:{}", record.id),
-                Err(_) => format!("unresolved:{from}"),
-            },
-        })
     }
 }

@@ -3,13 +3,13 @@
 
 use berth_oci::Digest;
 
+use super::named::SourceTree;
 use super::{Builder, Built, CopySpec, unknown};
 use crate::engine::copy::{CopyError, CopyRequest, copy_into};
 use crate::engine::error::BuildError;
 use crate::engine::heredocs::{self, InlineDir};
 use crate::engine::remote::{self, Fetched};
 use crate::engine::users;
-use crate::engine::workspace::Workspace;
 use crate::expand::EnvList;
 
 impl Builder<'_> {
@@ -54,29 +54,19 @@ impl Builder<'_> {
                     })
             })
             .transpose()?;
-        // The source tree: another stage or image mounted read-only-by-convention, or the context.
-        let source_chain = match spec.from {
-            None => None,
-            Some(from) => Some(self.copy_source_chain(from, line, visiting)?),
+        // The source tree: another stage or image mounted read-only-by-convention, a
+        // directory context, or the main context. Directories' files become 0:0 (no --chown);
+        // a snapshot's keep their owners.
+        let tree = match spec.from {
+            None => SourceTree::Dir {
+                root: self.opts.context.clone(),
+                ignore: self.ignore.clone(),
+            },
+            Some(from) => self.source_tree(from, line, visiting)?,
         };
-        let source_ws = match &source_chain {
-            Some(chain) => Some(
-                Workspace::open(self.store, chain.as_ref(), "copy-from").map_err(|source| {
-                    BuildError::Snapshot {
-                        line,
-                        instruction: keyword,
-                        source,
-                    }
-                })?,
-            ),
-            None => None,
-        };
-        let src_root = match &source_ws {
-            Some(ws) => ws.rootfs(),
-            None => self.opts.context.clone(),
-        };
+        let source = tree.open(self.store, line, keyword, "copy-from")?;
+        let (src_root, ignore, keep_owner) = (&source.root, &source.ignore, source.keep_owner);
         let workdir = state.config.working_dir();
-        let ignore = self.ignore.clone();
         let exclude = crate::engine::sources::exclude_matcher(spec.exclude).map_err(|reason| {
             BuildError::BadFlag {
                 line,
@@ -94,24 +84,19 @@ impl Builder<'_> {
                 .transpose()?;
             if !spec.sources.is_empty() {
                 let request = CopyRequest {
-                    src_root: &src_root,
+                    src_root,
                     sources: spec.sources,
                     dest: spec.dest,
                     workdir: &workdir,
-                    ignore: if spec.from.is_none() {
-                        ignore.as_ref()
-                    } else {
-                        None
-                    },
+                    ignore: ignore.as_ref(),
                     owner,
-                    keep_owner: spec.from.is_some(),
+                    keep_owner,
                     chmod,
                     extract_archives: spec.extract,
                     exclude: exclude.as_ref(),
                     parents: spec.parents,
                 };
-                copy_into(&rootfs, &request)
-                    .map_err(|e| copy_error(line, keyword, &src_root, e))?;
+                copy_into(&rootfs, &request).map_err(|e| copy_error(line, keyword, src_root, e))?;
             }
             if let Some(dir) = &inline {
                 let names: Vec<String> = spec.inline.iter().map(|f| f.name.clone()).collect();
@@ -154,7 +139,7 @@ impl Builder<'_> {
         })?;
         drop(inline);
         drop(fetched);
-        drop(source_ws);
+        drop(source);
         if spec.link {
             self.record_link_layer(state, layer.is_some());
         }
@@ -280,30 +265,9 @@ impl Builder<'_> {
         remote::fetch(urls, dir, checksum, dest_is_dir)
             .map_err(|source| BuildError::Fetch { line, source })
     }
-
-    /// The snapshot chain `COPY --from=<stage|image>` reads.
-    pub(super) fn copy_source_chain(
-        &mut self,
-        from: &str,
-        line: usize,
-        visiting: &mut Vec<usize>,
-    ) -> Result<Option<Digest>, BuildError> {
-        if let Some(index) = self.file.stage_index(from) {
-            if visiting.contains(&index) {
-                return Err(BuildError::StageCycle {
-                    line,
-                    stage: index,
-                    reference: from.to_string(),
-                });
-            }
-            return Ok(self.stage(index, visiting)?.chain);
-        }
-        let record = self.resolve_image(from, line)?;
-        Ok(record.chain_id)
-    }
 }
 
-fn copy_error(
+pub(super) fn copy_error(
     line: usize,
     instruction: &'static str,
     root: &std::path::Path,

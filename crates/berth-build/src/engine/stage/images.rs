@@ -1,10 +1,14 @@
 //! Resolving the images FROM and `COPY --from` name: from the store, pulled first when the
-//! store lacks them or the build asked for `--pull` (each reference at most once per build).
+//! store lacks them or the build asked for `--pull` (each reference at most once per build);
+//! a stage's start from one (or from nothing: `scratch`).
 
-use berth_store::StoreError;
 use berth_store::images::ImageRecord;
+use berth_store::{PlannedLayer, StoreError};
+use serde_json::Value;
 
-use super::Builder;
+use super::{Builder, Built};
+use crate::engine::cache::CacheKey;
+use crate::engine::config::ImageConfig;
 use crate::engine::error::BuildError;
 use crate::engine::progress::Vertex;
 
@@ -50,6 +54,54 @@ impl Builder<'_> {
                 .map_err(|e| base_error(line, image, e.into()));
         }
         local.map_err(|e| base_error(line, image, e.into()))
+    }
+
+    /// An empty start: no layers, a config with only PATH.
+    pub(super) fn scratch_base(&self) -> Built {
+        Built {
+            config: ImageConfig::from_base(None, &self.created),
+            layers: Vec::new(),
+            chain: None,
+            cache_key: CacheKey::base("scratch"),
+            skip_cache: false,
+        }
+    }
+
+    /// A stage's start from an image of the store (pulled first when missing).
+    pub(super) fn image_base(&mut self, image: &str, line: usize) -> Result<Built, BuildError> {
+        let fail = |source: StoreError| BuildError::BaseImage {
+            line,
+            reference: image.to_string(),
+            source: Box::new(source),
+        };
+        let record = self.resolve_image(image, line)?;
+        let bytes = self
+            .store
+            .content
+            .read_small(&record.id, 16 << 20)
+            .map_err(|e| fail(e.into()))?;
+        let doc: Value =
+            serde_json::from_slice(&bytes).map_err(|source| BuildError::BaseConfig {
+                line,
+                reference: image.to_string(),
+                source,
+            })?;
+        Ok(Built {
+            config: ImageConfig::from_base(Some(doc), &self.created),
+            layers: record
+                .layers
+                .iter()
+                .map(|l| PlannedLayer {
+                    digest: l.digest.clone(),
+                    media_type: l.media_type.clone(),
+                    size: l.size,
+                    diff_id: l.diff_id.clone(),
+                })
+                .collect(),
+            chain: record.chain_id.clone(),
+            cache_key: CacheKey::base(&format!("image:{}", record.id)),
+            skip_cache: false,
+        })
     }
 }
 

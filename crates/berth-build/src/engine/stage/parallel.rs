@@ -64,6 +64,7 @@ impl Builder<'_> {
                 .iter()
                 .map(|&index| {
                     let ignore = self.ignore.clone();
+                    let contexts = self.contexts.clone();
                     let done = self.done.clone();
                     let name = file.stages[index]
                         .name()
@@ -72,7 +73,8 @@ impl Builder<'_> {
                         // Concurrent stages' progress interleaves: each line names its stage.
                         let mut own = opts.clone();
                         own.output = opts.output.clone().map(|sink| prefixed(sink, &name));
-                        let mut builder = Builder::new(store, &own, file, ignore, network);
+                        let mut builder =
+                            Builder::new(store, &own, file, ignore, contexts, network);
                         builder.done = done;
                         let built = builder.stage(index, &mut Vec::new())?;
                         Ok(WaveStage {
@@ -114,6 +116,9 @@ impl Builder<'_> {
     /// args; a reference that needs the base image's ENV is found later, when building).
     fn direct_dependencies(&self, index: usize) -> BTreeSet<usize> {
         let mut direct = BTreeSet::new();
+        if self.is_replaced(index) {
+            return direct;
+        }
         let Ok(stage) = self
             .file
             .resolve_stage(index, &self.opts.build_args, &EnvList::new())

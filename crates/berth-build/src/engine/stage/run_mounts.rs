@@ -1,9 +1,9 @@
 //! `RUN --mount`, as BuildKit gives them to the step:
 //! - `cache`: a directory under `<store>/build-cache-mounts/`, keyed by `id` (default: the
 //!   target), kept between steps, builds and daemon restarts; `sharing=locked|private` takes
-//!   an exclusive lock for the step (shared: none).
-//! - `bind`: a path of the context or of a stage/image (read-only by default; `rw` writes go
-//!   to a throw-away overlay upper, never back to the source).
+//!   an exclusive lock for the step (shared: none); `from=` seeds it (see `cache_from`).
+//! - `bind`: a path of the context, a stage/image or a named context (read-only by default;
+//!   `rw` writes go to a throw-away overlay upper, never back to the source).
 //! - `tmpfs`: a fresh tmpfs (`size=`).
 //! - `secret`: a file from [`BuildOptions::secrets`](crate::engine::BuildOptions) at
 //!   `/run/secrets/<id>` (or `target=`) and/or in an env var; never in a layer or cache key.
@@ -18,6 +18,7 @@ use berth_store::snapshot::{Mount as FsMount, MountGuard};
 use sha2::{Digest as _, Sha256};
 
 use super::Builder;
+use super::named::SourceTree;
 use crate::engine::error::BuildError;
 use crate::engine::paths::{clean_relative, scoped_resolve};
 use crate::engine::run::SpecMount;
@@ -81,14 +82,19 @@ impl<'a> Builder<'a> {
                     read_only,
                     file_info,
                 } => {
-                    if from.is_some() || source.is_some() {
-                        return Err(BuildError::Unsupported {
-                            line,
-                            feature: "RUN --mount=type=cache with from= or source=",
-                        });
-                    }
                     let id = id.as_deref().unwrap_or(target);
-                    let dir = cache_mount_dir(self.store.root(), id);
+                    let dir = match from {
+                        Some(from) => {
+                            self.seeded_cache_dir(id, from, source.as_deref(), line, visiting)?
+                        }
+                        None if source.is_some() => {
+                            return Err(BuildError::Unsupported {
+                                line,
+                                feature: "RUN --mount=type=cache with source= but no from=",
+                            });
+                        }
+                        None => cache_mount_dir(self.store.root(), id),
+                    };
                     let io = |source| BuildError::Io {
                         line,
                         instruction: "RUN",
@@ -109,21 +115,19 @@ impl<'a> Builder<'a> {
                     from,
                     read_only,
                 } => {
-                    let root = match from {
-                        None => self.opts.context.clone(),
-                        Some(from) => {
-                            let chain = self.copy_source_chain(from, line, visiting)?;
-                            let ws = Workspace::open(self.store, chain.as_ref(), "mount-from")
-                                .map_err(|source| BuildError::Snapshot {
-                                    line,
-                                    instruction: "RUN",
-                                    source,
-                                })?;
-                            let root = ws.rootfs();
-                            prepared.sources.push(ws);
-                            root
-                        }
+                    let tree = match from {
+                        None => SourceTree::Dir {
+                            root: self.opts.context.clone(),
+                            ignore: None,
+                        },
+                        Some(from) => self.source_tree(from, line, visiting)?,
                     };
+                    // A stage's or image's tree is a throw-away snapshot already; a
+                    // directory (the context, a named one) is written through an overlay.
+                    let open = tree.open(self.store, line, "RUN", "mount-from")?;
+                    let (root, snapshot) = (open.root, open.snapshot);
+                    let is_snapshot = snapshot.is_some();
+                    prepared.sources.extend(snapshot);
                     let rel = clean_relative(source.as_deref().unwrap_or("/"));
                     let path = scoped_resolve(&root, &rel, true);
                     if fs::symlink_metadata(&path).is_err() {
@@ -134,8 +138,7 @@ impl<'a> Builder<'a> {
                             root,
                         });
                     }
-                    let path = if *read_only || from.is_some() {
-                        // A stage's or image's tree is a throw-away snapshot already.
+                    let path = if *read_only || is_snapshot {
                         path
                     } else {
                         let scratch = self.scratch(&mut prepared, line)?;
