@@ -226,3 +226,32 @@ fn concurrent_stages_keep_their_own_vertices_and_logs() {
     );
     env.assert_clean();
 }
+
+#[test]
+fn onbuild_triggers_are_counted_and_named_as_buildkit_does() {
+    let env = Env::new();
+    let (events, result) = build_recorded(
+        &env,
+        "FROM fixtures/busybox:1.35 AS base\n\
+         ONBUILD RUN echo from-trigger\n\
+         FROM base\n\
+         RUN echo own\n",
+    );
+    result.expect("build");
+    let names: Vec<String> = outcomes(&events)
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| !n.starts_with("[internal]") && n != "exporting to image")
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names[0].starts_with("[base 1/1] FROM docker.io/fixtures/busybox:1.35@sha256:"));
+    assert_eq!(
+        names[1..],
+        [
+            "[stage-1 1/2] ONBUILD RUN echo from-trigger",
+            "[stage-1 2/2] RUN echo own"
+        ]
+    );
+    assert_eq!(log_of(&events, &names[1]), "from-trigger\n");
+    env.assert_clean();
+}
