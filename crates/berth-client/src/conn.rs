@@ -54,11 +54,15 @@ impl Read for Stream {
 }
 
 impl Write for Stream {
+    /// With MSG_NOSIGNAL: the CLI restores the default SIGPIPE action (for `berth ps | head`),
+    /// and a daemon that answers (an error) and closes before reading a whole upload must not
+    /// kill it silently; the write fails instead and the answer can still be read.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.write(buf),
-            Stream::Tcp(s) => s.write(buf),
-        }
+        let flags = rustix::net::SendFlags::NOSIGNAL;
+        Ok(match self {
+            Stream::Unix(s) => rustix::net::send(&*s, buf, flags)?,
+            Stream::Tcp(s) => rustix::net::send(&*s, buf, flags)?,
+        })
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -134,9 +134,23 @@ pub(crate) fn roundtrip(
 ) -> Result<Response, Error> {
     write_head(&mut stream, method, target, headers, &body)
         .map_err(Error::io("sending request"))?;
-    write_body(&mut stream, body).map_err(Error::io("sending request body"))?;
+    let sent = write_body(&mut stream, body);
     let mut reader = BufReader::with_capacity(16 * 1024, stream);
-    let (status, headers) = read_head(&mut reader)?;
+    let head = match sent {
+        Ok(()) => read_head(&mut reader)?,
+        // The daemon stopped reading: it may have answered why (a bad parameter, say)
+        // before closing; that answer says more than the broken pipe.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            read_head(&mut reader).map_err(|_| Error::io("sending request body")(e))?
+        }
+        Err(e) => return Err(Error::io("sending request body")(e)),
+    };
+    let (status, headers) = head;
     response_from_head(reader, method, target, status, headers)
 }
 
