@@ -61,7 +61,7 @@ fn measures_shim_memory() {
     assert_eq!(shim.wait_exit(Duration::from_secs(20)).exit_code, 137);
 }
 
-/// Resident kB per mapped file (or [heap], [stack], anonymous), largest first.
+/// Resident kB per mapped file and permissions (or [heap], [stack], anonymous), largest first.
 fn rss_by_mapping(pid: i32) -> Vec<(String, u64)> {
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
     let mut totals: Vec<(String, u64)> = Vec::new();
@@ -69,11 +69,9 @@ fn rss_by_mapping(pid: i32) -> Vec<(String, u64)> {
     for line in smaps.lines() {
         let first = line.split_whitespace().next().unwrap_or("");
         if first.contains('-') && !first.ends_with(':') {
-            current = line
-                .split_whitespace()
-                .nth(5)
-                .unwrap_or("[anon]")
-                .to_string();
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let perms = fields.get(1).copied().unwrap_or("?");
+            current = format!("{} {perms}", fields.get(5).copied().unwrap_or("[anon]"));
         } else if let Some(kb) = line.strip_prefix("Rss:") {
             let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap();
             match totals.iter_mut().find(|(m, _)| *m == current) {
