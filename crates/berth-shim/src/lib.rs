@@ -15,7 +15,7 @@ mod json;
 mod jsonlog;
 pub mod paths;
 mod reexec;
-mod resident;
+pub mod resident;
 mod setup;
 mod supervise;
 mod sys;
