@@ -141,8 +141,6 @@ fn supervise(args: &Args, fds: HandoverFds) -> i32 {
                 // container's output waits in its pipe or pty meanwhile.
                 supervisor.wait_for_attacher(WAIT_ATTACH);
             }
-            // Steady state from here: keep only the pages the poll loop touches.
-            crate::resident::trim(crate::resident::FaultAround::Off);
             let finished = supervisor.run();
             finish(args, &h.cgroups_path, finished);
             0

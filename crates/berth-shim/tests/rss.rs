@@ -26,7 +26,8 @@ fn measures_shim_memory() {
     let b = common::bundle(&["sleep", "30"]);
     let shim = common::start("rss", &b, &[]);
     assert_eq!(shim.status, 0, "report {}", shim.report);
-    std::thread::sleep(Duration::from_millis(300));
+    // Past the shim's idle trim (500 ms without events), into its steady state.
+    std::thread::sleep(Duration::from_millis(1000));
     let status = std::fs::read_to_string(format!("/proc/{}/status", shim.shim_pid())).unwrap();
     let (rss, hwm) = (field(&status, "VmRSS:"), field(&status, "VmHWM:"));
     let (anon, file) = (field(&status, "RssAnon:"), field(&status, "RssFile:"));
