@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use berth_build::engine::ProgressSink;
+use berth_build::engine::progress::human_bytes;
 
 use super::BuildRequestError;
 
@@ -56,21 +57,6 @@ impl<R: Read> Read for Counting<R> {
             .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
-}
-
-/// Decimal units, two decimals above 1 kB (`1.23kB`), as BuildKit prints sizes.
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.2}{}", UNITS[unit])
 }
 
 #[cfg(test)]

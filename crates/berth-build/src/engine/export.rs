@@ -8,7 +8,7 @@ use berth_store::{ImagePlan, Store};
 
 use super::BuildOptions;
 use super::error::BuildError;
-use super::progress::{ProgressSink, Vertex};
+use super::progress::{ProgressSink, Vertex, human_bytes};
 use super::stage::Built;
 use crate::instructions::KeyValue;
 
@@ -32,23 +32,11 @@ pub(super) fn internal<T>(
 /// 74B`).
 pub(super) fn transferred(vertex: Option<&Vertex>, what: &str, bytes: usize) {
     if let Some(v) = vertex {
-        v.status_done(&format!("transferring {what}: {}", human_bytes(bytes)));
+        v.status_done(&format!(
+            "transferring {what}: {}",
+            human_bytes(bytes as u64)
+        ));
     }
-}
-
-/// Decimal units with two decimals above 1 kB (`1.23kB`), as BuildKit prints sizes.
-pub(super) fn human_bytes(bytes: usize) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.2}{}", UNITS[unit])
 }
 
 /// Writes the target stage's config (plus `--label`s) and registers the image under `tags`.
@@ -107,16 +95,4 @@ pub(super) fn export_image(
         }
         Ok(image)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_like_buildkits() {
-        assert_eq!(human_bytes(74), "74B");
-        assert_eq!(human_bytes(1234), "1.23kB");
-        assert_eq!(human_bytes(5_600_000), "5.60MB");
-    }
 }

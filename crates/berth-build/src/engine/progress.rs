@@ -275,6 +275,21 @@ impl Drop for Vertex {
     }
 }
 
+/// Decimal units with two decimals above 1 kB (`1.23kB`), as BuildKit prints sizes.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.2}{}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,5 +383,12 @@ mod tests {
         );
         let back: ProgressEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn sizes_read_like_buildkits() {
+        assert_eq!(human_bytes(74), "74B");
+        assert_eq!(human_bytes(1234), "1.23kB");
+        assert_eq!(human_bytes(5_600_000), "5.60MB");
     }
 }
