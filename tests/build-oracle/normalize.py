@@ -33,7 +33,16 @@ DROPPED_CONFIG_FIELDS = {
     "docker_version",
     # BuildKit's provenance blob (frontend version, source digests): builder-specific
     "moby.buildkit.buildinfo.v1",
+    # The base image's import note ("Imported from -" in the busybox fixture): Berth, like
+    # Docker's legacy builder, carries the base config's fields over; BuildKit's image struct
+    # has no top-level comment, so it drops it. Not part of what the Dockerfile built.
+    "comment",
 }
+
+
+def is_zero(value):
+    """null, false, "", [] and {}: what Go's omitempty leaves out."""
+    return value is None or value is False or value in ("", [], {})
 
 
 def read_saved_config(path):
@@ -61,6 +70,13 @@ def read_saved_config(path):
 
 def normalize_config(config):
     out = {k: v for k, v in config.items() if k not in DROPPED_CONFIG_FIELDS}
+    # Zero-valued container-config fields ("Hostname": "", "Tty": false, "Cmd": null, ...) are
+    # left out: BuildKit writes the OCI config struct (omitempty, but "OnBuild": null), Berth
+    # and the legacy builder write Docker's full container.Config; for every consumer an
+    # absent field and its zero value mean the same.
+    out["config"] = {
+        k: v for k, v in (out.get("config") or {}).items() if not is_zero(v)
+    }
     rootfs = out.get("rootfs") or {}
     # Layer digests are IDs (they hash timestamps in the tar headers): keep only how many.
     out["rootfs"] = {
