@@ -9,6 +9,7 @@ mod compression;
 mod config;
 mod copy;
 mod error;
+mod go_format;
 mod heredocs;
 mod layer;
 pub mod named_context;
