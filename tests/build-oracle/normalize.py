@@ -17,6 +17,7 @@ Every normalization is listed in a comment where it is done, with why.
 import hashlib
 import io
 import json
+import re
 import sys
 import tarfile
 
@@ -68,6 +69,17 @@ def read_saved_config(path):
         return blob(manifest["config"]["digest"])
 
 
+COPY_FLAGS = re.compile(r"^((?:COPY|ADD)(?: --[a-z]+(?:=\S+)?)*?) --ch(?:own|mod)=\S+")
+
+
+def strip_copy_flags(created_by):
+    while True:
+        stripped = COPY_FLAGS.sub(r"\1", created_by)
+        if stripped == created_by:
+            return created_by
+        created_by = stripped
+
+
 def normalize_config(config):
     out = {k: v for k, v in config.items() if k not in DROPPED_CONFIG_FIELDS}
     # Zero-valued container-config fields ("Hostname": "", "Tty": false, "Cmd": null, ...) are
@@ -87,6 +99,10 @@ def normalize_config(config):
     for entry in out.get("history") or []:
         # `created` is a timestamp; `comment` names the builder ("buildkit.dockerfile.v0").
         kept = {k: v for k, v in entry.items() if k not in ("created", "comment")}
+        # COPY/ADD --chown= and --chmod= in created_by: BuildKit 0.8 (Docker 20.10, the oracle)
+        # leaves them out, current BuildKit (and Berth, deliberately) writes them. Left out.
+        if "created_by" in kept:
+            kept["created_by"] = strip_copy_flags(kept["created_by"])
         # Docker omits empty_layer when false; spell it out so both sides agree.
         kept["empty_layer"] = bool(kept.get("empty_layer", False))
         history.append(kept)
