@@ -77,11 +77,13 @@ echo "| docker → dockerd | $t_many_d s | $t_rm_d s | $pss_d containerd-shim |"
 echo
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# rss_split PID: "anon A + file F" KiB, to tell heap growth from code pages faulted in.
+rss_split() { awk '/RssAnon/ {a=$2} /RssFile/ {f=$2} END {printf "anon %s + file %s", a, f}' "/proc/$1/status"; }
 echo "### memory"
 echo "| | berth | Docker |"
 echo "|---|---|---|"
 containerd_pid=$(pgrep -x containerd | head -1 || true)
-echo "| daemon RSS with one idle container | $(rss_kb "$berthd_pid") KiB | $(rss_kb "$dockerd_pid") KiB dockerd + $( [ -n "$containerd_pid" ] && rss_kb "$containerd_pid" || echo '?') KiB containerd |"
+echo "| daemon RSS with one idle container | $(rss_kb "$berthd_pid") KiB ($(rss_split "$berthd_pid")) | $(rss_kb "$dockerd_pid") KiB dockerd + $( [ -n "$containerd_pid" ] && rss_kb "$containerd_pid" || echo '?') KiB containerd |"
 shim=$(pgrep -f -- "--state-dir $work/berth-run/shims/" | head -1)
 dshim=$(pgrep -f containerd-shim | head -1 || true)
-echo "| supervisor RSS per container | $(rss_kb "$shim") KiB berth-shim | $( [ -n "$dshim" ] && rss_kb "$dshim" || echo '?') KiB containerd-shim |"
+echo "| supervisor RSS per container | $(rss_kb "$shim") KiB berth-shim ($(rss_split "$shim")) | $( [ -n "$dshim" ] && rss_kb "$dshim" || echo '?') KiB containerd-shim |"

@@ -10,14 +10,16 @@ use std::path::{Path, PathBuf};
 
 pub use berth_build::engine::named_context;
 pub use berth_build::engine::{
-    BasePuller, CacheUsage, Compression, OutputSink, PruneError, PruneOptions, PruneReport,
-    SANDBOX_HOSTNAME,
+    BasePuller, CacheUsage, Compression, OutputSink, ProgressEvent, ProgressKind, ProgressSink,
+    PruneError, PruneOptions, PruneReport, SANDBOX_HOSTNAME,
 };
 use berth_build::engine::{BuildOptions, RunNetwork, RunNetworkError, RunNetworkSetup};
 use berth_store::images::ImageRecord;
 use bollard_stubs::models::{ContainerConfig, HostConfig};
 
 use crate::Engine;
+#[path = "build_transfer.rs"]
+mod build_transfer;
 use crate::error::{ErrorKind, HasKind};
 use crate::network::{AttachRequest, NetworkService};
 
@@ -112,6 +114,19 @@ pub fn build(
     output: OutputSink,
     puller: Option<std::sync::Arc<dyn BasePuller>>,
 ) -> Result<ImageRecord, BuildRequestError> {
+    build_with_progress(engine, request, context, output, None, puller)
+}
+
+/// [`build`] that also reports BuildKit-style progress (see `berth_build::engine::progress`),
+/// starting with the context's transfer (`[internal] load build context`).
+pub fn build_with_progress(
+    engine: &Engine,
+    request: &BuildRequest,
+    context: impl Read,
+    output: OutputSink,
+    progress: Option<ProgressSink>,
+    puller: Option<std::sync::Arc<dyn BasePuller>>,
+) -> Result<ImageRecord, BuildRequestError> {
     let scratch = engine.paths.data_root.join("tmp");
     std::fs::create_dir_all(&scratch).map_err(|source| BuildRequestError::Io {
         path: scratch.clone(),
@@ -119,7 +134,8 @@ pub fn build(
     })?;
     let dir = tempfile_in(&scratch)?;
     let bundled = tempfile_in(&scratch)?;
-    let result = unpack(context, dir.path()).and_then(|()| {
+    let unpacked = build_transfer::unpack_reported(progress.as_ref(), context, dir.path(), unpack);
+    let result = unpacked.and_then(|()| {
         contexts::take_bundled(dir.path(), bundled.path()).map_err(|source| {
             BuildRequestError::Io {
                 path: dir.path().join(named_context::BUNDLED_DIR),
@@ -145,6 +161,7 @@ pub fn build(
         }
         opts.runtime_root = engine.paths.exec_root.join("build");
         opts.output = Some(output);
+        opts.progress = progress;
         let networks = StepNetworks(&engine.network);
         Ok(berth_build::engine::build_with(&engine.store, &opts, Some(&networks))?.image)
     });

@@ -15,6 +15,7 @@ mod json;
 mod jsonlog;
 pub mod paths;
 mod reexec;
+pub mod resident;
 mod setup;
 mod supervise;
 mod sys;

@@ -12,11 +12,15 @@ use crate::attach::AttachHub;
 use crate::control::{Command, ControlServer};
 use crate::json;
 use crate::jsonlog::{JsonLog, LineSplitter, Stream};
+use crate::resident;
 use crate::sys::{self, Exit};
 
 /// After the init exited, how long to keep copying output still held by leftover processes.
 const DRAIN: Duration = Duration::from_secs(2);
 const READ_CHUNK: usize = 32 * 1024;
+/// A container still running after this long without any event is in its steady state: time
+/// to shed the pages setup touched (see `resident`). Short-lived containers never pay for it.
+const TRIM_WHEN_IDLE_FOR: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 struct Output {
@@ -137,6 +141,7 @@ impl Supervisor {
     /// Runs until the init exited and its output is drained (or the drain time ran out).
     pub fn run(mut self) -> Finished {
         let mut buf = vec![0u8; READ_CHUNK];
+        let mut trimmed = false;
         self.reap();
         loop {
             let timeout = match self.exited {
@@ -147,9 +152,15 @@ impl Supervisor {
                     }
                     Some(left)
                 }
+                None if !trimmed => Some(TRIM_WHEN_IDLE_FOR),
                 None => None,
             };
-            for (source, flags) in self.wait(timeout) {
+            let ready = self.wait(timeout);
+            if ready.is_empty() && self.exited.is_none() && !trimmed {
+                trimmed = true;
+                resident::trim(resident::FaultAround::Off);
+            }
+            for (source, flags) in ready {
                 self.handle(source, flags, &mut buf);
             }
         }

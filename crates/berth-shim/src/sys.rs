@@ -138,3 +138,21 @@ pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: the fd is open (checked above) and, per the contract, owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
+
+/// Unmaps the pages of `[start, start+len)` and, with `random`, stops read-ahead
+/// ("fault-around") there, so later touches fault in one page each. Only for mappings that hold
+/// no private (anonymous) pages: those are clean page-cache pages, re-read on the next access.
+pub fn forget_file_pages(start: usize, len: usize, random: bool) -> io::Result<()> {
+    let addr = start as *mut libc::c_void;
+    // SAFETY: the range is one whole mapping of this process (from /proc/self/smaps) that is
+    // not writable and holds no anonymous pages; MADV_RANDOM only changes a read-ahead hint.
+    if random && unsafe { libc::madvise(addr, len, libc::MADV_RANDOM) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above: dropping clean file-backed pages of a read-only private mapping loses
+    // no data; the next access maps the same page-cache page again.
+    if unsafe { libc::madvise(addr, len, libc::MADV_DONTNEED) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -26,7 +26,8 @@ fn measures_shim_memory() {
     let b = common::bundle(&["sleep", "30"]);
     let shim = common::start("rss", &b, &[]);
     assert_eq!(shim.status, 0, "report {}", shim.report);
-    std::thread::sleep(Duration::from_millis(300));
+    // Past the shim's idle trim (500 ms without events), into its steady state.
+    std::thread::sleep(Duration::from_millis(1000));
     let status = std::fs::read_to_string(format!("/proc/{}/status", shim.shim_pid())).unwrap();
     let (rss, hwm) = (field(&status, "VmRSS:"), field(&status, "VmHWM:"));
     let (anon, file) = (field(&status, "RssAnon:"), field(&status, "RssFile:"));
@@ -61,7 +62,7 @@ fn measures_shim_memory() {
     assert_eq!(shim.wait_exit(Duration::from_secs(20)).exit_code, 137);
 }
 
-/// Resident kB per mapped file (or [heap], [stack], anonymous), largest first.
+/// Resident kB per mapped file and permissions (or [heap], [stack], anonymous), largest first.
 fn rss_by_mapping(pid: i32) -> Vec<(String, u64)> {
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
     let mut totals: Vec<(String, u64)> = Vec::new();
@@ -69,11 +70,9 @@ fn rss_by_mapping(pid: i32) -> Vec<(String, u64)> {
     for line in smaps.lines() {
         let first = line.split_whitespace().next().unwrap_or("");
         if first.contains('-') && !first.ends_with(':') {
-            current = line
-                .split_whitespace()
-                .nth(5)
-                .unwrap_or("[anon]")
-                .to_string();
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let perms = fields.get(1).copied().unwrap_or("?");
+            current = format!("{} {perms}", fields.get(5).copied().unwrap_or("[anon]"));
         } else if let Some(kb) = line.strip_prefix("Rss:") {
             let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap();
             match totals.iter_mut().find(|(m, _)| *m == current) {

@@ -1,6 +1,9 @@
 //! `berthd`: opens the engine and serves the Docker Engine API on a unix socket until SIGINT or
 //! SIGTERM. Containers keep running when it exits (each has its own shim).
 
+mod memory;
+mod sys;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -41,6 +44,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    memory::configure_allocator();
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log_level))
@@ -65,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         let restoring = engine.clone();
         tokio::task::spawn_blocking(move || restoring.restore()).await?;
         let server = tokio::spawn(berth_api::serve(engine.clone(), listener));
+        tokio::spawn(memory::trim_when_idle());
         shutdown_signal().await;
         tracing::info!("shutting down; containers keep running");
         server.abort();

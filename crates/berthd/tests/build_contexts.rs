@@ -24,6 +24,9 @@ fn berth(d: &Daemon, args: &[&str]) -> Output {
         .args(args)
         .env("BERTH_HOST", format!("unix://{}", d.socket().display()))
         .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
+        // These tests read the classic builder's step lines ("Using cache"); berth's default is
+        // BuildKit-style progress on stderr.
+        .env("DOCKER_BUILDKIT", "0")
         .env_remove("DOCKER_HOST")
         .stdin(Stdio::null())
         .output()

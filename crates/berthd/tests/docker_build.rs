@@ -180,6 +180,9 @@ fn berth(d: &Daemon, args: &[&str], stdin: Option<&[u8]>) -> std::process::Outpu
     let mut child = std::process::Command::new(binary)
         .args(args)
         .env("DOCKER_HOST", format!("unix://{}", d.socket().display()))
+        // These tests read the classic builder's step lines (berth's default is BuildKit-style
+        // progress on stderr), as `DOCKER_BUILDKIT=0 docker build` prints them.
+        .env("DOCKER_BUILDKIT", "0")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -5,6 +5,8 @@
 
 #[path = "build_auth.rs"]
 mod auth;
+#[path = "build_progress.rs"]
+mod berth_progress;
 #[path = "build_contexts.rs"]
 mod contexts;
 #[path = "build_prune.rs"]
@@ -59,6 +61,7 @@ pub async fn handle(ctx: Ctx, mut req: Req) -> http::Result<Resp> {
         named_contexts: contexts::named_contexts_or_drain(&q, &mut req).await?,
     };
     let quiet = http::query_bool(&q, "q");
+    let events = berth_progress::requested(&q) && !quiet;
     let auths = auth::RegistryAuths::from_header(
         req.headers()
             .get("X-Registry-Config")
@@ -71,7 +74,7 @@ pub async fn handle(ctx: Ctx, mut req: Req) -> http::Result<Resp> {
     tokio::task::spawn_blocking(move || {
         let progress = tx.clone();
         let sink: berth_engine::build::OutputSink = Arc::new(move |chunk: &[u8]| {
-            if !quiet {
+            if !quiet && !events {
                 let _ = progress.send(line(&json!({"stream": String::from_utf8_lossy(chunk)})));
             }
         });
@@ -81,7 +84,11 @@ pub async fn handle(ctx: Ctx, mut req: Req) -> http::Result<Resp> {
             output: sink.clone(),
             auths,
         });
-        match berth_engine::build::build(&engine, &request, context, sink, Some(puller)) {
+        let events = events.then(|| berth_progress::sink(tx.clone()));
+        let puller = Some(puller as Arc<dyn berth_engine::build::BasePuller>);
+        match berth_engine::build::build_with_progress(
+            &engine, &request, context, sink, events, puller,
+        ) {
             Ok(image) => {
                 let id = image.id.to_string();
                 let _ = tx.send(line(&json!({"aux": {"ID": id}})));

@@ -9,12 +9,14 @@ mod compression;
 mod config;
 mod copy;
 mod error;
+mod export;
 mod go_format;
 mod heredocs;
 mod layer;
 pub mod named_context;
 mod network;
 mod paths;
+pub mod progress;
 mod prune;
 mod pull;
 mod remote;
@@ -30,8 +32,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use berth_oci::Reference;
+use berth_store::Store;
 use berth_store::images::ImageRecord;
-use berth_store::{ImagePlan, Store};
 
 pub use compression::{Compression, UnknownCompression};
 pub use config::DEFAULT_PATH;
@@ -39,12 +41,13 @@ pub use error::BuildError;
 pub use layer::{EncodedLayer, LayerBlob, diff_upper, encode_upper};
 pub use named_context::{NamedContext, NamedContextError, NamedContexts};
 pub use network::{RunNetwork, RunNetworkError, RunNetworkSetup, SANDBOX_HOSTNAME};
+pub use progress::{ProgressEvent, ProgressKind, ProgressSink};
 pub use prune::{CacheUsage, PruneError, PruneOptions, PruneReport, cache_usage, prune};
 pub use pull::BasePuller;
 pub use run::container_prefix;
 
 use crate::dockerignore::{Matcher, pick_ignore_file};
-use crate::instructions::{KeyValue, parse_build_file};
+use crate::instructions::parse_build_file;
 
 /// What to build.
 #[derive(Clone)]
@@ -92,6 +95,9 @@ pub struct BuildOptions {
     /// Where progress goes ("Step 2/4 : RUN …", " ---> Using cache", RUN output): the daemon
     /// streams it to the client. `None`: RUN output to stderr, no step lines.
     pub output: Option<OutputSink>,
+    /// Structured progress (BuildKit's vertices: started, cached, log, status, done, error),
+    /// next to `output`. With it, RUN output goes to the step's vertex log too.
+    pub progress: Option<ProgressSink>,
 }
 
 /// Receives build progress as it happens.
@@ -119,6 +125,7 @@ impl BuildOptions {
             compression: Compression::Gzip,
             echo_output: true,
             output: None,
+            progress: None,
         }
     }
 }
@@ -162,9 +169,19 @@ pub fn build_with(
     network: Option<&dyn RunNetwork>,
 ) -> Result<BuildResult, BuildError> {
     let dockerfile_path = opts.context.join(&opts.dockerfile);
-    let source = std::fs::read(&dockerfile_path).map_err(|source| BuildError::Read {
-        path: dockerfile_path.clone(),
-        source,
+    let short_name = opts
+        .dockerfile
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let definition = format!("[internal] load build definition from {short_name}");
+    let source = export::internal(opts.progress.as_ref(), &definition, |vertex| {
+        let source = std::fs::read(&dockerfile_path).map_err(|source| BuildError::Read {
+            path: dockerfile_path.clone(),
+            source,
+        })?;
+        export::transferred(vertex, "dockerfile", source.len());
+        Ok(source)
     })?;
     // Errors name the Dockerfile as the client gave it: `Dockerfile:7: …`.
     let file_name = opts.dockerfile.display().to_string();
@@ -192,7 +209,11 @@ pub fn build_with(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let ignore = load_ignore(opts, &dockerfile_path)?;
+    let ignore = export::internal(
+        opts.progress.as_ref(),
+        "[internal] load .dockerignore",
+        |v| load_ignore(opts, &dockerfile_path, v),
+    )?;
     let contexts = std::sync::Arc::new(stage::ReadyContexts::load(&opts.named_contexts)?);
     let _lease = store.lease();
     // Keeps `builder prune` from removing cache mounts under a running RUN.
@@ -205,38 +226,7 @@ pub fn build_with(
         .prebuild_dependencies(target)
         .and_then(|()| builder.stage(target, &mut Vec::new()))
         .map_err(|e| e.in_file(&file_name))?;
-    let mut config = built.config;
-    if !opts.labels.is_empty() {
-        let pairs: Vec<KeyValue> = opts
-            .labels
-            .iter()
-            .map(|(key, value)| KeyValue {
-                key: key.clone(),
-                value: value.clone(),
-            })
-            .collect();
-        let text = config.labels(&pairs);
-        config.history(builder.created(), &text, None);
-    }
-    let config_bytes = serde_json::to_vec(&config.doc).unwrap_or_default();
-    let config_digest =
-        store
-            .content
-            .ingest_bytes(&config_bytes)
-            .map_err(|e| BuildError::Commit {
-                source: Box::new(e.into()),
-            })?;
-    let image = store
-        .register(ImagePlan {
-            config: config_digest,
-            config_bytes,
-            layers: built.layers,
-            tags,
-            manifest: None,
-        })
-        .map_err(|source| BuildError::Commit {
-            source: Box::new(source),
-        })?;
+    let image = export::export_image(store, opts, builder.created(), built, tags)?;
     Ok(BuildResult {
         image,
         runs_executed: builder.runs_executed,
@@ -248,6 +238,7 @@ pub fn build_with(
 fn load_ignore(
     opts: &BuildOptions,
     dockerfile: &std::path::Path,
+    vertex: Option<&progress::Vertex>,
 ) -> Result<Option<Matcher>, BuildError> {
     let Some(path) = pick_ignore_file(&opts.context, dockerfile, |p| p.is_file()) else {
         return Ok(None);
@@ -256,6 +247,7 @@ fn load_ignore(
         path: path.clone(),
         source,
     })?;
+    export::transferred(vertex, "context", text.len());
     Matcher::from_ignore_file(&text)
         .map(Some)
         .map_err(|source| BuildError::Ignore { path, source })

@@ -21,6 +21,8 @@ mod parallel;
 mod recompress;
 mod run_mounts;
 mod run_step;
+mod vertex;
+mod vertex_names;
 
 use super::cache::CacheKey;
 use super::config::ImageConfig;
@@ -66,6 +68,12 @@ pub struct Builder<'a> {
     pub layers_created: usize,
     /// Progress numbering ("Step 3/7") by place in the Dockerfile.
     numbers: numbering::StepNumbers,
+    /// BuildKit-style vertex names (`[gen 2/3] RUN …`) for `opts.progress`.
+    vertex_names: vertex_names::VertexNames,
+    /// The log of the vertex running now (RUN output goes there too).
+    active_log: Option<super::OutputSink>,
+    /// Whether the step just run was taken from the cache.
+    cache_hit: bool,
 }
 
 /// The parts of a COPY/ADD the engine needs, from either instruction.
@@ -121,6 +129,9 @@ impl<'a> Builder<'a> {
             steps_cached: 0,
             layers_created: 0,
             numbers: numbering::StepNumbers::new(file, opts.target.as_deref()),
+            vertex_names: vertex_names::VertexNames::new(file),
+            active_log: None,
+            cache_hit: false,
         }
     }
 
@@ -146,6 +157,7 @@ impl<'a> Builder<'a> {
         }
         visiting.push(index);
         let mut state = self.base(&unresolved.from.image, index, line, visiting)?;
+        self.base_vertex(index, &unresolved.from.image, &state);
         state.skip_cache = self.opts.no_cache
             || self
                 .opts
@@ -154,12 +166,15 @@ impl<'a> Builder<'a> {
                 .any(|f| self.file.stage_index(f) == Some(index));
         let meta = self.file.meta_env(args)?;
         let mut build_args: Vec<(String, String)> = Vec::new();
-        self.run_onbuild_triggers(&mut state, line, &meta, &mut build_args, visiting)?;
+        self.run_onbuild_triggers(index, &mut state, line, &meta, &mut build_args, visiting)?;
         let base_env = EnvList::from_pairs(state.config.env());
         let stage = self.file.resolve_stage(index, args, &base_env)?;
         for (position, step) in stage.instructions.iter().enumerate() {
             let label = self.numbers.label(index, position + 1);
-            self.step(&mut state, step, &label, &meta, &mut build_args, visiting)?;
+            let vertex = self.step_vertex(index, step, false);
+            self.in_vertex(vertex, |b| {
+                b.step(&mut state, step, &label, &meta, &mut build_args, visiting)
+            })?;
         }
         visiting.pop();
         self.done.insert(index, state.clone());

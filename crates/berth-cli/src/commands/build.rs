@@ -10,6 +10,8 @@ mod context;
 mod named;
 #[path = "build_output.rs"]
 mod output;
+#[path = "build_progress/mod.rs"]
+pub mod progress;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -68,12 +70,17 @@ pub struct BuildArgs {
     /// Suppress the build output and print image ID on success.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Type of progress output: auto, tty, plain, quiet, rawjson, or classic (the classic
+    /// builder's step lines on stdout). Default: $BUILDKIT_PROGRESS, else auto.
+    #[arg(long, value_parser = progress::Mode::parse)]
+    pub progress: Option<progress::Mode>,
     /// The build context: a directory, or `-` for a tar archive (or a Dockerfile) on stdin.
     pub path: String,
 }
 
 pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
     let output = args.output.as_deref().map(Output::parse).transpose()?;
+    let progress = progress::Mode::choose(args.progress, args.quiet)?;
     let build_args = args
         .build_args
         .iter()
@@ -107,13 +114,14 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
         build_args,
         target: args.target,
         no_cache: args.no_cache,
-        quiet: args.quiet,
+        quiet: progress == progress::Mode::Quiet,
         network: args.network,
         labels,
         pull: args.pull,
         no_cache_filter: args.no_cache_filter,
         registry_config: auth::registry_config(&ctx.config_dir())?,
         compression: args.compression,
+        progress: progress.wants_events(),
         build_contexts: named.query,
     };
     let (context, dockerfile) = prepare_context(&args.path, args.file.as_deref(), named.dirs)?;
@@ -121,7 +129,9 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<i32> {
     let client = ctx.client()?;
     let stream = client.image_build(context, &query)?;
     // A tar on stdout keeps stdout for itself: progress goes to stderr.
-    let id = if output.as_ref().is_some_and(Output::to_stdout) {
+    let id = if progress.wants_events() {
+        progress::follow(stream, progress)?
+    } else if output.as_ref().is_some_and(Output::to_stdout) {
         follow(stream, &mut io::stderr().lock())?
     } else {
         follow(stream, &mut io::stdout().lock())?

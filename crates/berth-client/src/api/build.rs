@@ -30,6 +30,9 @@ pub struct BuildQuery {
     /// `--compression` of the layers (`gzip` or `zstd`; Berth's own parameter, the classic
     /// API has none and the daemon's default is gzip).
     pub compression: Option<String>,
+    /// Ask for Berth's structured progress events (`berthprogress=1`: BuildKit-style
+    /// vertices as `{"id":"berth.build.progress","aux":…}` messages instead of step lines).
+    pub progress: bool,
     /// `--build-context` NAME → VALUE (`buildcontexts`, a JSON object; Berth's own): VALUE is
     /// `docker-image://REF` or `context:<dir>`, a directory sent in the context tar under
     /// `.berth-contexts/<dir>/`.
@@ -53,7 +56,8 @@ impl Client {
             .opt("compression", opts.compression.as_deref())
             .flag("nocache", opts.no_cache)
             .flag("q", opts.quiet)
-            .flag("pull", opts.pull);
+            .flag("pull", opts.pull)
+            .flag("berthprogress", opts.progress);
         if !opts.labels.is_empty() {
             let labels: serde_json::Map<String, serde_json::Value> = opts
                 .labels

@@ -48,6 +48,7 @@ impl Builder<'_> {
         } else {
             cache::lookup(self.store, &key)
         };
+        self.cache_hit = hit.is_some() && touches_fs;
         if let Some(entry) = hit {
             if !touches_fs {
                 // Still applied for its effect on the builder (ARG values); the cached config

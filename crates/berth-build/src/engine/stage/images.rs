@@ -10,12 +10,26 @@ use super::{Builder, Built};
 use crate::engine::cache::CacheKey;
 use crate::engine::config::ImageConfig;
 use crate::engine::error::BuildError;
+use crate::engine::progress::Vertex;
 
 impl Builder<'_> {
+    /// The image's record; a progress vertex (once per image) covers the lookup and pull.
     pub(super) fn resolve_image(
         &mut self,
         image: &str,
         line: usize,
+    ) -> Result<ImageRecord, BuildError> {
+        let vertex = self.metadata_vertex(image);
+        let result = self.lookup_or_pull(image, line, vertex.as_ref());
+        super::vertex::finish(vertex, &result);
+        result
+    }
+
+    fn lookup_or_pull(
+        &mut self,
+        image: &str,
+        line: usize,
+        vertex: Option<&Vertex>,
     ) -> Result<ImageRecord, BuildError> {
         let local = self.store.images.resolve(image);
         let wanted = self.opts.pull || local.is_err();
@@ -23,11 +37,16 @@ impl Builder<'_> {
             && self.pulled.insert(image.to_string())
         {
             self.say(&format!(" ---> Pulling {image}\n"));
+            let status = format!("pulling {image}");
+            let started = vertex.map(|v| v.begin_status(&status));
             puller.pull(image).map_err(|source| BuildError::Pull {
                 line,
                 reference: image.to_string(),
                 source,
             })?;
+            if let (Some(v), Some(started)) = (vertex, started) {
+                v.end_status(&status, started);
+            }
             return self
                 .store
                 .images

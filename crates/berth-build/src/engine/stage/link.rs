@@ -44,6 +44,7 @@ impl Builder<'_> {
         state.layers.push(layer);
         state.chain = Some(chain);
         self.steps_cached += 1;
+        self.cache_hit = true;
         self.say(" ---> Using cache (linked layer on the new base)\n");
         Ok(Some(diff_id))
     }

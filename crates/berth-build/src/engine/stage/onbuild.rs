@@ -12,9 +12,10 @@ use crate::expand::{EnvList, Lexer};
 use crate::instructions::{Instruction, LocatedInstruction, parse_instruction};
 
 impl Builder<'_> {
-    /// Runs the triggers `state`'s config carries; `line` is the FROM's.
+    /// Runs the triggers `state`'s config carries; `line` is the FROM's of stage `stage`.
     pub(super) fn run_onbuild_triggers(
         &mut self,
+        stage: usize,
         state: &mut Built,
         line: usize,
         meta: &EnvList,
@@ -65,8 +66,11 @@ impl Builder<'_> {
                 end_line: line,
                 source: trigger.clone(),
             };
-            self.step_cached(state, &step, meta, build_args, visiting)
-                .map_err(wrap)?;
+            let vertex = self.step_vertex(stage, &step, true);
+            self.in_vertex(vertex, |b| {
+                b.step_cached(state, &step, meta, build_args, visiting)
+            })
+            .map_err(wrap)?;
         }
         Ok(())
     }

@@ -58,7 +58,7 @@ impl Builder<'_> {
         };
         let runtime_root = self.opts.runtime_root.clone();
         let echo = self.opts.echo_output;
-        let output = self.opts.output.clone();
+        let output = self.step_output();
         let setup_failed = |reason: String| BuildError::RunSetup {
             line,
             command: command_text.clone(),
