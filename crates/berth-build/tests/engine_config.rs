@@ -56,6 +56,8 @@ fn metadata_instructions_set_the_config_like_docker() {
         json!({"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000u64, "Retries": 2})
     );
     assert_eq!(c["OnBuild"], json!(["RUN echo triggered"]));
+    // BuildKit marks every CMD's arguments as escaped (Docker's image spec field).
+    assert_eq!(c["ArgsEscaped"], json!(true));
     assert_eq!(config["os"], json!("linux"));
 
     // WORKDIR created /srv/app/sub: one layer on top of busybox; the second WORKDIR's
@@ -78,14 +80,13 @@ fn metadata_instructions_set_the_config_like_docker() {
             "WORKDIR /srv/app/sub",
             "USER root:root",
             "LABEL org.example.version=1.2 with space=yes",
-            "EXPOSE 80/tcp 53/udp 8000/tcp 8001/tcp",
+            "EXPOSE map[53/udp:{} 80/tcp:{} 8000/tcp:{} 8001/tcp:{}]",
             "VOLUME [/data]",
             "STOPSIGNAL SIGTERM",
-            "SHELL [\"/bin/sh\" \"-ec\"]",
+            "SHELL [/bin/sh -ec]",
             "CMD [\"/bin/sh\" \"-ec\" \"echo $GREETING\"]",
             "ENTRYPOINT [\"/bin/sh\" \"-c\"]",
-            "HEALTHCHECK [\"CMD-SHELL\",\"true\"]",
-            "ONBUILD RUN echo triggered",
+            "HEALTHCHECK &{[\"CMD-SHELL\" \"true\"] \"5s\" \"0s\" \"0s\" '\\x02'}",
         ]
     );
     let empty: Vec<bool> = history
@@ -96,7 +97,7 @@ fn metadata_instructions_set_the_config_like_docker() {
     assert_eq!(
         empty,
         [
-            true, true, false, false, true, true, true, true, true, true, true, true, true, true
+            true, true, false, false, true, true, true, true, true, true, true, true, true
         ]
     );
     {

@@ -3,8 +3,10 @@
 
 use serde_json::{Map, Value, json};
 
+use super::go_format::{
+    go_plain_list, go_port_set, go_quoted_duration, go_quoted_list, go_quoted_rune,
+};
 use crate::instructions::{CommandLine, Healthcheck, KeyValue, parse_port_spec};
-use crate::parser::go_quote;
 
 /// BuildKit's default when neither the base image nor the Dockerfile sets PATH.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -140,8 +142,10 @@ impl ImageConfig {
     pub fn cmd(&mut self, command: &CommandLine) -> String {
         let argv = self.argv(command);
         self.cmd_set = true;
-        let text = format!("CMD {}", go_list(&argv));
+        let text = format!("CMD {}", go_quoted_list(&argv));
         self.section().insert("Cmd".into(), json!(argv));
+        // BuildKit sets it on every CMD (kept for Docker's image spec), never on ENTRYPOINT.
+        self.section().insert("ArgsEscaped".into(), json!(true));
         text
     }
 
@@ -151,7 +155,7 @@ impl ImageConfig {
             // Docker: an ENTRYPOINT resets a CMD inherited from the base image.
             self.section().insert("Cmd".into(), Value::Null);
         }
-        let text = format!("ENTRYPOINT {}", go_list(&argv));
+        let text = format!("ENTRYPOINT {}", go_quoted_list(&argv));
         self.section().insert("Entrypoint".into(), json!(argv));
         text
     }
@@ -182,7 +186,8 @@ impl ImageConfig {
             }
         }
         self.insert_set("ExposedPorts", &keys);
-        Ok(format!("EXPOSE {}", keys.join(" ")))
+        // BuildKit: `fmt.Sprintf("EXPOSE %v", portSet)`.
+        Ok(format!("EXPOSE {}", go_port_set(&keys)))
     }
 
     pub fn volumes(&mut self, paths: &[String]) -> String {
@@ -208,7 +213,7 @@ impl ImageConfig {
 
     pub fn shell_instruction(&mut self, shell: &[String]) -> String {
         self.section().insert("Shell".into(), json!(shell));
-        format!("SHELL {}", go_list(shell))
+        format!("SHELL {}", go_plain_list(shell))
     }
 
     pub fn onbuild(&mut self, expression: &str) {
@@ -251,7 +256,7 @@ impl ImageConfig {
                 Value::Object(map)
             }
         };
-        let text = format!("HEALTHCHECK {}", value["Test"]);
+        let text = format!("HEALTHCHECK {}", healthcheck_history(check));
         self.section().insert("Healthcheck".into(), value);
         text
     }
@@ -294,10 +299,34 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Go's `%q` of a `[]string`: `["a" "b"]`, as BuildKit writes CMD/ENTRYPOINT history.
-fn go_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| go_quote(s)).collect();
-    format!("[{}]", quoted.join(" "))
+/// BuildKit's `fmt.Sprintf("HEALTHCHECK %q", &config)`: `&{["CMD-SHELL" "x"] "5s" "2s" "1s"
+/// '\x04'}` — Docker 20.10's struct (the oracle of tests/build-oracle); newer BuildKit adds a
+/// StartInterval field, written here only when --start-interval was given.
+fn healthcheck_history(check: &Healthcheck) -> String {
+    let zero = std::time::Duration::ZERO;
+    let (test, durations, start_interval, retries) = match check {
+        Healthcheck::None => (vec!["NONE".to_string()], [zero; 3], None, 0),
+        Healthcheck::Check {
+            test,
+            interval,
+            timeout,
+            start_period,
+            start_interval,
+            retries,
+        } => {
+            let test = match test {
+                CommandLine::Exec(args) => [vec!["CMD".to_string()], args.clone()].concat(),
+                CommandLine::Shell(line) => vec!["CMD-SHELL".to_string(), line.clone()],
+            };
+            let durations = [interval, timeout, start_period].map(|d| d.unwrap_or(zero));
+            (test, durations, *start_interval, retries.unwrap_or(0))
+        }
+    };
+    let mut fields = vec![go_quoted_list(&test)];
+    fields.extend(durations.into_iter().map(go_quoted_duration));
+    fields.extend(start_interval.map(go_quoted_duration));
+    fields.push(go_quoted_rune(retries));
+    format!("&{{{}}}", fields.join(" "))
 }
 
 /// Lexically cleans an absolute path (`/a/./b/../c` → `/a/c`).

@@ -10,6 +10,7 @@ mod config;
 mod copy;
 mod error;
 mod export;
+mod go_format;
 mod heredocs;
 mod layer;
 pub mod named_context;

@@ -277,8 +277,9 @@ impl<'a> Builder<'a> {
             Instruction::Healthcheck(check) => config.healthcheck(check),
             Instruction::Shell(shell) => config.shell_instruction(shell),
             Instruction::Onbuild(trigger) => {
+                // BuildKit records the trigger in the config only: no history entry.
                 config.onbuild(&trigger.expression);
-                format!("ONBUILD {}", trigger.expression)
+                return Ok(());
             }
             Instruction::Maintainer(name) => {
                 config.doc["author"] = Value::String(name.clone());

@@ -151,11 +151,8 @@ impl Builder<'_> {
     fn copy_history(&self, state: &mut Built, spec: &CopySpec, layer: Option<&Digest>) {
         let keyword = spec.keyword;
         let mut created_by = format!("{keyword} ");
-        for (flag, value) in [
-            ("from", spec.from),
-            ("chown", spec.chown),
-            ("chmod", spec.chmod),
-        ] {
+        // BuildKit leaves --from out of the history (it names no file of this context).
+        for (flag, value) in [("chown", spec.chown), ("chmod", spec.chmod)] {
             if let Some(value) = value {
                 created_by.push_str(&format!("--{flag}={value} "));
             }
