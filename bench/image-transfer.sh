@@ -106,8 +106,12 @@ berth() { "$bin_dir/berth" -H "unix://$work/b.sock" "$@"; }
 start_dockerd
 unset DOCKER_HOST BERTH_HOST
 dk() { docker -H "unix://$work/docker.sock" "$@"; }
-# secs CMD...: wall seconds of CMD, or "fail" (its output on stderr) when it fails.
+# secs CMD...: wall seconds of CMD, or "fail" (its output on stderr) when it fails. The
+# filesystem is synced first: Berth makes a pull durable (syncfs) and would otherwise also
+# pay for writing out what the engine before it left dirty (its pull, its rmi), which the
+# others, syncing nothing, never wait for.
 secs() {
+  sync
   local t0 t1; t0=$(date +%s.%N)
   if ! "$@" >"$work/last.out" 2>&1; then echo "failed: $*" >&2; tail -3 "$work/last.out" >&2; echo fail; return 0; fi
   t1=$(date +%s.%N); python3 -c "print(f'{$t1-$t0:.2f}')"
