@@ -10,6 +10,7 @@ source "$REPO/tests/lib.sh"
 bin_dir=$REPO/target/release
 trap - EXIT
 trap cleanup EXIT
+work_on_journaled_fs
 
 start_berthd
 berth_sock=$work/berth.sock
