@@ -7,12 +7,14 @@ use std::process::Output;
 
 use common::{BUSYBOX, Dockerd, ok, stderr, stdout};
 
-/// Runs both CLIs with `args`; "N seconds ago" can tick between the two calls, so a mismatch
-/// is retried a few times before it counts.
+/// Runs both CLIs with `args`; "N seconds ago" can tick between the two calls, and docker's
+/// CLI lists the rows of an image tagged in several repositories in Go map order (random per
+/// run), so a mismatch is retried until that chance (1/2 per try for two repositories) is
+/// negligible.
 #[track_caller]
 fn assert_same(d: &Dockerd, args: &[&str]) {
     let mut last = (String::new(), String::new());
-    for _ in 0..4 {
+    for _ in 0..12 {
         let ours: Output = d.berth(args);
         let theirs: Output = d.docker(args);
         assert_eq!(
@@ -26,7 +28,7 @@ fn assert_same(d: &Dockerd, args: &[&str]) {
         if last.0 == last.1 {
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(150));
     }
     panic!(
         "{args:?} differs:\n--- berth\n{}--- docker\n{}",
