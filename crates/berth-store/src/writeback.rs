@@ -103,9 +103,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let before = threads_named("store-sync");
         let syncing = BackgroundSync::start(dir.path());
-        assert_eq!(threads_named("store-sync"), before + 1);
+        assert!(syncing.thread.as_ref().is_some_and(|t| !t.is_finished()));
+        // The new thread names itself once it runs.
+        let mut named = 0;
+        for _ in 0..500 {
+            named = threads_named("store-sync");
+            if named == before + 1 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(named, before + 1);
         std::fs::write(dir.path().join("dirty"), vec![7u8; 1 << 20]).unwrap();
         std::thread::sleep(SYNC_ROUND * 2);
+        assert!(syncing.thread.as_ref().is_some_and(|t| !t.is_finished()));
         drop(syncing);
         assert_eq!(threads_named("store-sync"), before);
         // A path that cannot be opened starts nothing and drops cleanly.
