@@ -13,6 +13,18 @@ pub struct PlannedLayer {
     pub diff_id: Digest,
 }
 
+/// A stored image's layer, planned again as it is (an image built or committed on top).
+impl From<&crate::images::LayerRef> for PlannedLayer {
+    fn from(layer: &crate::images::LayerRef) -> PlannedLayer {
+        PlannedLayer {
+            digest: layer.digest.clone(),
+            media_type: layer.media_type.clone(),
+            size: layer.size,
+            diff_id: layer.diff_id.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ImagePlan {
     pub config: Digest,

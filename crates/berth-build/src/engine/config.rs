@@ -233,10 +233,7 @@ impl ImageConfig {
                 start_interval,
                 retries,
             } => {
-                let test = match test {
-                    CommandLine::Exec(args) => [vec!["CMD".to_string()], args.clone()].concat(),
-                    CommandLine::Shell(line) => vec!["CMD-SHELL".to_string(), line.clone()],
-                };
+                let test = healthcheck_test(test);
                 let mut map = Map::new();
                 map.insert("Test".into(), json!(test));
                 let nanos = |d: &std::time::Duration| json!(d.as_nanos() as u64);
@@ -299,6 +296,14 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A healthcheck's `Test` as the config stores it: `CMD` + argv, or `CMD-SHELL` + the line.
+fn healthcheck_test(test: &CommandLine) -> Vec<String> {
+    match test {
+        CommandLine::Exec(args) => [vec!["CMD".to_string()], args.clone()].concat(),
+        CommandLine::Shell(line) => vec!["CMD-SHELL".to_string(), line.clone()],
+    }
+}
+
 /// BuildKit's `fmt.Sprintf("HEALTHCHECK %q", &config)`: `&{["CMD-SHELL" "x"] "5s" "2s" "1s"
 /// '\x04'}` — Docker 20.10's struct (the oracle of tests/build-oracle); newer BuildKit adds a
 /// StartInterval field, written here only when --start-interval was given.
@@ -314,10 +319,7 @@ fn healthcheck_history(check: &Healthcheck) -> String {
             start_interval,
             retries,
         } => {
-            let test = match test {
-                CommandLine::Exec(args) => [vec!["CMD".to_string()], args.clone()].concat(),
-                CommandLine::Shell(line) => vec!["CMD-SHELL".to_string(), line.clone()],
-            };
+            let test = healthcheck_test(test);
             let durations = [interval, timeout, start_period].map(|d| d.unwrap_or(zero));
             (test, durations, *start_interval, retries.unwrap_or(0))
         }

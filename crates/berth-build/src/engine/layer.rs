@@ -157,7 +157,7 @@ impl TarWriter<'_> {
         }
         if kind.is_file() {
             let file = fs::File::open(path)?;
-            if let Some(capability) = file_capability(&file)? {
+            if let Some(capability) = berth_store::archive::read_capability(&file)? {
                 self.builder.append_pax_extensions([(
                     "SCHILY.xattr.security.capability",
                     capability.as_slice(),
@@ -186,19 +186,6 @@ impl TarWriter<'_> {
             header.set_device_minor(libc::minor(rdev))?;
         }
         self.builder.append_data(&mut header, rel, io::empty())
-    }
-}
-
-/// The open file's `security.capability` xattr, if any.
-fn file_capability(file: &fs::File) -> io::Result<Option<Vec<u8>>> {
-    let mut buf = vec![0u8; 256];
-    match rustix::fs::fgetxattr(file, "security.capability", &mut buf[..]) {
-        Ok(n) => {
-            buf.truncate(n);
-            Ok(Some(buf))
-        }
-        Err(rustix::io::Errno::NODATA | rustix::io::Errno::NOTSUP) => Ok(None),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -66,16 +66,7 @@ pub fn commit(engine: &Engine, options: &CommitOptions) -> Result<String, ImageE
         .chain(record.args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut layers: Vec<PlannedLayer> = base
-        .layers
-        .iter()
-        .map(|l| PlannedLayer {
-            digest: l.digest.clone(),
-            media_type: l.media_type.clone(),
-            size: l.size,
-            diff_id: l.diff_id.clone(),
-        })
-        .collect();
+    let mut layers: Vec<PlannedLayer> = base.layers.iter().map(PlannedLayer::from).collect();
     let mut history = json!({"created": now, "created_by": created_by});
     if !options.comment.is_empty() {
         history["comment"] = json!(options.comment);

@@ -79,7 +79,8 @@ fn append_entry<W: Write>(
         links.insert((meta.dev(), meta.ino()), rel.to_path_buf());
     }
     if kind.is_file() {
-        if let Some(cap) = read_capability(path)? {
+        let file = File::open(path)?;
+        if let Some(cap) = read_capability(&file)? {
             builder.append_pax_extensions([(
                 format!("SCHILY.xattr.{CAPABILITY_XATTR}").as_str(),
                 cap.as_slice(),
@@ -87,7 +88,6 @@ fn append_entry<W: Write>(
         }
         header.set_entry_type(tar::EntryType::Regular);
         header.set_size(meta.len());
-        let file = File::open(path)?;
         return builder.append_data(&mut header, rel, file);
     }
     if kind.is_symlink() {
@@ -114,9 +114,11 @@ fn append_entry<W: Write>(
     builder.append_data(&mut header, rel, io::empty())
 }
 
-fn read_capability(path: &Path) -> io::Result<Option<Vec<u8>>> {
+/// An open file's `security.capability` xattr (file capabilities), which exports and layers
+/// carry as a PAX `SCHILY.xattr` record, as Docker's do.
+pub fn read_capability(file: &File) -> io::Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; 256];
-    match rustix::fs::lgetxattr(path, CAPABILITY_XATTR, &mut buf[..]) {
+    match rustix::fs::fgetxattr(file, CAPABILITY_XATTR, &mut buf[..]) {
         Ok(n) => {
             buf.truncate(n);
             Ok(Some(buf))

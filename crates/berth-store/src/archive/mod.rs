@@ -10,7 +10,7 @@ use std::io;
 
 use berth_oci::Digest;
 
-pub use export::{ExportError, export_dir};
+pub use export::{ExportError, export_dir, read_capability};
 pub(crate) use load::host_architecture;
 pub use load::{read_archive, read_layout_dir};
 pub use save::{ArchiveFormat, save_archive};

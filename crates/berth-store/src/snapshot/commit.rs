@@ -30,14 +30,7 @@ impl Snapshotter {
         let chain = chain_id(parent, diff_id);
         let record = {
             let index = self.lock();
-            let record =
-                index
-                    .active
-                    .get(key)
-                    .cloned()
-                    .ok_or_else(|| SnapshotError::KeyMissing {
-                        key: key.to_owned(),
-                    })?;
+            let record = Snapshotter::active_record(&index, key)?;
             if let Some(parent) = parent
                 && !index.layers.contains_key(parent)
             {

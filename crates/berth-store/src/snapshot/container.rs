@@ -153,14 +153,7 @@ impl Snapshotter {
     pub fn mounts(&self, key: &str) -> Result<Mount, SnapshotError> {
         let (record, lowers) = {
             let index = self.lock();
-            let record =
-                index
-                    .active
-                    .get(key)
-                    .cloned()
-                    .ok_or_else(|| SnapshotError::KeyMissing {
-                        key: key.to_owned(),
-                    })?;
+            let record = Snapshotter::active_record(&index, key)?;
             let lowers = match &record.parent {
                 Some(parent) => index
                     .chain(parent)

@@ -143,6 +143,17 @@ impl Snapshotter {
         self.index.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Container snapshot `key`'s record in `index`.
+    fn active_record(index: &Index, key: &str) -> Result<ActiveRecord, SnapshotError> {
+        index
+            .active
+            .get(key)
+            .cloned()
+            .ok_or_else(|| SnapshotError::KeyMissing {
+                key: key.to_owned(),
+            })
+    }
+
     fn dir(&self, id: u64) -> PathBuf {
         self.root.join(id.to_string())
     }

@@ -88,16 +88,7 @@ impl Builder<'_> {
             })?;
         Ok(Built {
             config: ImageConfig::from_base(Some(doc), &self.created),
-            layers: record
-                .layers
-                .iter()
-                .map(|l| PlannedLayer {
-                    digest: l.digest.clone(),
-                    media_type: l.media_type.clone(),
-                    size: l.size,
-                    diff_id: l.diff_id.clone(),
-                })
-                .collect(),
+            layers: record.layers.iter().map(PlannedLayer::from).collect(),
             chain: record.chain_id.clone(),
             cache_key: CacheKey::base(&format!("image:{}", record.id)),
             skip_cache: false,
