@@ -139,18 +139,27 @@ fn published_ports_answer_on_loopback_and_from_outside() {
     let outside = Outside::new(net.dir.path());
     let mut web = Spec::new("bridge");
     web.config.exposed_ports = Some(vec!["80/tcp".to_string()]);
-    let host_port = {
-        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
+    // A port found free can be taken by a test running alongside before the attach binds
+    // it; then the attach says PortAllocated, and another free port is tried.
+    let mut tries = 0;
+    let (host_port, attachment) = loop {
+        let host_port = {
+            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        web.host.port_bindings = Some(HashMap::from([(
+            "80/tcp".to_string(),
+            Some(vec![PortBinding {
+                host_ip: Some(String::new()),
+                host_port: Some(host_port.to_string()),
+            }]),
+        )]));
+        match net.service.attach(&web.request()) {
+            Ok(attachment) => break (host_port, attachment),
+            Err(NetError::PortAllocated { .. }) if tries < 5 => tries += 1,
+            Err(error) => panic!("attach web: {error}"),
+        }
     };
-    web.host.port_bindings = Some(HashMap::from([(
-        "80/tcp".to_string(),
-        Some(vec![PortBinding {
-            host_ip: Some(String::new()),
-            host_port: Some(host_port.to_string()),
-        }]),
-    )]));
-    let attachment = net.service.attach(&web.request()).expect("attach web");
     // The default bridge: the host's resolvers, no embedded DNS.
     assert!(
         !attachment.resolv_conf.contains("127.0.0.11"),
