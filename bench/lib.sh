@@ -14,7 +14,8 @@ need() {
 
 # Builds the release binaries once per run.
 build_release() {
-  (cd "$REPO" && cargo build --release --quiet --bins --examples)
+  # As shipped: berth-init, berth-runc and berth-shim statically linked (scripts/build-static).
+  (cd "$REPO" && cargo build --release --quiet --bins --examples && scripts/build-static release)
 }
 
 # compare NAME RUNS -n LABEL CMD [-n LABEL CMD ...]: runs hyperfine and prints a markdown table

@@ -66,6 +66,17 @@ pub(crate) fn read_flat_keyed(
     Ok(parse_flat_keyed(&read(dir, file)?))
 }
 
+/// Opens a cgroup directory (for `clone3(CLONE_INTO_CGROUP)`), close-on-exec.
+pub(crate) fn open_dir(dir: &Path) -> Result<std::os::fd::OwnedFd, CgroupError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(dir)
+        .map(Into::into)
+        .map_err(|source| CgroupError::read(dir.to_owned(), source))
+}
+
 /// `mkdir -p` for a cgroup directory; an existing directory is fine.
 pub(crate) fn create_dir_all(path: &Path) -> Result<(), CgroupError> {
     fs::create_dir_all(path).map_err(|source| CgroupError::Mkdir {
@@ -119,6 +130,12 @@ fn sub_directories(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// Removes `dir` and its sub-cgroups, deepest first, retrying EBUSY briefly (tasks that just
 /// exited may still be accounted for a moment). Failures are collected, not short-circuited.
 pub(crate) fn remove_tree(dir: &Path, failures: &mut Vec<crate::RemoveFailure>) {
+    // The common case, a leaf cgroup whose tasks are gone: one rmdir, no listing.
+    match fs::remove_dir(dir) {
+        Ok(()) => return,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(_) => {}
+    }
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return,
         Err(source) => {

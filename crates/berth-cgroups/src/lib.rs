@@ -50,6 +50,13 @@ pub trait Manager: Send + Sync {
     /// global threadgroup lock whose write side waits for an RCU grace period — several
     /// milliseconds per container start on a busy host when the parent writes a pid instead.
     fn join_self(&self) -> Result<(), CgroupError>;
+    /// Where a child can be born in the cgroup (v2: `clone3(CLONE_INTO_CGROUP)`, so it never
+    /// migrates): creates the cgroup like [`Manager::create`] and returns an open descriptor
+    /// of it. `None` on v1, where nothing is created here and the child calls
+    /// [`Manager::join_self`] instead.
+    fn create_clone_target(&self) -> Result<Option<std::os::fd::OwnedFd>, CgroupError> {
+        Ok(None)
+    }
     /// Writes the resource limits (call after `apply`, which creates the directories); on v1
     /// also the device allow list, on v2 the eBPF device program. Zero/unset fields are not
     /// written; a requested limit the host cannot apply is an error, never skipped.

@@ -81,6 +81,11 @@ impl Manager for V2Manager {
         fs::write(&self.dir, "cgroup.procs", "0")
     }
 
+    fn create_clone_target(&self) -> Result<Option<std::os::fd::OwnedFd>, CgroupError> {
+        self.create_levels()?;
+        fs::open_dir(&self.dir).map(Some)
+    }
+
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
         let bfq = self.dir.join("io.bfq.weight").exists();
         for (file, value) in plan::plan(resources, bfq)? {

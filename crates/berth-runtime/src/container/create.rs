@@ -15,7 +15,7 @@ use super::spawn::{NamespacePlan, SpawnError, spawn};
 use super::{ContainerId, time};
 use super::{device_rules, foreground};
 use crate::channel::{Channel, ChannelError, Message};
-use crate::init::{self, InitArgs};
+use crate::init::{self, InitArgs, InitUnshares, UNSHARED_BY_INIT};
 use crate::process::hooks;
 use crate::spec::{self, SpecError};
 use crate::sys;
@@ -155,6 +155,20 @@ pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
     // unshares it itself once it is inside the container's cgroup (as runc does), not at clone.
     let unshare_cgroupns = plan.new_flags & libc::CLONE_NEWCGROUP as u64 != 0;
     plan.new_flags &= !(libc::CLONE_NEWCGROUP as u64);
+    // The namespaces the init can make itself, first thing after clone, while we create the
+    // cgroup: a network namespace alone costs ~0.6 ms here, now overlapped instead of serial.
+    // The pid (and time) namespace only applies to children, so clone makes those; with a new
+    // user namespace everything stays at clone (the init is unprivileged until it is mapped).
+    let unshare_at_start = if plan.new_flags & libc::CLONE_NEWUSER as u64 == 0 {
+        plan.new_flags & UNSHARED_BY_INIT
+    } else {
+        0
+    };
+    plan.new_flags &= !unshare_at_start;
+    let unshares = InitUnshares {
+        at_start: unshare_at_start,
+        cgroup_ns: unshare_cgroupns,
+    };
 
     fs::DirBuilder::new()
         .recursive(true)
@@ -181,7 +195,7 @@ pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
         &bundle,
         &rootfs,
         &plan,
-        unshare_cgroupns,
+        unshares,
         &dir,
         &mut teardown,
     );
@@ -198,7 +212,7 @@ fn create_in(
     bundle: &Path,
     rootfs: &Path,
     plan: &NamespacePlan,
-    unshare_cgroupns: bool,
+    unshares: InitUnshares,
     dir: &Path,
     teardown: &mut Teardown,
 ) -> Result<Created, CreateError> {
@@ -244,15 +258,14 @@ fn create_in(
         path: cgroups_path.clone(),
         source,
     };
-    cgroup.create().map_err(cgroup_err)?;
-    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-    let resources = linux
-        .and_then(|l| l.resources().clone())
-        .unwrap_or_default();
-    cgroup
-        .set(&device_rules::complete(&resources, &devices))
-        .map_err(cgroup_err)?;
     let new_userns = plan.new_flags & libc::CLONE_NEWUSER as u64 != 0;
+    // On v2 the init is born in the cgroup, which must exist first. On v1 it joins the cgroup
+    // itself after `Go`, so we create it while the init makes its namespaces.
+    let clone_target = if new_userns {
+        None
+    } else {
+        cgroup.create_clone_target().map_err(cgroup_err)?
+    };
     let in_user_namespace = new_userns
         || plan
             .joins
@@ -293,16 +306,37 @@ fn create_in(
         fifo: fifo.as_fd(),
         // In a new user namespace the init cannot write the host's cgroup files: we move it.
         join_cgroup: (!new_userns).then_some(&*cgroup),
-        unshare_cgroupns,
+        unshares,
         seccomp: seccomp.as_ref(),
     };
-    let pid = spawn(plan, &parent_chan, &child_chan, || {
-        // In the init: our copy of the parent's end must go, so the parent's death is EOF.
-        sys::fd::close_inherited(parent_chan.0.as_raw_fd());
-        init::run(&args, &child_chan)
-    })?;
+    let clone_into = clone_target.as_ref().map(|fd| fd.as_fd());
+    let pid = spawn(
+        plan,
+        clone_into,
+        &parent_chan,
+        &child_chan,
+        |born_in_cgroup| {
+            // In the init: our copy of the parent's end must go, so the parent's death is EOF.
+            sys::fd::close_inherited(parent_chan.0.as_raw_fd());
+            let args = InitArgs {
+                join_cgroup: args.join_cgroup.filter(|_| !born_in_cgroup),
+                ..args
+            };
+            init::run(&args, &child_chan)
+        },
+    )?;
     drop(child_chan);
     teardown.set_pid(pid);
+    if clone_target.is_none() {
+        cgroup.create().map_err(cgroup_err)?;
+    }
+    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+    let resources = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    cgroup
+        .set(&device_rules::complete(&resources, &devices))
+        .map_err(cgroup_err)?;
 
     if new_userns && let Some(l) = linux {
         write_id_maps(

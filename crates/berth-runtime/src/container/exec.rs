@@ -12,7 +12,7 @@ use super::create::write_pid_file;
 use super::foreground::{self, ForegroundError};
 use super::lookup::{self, LookupError};
 use super::record::Status;
-use super::spawn::clone_flag;
+use super::spawn::{clone_child, clone_flag};
 use crate::channel::{Channel, ChannelError, Message};
 use crate::init::{InitError, settings};
 use crate::spec::{self, SpecError};
@@ -140,11 +140,19 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
 
     let (parent_end, child_end) = sys::fd::seqpacket_pair().map_err(ExecError::Fork)?;
     let (parent_chan, child_chan) = (Channel(parent_end), Channel(child_end));
-    let intermediate = match sys::proc::clone_fork(0).map_err(ExecError::Fork)? {
+    // The process is never moved by pid into the cgroup (a write to `cgroup.procs` takes the
+    // kernel's global threadgroup lock, whose write side waits for an RCU grace period: ~15 ms
+    // on this host). On v2 the intermediate is born in it; on v1 it joins itself (`tasks`).
+    let target = cgroup.create_clone_target()?;
+    let (forked, born_in_cgroup) =
+        clone_child(0, target.as_ref().map(|t| t.as_fd())).map_err(ExecError::Fork)?;
+    let join = (!born_in_cgroup).then_some(&*cgroup);
+    let intermediate = match forked {
         Forked::Child => {
             sys::fd::close_inherited(parent_chan.0.as_raw_fd());
             intermediate_main(
                 &namespaces,
+                join,
                 &child_chan,
                 &process,
                 seccomp.as_ref(),
@@ -169,10 +177,6 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
             });
         }
     };
-    if let Err(e) = cgroup.apply(pid) {
-        let _ = super::cleanup::kill_and_wait(pid);
-        return Err(e.into());
-    }
     parent_chan.send(&Message::Go {
         state: String::new(),
     })?;
@@ -309,9 +313,11 @@ fn open_namespaces(pid: i32) -> Result<Vec<(LinuxNamespaceType, File)>, ExecErro
     Ok(out)
 }
 
-/// In the first child: join the namespaces, fork the real process, report its pid, exit.
+/// In the first child: join the cgroup (unless born in it) and the namespaces, fork the real
+/// process, report its pid, exit.
 fn intermediate_main(
     namespaces: &[(LinuxNamespaceType, File)],
+    join_cgroup: Option<&dyn berth_cgroups::Manager>,
     chan: &Channel,
     process: &Process,
     seccomp: Option<&crate::process::seccomp::CompiledFilter>,
@@ -327,6 +333,12 @@ fn intermediate_main(
     };
     if let Err(e) = sys::proc::set_dumpable(false) {
         fail(format!("prctl(PR_SET_DUMPABLE): {e}"));
+    }
+    // Before the mount namespace changes: the cgroup files are the host's.
+    if let Some(cgroup) = join_cgroup
+        && let Err(e) = cgroup.join_self()
+    {
+        fail(format!("joining the container's cgroup: {e}"));
     }
     for (typ, file) in namespaces {
         if let Err(e) = sys::ns::setns(file.as_fd(), clone_flag(*typ)) {

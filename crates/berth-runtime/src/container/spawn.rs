@@ -2,7 +2,7 @@
 //! or, when the spec joins namespaces by path, an intermediate child that `setns`es first.
 
 use std::fs::File;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
@@ -75,26 +75,29 @@ impl NamespacePlan {
 }
 
 /// Starts `child` in the planned namespaces and returns its pid (seen from our pid namespace).
-/// `child` runs in the new process and should not return (if it does, the process exits 1). With joins, an intermediate process
+/// `child` runs in the new process and should not return (if it does, the process exits 1).
+/// With `cgroup` (an open cgroup v2 directory) the child is born in that cgroup; `child` is
+/// told whether that happened (kernels before 5.7 cannot). With joins, an intermediate process
 /// `setns`es, clones the child, reports its pid over `chan` (the child's end; we read it on
 /// `parent_chan`), and exits.
 pub fn spawn(
     plan: &NamespacePlan,
+    cgroup: Option<BorrowedFd<'_>>,
     parent_chan: &Channel,
     chan: &Channel,
-    child: impl FnOnce(),
+    child: impl FnOnce(bool),
 ) -> Result<i32, SpawnError> {
     if plan.joins.is_empty() {
-        return match sys::proc::clone_fork(plan.new_flags).map_err(SpawnError::Clone)? {
-            Forked::Child => {
-                child();
+        return match clone_child(plan.new_flags, cgroup).map_err(SpawnError::Clone)? {
+            (Forked::Child, born_in_cgroup) => {
+                child(born_in_cgroup);
                 sys::proc::exit_now(1)
             }
-            Forked::Parent { child } => Ok(child),
+            (Forked::Parent { child }, _) => Ok(child),
         };
     }
     let intermediate = match sys::proc::clone_fork(0).map_err(SpawnError::Clone)? {
-        Forked::Child => intermediate_main(plan, chan, child),
+        Forked::Child => intermediate_main(plan, cgroup, chan, child),
         Forked::Parent { child } => child,
     };
     let reply = parent_chan.recv();
@@ -108,7 +111,26 @@ pub fn spawn(
     }
 }
 
-fn intermediate_main(plan: &NamespacePlan, chan: &Channel, child: impl FnOnce()) -> ! {
+/// `clone` with `flags`, into `cgroup` when given and the kernel can (`true` when it did).
+pub(crate) fn clone_child(
+    flags: u64,
+    cgroup: Option<BorrowedFd<'_>>,
+) -> std::io::Result<(Forked, bool)> {
+    if let Some(cgroup) = cgroup {
+        match sys::proc::clone_fork_into_cgroup(flags, cgroup) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::E2BIG)) => {}
+            forked => return forked.map(|f| (f, true)),
+        }
+    }
+    sys::proc::clone_fork(flags).map(|f| (f, false))
+}
+
+fn intermediate_main(
+    plan: &NamespacePlan,
+    cgroup: Option<BorrowedFd<'_>>,
+    chan: &Channel,
+    child: impl FnOnce(bool),
+) -> ! {
     for (typ, file) in &plan.joins {
         if let Err(e) = sys::ns::setns(file.as_fd(), clone_flag(*typ)) {
             let message = format!("setns into {typ} namespace: {e}");
@@ -119,12 +141,12 @@ fn intermediate_main(plan: &NamespacePlan, chan: &Channel, child: impl FnOnce())
             sys::proc::exit_now(1);
         }
     }
-    match sys::proc::clone_fork(plan.new_flags) {
-        Ok(Forked::Child) => {
-            child();
+    match clone_child(plan.new_flags, cgroup) {
+        Ok((Forked::Child, born_in_cgroup)) => {
+            child(born_in_cgroup);
             sys::proc::exit_now(1)
         }
-        Ok(Forked::Parent { child }) => {
+        Ok((Forked::Parent { child }, _)) => {
             let code = if chan.send(&Message::Pid { pid: child }).is_ok() {
                 0
             } else {

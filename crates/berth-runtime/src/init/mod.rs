@@ -23,6 +23,20 @@ use crate::process::seccomp::CompiledFilter;
 use crate::rootfs::{self, RootfsConfig};
 use crate::sys;
 
+/// The namespaces `clone` may leave to the init (see [`InitUnshares::at_start`]).
+pub(crate) const UNSHARED_BY_INIT: u64 =
+    (libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWNS) as u64;
+
+/// Namespaces the init creates itself rather than getting them from `clone`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct InitUnshares {
+    /// `CLONE_NEW*` flags (within [`UNSHARED_BY_INIT`]) unshared first thing, before `Go`:
+    /// the kernel's work then overlaps the parent's cgroup setup.
+    pub at_start: u64,
+    /// Unshare the cgroup namespace once inside the container's cgroup.
+    pub cgroup_ns: bool,
+}
+
 /// Everything the init needs; it lives in the parent's memory, which the init inherits.
 #[derive(Debug)]
 pub(crate) struct InitArgs<'a> {
@@ -42,8 +56,7 @@ pub(crate) struct InitArgs<'a> {
     /// The container's cgroup (created, limits set) for the init to join itself after `Go`;
     /// `None` when the parent moves it (new user namespace).
     pub join_cgroup: Option<&'a dyn berth_cgroups::Manager>,
-    /// Unshare the cgroup namespace once inside the container's cgroup.
-    pub unshare_cgroupns: bool,
+    pub unshares: InitUnshares,
     /// `linux.seccomp`, compiled by the parent: the init only loads it.
     pub seccomp: Option<&'a CompiledFilter>,
 }
@@ -64,6 +77,10 @@ pub(crate) fn run(args: &InitArgs<'_>, chan: &Channel) -> ! {
 
 fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible, InitError> {
     sys::proc::set_dumpable(false).map_err(InitError::sys("prctl(PR_SET_DUMPABLE)"))?;
+    if args.unshares.at_start != 0 {
+        sys::ns::unshare(args.unshares.at_start as libc::c_int)
+            .map_err(InitError::sys("unshare of the container's namespaces"))?;
+    }
     let state = match chan.recv()? {
         Message::Go { state } => state,
         other => {
@@ -79,7 +96,7 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
     if let Some(cgroup) = args.join_cgroup {
         cgroup.join_self().map_err(InitError::JoinCgroup)?;
     }
-    if args.unshare_cgroupns {
+    if args.unshares.cgroup_ns {
         sys::ns::unshare(libc::CLONE_NEWCGROUP)
             .map_err(InitError::sys("unshare(CLONE_NEWCGROUP)"))?;
     }
