@@ -10,12 +10,23 @@ state=$(mktemp -d /run/berth-bench.XXXXXX)
 trap 'rm -rf "$work" "$state"' EXIT
 "$REPO/target/release/examples/make-bundle" "$SHARED/images/busybox.oci-archive.tar" "$work/bundle" /bin/true
 berth="$REPO/target/release/berth-runc"
+# The same bundle under the seccomp filter every Docker container gets (Docker's default
+# profile, as berthd writes it): loading it is part of each start.
+mkdir "$work/bundle-seccomp"
+jq --slurpfile s <("$REPO/target/release/examples/docker-seccomp") --arg root "$work/bundle/rootfs" \
+  '.linux.seccomp = $s[0] | .root.path = $root' "$work/bundle/config.json" >"$work/bundle-seccomp/config.json"
 
 echo "create+start+wait+delete of /bin/true (\`run\` in the foreground), $(nproc) cores, runc $(runc --version | head -1 | awk '{print $3}')"
 echo
 compare runtime-run 100 \
   -n "berth-runc run" "$berth --root $state/berth run --bundle $work/bundle bench-berth" \
   -n "runc run" "runc --root $state/runc run --bundle $work/bundle bench-runc"
+echo
+echo "the same with Docker's default seccomp profile"
+echo
+compare runtime-run-seccomp 100 \
+  -n "berth-runc run" "$berth --root $state/berth run --bundle $work/bundle-seccomp bench-berth" \
+  -n "runc run" "runc --root $state/runc run --bundle $work/bundle-seccomp bench-runc"
 echo
 echo "| peak RSS of the runtime process | berth-runc | runc |"
 echo "|---|---|---|"

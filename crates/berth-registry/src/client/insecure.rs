@@ -127,13 +127,11 @@ impl InsecureRegistries {
         InsecureRegistries { names, cidrs }
     }
 
-    /// Whether `domain` (`host` or `host:port`) is listed by name. A name without a port
-    /// covers every port of that host.
+    /// Whether `domain` (`host` or `host:port`) is listed by name: exactly, as dockerd looks
+    /// up its `IndexConfigs` (`plain.lan` does not cover `plain.lan:8443`; a CIDR entry covers
+    /// every port of the addresses in it).
     pub fn lists_name(&self, domain: &str) -> bool {
-        let host = host_of(domain);
-        self.names
-            .iter()
-            .any(|n| n == domain || (!has_port(n) && n == host))
+        self.names.iter().any(|n| n == domain)
     }
 
     /// Whether `ip` lies in a listed range.
@@ -145,10 +143,6 @@ impl InsecureRegistries {
     pub fn cidr_strings(&self) -> Vec<String> {
         self.cidrs.iter().map(Cidr::to_string).collect()
     }
-}
-
-fn has_port(name: &str) -> bool {
-    host_of(name) != name
 }
 
 /// The host part of `host`, `host:port`, `[v6]:port`.
@@ -198,7 +192,11 @@ mod tests {
         );
         assert!(parsed.lists_name("reg.lan:5000"));
         assert!(!parsed.lists_name("reg.lan:5001"));
-        assert!(parsed.lists_name("plain.lan:8443"));
+        assert!(parsed.lists_name("plain.lan"));
+        assert!(
+            !parsed.lists_name("plain.lan:8443"),
+            "dockerd matches the port too"
+        );
         assert!(parsed.covers(ip("127.3.4.5")));
         assert!(parsed.covers(ip("10.213.9.1")));
         assert!(!parsed.covers(ip("192.168.1.1")));

@@ -203,7 +203,7 @@ mod tests {
         assert!(c.is_insecure("127.0.0.2:80").await);
         assert!(c.is_insecure("[::1]:5000").await);
         assert!(c.is_insecure("reg.lan:5000").await);
-        assert!(c.is_insecure("plain.lan:8443").await);
+        assert!(c.is_insecure("plain.lan").await);
         // Addresses only (a name not listed would be looked up in DNS).
         assert!(!c.is_insecure("192.0.2.1:5000").await);
         assert!(c.is_insecure("10.213.4.1:5000").await);

@@ -240,6 +240,12 @@ pub fn build(seccomp: &LinuxSeccomp) -> Result<ScmpFilterContext, SeccompError> 
             action: action_name(default_action),
             source,
         })?;
+    // A binary tree over syscall numbers instead of libseccomp's default linear list: Docker's
+    // profile becomes a filter whose every path is ~20 instructions long instead of hundreds.
+    // That is paid on each filtered syscall, and at load time, when the kernel (5.11+) runs the
+    // filter once per syscall number to build its allow cache: 0.9 ms per container start
+    // here with the linear list. libseccomp before 2.5 lacks the attribute; it stays linear.
+    let _ = ctx.set_ctl_optimize(2);
     for arch in seccomp.architectures().iter().flatten() {
         ctx.add_arch(to_arch(*arch))
             .map_err(|source| SeccompError::AddArch {

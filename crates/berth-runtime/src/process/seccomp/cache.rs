@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 use super::{CompiledFilter, SeccompError};
 
-const MAGIC: &[u8; 8] = b"BSCMP1\0\0";
+// 2: programs are binary trees (SCMP_FLTATR_CTL_OPTIMIZE 2); 1-entries are never looked up.
+const MAGIC: &[u8; 8] = b"BSCMP2\0\0";
 const HEADER: usize = MAGIC.len() + 8;
 
 fn cache_key(seccomp: &LinuxSeccomp) -> Result<String, SeccompError> {
