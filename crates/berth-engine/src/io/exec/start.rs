@@ -244,6 +244,7 @@ fn launch(
         child,
         exited,
         dir.to_path_buf(),
+        watch,
     );
     let console = match console {
         Some(master) => Some(
@@ -360,13 +361,16 @@ fn start_error(helper_stderr: &str, status: ExitStatus) -> ExecError {
     }
 }
 
-/// Reaps the helper (unless already reaped) and records the exit.
+/// Reaps the helper (unless already reaped) and records the exit; then closes the pid file's
+/// inotify instance, whose close waits for an SRCU grace period in the kernel (6–16 ms here):
+/// done on the request's path, that wait was most of an exec's latency.
 fn spawn_reaper(
     engine: Arc<Engine>,
     exec: Arc<Exec>,
     mut child: Child,
     exited: Option<ExitStatus>,
     dir: PathBuf,
+    pid_file_watch: OwnedFd,
 ) {
     let exec_id = exec.id.clone();
     let run = move || {
@@ -382,6 +386,7 @@ fn spawn_reaper(
         };
         finish(&engine, &exec, code);
         let _ = std::fs::remove_dir_all(&dir);
+        drop(pid_file_watch);
     };
     if let Err(e) = std::thread::Builder::new()
         .name("exec-reaper".into())
