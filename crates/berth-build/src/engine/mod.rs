@@ -8,6 +8,7 @@ mod cache;
 mod compression;
 mod config;
 mod copy;
+mod dest_facts;
 mod error;
 mod export;
 mod go_format;

@@ -18,6 +18,7 @@ mod named;
 mod numbering;
 mod onbuild;
 mod parallel;
+mod rebase;
 mod recompress;
 mod run_mounts;
 mod run_step;
@@ -58,6 +59,8 @@ pub struct Builder<'a> {
     done: HashMap<usize, Built>,
     /// The parent-independent cache key of the COPY/ADD --link step being run.
     pub(super) link_key: Option<CacheKey>,
+    /// The inputs of the COPY step being run, for a layer reused on another parent.
+    pub(super) rebase_inputs: Option<CacheKey>,
     /// Downloads made while computing an ADD's cache key, by line, for the step to use.
     pub(super) fetched: HashMap<usize, super::remote::Fetched>,
     /// Images pulled (or tried) during this build.
@@ -122,6 +125,7 @@ impl<'a> Builder<'a> {
             network,
             done: HashMap::new(),
             link_key: None,
+            rebase_inputs: None,
             fetched: HashMap::new(),
             pulled: Default::default(),
             created,

@@ -28,6 +28,13 @@ impl Builder<'_> {
             self.copy_history(state, spec, Some(&layer));
             return Ok(());
         }
+        let rebase = self.rebase_plan(state, spec);
+        if let Some(plan) = &rebase
+            && let Some(layer) = self.reuse_rebased_layer(state, line, plan)?
+        {
+            self.copy_history(state, spec, Some(&layer));
+            return Ok(());
+        }
         let inline = self.inline_files(state, line, spec, build_args, chmod_of(spec))?;
         let fetched = self.fetched_for(line, spec)?;
         if spec.sources.len() + spec.inline.len() + spec.remote.len() > 1
@@ -142,6 +149,9 @@ impl Builder<'_> {
         drop(source);
         if spec.link {
             self.record_link_layer(state, layer.is_some());
+        }
+        if let (Some(plan), Some(_)) = (&rebase, &layer) {
+            self.record_rebased_layer(state, plan);
         }
         self.copy_history(state, spec, layer.as_ref());
         Ok(())

@@ -1,0 +1,133 @@
+//! What a COPY's layer can take from the layers below it. A copy into a destination the
+//! parent lacks writes only under that destination, plus the destination's ancestors: those
+//! that exist are copied up by overlayfs and enter the layer with the parent's mode and
+//! owner, those that do not are created by the copy (0755, the copy's owner). So the layer
+//! is a function of the step's own inputs and, from the parent, of each ancestor being a
+//! real directory (its mode, uid, gid) or absent — provided nothing in the layers shadows
+//! the path (a whiteout would make overlayfs mark the new directory opaque).
+//!
+//! The facts are read from the layer directories themselves, following overlayfs' lookup
+//! (top layer first, a whiteout or non-directory ends the merge, an opaque directory hides
+//! the layers below), so no mount is needed.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// One path component of the destination, as the parent has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathFact {
+    /// No layer has anything at this path: the copy creates it.
+    Absent,
+    /// A real directory (the top-most layer's metadata is the merged one).
+    Dir { mode: u32, uid: u32, gid: u32 },
+}
+
+/// The facts of `components` (the destination's path, cleaned, from the root) over the
+/// parent's `layers` (top first), or `None` when the copy's result could depend on more than
+/// them: an ancestor that is a symlink or a file, a whiteout on the path, the destination
+/// itself present, or an unreadable layer.
+pub fn dest_facts(layers: &[PathBuf], components: &[String]) -> Option<Vec<PathFact>> {
+    if components.is_empty() || components.iter().any(|c| c == "." || c == "..") {
+        return None;
+    }
+    // The layer directories in which the current prefix is merged, top first.
+    let mut visible: Vec<PathBuf> = layers.to_vec();
+    let mut facts = Vec::with_capacity(components.len());
+    for name in components {
+        let fact = lookup(&mut visible, name)?;
+        facts.push(fact);
+        if fact == PathFact::Absent {
+            break;
+        }
+    }
+    // Below an absent directory everything is absent (and created by the copy).
+    facts.resize(components.len(), PathFact::Absent);
+    (facts.last() == Some(&PathFact::Absent)).then_some(facts)
+}
+
+/// One overlay lookup step: `name` in the directories of `visible`, which becomes the
+/// directories `name` merges from.
+fn lookup(visible: &mut Vec<PathBuf>, name: &str) -> Option<PathFact> {
+    let mut found = None;
+    let mut next = Vec::new();
+    for dir in visible.iter() {
+        let path = dir.join(name);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(_) => return None,
+        };
+        let kind = meta.file_type();
+        if !kind.is_dir() {
+            // A whiteout, file or symlink: at the top it is what the parent has here (not
+            // a plain absence nor a directory); below a directory it ends the merge.
+            found?;
+            break;
+        }
+        if found.is_none() {
+            found = Some(PathFact::Dir {
+                mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+                gid: meta.gid(),
+            });
+        }
+        let opaque = is_opaque(&path);
+        next.push(path);
+        if opaque {
+            break;
+        }
+    }
+    *visible = next;
+    Some(found.unwrap_or(PathFact::Absent))
+}
+
+fn is_opaque(dir: &Path) -> bool {
+    super::layer::is_opaque(dir)
+}
+
+/// The facts as one cache key part.
+pub fn facts_key(components: &[String], facts: &[PathFact]) -> String {
+    let mut out = String::new();
+    for (name, fact) in components.iter().zip(facts) {
+        match fact {
+            PathFact::Absent => out.push_str(&format!("{name}\0absent\0")),
+            PathFact::Dir { mode, uid, gid } => {
+                out.push_str(&format!("{name}\0dir:{mode:o}:{uid}:{gid}\0"))
+            }
+        }
+    }
+    out
+}
+
+/// Whether a layer directory holds only the destination's path: each ancestor a plain
+/// directory with that one entry, anything at all under the destination. A layer that
+/// touched anything else (or carries an opaque ancestor) depends on more than the facts.
+pub fn touches_only_dest(layer: &Path, components: &[String]) -> bool {
+    let mut dir = layer.to_path_buf();
+    for (depth, name) in components.iter().enumerate() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return false;
+        };
+        let names: Vec<_> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        if names.len() != 1 || names[0] != name.as_str() {
+            return false;
+        }
+        dir.push(name);
+        let is_dest = depth + 1 == components.len();
+        if is_dest {
+            return true;
+        }
+        let Ok(meta) = fs::symlink_metadata(&dir) else {
+            return false;
+        };
+        if !meta.is_dir() || is_opaque(&dir) {
+            return false;
+        }
+    }
+    false
+}
