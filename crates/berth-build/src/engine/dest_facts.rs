@@ -131,3 +131,126 @@ pub fn touches_only_dest(layer: &Path, components: &[String]) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::fs::{CWD, FileType, Mode, mknodat};
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    /// Layer dirs `l0` (top) … `l<n-1>` in a fresh temp dir (the store's filesystem kind
+    /// does not matter: trusted xattrs need root, which these tests run as).
+    fn layers(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-build-copy8-facts-")
+            .tempdir()
+            .expect("temp dir");
+        let dirs: Vec<PathBuf> = (0..n).map(|i| dir.path().join(format!("l{i}"))).collect();
+        for d in &dirs {
+            fs::create_dir(d).unwrap();
+        }
+        (dir, dirs)
+    }
+
+    fn mkdir(path: &Path, mode: u32) {
+        fs::create_dir_all(path).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn whiteout(path: &Path) {
+        mknodat(CWD, path, FileType::CharacterDevice, Mode::empty(), 0).expect("mknod whiteout");
+    }
+
+    fn opaque(path: &Path) {
+        rustix::fs::lsetxattr(
+            path,
+            "trusted.overlay.opaque",
+            b"y",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .expect("set opaque xattr");
+    }
+
+    fn path(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn the_top_most_directory_gives_the_facts_and_missing_parts_are_absent() {
+        let (_tmp, l) = layers(2);
+        mkdir(&l[0].join("app"), 0o750);
+        mkdir(&l[1].join("app"), 0o755);
+        let facts = dest_facts(&l, &path(&["app", "new", "deeper"])).unwrap();
+        let Some(PathFact::Dir {
+            mode,
+            uid: 0,
+            gid: 0,
+        }) = facts.first().copied()
+        else {
+            panic!("{facts:?}");
+        };
+        assert_eq!(mode, 0o750);
+        assert_eq!(&facts[1..], &[PathFact::Absent, PathFact::Absent]);
+    }
+
+    #[test]
+    fn a_present_destination_a_symlink_or_a_file_on_the_path_gives_no_facts() {
+        let (_tmp, l) = layers(1);
+        mkdir(&l[0].join("app/dest"), 0o755);
+        symlink("/app", l[0].join("link")).unwrap();
+        fs::write(l[0].join("file"), "x").unwrap();
+        assert_eq!(dest_facts(&l, &path(&["app", "dest"])), None);
+        assert_eq!(dest_facts(&l, &path(&["link", "dest"])), None);
+        assert_eq!(dest_facts(&l, &path(&["file", "dest"])), None);
+        assert_eq!(dest_facts(&l, &path(&["app", "..", "x"])), None);
+        assert_eq!(dest_facts(&l, &[]), None);
+    }
+
+    #[test]
+    fn a_whiteout_on_the_path_gives_no_facts_even_with_nothing_below() {
+        let (_tmp, l) = layers(2);
+        mkdir(&l[0].join("srv"), 0o755);
+        whiteout(&l[0].join("srv/d"));
+        assert_eq!(dest_facts(&l, &path(&["srv", "d"])), None);
+    }
+
+    #[test]
+    fn an_opaque_directory_hides_the_layers_below_and_a_file_below_a_dir_ends_the_merge() {
+        let (_tmp, l) = layers(2);
+        mkdir(&l[0].join("srv"), 0o755);
+        opaque(&l[0].join("srv"));
+        mkdir(&l[1].join("srv/d"), 0o755);
+        let facts = dest_facts(&l, &path(&["srv", "d"])).unwrap();
+        assert_eq!(facts[1], PathFact::Absent, "hidden by the opaque /srv");
+
+        let (_tmp, l) = layers(2);
+        mkdir(&l[0].join("srv"), 0o700);
+        fs::write(l[1].join("srv"), "a file below").unwrap();
+        let facts = dest_facts(&l, &path(&["srv", "d"])).unwrap();
+        assert_eq!(
+            facts,
+            vec![
+                PathFact::Dir {
+                    mode: 0o700,
+                    uid: 0,
+                    gid: 0
+                },
+                PathFact::Absent
+            ]
+        );
+    }
+
+    #[test]
+    fn a_layer_touching_only_the_destination_path_qualifies() {
+        let (_tmp, l) = layers(1);
+        mkdir(&l[0].join("app/gen/sub"), 0o755);
+        fs::write(l[0].join("app/gen/sub/f"), "x").unwrap();
+        let dest = path(&["app", "gen"]);
+        assert!(touches_only_dest(&l[0], &dest));
+        fs::write(l[0].join("app/other"), "x").unwrap();
+        assert!(!touches_only_dest(&l[0], &dest));
+        fs::remove_file(l[0].join("app/other")).unwrap();
+        opaque(&l[0].join("app"));
+        assert!(!touches_only_dest(&l[0], &dest));
+    }
+}
