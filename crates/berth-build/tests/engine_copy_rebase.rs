@@ -10,6 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use berth_build::engine::{BuildOptions, BuildResult, build};
+use berth_store::snapshot::chain_ids;
 use engine_support::Env;
 
 /// The bench's shape: a generated tree copied from another stage after a context COPY.
@@ -72,11 +73,20 @@ fn a_reused_layer_gives_the_same_filesystem_as_a_no_cache_build() {
     let env = Env::new();
     env.write(&[("files/a.bin", "a\n"), ("files/sub/b.bin", "b\n")]);
     let opts = env.options(TWO_STAGES);
-    run(&env, &opts);
+    let first = run(&env, &opts);
     env.write(&[("files/sub/b.bin", "b changed\n")]);
     let second = run(&env, &opts);
     assert_eq!(second.layers_created, 1);
     assert_eq!(second.steps_cached, 4);
+    // The snapshot on the new parent shares the first one's files (hard links, no unpacking).
+    let top_dir = |r: &BuildResult| {
+        let diff_ids: Vec<_> = r.image.layers.iter().map(|l| l.diff_id.clone()).collect();
+        let top = chain_ids(&diff_ids).pop().unwrap();
+        env.store.snapshots.layer_dirs(&top).unwrap().remove(0)
+    };
+    let ino = |dir: &Path| fs::metadata(dir.join("app/gen/f7")).unwrap().ino();
+    assert_ne!(top_dir(&first), top_dir(&second));
+    assert_eq!(ino(&top_dir(&first)), ino(&top_dir(&second)));
 
     let mut fresh = opts.clone();
     fresh.no_cache = true;

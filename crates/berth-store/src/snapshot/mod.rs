@@ -15,6 +15,7 @@ mod commit;
 mod container;
 mod copy;
 mod index;
+mod link;
 mod mount;
 mod pending;
 
@@ -56,6 +57,8 @@ pub enum SnapshotError {
     DiffIdMismatch { expected: Digest, actual: Digest },
     #[error("parent snapshot {chain_id} does not exist")]
     ParentMissing { chain_id: Digest },
+    #[error("layer snapshot {chain_id} does not exist")]
+    LayerMissing { chain_id: Digest },
     #[error("container snapshot {key:?} already exists")]
     KeyExists { key: String },
     #[error("container snapshot {key:?} does not exist")]

@@ -88,11 +88,13 @@ impl Builder<'_> {
         {
             return;
         }
+        // The chain too: its snapshot is hard-linked onto the next parent (and the record
+        // keeps it from garbage collection, as the step's own record does).
         let entry = CacheEntry {
             config: serde_json::Value::Null,
             cmd_set: false,
             layer: Some(layer.clone()),
-            chain: None,
+            chain: Some(chain.clone()),
         };
         if let Err(e) = cache::store_entry(self.store, &plan.key, &entry) {
             tracing::warn!(error = %e, "could not record a COPY layer for other bases");
@@ -108,21 +110,37 @@ impl Builder<'_> {
         instruction: &'static str,
         key: &CacheKey,
     ) -> Result<Option<Digest>, BuildError> {
-        let Some(layer) = cache::lookup(self.store, key).and_then(|e| e.layer) else {
+        let Some(entry) = cache::lookup(self.store, key) else {
             return Ok(None);
         };
-        let Ok(blob) = self.store.content.open_blob(&layer.digest) else {
+        let Some(layer) = entry.layer else {
             return Ok(None);
         };
-        let chain = self
-            .store
-            .snapshots
-            .apply_layer(state.chain.as_ref(), Some(&layer.diff_id), blob)
-            .map_err(|source| BuildError::Snapshot {
-                line,
-                instruction,
-                source,
-            })?;
+        // The recorded snapshot linked onto the new parent: no unpacking. Unpacking the blob
+        // when there is none (a --link record) or linking fails (a file at its link limit).
+        let linked = entry.chain.and_then(|source| {
+            self.store
+                .snapshots
+                .link_layer(&source, state.chain.as_ref())
+                .inspect_err(|e| tracing::debug!(error = %e, "linking a layer snapshot failed"))
+                .ok()
+        });
+        let chain = match linked {
+            Some(chain) => chain,
+            None => {
+                let Ok(blob) = self.store.content.open_blob(&layer.digest) else {
+                    return Ok(None);
+                };
+                self.store
+                    .snapshots
+                    .apply_layer(state.chain.as_ref(), Some(&layer.diff_id), blob)
+                    .map_err(|source| BuildError::Snapshot {
+                        line,
+                        instruction,
+                        source,
+                    })?
+            }
+        };
         let diff_id = layer.diff_id.clone();
         let layer = self.in_build_compression(layer, line, instruction)?;
         state.layers.push(layer);
