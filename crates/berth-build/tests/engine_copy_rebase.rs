@@ -237,3 +237,43 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         out.insert(rel, text);
     }
 }
+
+/// A qualifying COPY writes its upper dir itself (no overlay mount); the layer must be the one
+/// overlayfs gives. A numeric --chown qualifies, a named one (read from /etc/passwd) does not:
+/// with the same owner and clamped times both layers must be byte-identical — including the
+/// copied-up ancestors' modes, owners and times (/a keeps the parent's 2020 mtime, /a/b
+/// gets the copy's).
+#[test]
+fn a_direct_copy_makes_the_layer_overlayfs_makes() {
+    let env = Env::new();
+    env.write(&[("d/x.txt", "x\n"), ("d/sub/y.txt", "y\n")]);
+    let layer_of = |chown: &str, dest: &str| {
+        let mut opts = env.options(&format!(
+            "FROM fixtures/busybox:1.35 AS gen\n\
+             RUN mkdir -p /out/deep && echo made > /out/deep/m && chown -R 5:6 /out\n\
+             FROM fixtures/busybox:1.35\n\
+             RUN mkdir -p /a/b && touch -t 202009131226 /a/b /a\n\
+             COPY --chown={chown} d/ {dest}\n\
+             COPY --from=gen /out {dest}gen/\n"
+        ));
+        opts.source_date_epoch = Some(1_700_000_000);
+        opts.no_cache = true;
+        let result = run(&env, &opts);
+        let layers = &result.image.layers;
+        let n = layers.len();
+        (
+            result.copies_direct,
+            layers[n - 2].diff_id.clone(),
+            layers[n - 1].diff_id.clone(),
+        )
+    };
+    for dest in ["/a/b/new/", "/top/", "/etc/x/y/"] {
+        let (direct, first, second) = layer_of("0:0", dest);
+        assert_eq!(direct, 2, "{dest}: both copies are direct");
+        let (overlay, first_o, second_o) = layer_of("root:root", dest);
+        assert_eq!(overlay, 1, "{dest}: a named --chown goes through overlayfs");
+        assert_eq!(first, first_o, "{dest}: the COPY's layer");
+        assert_eq!(second, second_o, "{dest}: the COPY --from's layer");
+    }
+    env.assert_clean();
+}

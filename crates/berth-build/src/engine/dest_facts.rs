@@ -20,8 +20,14 @@ use std::path::{Path, PathBuf};
 pub enum PathFact {
     /// No layer has anything at this path: the copy creates it.
     Absent,
-    /// A real directory (the top-most layer's metadata is the merged one).
-    Dir { mode: u32, uid: u32, gid: u32 },
+    /// A real directory (the top-most layer's metadata is the merged one). Its mtime is not
+    /// a fact the layer depends on (timestamps aside) but what a direct copy gives it.
+    Dir {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: (i64, i64),
+    },
 }
 
 /// The facts of `components` (the destination's path, cleaned, from the root) over the
@@ -67,10 +73,16 @@ fn lookup(visible: &mut Vec<PathBuf>, name: &str) -> Option<PathFact> {
             break;
         }
         if found.is_none() {
+            // Copy-up takes the directory's xattrs into the upper dir, where new files may
+            // inherit from them (a default ACL): only plain directories qualify.
+            if has_own_xattrs(&path) {
+                return None;
+            }
             found = Some(PathFact::Dir {
                 mode: meta.mode() & 0o7777,
                 uid: meta.uid(),
                 gid: meta.gid(),
+                mtime: (meta.mtime(), meta.mtime_nsec()),
             });
         }
         let opaque = is_opaque(&path);
@@ -93,12 +105,75 @@ pub fn facts_key(components: &[String], facts: &[PathFact]) -> String {
     for (name, fact) in components.iter().zip(facts) {
         match fact {
             PathFact::Absent => out.push_str(&format!("{name}\0absent\0")),
-            PathFact::Dir { mode, uid, gid } => {
+            PathFact::Dir { mode, uid, gid, .. } => {
                 out.push_str(&format!("{name}\0dir:{mode:o}:{uid}:{gid}\0"))
             }
         }
     }
     out
+}
+
+/// Whether `dir` has xattrs of its own (overlayfs' bookkeeping aside).
+fn has_own_xattrs(dir: &Path) -> bool {
+    let mut names = [0u8; 1024];
+    match rustix::fs::llistxattr(dir, &mut names[..]) {
+        Ok(n) => names[..n]
+            .split(|b| *b == 0)
+            .any(|name| !name.is_empty() && !name.starts_with(b"trusted.overlay.")),
+        Err(rustix::io::Errno::NOTSUP) => false,
+        // Too many to list, or unreadable: treat as having some.
+        Err(_) => true,
+    }
+}
+
+/// Makes in an empty upper dir what overlayfs would copy up for a copy to the destination:
+/// the ancestors the parent has, with its owner and mode. Copy-up restores a directory's
+/// times after copying up a child into it, so all but the last keep the parent's mtime; the
+/// last gets the copy's new entries (and so the time of the copy).
+pub fn copy_up_ancestors(
+    upper: &Path,
+    components: &[String],
+    facts: &[PathFact],
+) -> io::Result<()> {
+    let existing: Vec<(&String, PathFact)> = components
+        .iter()
+        .zip(facts.iter().copied())
+        .take_while(|(_, fact)| *fact != PathFact::Absent)
+        .collect();
+    let mut path = upper.to_path_buf();
+    for (name, fact) in &existing {
+        let PathFact::Dir { mode, uid, gid, .. } = fact else {
+            continue;
+        };
+        path.push(name);
+        fs::create_dir(&path)?;
+        std::os::unix::fs::lchown(&path, Some(*uid), Some(*gid))?;
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(*mode))?;
+    }
+    let mut path = upper.to_path_buf();
+    for (name, fact) in existing.iter().take(existing.len().saturating_sub(1)) {
+        path.push(name);
+        let PathFact::Dir {
+            mtime: (sec, nsec), ..
+        } = fact
+        else {
+            continue;
+        };
+        let time = rustix::fs::Timespec {
+            tv_sec: *sec,
+            tv_nsec: *nsec as _,
+        };
+        rustix::fs::utimensat(
+            rustix::fs::CWD,
+            &path,
+            &rustix::fs::Timestamps {
+                last_access: time,
+                last_modification: time,
+            },
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )?;
+    }
+    Ok(())
 }
 
 /// Whether a layer directory holds only the destination's path: each ancestor a plain
@@ -185,6 +260,7 @@ mod tests {
             mode,
             uid: 0,
             gid: 0,
+            ..
         }) = facts.first().copied()
         else {
             panic!("{facts:?}");
@@ -227,16 +303,20 @@ mod tests {
         mkdir(&l[0].join("srv"), 0o700);
         fs::write(l[1].join("srv"), "a file below").unwrap();
         let facts = dest_facts(&l, &path(&["srv", "d"])).unwrap();
-        assert_eq!(
-            facts,
-            vec![
-                PathFact::Dir {
-                    mode: 0o700,
-                    uid: 0,
-                    gid: 0
-                },
-                PathFact::Absent
-            ]
+        assert!(
+            matches!(
+                facts[..],
+                [
+                    PathFact::Dir {
+                        mode: 0o700,
+                        uid: 0,
+                        gid: 0,
+                        ..
+                    },
+                    PathFact::Absent
+                ]
+            ),
+            "{facts:?}"
         );
     }
 

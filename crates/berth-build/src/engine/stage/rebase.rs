@@ -8,14 +8,15 @@ use berth_oci::Digest;
 
 use super::{Builder, Built, CopySpec};
 use crate::engine::cache::{self, CacheEntry, CacheKey};
-use crate::engine::dest_facts::{dest_facts, facts_key, touches_only_dest};
+use crate::engine::dest_facts::{PathFact, dest_facts, facts_key, touches_only_dest};
 use crate::engine::error::BuildError;
 use crate::engine::paths::clean_relative;
 
 /// A COPY that qualifies: the key its layer is recorded under and the destination's path.
 pub(super) struct RebasePlan {
     key: CacheKey,
-    components: Vec<String>,
+    pub(super) components: Vec<String>,
+    pub(super) facts: Vec<PathFact>,
 }
 
 impl Builder<'_> {
@@ -52,7 +53,11 @@ impl Builder<'_> {
         let facts = dest_facts(&layers, &components)?;
         let clamp = format!("{:?}", self.opts.source_date_epoch);
         let key = inputs.child(&[&workdir, &facts_key(&components, &facts), &clamp]);
-        Some(RebasePlan { key, components })
+        Some(RebasePlan {
+            key,
+            components,
+            facts,
+        })
     }
 
     /// Applies the layer recorded under `plan` onto the current chain; its diff ID, or
