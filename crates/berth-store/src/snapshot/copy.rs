@@ -100,7 +100,7 @@ fn copy_metadata(from: &Path, to: &Path, meta: &fs::Metadata) -> io::Result<()> 
     )?;
     if !symlink {
         fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        copy_xattrs(from, to, false)?;
+        copy_xattrs(from, to)?;
     }
     let mtime = Timespec {
         tv_sec: meta.mtime(),
@@ -122,9 +122,7 @@ fn copy_metadata(from: &Path, to: &Path, meta: &fs::Metadata) -> io::Result<()> 
     Ok(())
 }
 
-/// Every xattr of `from` onto `to`; overlayfs' own (`trusted.overlay.*`) only with
-/// `with_overlay` (a layer dir copied as a layer dir keeps its opaque markers).
-pub(super) fn copy_xattrs(from: &Path, to: &Path, with_overlay: bool) -> io::Result<()> {
+fn copy_xattrs(from: &Path, to: &Path) -> io::Result<()> {
     let mut names = vec![0u8; 4096];
     let n = match rustix::fs::llistxattr(from, &mut names[..]) {
         Ok(n) => n,
@@ -135,7 +133,7 @@ pub(super) fn copy_xattrs(from: &Path, to: &Path, with_overlay: bool) -> io::Res
         Err(e) => return Err(e.into()),
     };
     for name in names[..n].split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        if !with_overlay && name.starts_with(OVERLAY_XATTR_PREFIX) {
+        if name.starts_with(OVERLAY_XATTR_PREFIX) {
             continue;
         }
         let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name);

@@ -15,9 +15,9 @@ mod commit;
 mod container;
 mod copy;
 mod index;
-mod link;
 mod mount;
 mod pending;
+mod share;
 
 use std::collections::HashSet;
 use std::fs;
@@ -297,7 +297,8 @@ impl Snapshotter {
             .collect())
     }
 
-    /// Removes layer snapshot `chain_id`; refused while anything sits on it.
+    /// Removes layer snapshot `chain_id` (its directory once no other chain shares it);
+    /// refused while anything sits on it.
     pub fn remove_layer(&self, chain_id: &Digest) -> Result<bool, SnapshotError> {
         let mut index = self.lock();
         if index.has_children(chain_id) {
@@ -309,6 +310,10 @@ impl Snapshotter {
             return Ok(false);
         };
         self.save(&index)?;
+        // A directory shared by other chains (`share_layer`) stays until the last one goes.
+        if index.layers.values().any(|l| l.id == record.id) {
+            return Ok(true);
+        }
         drop(index);
         let dir = self.dir(record.id);
         fsutil::remove_any(&dir).map_err(|source| SnapshotError::Io { path: dir, source })?;

@@ -93,8 +93,8 @@ impl Builder<'_> {
         {
             return;
         }
-        // The chain too: its snapshot is hard-linked onto the next parent (and the record
-        // keeps it from garbage collection, as the step's own record does).
+        // The chain too: its snapshot directory is shared with the next parent's chain (and
+        // the record keeps it from garbage collection, as the step's own record does).
         let entry = CacheEntry {
             config: serde_json::Value::Null,
             cmd_set: false,
@@ -115,22 +115,24 @@ impl Builder<'_> {
         instruction: &'static str,
         key: &CacheKey,
     ) -> Result<Option<Digest>, BuildError> {
+        let started = std::time::Instant::now();
         let Some(entry) = cache::lookup(self.store, key) else {
             return Ok(None);
         };
         let Some(layer) = entry.layer else {
             return Ok(None);
         };
-        // The recorded snapshot linked onto the new parent: no unpacking. Unpacking the blob
-        // when there is none (a --link record) or linking fails (a file at its link limit).
-        let linked = entry.chain.and_then(|source| {
+        // The recorded snapshot's directory shared by the new chain: no unpacking. The blob is
+        // unpacked when there is none (a --link record) or sharing fails.
+        let shared = entry.chain.and_then(|source| {
             self.store
                 .snapshots
-                .link_layer(&source, state.chain.as_ref())
-                .inspect_err(|e| tracing::debug!(error = %e, "linking a layer snapshot failed"))
+                .share_layer(&source, state.chain.as_ref())
+                .inspect_err(|e| tracing::debug!(error = %e, "sharing a layer snapshot failed"))
                 .ok()
         });
-        let chain = match linked {
+        let shared_ok = shared.is_some();
+        let chain = match shared {
             Some(chain) => chain,
             None => {
                 let Ok(blob) = self.store.content.open_blob(&layer.digest) else {
@@ -146,6 +148,13 @@ impl Builder<'_> {
                     })?
             }
         };
+        tracing::debug!(
+            line,
+            instruction,
+            shared = shared_ok,
+            ms = started.elapsed().as_millis(),
+            "build: layer reused on a new parent"
+        );
         let diff_id = layer.diff_id.clone();
         let layer = self.in_build_compression(layer, line, instruction)?;
         state.layers.push(layer);

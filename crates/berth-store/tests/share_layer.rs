@@ -1,6 +1,6 @@
-//! `Snapshotter::link_layer`: a recorded layer made again on another parent by hard links —
-//! same tree (whiteouts, opaque dirs, symlinks, hard link pairs, owners, modes, times), its
-//! own directories, the files shared, and independent of the source's removal.
+//! `Snapshotter::share_layer`: a recorded layer's directory recorded again on another parent
+//! — same tree (whiteouts, opaque dirs, symlinks, hard link pairs), mounted under the new
+//! chain, kept until the last chain naming it is removed, counted once by `system df`.
 
 mod common;
 
@@ -11,7 +11,8 @@ use std::path::Path;
 
 use berth_oci::Digest;
 use berth_store::Store;
-use berth_store::snapshot::{SnapshotError, chain_id};
+use berth_store::images::NoUsers;
+use berth_store::snapshot::{Driver, MountGuard, SnapshotError, chain_id};
 
 fn entry(b: &mut tar::Builder<Vec<u8>>, kind: tar::EntryType, path: &str, mode: u32, data: &[u8]) {
     let mut header = tar::Header::new_gnu();
@@ -92,9 +93,9 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
 }
 
 #[test]
-fn a_linked_layer_has_the_same_tree_on_its_new_parent() {
+fn a_shared_layer_directory_serves_its_new_chain_until_the_last_chain_goes() {
     berth_testutil::require_root();
-    let root = common::temp_root("copy8-link");
+    let root = common::temp_root("copy8-share");
     let store = Store::open(root.path()).unwrap();
     let base_a = apply(
         &store,
@@ -120,42 +121,65 @@ fn a_linked_layer_has_the_same_tree_on_its_new_parent() {
     let on_a = apply(&store, Some(&base_a), &layer);
     let diff_id = Digest::sha256_of(&layer);
 
-    let on_b = store.snapshots.link_layer(&on_a, Some(&base_b)).unwrap();
+    let on_b = store.snapshots.share_layer(&on_a, Some(&base_b)).unwrap();
     assert_eq!(on_b, chain_id(Some(&base_b), &diff_id));
     let index = store.snapshots.index();
     let (a_rec, b_rec) = (&index.layers[&on_a], &index.layers[&on_b]);
     assert_eq!(b_rec.parent.as_ref(), Some(&base_b));
     assert_eq!((&b_rec.diff_id, b_rec.size), (&a_rec.diff_id, a_rec.size));
-    let dir_a = store.snapshots.fs_dir(a_rec.id);
-    let dir_b = store.snapshots.fs_dir(b_rec.id);
-    let linked = tree(&dir_b);
-    assert_eq!(linked, tree(&dir_a));
-    assert!(linked["app/opq"].ends_with("opaque=true"), "{linked:?}");
-    assert!(linked["app/gone"].starts_with("node 20000 "), "{linked:?}");
-    // Files shared, directories each snapshot's own; the layer's hard link pair kept.
+    assert_eq!(a_rec.id, b_rec.id, "one directory for both chains");
+    let dir = store.snapshots.fs_dir(b_rec.id);
+    let shared = tree(&dir);
+    assert!(shared["app/opq"].ends_with("opaque=true"), "{shared:?}");
+    assert!(shared["app/gone"].starts_with("node 20000 "), "{shared:?}");
     let ino = |p: &Path| fs::symlink_metadata(p).unwrap().ino();
-    assert_eq!(ino(&dir_a.join("app/file")), ino(&dir_b.join("app/file")));
-    assert_eq!(ino(&dir_b.join("app/hard")), ino(&dir_b.join("app/file")));
-    assert_ne!(ino(&dir_a.join("app")), ino(&dir_b.join("app")));
+    assert_eq!(ino(&dir.join("app/hard")), ino(&dir.join("app/file")));
+    // The new chain mounts: base b below, the layer on top (its whiteout hides nothing here).
+    let mount = store
+        .snapshots
+        .prepare("copy8-share-view", Some(&on_b), Driver::Overlay)
+        .unwrap();
+    let target = root.path().join("view");
+    fs::create_dir(&target).unwrap();
+    {
+        let _guard = MountGuard::mount(&mount, &target).unwrap();
+        assert_eq!(fs::read_to_string(target.join("b")).unwrap(), "b");
+        assert!(!target.join("a").exists());
+        assert_eq!(
+            fs::read_to_string(target.join("app/opq/kept")).unwrap(),
+            "kept"
+        );
+    }
+    store.snapshots.remove("copy8-share-view").unwrap();
+    // Counted once.
+    let usage = store.disk_usage(&NoUsers).unwrap();
+    let sizes: u64 = [&base_a, &base_b, &on_a]
+        .iter()
+        .map(|c| index.layers[*c].size)
+        .sum();
+    assert_eq!(usage.layers_size, sizes);
 
-    // Asked again: the existing chain. The source gone: the linked layer stays whole.
+    // Asked again: the existing chain. The source gone: the shared directory stays whole,
+    // and goes with the last chain naming it.
     assert_eq!(
-        store.snapshots.link_layer(&on_a, Some(&base_b)).unwrap(),
+        store.snapshots.share_layer(&on_a, Some(&base_b)).unwrap(),
         on_b
     );
     assert!(store.snapshots.remove_layer(&on_a).unwrap());
-    assert_eq!(tree(&dir_b), linked);
+    assert_eq!(tree(&dir), shared);
     assert_eq!(store.snapshots.layer_dirs(&on_b).unwrap().len(), 2);
-    // Reopened, the index still has it.
     drop(store);
     let store = Store::open(root.path()).unwrap();
     assert!(store.snapshots.has_layer(&on_b));
+    assert_eq!(tree(&dir), shared, "reopening keeps a shared directory");
+    assert!(store.snapshots.remove_layer(&on_b).unwrap());
+    assert!(!dir.exists(), "the last chain took the directory with it");
 }
 
 #[test]
-fn linking_a_missing_layer_or_onto_a_missing_parent_is_refused() {
+fn sharing_a_missing_layer_or_onto_a_missing_parent_is_refused() {
     berth_testutil::require_root();
-    let root = common::temp_root("copy8-link-missing");
+    let root = common::temp_root("copy8-share-missing");
     let store = Store::open(root.path()).unwrap();
     let base = apply(
         &store,
@@ -164,11 +188,11 @@ fn linking_a_missing_layer_or_onto_a_missing_parent_is_refused() {
     );
     let nowhere = Digest::sha256_of(b"no such layer");
     assert!(matches!(
-        store.snapshots.link_layer(&nowhere, None),
+        store.snapshots.share_layer(&nowhere, None),
         Err(SnapshotError::LayerMissing { .. })
     ));
     assert!(matches!(
-        store.snapshots.link_layer(&base, Some(&nowhere)),
+        store.snapshots.share_layer(&base, Some(&nowhere)),
         Err(SnapshotError::ParentMissing { .. })
     ));
     assert_eq!(store.snapshots.index().layers.len(), 1);
