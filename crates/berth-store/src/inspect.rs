@@ -158,7 +158,14 @@ impl Store {
             }
         }
         let mut usage = DiskUsage {
-            layers_size: index.layers.values().map(|l| l.size).sum(),
+            // A directory shared by several chains (`share_layer`) takes its space once.
+            layers_size: index
+                .layers
+                .values()
+                .map(|l| (l.id, l.size))
+                .collect::<HashMap<u64, u64>>()
+                .values()
+                .sum(),
             blobs_size: self.content.list()?.iter().map(|(_, size)| size).sum(),
             ..DiskUsage::default()
         };

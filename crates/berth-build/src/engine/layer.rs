@@ -201,7 +201,7 @@ fn whiteout_name(rel: &Path, marker: Option<&str>) -> PathBuf {
     }
 }
 
-fn is_opaque(dir: &Path) -> bool {
+pub(super) fn is_opaque(dir: &Path) -> bool {
     let mut buf = [0u8; 4];
     matches!(rustix::fs::lgetxattr(dir, OPAQUE_XATTR, &mut buf[..]), Ok(1) if buf[0] == b'y')
 }

@@ -8,6 +8,7 @@ mod cache;
 mod compression;
 mod config;
 mod copy;
+mod dest_facts;
 mod error;
 mod export;
 mod go_format;
@@ -154,6 +155,8 @@ pub struct BuildResult {
     pub layers_created: usize,
     /// Filesystem steps (RUN, COPY, ADD, WORKDIR) taken from the build cache.
     pub steps_cached: usize,
+    /// COPY steps that wrote their layer directly, without an overlay mount.
+    pub copies_direct: usize,
 }
 
 /// Builds the target stage and registers (and tags) the image in `store`; RUN steps get the
@@ -232,6 +235,7 @@ pub fn build_with(
         runs_executed: builder.runs_executed,
         layers_created: builder.layers_created,
         steps_cached: builder.steps_cached,
+        copies_direct: builder.copies_direct,
     })
 }
 

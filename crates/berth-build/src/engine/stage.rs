@@ -18,6 +18,7 @@ mod named;
 mod numbering;
 mod onbuild;
 mod parallel;
+mod rebase;
 mod recompress;
 mod run_mounts;
 mod run_step;
@@ -58,6 +59,8 @@ pub struct Builder<'a> {
     done: HashMap<usize, Built>,
     /// The parent-independent cache key of the COPY/ADD --link step being run.
     pub(super) link_key: Option<CacheKey>,
+    /// The inputs of the COPY step being run, for a layer reused on another parent.
+    pub(super) rebase_inputs: Option<CacheKey>,
     /// Downloads made while computing an ADD's cache key, by line, for the step to use.
     pub(super) fetched: HashMap<usize, super::remote::Fetched>,
     /// Images pulled (or tried) during this build.
@@ -66,6 +69,7 @@ pub struct Builder<'a> {
     pub runs_executed: usize,
     pub steps_cached: usize,
     pub layers_created: usize,
+    pub copies_direct: usize,
     /// Progress numbering ("Step 3/7") by place in the Dockerfile.
     numbers: numbering::StepNumbers,
     /// BuildKit-style vertex names (`[gen 2/3] RUN …`) for `opts.progress`.
@@ -74,6 +78,17 @@ pub struct Builder<'a> {
     active_log: Option<super::OutputSink>,
     /// Whether the step just run was taken from the cache.
     cache_hit: bool,
+}
+
+/// What a filesystem step's workspace is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepBase {
+    /// The current chain, mounted with overlayfs.
+    Chain,
+    /// Nothing (COPY --link, a context stage): the layer is made in an empty directory.
+    Nothing,
+    /// The current chain, not mounted: the step writes the upper dir itself.
+    Direct,
 }
 
 /// The parts of a COPY/ADD the engine needs, from either instruction.
@@ -122,12 +137,14 @@ impl<'a> Builder<'a> {
             network,
             done: HashMap::new(),
             link_key: None,
+            rebase_inputs: None,
             fetched: HashMap::new(),
             pulled: Default::default(),
             created,
             runs_executed: 0,
             steps_cached: 0,
             layers_created: 0,
+            copies_direct: 0,
             numbers: numbering::StepNumbers::new(file, opts.target.as_deref()),
             vertex_names: vertex_names::VertexNames::new(file),
             active_log: None,
@@ -288,7 +305,7 @@ impl<'a> Builder<'a> {
             Instruction::Workdir(dir) => {
                 let dir = config.workdir(dir);
                 let user = config.user();
-                let layer = self.fs_step(state, line, "WORKDIR", false, |ws| {
+                let layer = self.fs_step(state, line, "WORKDIR", StepBase::Chain, |ws| {
                     let rootfs = ws.rootfs();
                     let ids =
                         users::resolve(&rootfs, &user, false).unwrap_or(Ids { uid: 0, gid: 0 });
@@ -378,15 +395,14 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// Runs `change` on a fresh workspace over the current chain (over nothing when
-    /// `isolated`: COPY --link); the upper dir becomes a layer (ingested, unpacked onto the
+    /// Runs `change` on a fresh workspace over the current chain (see [`StepBase`]); the upper dir becomes a layer (ingested, unpacked onto the
     /// current chain, appended) unless the step changed nothing.
     fn fs_step(
         &mut self,
         state: &mut Built,
         line: usize,
         instruction: &'static str,
-        isolated: bool,
+        base: StepBase,
         change: impl FnOnce(&Workspace) -> Result<(), BuildError>,
     ) -> Result<Option<Digest>, BuildError> {
         let snapshot_err = |source| BuildError::Snapshot {
@@ -394,10 +410,17 @@ impl<'a> Builder<'a> {
             instruction,
             source,
         };
-        let parent = if isolated { None } else { state.chain.as_ref() };
+        let parent = match base {
+            StepBase::Nothing => None,
+            StepBase::Chain | StepBase::Direct => state.chain.as_ref(),
+        };
         let started = std::time::Instant::now();
-        let mut ws = Workspace::open(self.store, parent, &instruction.to_lowercase())
-            .map_err(snapshot_err)?;
+        let label = instruction.to_lowercase();
+        let mut ws = match base {
+            StepBase::Direct => Workspace::direct(self.store, parent, &label),
+            StepBase::Chain | StepBase::Nothing => Workspace::open(self.store, parent, &label),
+        }
+        .map_err(snapshot_err)?;
         let opened = started.elapsed();
         change(&ws)?;
         let upper = ws.finish().to_path_buf();

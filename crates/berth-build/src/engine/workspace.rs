@@ -17,6 +17,8 @@ pub struct Workspace<'s> {
     dir: PathBuf,
     upper: PathBuf,
     mount: Option<MountGuard>,
+    /// Never mounted: the step writes straight into the upper dir (see [`Workspace::direct`]).
+    direct: bool,
     /// Mount stubs a RUN removed; the directories copied up for them go at `finish`.
     stubs: RefCell<Vec<MountStubs>>,
     /// The snapshot became a layer: nothing to remove.
@@ -39,6 +41,7 @@ impl<'s> Workspace<'s> {
             upper: upper_dir(&mount.options).unwrap_or_else(|| mount.source.clone()),
             dir,
             mount: None,
+            direct: false,
             stubs: RefCell::new(Vec::new()),
             committed: false,
         };
@@ -57,13 +60,39 @@ impl<'s> Workspace<'s> {
         Ok(workspace)
     }
 
+    /// A snapshot on `parent` that is never mounted: [`Workspace::rootfs`] is its empty upper
+    /// dir, for a step that knows exactly what overlayfs would put there (a COPY into a path
+    /// the parent lacks: `dest_facts`) and so skips overlayfs' per-file cost.
+    pub fn direct(
+        store: &'s Store,
+        parent: Option<&Digest>,
+        label: &str,
+    ) -> Result<Workspace<'s>, SnapshotError> {
+        let key = unique_key(label);
+        let dir = store.root().join("build-tmp").join(&key);
+        let mount = store.snapshots.prepare(&key, parent, Driver::Overlay)?;
+        Ok(Workspace {
+            store,
+            key,
+            upper: upper_dir(&mount.options).unwrap_or_else(|| mount.source.clone()),
+            dir,
+            mount: None,
+            direct: true,
+            stubs: RefCell::new(Vec::new()),
+            committed: false,
+        })
+    }
+
     /// The private directory holding `rootfs` (a runtime bundle dir for RUN).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// The merged filesystem, mounted.
+    /// The merged filesystem, mounted (the upper dir of a direct workspace).
     pub fn rootfs(&self) -> PathBuf {
+        if self.direct {
+            return self.upper.clone();
+        }
         self.dir.join("rootfs")
     }
 

@@ -17,6 +17,7 @@ mod copy;
 mod index;
 mod mount;
 mod pending;
+mod share;
 
 use std::collections::HashSet;
 use std::fs;
@@ -56,6 +57,8 @@ pub enum SnapshotError {
     DiffIdMismatch { expected: Digest, actual: Digest },
     #[error("parent snapshot {chain_id} does not exist")]
     ParentMissing { chain_id: Digest },
+    #[error("layer snapshot {chain_id} does not exist")]
+    LayerMissing { chain_id: Digest },
     #[error("container snapshot {key:?} already exists")]
     KeyExists { key: String },
     #[error("container snapshot {key:?} does not exist")]
@@ -294,7 +297,8 @@ impl Snapshotter {
             .collect())
     }
 
-    /// Removes layer snapshot `chain_id`; refused while anything sits on it.
+    /// Removes layer snapshot `chain_id` (its directory once no other chain shares it);
+    /// refused while anything sits on it.
     pub fn remove_layer(&self, chain_id: &Digest) -> Result<bool, SnapshotError> {
         let mut index = self.lock();
         if index.has_children(chain_id) {
@@ -306,6 +310,10 @@ impl Snapshotter {
             return Ok(false);
         };
         self.save(&index)?;
+        // A directory shared by other chains (`share_layer`) stays until the last one goes.
+        if index.layers.values().any(|l| l.id == record.id) {
+            return Ok(true);
+        }
         drop(index);
         let dir = self.dir(record.id);
         fsutil::remove_any(&dir).map_err(|source| SnapshotError::Io { path: dir, source })?;

@@ -180,6 +180,10 @@ impl Builder<'_> {
             let workdir = state.config.working_dir();
             CacheKey::base("link").child(&[&parts[..], &[workdir.as_str()]].concat())
         });
+        // A plain COPY: also keyed by its inputs alone, for `rebase_plan` to add the few
+        // parent facts its layer depends on.
+        let plain_copy = matches!(&step.instruction, Instruction::Copy(c) if !c.link);
+        self.rebase_inputs = plain_copy.then(|| CacheKey::base("copy-rebase").child(&parts));
         Ok(state.cache_key.child(&parts))
     }
 

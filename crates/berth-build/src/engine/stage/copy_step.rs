@@ -4,8 +4,9 @@
 use berth_oci::Digest;
 
 use super::named::SourceTree;
-use super::{Builder, Built, CopySpec, unknown};
+use super::{Builder, Built, CopySpec, StepBase, unknown};
 use crate::engine::copy::{CopyError, CopyRequest, copy_into};
+use crate::engine::dest_facts::copy_up_ancestors;
 use crate::engine::error::BuildError;
 use crate::engine::heredocs::{self, InlineDir};
 use crate::engine::remote::{self, Fetched};
@@ -24,6 +25,13 @@ impl Builder<'_> {
         let keyword = spec.keyword;
         if spec.link
             && let Some(layer) = self.reuse_link_layer(state, line, keyword)?
+        {
+            self.copy_history(state, spec, Some(&layer));
+            return Ok(());
+        }
+        let rebase = self.rebase_plan(state, spec);
+        if let Some(plan) = &rebase
+            && let Some(layer) = self.reuse_rebased_layer(state, line, plan)?
         {
             self.copy_history(state, spec, Some(&layer));
             return Ok(());
@@ -76,8 +84,25 @@ impl Builder<'_> {
                 reason,
             }
         })?;
-        let layer = self.fs_step(state, line, keyword, spec.link, |ws| {
+        // A copy into a path the parent lacks writes the upper dir itself (what overlayfs
+        // would copy up, then the copy), without overlayfs' cost per new file.
+        let base = match (&rebase, spec.link) {
+            (_, true) => StepBase::Nothing,
+            (Some(_), false) => StepBase::Direct,
+            (None, false) => StepBase::Chain,
+        };
+        let layer = self.fs_step(state, line, keyword, base, |ws| {
             let rootfs = ws.rootfs();
+            if let (Some(plan), StepBase::Direct) = (&rebase, base) {
+                copy_up_ancestors(&rootfs, &plan.components, &plan.facts).map_err(|source| {
+                    BuildError::Io {
+                        line,
+                        instruction: keyword,
+                        path: rootfs.clone(),
+                        source,
+                    }
+                })?;
+            }
             let owner = spec
                 .chown
                 .map(|c| users::resolve(&rootfs, c, true).map_err(|e| unknown(line, keyword, e)))
@@ -142,6 +167,12 @@ impl Builder<'_> {
         drop(source);
         if spec.link {
             self.record_link_layer(state, layer.is_some());
+        }
+        if base == StepBase::Direct {
+            self.copies_direct += 1;
+        }
+        if let (Some(plan), Some(_)) = (&rebase, &layer) {
+            self.record_rebased_layer(state, plan);
         }
         self.copy_history(state, spec, layer.as_ref());
         Ok(())

@@ -24,29 +24,12 @@ impl Builder<'_> {
         let Some(key) = &self.link_key else {
             return Ok(None);
         };
-        let Some(layer) = cache::lookup(self.store, key).and_then(|e| e.layer) else {
-            return Ok(None);
-        };
-        let Ok(blob) = self.store.content.open_blob(&layer.digest) else {
-            return Ok(None);
-        };
-        let chain = self
-            .store
-            .snapshots
-            .apply_layer(state.chain.as_ref(), Some(&layer.diff_id), blob)
-            .map_err(|source| BuildError::Snapshot {
-                line,
-                instruction,
-                source,
-            })?;
-        let diff_id = layer.diff_id.clone();
-        let layer = self.in_build_compression(layer, line, instruction)?;
-        state.layers.push(layer);
-        state.chain = Some(chain);
-        self.steps_cached += 1;
-        self.cache_hit = true;
-        self.say(" ---> Using cache (linked layer on the new base)\n");
-        Ok(Some(diff_id))
+        let key = key.clone();
+        let reused = self.apply_recorded_layer(state, line, instruction, &key)?;
+        if reused.is_some() {
+            self.say(" ---> Using cache (linked layer on the new base)\n");
+        }
+        Ok(reused)
     }
 
     /// Records the layer the --link step just made (if it made one) under its parentless key.

@@ -326,7 +326,7 @@ impl Builder<'_> {
             self.say(" ---> Using cache\n");
             return Ok(state);
         }
-        let layer = self.fs_step(&mut state, line, "FROM", true, |ws| {
+        let layer = self.fs_step(&mut state, line, "FROM", super::StepBase::Nothing, |ws| {
             let request = CopyRequest {
                 src_root: root,
                 sources: &all,

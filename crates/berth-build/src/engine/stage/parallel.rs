@@ -21,6 +21,7 @@ struct WaveStage {
     runs_executed: usize,
     steps_cached: usize,
     layers_created: usize,
+    copies_direct: usize,
 }
 
 impl Builder<'_> {
@@ -51,6 +52,7 @@ impl Builder<'_> {
                 self.runs_executed += stage.runs_executed;
                 self.steps_cached += stage.steps_cached;
                 self.layers_created += stage.layers_created;
+                self.copies_direct += stage.copies_direct;
                 waiting.remove(&stage.index);
             }
         }
@@ -83,6 +85,7 @@ impl Builder<'_> {
                             runs_executed: builder.runs_executed,
                             steps_cached: builder.steps_cached,
                             layers_created: builder.layers_created,
+                            copies_direct: builder.copies_direct,
                         })
                     })
                 })

@@ -69,7 +69,7 @@ impl Builder<'_> {
         let provider = self.network;
         let step_network =
             network::step_network(network, &self.opts.network_mode, provider.is_some());
-        let layer = self.fs_step(state, line, "RUN", false, |ws| {
+        let layer = self.fs_step(state, line, "RUN", super::StepBase::Chain, |ws| {
             // Attached for the step only; detached (on drop) before the layer is taken.
             let (netns, hosts, resolv_conf, _attached) = match &step_network {
                 StepNetwork::Host => (
