@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use berth_oci::Digest;
 use berth_store::Store;
-use berth_store::snapshot::{Driver, MountGuard, SnapshotError};
+use berth_store::snapshot::{Driver, Mount, MountGuard, SnapshotError};
 
 use super::stubs::MountStubs;
 
@@ -32,19 +32,7 @@ impl<'s> Workspace<'s> {
         parent: Option<&Digest>,
         label: &str,
     ) -> Result<Workspace<'s>, SnapshotError> {
-        let key = unique_key(label);
-        let dir = store.root().join("build-tmp").join(&key);
-        let mount = store.snapshots.prepare(&key, parent, Driver::Overlay)?;
-        let mut workspace = Workspace {
-            store,
-            key,
-            upper: upper_dir(&mount.options).unwrap_or_else(|| mount.source.clone()),
-            dir,
-            mount: None,
-            direct: false,
-            stubs: RefCell::new(Vec::new()),
-            committed: false,
-        };
+        let (mut workspace, mount) = Workspace::prepare(store, parent, label, false)?;
         let rootfs = workspace.rootfs();
         std::fs::create_dir_all(&rootfs).map_err(|source| SnapshotError::Io {
             path: rootfs.clone(),
@@ -68,19 +56,30 @@ impl<'s> Workspace<'s> {
         parent: Option<&Digest>,
         label: &str,
     ) -> Result<Workspace<'s>, SnapshotError> {
+        Workspace::prepare(store, parent, label, true).map(|(workspace, _)| workspace)
+    }
+
+    /// The snapshot, not yet mounted, and how to mount it.
+    fn prepare(
+        store: &'s Store,
+        parent: Option<&Digest>,
+        label: &str,
+        direct: bool,
+    ) -> Result<(Workspace<'s>, Mount), SnapshotError> {
         let key = unique_key(label);
         let dir = store.root().join("build-tmp").join(&key);
         let mount = store.snapshots.prepare(&key, parent, Driver::Overlay)?;
-        Ok(Workspace {
+        let workspace = Workspace {
             store,
             key,
             upper: upper_dir(&mount.options).unwrap_or_else(|| mount.source.clone()),
             dir,
             mount: None,
-            direct: true,
+            direct,
             stubs: RefCell::new(Vec::new()),
             committed: false,
-        })
+        };
+        Ok((workspace, mount))
     }
 
     /// The private directory holding `rootfs` (a runtime bundle dir for RUN).

@@ -31,13 +31,7 @@ impl Snapshotter {
         let record = {
             let index = self.lock();
             let record = Snapshotter::active_record(&index, key)?;
-            if let Some(parent) = parent
-                && !index.layers.contains_key(parent)
-            {
-                return Err(SnapshotError::ParentMissing {
-                    chain_id: parent.clone(),
-                });
-            }
+            Snapshotter::require_parent(&index, parent)?;
             if index.layers.contains_key(&chain) {
                 drop(index);
                 self.remove(key)?;
@@ -68,17 +62,13 @@ impl Snapshotter {
             fsutil::remove_any(&dir).map_err(io_err(dir))?;
             return Ok(chain);
         }
-        index.layers.insert(
-            chain.clone(),
-            LayerRecord {
-                id: record.id,
-                parent: parent.cloned(),
-                diff_id: diff_id.clone(),
-                size,
-            },
-        );
-        if let Err(e) = self.save(&index) {
-            index.layers.remove(&chain);
+        let layer = LayerRecord {
+            id: record.id,
+            parent: parent.cloned(),
+            diff_id: diff_id.clone(),
+            size,
+        };
+        if let Err(e) = self.insert_layer(&mut index, &chain, layer) {
             drop(index);
             let _ = fsutil::remove_any(&dir);
             return Err(e);

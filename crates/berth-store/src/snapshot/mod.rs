@@ -176,6 +176,33 @@ impl Snapshotter {
         fsutil::atomic_write(&path, &data).map_err(|source| SnapshotError::Io { path, source })
     }
 
+    /// Refuses a layer on a `parent` that is not recorded.
+    fn require_parent(index: &Index, parent: Option<&Digest>) -> Result<(), SnapshotError> {
+        match parent {
+            Some(parent) if !index.layers.contains_key(parent) => {
+                Err(SnapshotError::ParentMissing {
+                    chain_id: parent.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records layer `chain` and saves the index; when saving fails the record is taken back.
+    fn insert_layer(
+        &self,
+        index: &mut Index,
+        chain: &Digest,
+        record: LayerRecord,
+    ) -> Result<(), SnapshotError> {
+        index.layers.insert(chain.clone(), record);
+        let saved = self.save(index);
+        if saved.is_err() {
+            index.layers.remove(chain);
+        }
+        saved
+    }
+
     /// A copy of the current records.
     pub fn index(&self) -> Index {
         self.lock().clone()
@@ -196,13 +223,7 @@ impl Snapshotter {
     ) -> Result<Digest, SnapshotError> {
         let id = {
             let mut index = self.lock();
-            if let Some(parent) = parent
-                && !index.layers.contains_key(parent)
-            {
-                return Err(SnapshotError::ParentMissing {
-                    chain_id: parent.clone(),
-                });
-            }
+            Snapshotter::require_parent(&index, parent)?;
             if let Some(diff_id) = expected_diff_id {
                 let chain = chain_id(parent, diff_id);
                 if index.layers.contains_key(&chain) {
@@ -228,17 +249,13 @@ impl Snapshotter {
             let _ = fsutil::remove_any(&dir);
             return Ok(chain);
         }
-        index.layers.insert(
-            chain.clone(),
-            LayerRecord {
-                id,
-                parent: parent.cloned(),
-                diff_id: applied.diff_id,
-                size: applied.content_size,
-            },
-        );
-        if let Err(e) = self.save(&index) {
-            index.layers.remove(&chain);
+        let record = LayerRecord {
+            id,
+            parent: parent.cloned(),
+            diff_id: applied.diff_id,
+            size: applied.content_size,
+        };
+        if let Err(e) = self.insert_layer(&mut index, &chain, record) {
             drop(index);
             let _ = fsutil::remove_any(&dir);
             return Err(e);

@@ -67,29 +67,17 @@ impl Snapshotter {
         }
         let chain = chain_id(parent, &layer.diff_id);
         let mut index = self.lock();
-        if let Some(parent) = parent
-            && !index.layers.contains_key(parent)
-        {
-            return Err(SnapshotError::ParentMissing {
-                chain_id: parent.clone(),
-            });
-        }
+        Snapshotter::require_parent(&index, parent)?;
         if index.layers.contains_key(&chain) {
             return Ok(chain);
         }
-        index.layers.insert(
-            chain.clone(),
-            LayerRecord {
-                id: layer.id,
-                parent: parent.cloned(),
-                diff_id: layer.diff_id.clone(),
-                size: layer.content_size,
-            },
-        );
-        if let Err(e) = self.save(&index) {
-            index.layers.remove(&chain);
-            return Err(e);
-        }
+        let record = LayerRecord {
+            id: layer.id,
+            parent: parent.cloned(),
+            diff_id: layer.diff_id.clone(),
+            size: layer.content_size,
+        };
+        self.insert_layer(&mut index, &chain, record)?;
         layer.recorded = true;
         Ok(chain)
     }

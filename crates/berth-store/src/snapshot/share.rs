@@ -25,30 +25,18 @@ impl Snapshotter {
                 .ok_or_else(|| SnapshotError::LayerMissing {
                     chain_id: source.clone(),
                 })?;
-        if let Some(parent) = parent
-            && !index.layers.contains_key(parent)
-        {
-            return Err(SnapshotError::ParentMissing {
-                chain_id: parent.clone(),
-            });
-        }
+        Snapshotter::require_parent(&index, parent)?;
         let chain = chain_id(parent, &record.diff_id);
         if index.layers.contains_key(&chain) {
             return Ok(chain);
         }
-        index.layers.insert(
-            chain.clone(),
-            LayerRecord {
-                id: record.id,
-                parent: parent.cloned(),
-                diff_id: record.diff_id,
-                size: record.size,
-            },
-        );
-        if let Err(e) = self.save(&index) {
-            index.layers.remove(&chain);
-            return Err(e);
-        }
+        let shared = LayerRecord {
+            id: record.id,
+            parent: parent.cloned(),
+            diff_id: record.diff_id,
+            size: record.size,
+        };
+        self.insert_layer(&mut index, &chain, shared)?;
         Ok(chain)
     }
 }
