@@ -204,22 +204,12 @@ impl ContainerOptions {
             .as_deref()
             .map(|m| parse_bytes("memory", m))
             .transpose()?;
-        let memory_swap = match self.memory_swap.as_deref() {
-            Some("-1") => Some(-1),
-            Some(s) => Some(parse_bytes("memory-swap", s)?),
-            None => None,
-        };
-        let nano_cpus = self
-            .cpus
+        let memory_swap = self
+            .memory_swap
             .as_deref()
-            .map(|c| {
-                c.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .map(|v| (v * 1e9).round() as i64)
-                    .ok_or_else(|| invalid("cpus", c, "not a number of CPUs"))
-            })
+            .map(parse_memory_swap)
             .transpose()?;
+        let nano_cpus = self.cpus.as_deref().map(parse_cpus).transpose()?;
 
         let host_config = HostConfig {
             binds: non_empty(binds),
@@ -368,6 +358,24 @@ pub fn read_env_file(path: &Path) -> Result<Vec<String>, OptsError> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .filter_map(expand_env)
         .collect())
+}
+
+/// `--memory-swap`: bytes, or -1 for unlimited swap.
+pub fn parse_memory_swap(value: &str) -> Result<i64, OptsError> {
+    match value {
+        "-1" => Ok(-1),
+        bytes => parse_bytes("memory-swap", bytes),
+    }
+}
+
+/// `--cpus`: a decimal number of CPUs, as the API's NanoCpus.
+pub fn parse_cpus(value: &str) -> Result<i64, OptsError> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| (v * 1e9).round() as i64)
+        .ok_or_else(|| invalid("cpus", value, "not a number of CPUs"))
 }
 
 /// go-units `RAMInBytes`: a number with an optional b/k/m/g/t/p suffix (binary multiples).

@@ -6,7 +6,7 @@ use berth_client::{Body, Query};
 use clap::Args;
 
 use super::lifecycle::for_each;
-use super::opts::{OptsError, parse_bytes, parse_restart};
+use super::opts::{OptsError, parse_bytes, parse_cpus, parse_memory_swap, parse_restart};
 use crate::Ctx;
 
 #[derive(Args, Debug)]
@@ -55,26 +55,12 @@ impl UpdateArgs {
     fn body(&self) -> Result<ContainerUpdateBody, OptsError> {
         let bytes =
             |flag, v: &Option<String>| v.as_deref().map(|v| parse_bytes(flag, v)).transpose();
-        let memory_swap = match self.memory_swap.as_deref() {
-            Some("-1") => Some(-1),
-            Some(s) => Some(parse_bytes("memory-swap", s)?),
-            None => None,
-        };
-        let nano_cpus = self
-            .cpus
+        let memory_swap = self
+            .memory_swap
             .as_deref()
-            .map(|c| {
-                c.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .map(|v| (v * 1e9).round() as i64)
-                    .ok_or(OptsError::Invalid {
-                        flag: "cpus",
-                        value: c.to_owned(),
-                        reason: "not a number of CPUs",
-                    })
-            })
+            .map(parse_memory_swap)
             .transpose()?;
+        let nano_cpus = self.cpus.as_deref().map(parse_cpus).transpose()?;
         Ok(ContainerUpdateBody {
             memory: bytes("memory", &self.memory)?,
             memory_swap,
