@@ -5,30 +5,15 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use common::Daemon;
 
-fn berth_binary() -> std::path::PathBuf {
-    let berth = std::path::Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth");
-    assert!(
-        berth.is_file(),
-        "{} is missing: build it first (cargo build --bins)",
-        berth.display()
-    );
-    berth
-}
-
 fn berth(d: &Daemon, args: &[&str]) -> Output {
-    Command::new(berth_binary())
-        .args(args)
-        .env("BERTH_HOST", format!("unix://{}", d.socket().display()))
-        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
+    d.berth_cmd(args)
         // These tests read the classic builder's step lines ("Using cache"); berth's default is
         // BuildKit-style progress on stderr.
         .env("DOCKER_BUILDKIT", "0")
-        .env_remove("DOCKER_HOST")
-        .stdin(Stdio::null())
         .output()
         .expect("run berth")
 }

@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use common::Daemon;
 
@@ -20,30 +20,9 @@ fn oracle_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/build-oracle")
 }
 
-fn berth_binary() -> PathBuf {
-    let berth = Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth");
-    assert!(
-        berth.is_file(),
-        "{} is missing: build it first (cargo build --bins)",
-        berth.display()
-    );
-    berth
-}
-
-fn berth(d: &Daemon, args: &[&str]) -> Output {
-    Command::new(berth_binary())
-        .args(args)
-        .env("BERTH_HOST", format!("unix://{}", d.socket().display()))
-        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
-        .env_remove("DOCKER_HOST")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run berth")
-}
-
 /// `berth ARGS`, asserting success; its trimmed stdout.
 fn berth_ok(d: &Daemon, args: &[&str]) -> String {
-    let out = berth(d, args);
+    let out = d.berth(args);
     assert!(
         out.status.success(),
         "berth {args:?} failed ({}): {}\n{}\nberthd log:\n{}",

@@ -5,36 +5,23 @@ mod common;
 mod ctr4_registry;
 mod ctr4_support;
 
-use std::process::Command;
-
 use common::Daemon;
 use ctr4_support::{Pty, eventually, wait_exit};
-
-fn berth_cmd(d: &Daemon, args: &[&str]) -> Command {
-    let mut cmd = Command::new(ctr4_registry::berth_binary());
-    cmd.args(args)
-        .env("BERTH_HOST", format!("unix://{}", d.socket().display()))
-        .env_remove("DOCKER_HOST");
-    cmd
-}
 
 #[test]
 fn berth_run_and_exec_follow_sigwinch() {
     let d = Daemon::start();
     let mut pty = Pty::new(30, 100);
-    let mut run = pty.spawn(berth_cmd(
-        &d,
-        &[
-            "run",
-            "-it",
-            "--network",
-            "none",
-            "--name",
-            "wz",
-            "busybox",
-            "sh",
-        ],
-    ));
+    let mut run = pty.spawn(d.berth_cmd(&[
+        "run",
+        "-it",
+        "--network",
+        "none",
+        "--name",
+        "wz",
+        "busybox",
+        "sh",
+    ]));
     pty.expect("# ");
     pty.send(b"stty size\r");
     pty.expect("30 100");
@@ -49,7 +36,7 @@ fn berth_run_and_exec_follow_sigwinch() {
     pty.expect("41 123");
 
     let mut epty = Pty::new(22, 77);
-    let mut exec = epty.spawn(berth_cmd(&d, &["exec", "-it", "wz", "sh"]));
+    let mut exec = epty.spawn(d.berth_cmd(&["exec", "-it", "wz", "sh"]));
     epty.expect("# ");
     epty.send(b"stty size\r");
     epty.expect("22 77");

@@ -373,9 +373,9 @@ fn login_returns_an_identity_token_and_pull_refreshes_with_it() {
 
     // The berth CLI stores and sends the identity token the same way.
     d.ok(&["rmi", &name]);
-    let out = ctr4_registry::berth(&d, &["logout", &host]);
+    let out = d.berth(&["logout", &host]);
     assert!(out.status.success());
-    let out = ctr4_registry::berth(&d, &["login", &host, "-u", "alice", "-p", "alice-pw"]);
+    let out = d.berth(&["login", &host, "-u", "alice", "-p", "alice-pw"]);
     assert!(
         out.status.success(),
         "{}",
@@ -390,7 +390,7 @@ fn login_returns_an_identity_token_and_pull_refreshes_with_it() {
         serde_json::json!({"auth": "YWxpY2U6", "identitytoken": registry.shared.refresh_token.as_str()})
     );
     let before = registry.grants().len();
-    let out = ctr4_registry::berth(&d, &["pull", &name]);
+    let out = d.berth(&["pull", &name]);
     assert!(
         out.status.success(),
         "{}",

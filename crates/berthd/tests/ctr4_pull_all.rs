@@ -5,7 +5,7 @@ mod common;
 mod ctr4_registry;
 
 use common::Daemon;
-use ctr4_registry::{DockerRegistry, berth};
+use ctr4_registry::DockerRegistry;
 
 fn text(o: &std::process::Output) -> String {
     format!(
@@ -67,7 +67,7 @@ fn pull_all_tags_fetches_every_tag_of_the_repository() {
 
     // The berth CLI sends the same request and prints as docker does.
     d.ok(&["rmi", &format!("{repo}:one")]);
-    let ours = berth(&d, &["pull", "-a", &repo]);
+    let ours = d.berth(&["pull", "-a", &repo]);
     assert!(ours.status.success(), "{}", text(&ours));
     let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
     assert!(ours.contains("one: Pulling from ctr4/bb"), "{ours}");
@@ -79,7 +79,7 @@ fn pull_all_tags_fetches_every_tag_of_the_repository() {
     assert_eq!(tags(&d, &repo), ["one", "three", "two"]);
 
     // A tag with -a is refused by the CLI; an unknown repository by the daemon.
-    let tagged = berth(&d, &["pull", "-a", &format!("{repo}:one")]);
+    let tagged = d.berth(&["pull", "-a", &format!("{repo}:one")]);
     assert!(!tagged.status.success());
     assert!(
         text(&tagged).contains("tag can't be used with --all-tags/-a"),
@@ -162,13 +162,13 @@ fn pull_platform_chooses_the_manifest_from_an_index() {
     let (busybox, whiteouts) = (id("busybox"), id("fixtures/whiteouts:1"));
     let multi = format!("{repo}:multi");
 
-    let out = berth(&d, &["pull", "--platform", "linux/arm64", &multi]);
+    let out = d.berth(&["pull", "--platform", "linux/arm64", &multi]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(id(&multi), whiteouts);
     d.ok(&["rmi", &multi]);
     d.ok(&["pull", "--platform", "linux/amd64", &multi]);
     assert_eq!(id(&multi), busybox);
-    let out = berth(&d, &["pull", "--platform", "linux/s390x", &multi]);
+    let out = d.berth(&["pull", "--platform", "linux/s390x", &multi]);
     assert!(!out.status.success());
     assert!(text(&out).contains("s390x"), "{}", text(&out));
 }
@@ -211,7 +211,7 @@ fn push_default_tag_all_tags_and_quiet_as_the_docker_cli() {
         tags
     };
 
-    let out = berth(&d, &["push", &repo]);
+    let out = d.berth(&["push", &repo]);
     assert!(out.status.success(), "{}", text(&out));
     let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(shown.starts_with("Using default tag: latest\n"), "{shown}");
@@ -223,18 +223,18 @@ fn push_default_tag_all_tags_and_quiet_as_the_docker_cli() {
         "{theirs}"
     );
 
-    let out = berth(&d, &["push", "-a", &repo]);
+    let out = d.berth(&["push", "-a", &repo]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(registry_tags(), ["a", "b", "latest"]);
 
-    let out = berth(&d, &["push", "-q", &format!("{repo}:a")]);
+    let out = d.berth(&["push", "-q", &format!("{repo}:a")]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{repo}:a\n"));
-    let out = berth(&d, &["push", "-a", &format!("{repo}:a")]);
+    let out = d.berth(&["push", "-a", &format!("{repo}:a")]);
     assert!(text(&out).contains("tag can't be used with --all-tags/-a"));
 
     d.ok(&["rmi", &repo]);
-    let out = berth(&d, &["pull", &repo]);
+    let out = d.berth(&["pull", &repo]);
     let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(shown.starts_with("Using default tag: latest\n"), "{shown}");
     assert_eq!(

@@ -305,27 +305,9 @@ fn legacy_container_wide_mac_address_reaches_the_interface() {
     d.ok(&["network", "rm", &network]);
 }
 
-/// The `berth` CLI beside the berthd under test (`cargo build --bins` builds both).
-fn berth(d: &Daemon, args: &[&str]) -> std::process::Output {
-    let berthd = std::path::PathBuf::from(env!("CARGO_BIN_EXE_berthd"));
-    let berth = berthd.with_file_name("berth");
-    assert!(
-        berth.is_file(),
-        "{} is missing: build it first (cargo build --bins)",
-        berth.display()
-    );
-    Command::new(berth)
-        .args(args)
-        .env("BERTH_HOST", format!("unix://{}", d.socket().display()))
-        .env_remove("DOCKER_HOST")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run berth")
-}
-
 /// `berth args` and `docker args` print the same bytes and exit alike.
 fn same_as_docker(d: &Daemon, args: &[&str]) -> String {
-    let ours = berth(d, args);
+    let ours = d.berth(args);
     let theirs = d.docker(args);
     let text = |o: &std::process::Output| {
         (
@@ -351,12 +333,9 @@ fn same_as_docker(d: &Daemon, args: &[&str]) -> String {
 fn berth_network_commands_print_what_docker_prints() {
     let d = Daemon::start();
     let (subnet, network) = unique_net(2);
-    let created = berth(
-        &d,
-        &[
-            "network", "create", "--subnet", &subnet, "--label", "net6=yes", &network,
-        ],
-    );
+    let created = d.berth(&[
+        "network", "create", "--subnet", &subnet, "--label", "net6=yes", &network,
+    ]);
     assert!(created.status.success(), "{created:?}");
     let id = String::from_utf8_lossy(&created.stdout).trim().to_string();
     assert_eq!(id.len(), 64, "{id}");
@@ -469,10 +448,7 @@ fn berth_network_commands_print_what_docker_prints() {
         "sleep",
         "300",
     ]);
-    let out = berth(
-        &d,
-        &["network", "connect", "--alias", "svc", &network, "portnet6"],
-    );
+    let out = d.berth(&["network", "connect", "--alias", "svc", &network, "portnet6"]);
     assert!(out.status.success(), "{out:?}");
     let aliases = d.ok(&[
         "inspect",
@@ -490,7 +466,7 @@ fn berth_network_commands_print_what_docker_prints() {
     same_as_docker(&d, &["port", "portnet6", "81"]);
     // A network in use is not removed.
     same_as_docker(&d, &["network", "rm", &network]);
-    let out = berth(&d, &["network", "disconnect", &network, "portnet6"]);
+    let out = d.berth(&["network", "disconnect", &network, "portnet6"]);
     assert!(out.status.success(), "{out:?}");
     let networks = d.ok(&[
         "inspect",
@@ -501,10 +477,10 @@ fn berth_network_commands_print_what_docker_prints() {
     assert_eq!(networks, "1");
 
     // rm prints the names it removed; -f ignores missing ones.
-    let out = berth(&d, &["network", "rm", &network, "net6-no-such"]);
+    let out = d.berth(&["network", "rm", &network, "net6-no-such"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{network}\n"));
     assert_eq!(out.status.code(), Some(1));
-    let out = berth(&d, &["network", "rm", "-f", "net6-no-such"]);
+    let out = d.berth(&["network", "rm", "-f", "net6-no-such"]);
     assert!(out.status.success(), "{out:?}");
     // prune removes the unused custom networks and lists them as docker does (the order of
     // the names is the daemon's, so compare them sorted).
@@ -526,7 +502,7 @@ fn berth_network_commands_print_what_docker_prints() {
     );
     d.ok(&["network", "create", "--internal", &second]);
     d.ok(&["network", "create", &third]);
-    let (ours_shape, ours) = prune_output(berth(&d, &["network", "prune", "-f"]));
+    let (ours_shape, ours) = prune_output(d.berth(&["network", "prune", "-f"]));
     assert!(ours_shape, "{ours:?}");
     assert_eq!(ours, theirs);
     // Nothing left to prune: both print nothing.

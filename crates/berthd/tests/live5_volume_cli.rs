@@ -3,29 +3,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
 use common::Daemon;
 
-fn berth(d: &Daemon, args: &[&str]) -> Output {
-    let berthd = std::path::PathBuf::from(env!("CARGO_BIN_EXE_berthd"));
-    let berth = berthd.with_file_name("berth");
-    assert!(
-        berth.is_file(),
-        "{} is missing: build it first (cargo build -p berth-cli)",
-        berth.display()
-    );
-    Command::new(berth)
-        .args(args)
-        .env("BERTH_HOST", format!("unix://{}", d.socket().display()))
-        .env_remove("DOCKER_HOST")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run berth")
-}
-
 fn berth_ok(d: &Daemon, args: &[&str]) -> String {
-    let out = berth(d, args);
+    let out = d.berth(args);
     assert!(
         out.status.success(),
         "berth {args:?}: {}",
@@ -112,7 +93,7 @@ fn berth_volume_commands_match_docker() {
         .trim(),
         "tmpfs"
     );
-    let missing = berth(&d, &["volume", "inspect", "live5-nope"]);
+    let missing = d.berth(&["volume", "inspect", "live5-nope"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&missing.stderr).contains("no such volume"),
@@ -131,7 +112,7 @@ fn berth_volume_commands_match_docker() {
         "sleep",
         "60",
     ]);
-    let in_use = berth(&d, &["volume", "rm", &db]);
+    let in_use = d.berth(&["volume", "rm", &db]);
     assert_eq!(in_use.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&in_use.stderr).contains("volume is in use"),

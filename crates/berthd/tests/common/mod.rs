@@ -129,6 +129,29 @@ impl Daemon {
         cmd
     }
 
+    /// The `berth` CLI built beside berthd (`cargo build --bins` builds both), pointed at
+    /// this daemon with its own client config; stdin is /dev/null unless the caller sets it.
+    pub fn berth_cmd(&self, args: &[&str]) -> Command {
+        let binary = Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth");
+        assert!(
+            binary.is_file(),
+            "{} is missing: build it first (cargo build --bins)",
+            binary.display()
+        );
+        let mut cmd = Command::new(binary);
+        cmd.args(args)
+            .env("BERTH_HOST", format!("unix://{}", self.socket().display()))
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .env_remove("DOCKER_HOST")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs the `berth` CLI against this daemon (see [`Daemon::berth_cmd`]).
+    pub fn berth(&self, args: &[&str]) -> Output {
+        self.berth_cmd(args).output().expect("run berth")
+    }
+
     pub fn docker(&self, args: &[&str]) -> Output {
         let mut cmd = self.docker_cmd(args);
         cmd.stdin(Stdio::null());

@@ -1,14 +1,11 @@
 //! Debian's `docker-registry` (distribution 2.8: a registry no one here wrote) on a free
-//! loopback port with its own storage; killed and removed on drop. And the `berth` CLI beside
-//! the berthd under test.
+//! loopback port with its own storage; killed and removed on drop.
 
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use crate::common::Daemon;
 
 pub struct DockerRegistry {
     child: Child,
@@ -67,26 +64,4 @@ impl Drop for DockerRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Runs the `berth` CLI (built beside berthd by `cargo build --bins`) against `d`.
-pub fn berth(d: &Daemon, args: &[&str]) -> Output {
-    Command::new(berth_binary())
-        .args(args)
-        .env("BERTH_HOST", format!("unix://{}", d.socket().display()))
-        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
-        .env_remove("DOCKER_HOST")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run berth")
-}
-
-pub fn berth_binary() -> std::path::PathBuf {
-    let berth = std::path::Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth");
-    assert!(
-        berth.is_file(),
-        "{} is missing: build it first (cargo build --bins)",
-        berth.display()
-    );
-    berth
 }
