@@ -59,31 +59,16 @@ impl Client {
             .flag("pull", opts.pull)
             .flag("berthprogress", opts.progress);
         if !opts.labels.is_empty() {
-            let labels: serde_json::Map<String, serde_json::Value> = opts
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
-            q = q.add("labels", serde_json::Value::Object(labels));
+            q = q.add("labels", string_map(&opts.labels));
         }
         if !opts.no_cache_filter.is_empty() {
             q = q.add("nocachefilter", serde_json::json!(opts.no_cache_filter));
         }
         if !opts.build_contexts.is_empty() {
-            let contexts: serde_json::Map<String, serde_json::Value> = opts
-                .build_contexts
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
-            q = q.add("buildcontexts", serde_json::Value::Object(contexts));
+            q = q.add("buildcontexts", string_map(&opts.build_contexts));
         }
         if !opts.build_args.is_empty() {
-            let args: serde_json::Map<String, serde_json::Value> = opts
-                .build_args
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
-            q = q.add("buildargs", serde_json::Value::Object(args));
+            q = q.add("buildargs", string_map(&opts.build_args));
         }
         let headers: Vec<(&str, &str)> = opts
             .registry_config
@@ -111,4 +96,15 @@ impl Client {
         let q = Query::new().flag("all", all).opt("filters", filters);
         self.call("POST", "/build/prune", &q, Body::Empty)?.json()
     }
+}
+
+/// `KEY=VALUE` pairs as the JSON object the build API takes them in (`labels`, `buildargs`,
+/// `buildcontexts`).
+fn string_map(pairs: &[(String, String)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
 }
