@@ -97,6 +97,19 @@ impl Store {
         Ok(self.content.publish(blobs)?)
     }
 
+    /// Makes a build's deferred writes durable with one filesystem sync: publishes `blobs`
+    /// and saves the layers recorded without a sync before this call (after the snapshot
+    /// removals running in the background are done).
+    pub fn sync_pending(&self, blobs: Vec<PendingBlob>) -> Result<(), StoreError> {
+        self.snapshots.settle();
+        let layers = self.snapshots.not_durable();
+        if blobs.is_empty() && layers.is_empty() {
+            return Ok(());
+        }
+        self.sync_and_publish(blobs)?;
+        Ok(self.snapshots.mark_durable(&layers)?)
+    }
+
     /// Syncs the store's filesystem in rounds until the guard is dropped, so a final
     /// [`Store::sync_and_publish`] after a large write finds little left to do.
     pub fn background_sync(&self) -> crate::BackgroundSync {

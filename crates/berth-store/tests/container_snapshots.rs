@@ -132,20 +132,20 @@ fn an_overlay_snapshot_becomes_a_layer_in_place() {
 
     let refused = store
         .snapshots
-        .commit_active("step", Some(&missing), &diff_id, 13)
+        .commit_active("step", Some(&missing), &diff_id, 13, true)
         .unwrap_err();
     assert!(refused.to_string().contains("does not exist"), "{refused}");
     assert!(store.snapshots.index().active.contains_key("step"));
     assert!(
         store
             .snapshots
-            .commit_active("no-such-key", Some(&base), &diff_id, 13)
+            .commit_active("no-such-key", Some(&base), &diff_id, 13, true)
             .is_err()
     );
 
     let chain = store
         .snapshots
-        .commit_active("step", Some(&base), &diff_id, 13)
+        .commit_active("step", Some(&base), &diff_id, 13, true)
         .unwrap();
     assert_eq!(
         chain,
@@ -176,9 +176,63 @@ fn an_overlay_snapshot_becomes_a_layer_in_place() {
     let again = store.snapshots.index().active["again"].id;
     let same = store
         .snapshots
-        .commit_active("again", Some(&base), &diff_id, 13)
+        .commit_active("again", Some(&base), &diff_id, 13, true)
         .unwrap();
     assert_eq!(same, chain);
+    // Its files go on another thread; settled, they are gone.
+    assert!(!store.snapshots.index().active.contains_key("again"));
+    store.snapshots.settle();
     assert!(!store.snapshots.fs_dir(again).parent().unwrap().exists());
     assert_eq!(store.snapshots.index().layers[&chain].id, id);
+}
+
+#[test]
+fn a_layer_recorded_without_a_sync_is_saved_only_once_synced() {
+    let (root, store) = store_with_busybox("active-deferred");
+    let base = store.images.resolve(IMAGE).unwrap().chain_id.unwrap();
+    let diff_id: berth_oci::Digest = format!("sha256:{}", "ef".repeat(32)).parse().unwrap();
+    let commit = |store: &Store, key: &str| {
+        store
+            .snapshots
+            .prepare(key, Some(&base), Driver::Overlay)
+            .unwrap();
+        let id = store.snapshots.index().active[key].id;
+        fs::write(store.snapshots.fs_dir(id).join("f"), b"deferred").unwrap();
+        let chain = store
+            .snapshots
+            .commit_active(key, Some(&base), &diff_id, 8, false)
+            .unwrap();
+        (chain, store.snapshots.fs_dir(id))
+    };
+
+    // Recorded in memory, usable, but not on disk: after a crash it and its files are gone.
+    let (chain, dir) = commit(&store, "unsynced");
+    assert!(store.snapshots.has_layer(&chain));
+    assert_eq!(store.snapshots.not_durable(), vec![chain.clone()]);
+    // A durable layer shared on top of it is not saved either while its parent is not.
+    let above = store.snapshots.share_layer(&base, Some(&chain)).unwrap();
+    // So is a build's next workspace on top of it.
+    store
+        .snapshots
+        .prepare("next-step", Some(&chain), Driver::Overlay)
+        .unwrap();
+    let next_step = store.snapshots.index().active["next-step"].id;
+    let on_disk = fs::read_to_string(root.path().join("snapshots/index.json")).unwrap();
+    assert!(!on_disk.contains(&chain.to_string()), "{on_disk}");
+    assert!(!on_disk.contains(&above.to_string()), "{on_disk}");
+    drop(store);
+    let store = Store::open(root.path()).unwrap();
+    assert!(!store.snapshots.has_layer(&chain));
+    assert!(!dir.exists(), "the crash's leftover is removed");
+    assert!(!store.snapshots.index().active.contains_key("next-step"));
+    assert!(!store.snapshots.fs_dir(next_step).exists());
+
+    // Synced with the build's one sync, it is saved and survives a reopen.
+    let (chain, dir) = commit(&store, "synced");
+    store.sync_pending(Vec::new()).unwrap();
+    assert!(store.snapshots.not_durable().is_empty());
+    drop(store);
+    let store = Store::open(root.path()).unwrap();
+    assert!(store.snapshots.has_layer(&chain));
+    assert_eq!(fs::read(dir.join("f")).unwrap(), b"deferred");
 }

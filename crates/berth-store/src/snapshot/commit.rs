@@ -19,13 +19,16 @@ impl Snapshotter {
     ///
     /// Crash safety: the files are synced before anything points at them, and the container
     /// record goes before the layer record is written, so a crash in between leaves an
-    /// unknown directory that [`Snapshotter::open`] removes.
+    /// unknown directory that [`Snapshotter::open`] removes. With `durable` false the layer is
+    /// recorded without a sync and only in memory (a builder syncs all its layers once, at
+    /// the end: [`crate::Store::sync_pending`]); a crash before then loses it.
     pub fn commit_active(
         &self,
         key: &str,
         parent: Option<&Digest>,
         diff_id: &Digest,
         size: u64,
+        durable: bool,
     ) -> Result<Digest, SnapshotError> {
         let chain = chain_id(parent, diff_id);
         let record = {
@@ -34,7 +37,8 @@ impl Snapshotter {
             Snapshotter::require_parent(&index, parent)?;
             if index.layers.contains_key(&chain) {
                 drop(index);
-                self.remove(key)?;
+                // Thousands of files, perhaps: removed off the caller's path.
+                self.remove_in_background(key)?;
                 return Ok(chain);
             }
             record
@@ -48,7 +52,9 @@ impl Snapshotter {
         let io_err = |path: std::path::PathBuf| move |source| SnapshotError::Io { path, source };
         // The overlay work dir is scratch space; a layer is only its `fs`.
         fsutil::remove_any(&dir.join("work")).map_err(io_err(dir.join("work")))?;
-        fsutil::sync_filesystem(&dir).map_err(io_err(dir.clone()))?;
+        if durable {
+            fsutil::sync_filesystem(&dir).map_err(io_err(dir.clone()))?;
+        }
         let mut index = self.lock();
         if index.active.remove(key).is_none() {
             return Err(SnapshotError::KeyMissing {
@@ -67,12 +73,48 @@ impl Snapshotter {
             parent: parent.cloned(),
             diff_id: diff_id.clone(),
             size,
+            durable,
         };
+        if !durable {
+            // Nothing to save: index.json holds durable layers only.
+            index.layers.insert(chain.clone(), layer);
+            return Ok(chain);
+        }
         if let Err(e) = self.insert_layer(&mut index, &chain, layer) {
             drop(index);
             let _ = fsutil::remove_any(&dir);
             return Err(e);
         }
         Ok(chain)
+    }
+}
+
+impl Snapshotter {
+    /// The layers recorded without a sync (see [`Snapshotter::commit_active`]).
+    pub fn not_durable(&self) -> Vec<Digest> {
+        let index = self.lock();
+        index
+            .layers
+            .iter()
+            .filter(|(_, l)| !l.durable)
+            .map(|(chain, _)| chain.clone())
+            .collect()
+    }
+
+    /// Marks `chains` durable, their files having been synced since they were recorded, and
+    /// saves them.
+    pub fn mark_durable(&self, chains: &[Digest]) -> Result<(), SnapshotError> {
+        let mut index = self.lock();
+        let mut changed = false;
+        for chain in chains {
+            if let Some(layer) = index.layers.get_mut(chain) {
+                changed |= !layer.durable;
+                layer.durable = true;
+            }
+        }
+        if changed {
+            self.save(&index)?;
+        }
+        Ok(())
     }
 }

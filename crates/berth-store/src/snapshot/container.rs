@@ -180,6 +180,53 @@ impl Snapshotter {
     }
 
     /// Removes container snapshot `key` (it must be unmounted).
+    /// As [`Snapshotter::remove`], but the files are removed by another thread;
+    /// [`Snapshotter::settle`] waits for it. A crash meanwhile leaves an unrecorded directory,
+    /// which [`Snapshotter::open`] removes.
+    pub fn remove_in_background(&self, key: &str) -> Result<(), SnapshotError> {
+        let record = self
+            .lock()
+            .active
+            .remove(key)
+            .ok_or_else(|| SnapshotError::KeyMissing {
+                key: key.to_owned(),
+            })?;
+        let dir = self.dir(record.id);
+        active::unlink(&dir).map_err(|source| SnapshotError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let removal = std::thread::Builder::new()
+            .name("snapshot-rm".into())
+            .spawn({
+                let dir = dir.clone();
+                move || {
+                    if let Err(error) = fsutil::remove_any(&dir) {
+                        tracing::warn!(dir = %dir.display(), %error, "removing a snapshot failed");
+                    }
+                }
+            });
+        match removal {
+            Ok(handle) => self.removing().push(handle),
+            // No thread: removed here.
+            Err(_) => fsutil::remove_any(&dir)
+                .map_err(|source| SnapshotError::Io { path: dir, source })?,
+        }
+        Ok(())
+    }
+
+    /// Waits until the removals [`Snapshotter::remove_in_background`] started are done.
+    pub fn settle(&self) {
+        let pending = std::mem::take(&mut *self.removing());
+        for handle in pending {
+            let _ = handle.join();
+        }
+    }
+
+    fn removing(&self) -> std::sync::MutexGuard<'_, Vec<std::thread::JoinHandle<()>>> {
+        self.removing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn remove(&self, key: &str) -> Result<(), SnapshotError> {
         let mut index = self.lock();
         let record = index
@@ -193,5 +240,11 @@ impl Snapshotter {
         active::unlink(&dir)
             .and_then(|()| fsutil::remove_any(&dir))
             .map_err(|source| SnapshotError::Io { path: dir, source })
+    }
+}
+
+impl Drop for Snapshotter {
+    fn drop(&mut self) {
+        self.settle();
     }
 }

@@ -23,6 +23,17 @@ pub struct LayerRecord {
     pub diff_id: Digest,
     /// Sum of regular file sizes in this layer.
     pub size: u64,
+    /// Whether its files were synced to disk before it was recorded. Only durable layers on
+    /// durable parents are saved to `index.json`; the others are synced together later
+    /// ([`crate::snapshot::Snapshotter::mark_durable`]), or lost with a crash: their
+    /// directories, which nothing on disk records, are then removed on open.
+    #[serde(skip, default = "durable_on_disk")]
+    pub durable: bool,
+}
+
+/// Every record read from `index.json` was durable when saved.
+fn durable_on_disk() -> bool {
+    true
 }
 
 /// A container's writable snapshot.
@@ -60,6 +71,16 @@ impl Index {
             next = record.parent.as_ref();
         }
         Some(out)
+    }
+
+    /// The records `index.json` may hold: without layers that are not durable, or sit on one.
+    pub fn durable(&self) -> Index {
+        let mut saved = self.clone();
+        saved.layers.retain(|chain_id, _| {
+            self.chain(chain_id)
+                .is_some_and(|c| c.iter().all(|(_, l)| l.durable))
+        });
+        saved
     }
 
     /// Whether some layer or container snapshot sits directly on `chain_id`.

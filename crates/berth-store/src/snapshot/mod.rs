@@ -82,6 +82,8 @@ pub enum SnapshotError {
 pub struct Snapshotter {
     root: PathBuf,
     index: Mutex<Index>,
+    /// Directories being removed by other threads (`remove_in_background`).
+    removing: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Snapshotter {
@@ -112,6 +114,25 @@ impl Snapshotter {
             active::write(&dir, key, record).map_err(io_err(&dir))?;
         }
         index.active = active::load_all(&root).map_err(io_err(&root))?;
+        // A container snapshot on a layer a crash took (one recorded without a sync, see
+        // `commit_active`) has lost its lower layers: it goes too.
+        let orphans: Vec<String> = index
+            .active
+            .iter()
+            .filter(|(_, a)| {
+                a.parent
+                    .as_ref()
+                    .is_some_and(|p| !index.layers.contains_key(p))
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in orphans {
+            if let Some(record) = index.active.remove(&key) {
+                let dir = root.join(record.id.to_string());
+                tracing::info!(key, dir = %dir.display(), "removing a container snapshot whose parent layer is gone");
+                active::unlink(&dir).map_err(io_err(&dir))?;
+            }
+        }
         // Container snapshot IDs are not saved in the index: never hand out one in use.
         let highest = index.active.values().map(|a| a.id).max().unwrap_or(0);
         index.next_id = index.next_id.max(highest);
@@ -135,6 +156,7 @@ impl Snapshotter {
         let snapshotter = Snapshotter {
             root,
             index: Mutex::new(index),
+            removing: Mutex::new(Vec::new()),
         };
         if !legacy.is_empty() {
             snapshotter.save(&snapshotter.lock())?;
@@ -168,11 +190,12 @@ impl Snapshotter {
 
     fn save(&self, index: &Index) -> Result<(), SnapshotError> {
         let path = self.root.join(INDEX_FILE);
-        let data =
-            serde_json::to_vec_pretty(index).map_err(|source| SnapshotError::CorruptIndex {
+        let data = serde_json::to_vec_pretty(&index.durable()).map_err(|source| {
+            SnapshotError::CorruptIndex {
                 path: path.clone(),
                 source,
-            })?;
+            }
+        })?;
         fsutil::atomic_write(&path, &data).map_err(|source| SnapshotError::Io { path, source })
     }
 
@@ -254,6 +277,7 @@ impl Snapshotter {
             parent: parent.cloned(),
             diff_id: applied.diff_id,
             size: applied.content_size,
+            durable: true,
         };
         if let Err(e) = self.insert_layer(&mut index, &chain, record) {
             drop(index);

@@ -76,6 +76,7 @@ impl Snapshotter {
             parent: parent.cloned(),
             diff_id: layer.diff_id.clone(),
             size: layer.content_size,
+            durable: true,
         };
         self.insert_layer(&mut index, &chain, record)?;
         layer.recorded = true;

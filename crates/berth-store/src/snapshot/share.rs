@@ -35,6 +35,7 @@ impl Snapshotter {
             parent: parent.cloned(),
             diff_id: record.diff_id,
             size: record.size,
+            durable: record.durable,
         };
         self.insert_layer(&mut index, &chain, shared)?;
         Ok(chain)
