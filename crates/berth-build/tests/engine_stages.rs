@@ -71,6 +71,68 @@ fn independent_stages_run_at_the_same_time() {
 }
 
 #[test]
+fn the_target_runs_its_own_steps_while_a_stage_it_reads_is_built() {
+    use std::sync::{Arc, Mutex};
+    let env = Env::new();
+    let timed = |name: &str| {
+        format!(
+            "RUN cut -d' ' -f1 /proc/uptime > /{name}-start && sleep 1 && \
+             cut -d' ' -f1 /proc/uptime > /{name}-end\n"
+        )
+    };
+    let dockerfile = format!(
+        "FROM fixtures/busybox:1.35 AS gen\n{}FROM fixtures/busybox:1.35\n{}\
+         COPY --from=gen /gen-start /gen-end /\n",
+        timed("gen"),
+        timed("own")
+    );
+    let mut opts = env.options(&dockerfile);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let into = seen.clone();
+    opts.output = Some(Arc::new(move |c: &[u8]| {
+        into.lock().unwrap().extend_from_slice(c)
+    }));
+    let result = berth_build::engine::build(&env.store, &opts).unwrap();
+    assert_eq!(result.runs_executed, 2);
+    {
+        let view = env.view(&result);
+        let at = |p: &str| view.read(p).trim().parse::<f64>().unwrap();
+        let (gs, ge, os, oe) = (
+            at("/gen-start"),
+            at("/gen-end"),
+            at("/own-start"),
+            at("/own-end"),
+        );
+        assert!(
+            gs < oe && os < ge,
+            "the target waited for gen: gen {gs}..{ge}, target {os}..{oe}"
+        );
+    }
+    // The progress text still reads stage after stage: steps 1 to 5, in order, unprefixed.
+    let text = String::from_utf8(seen.lock().unwrap().clone()).unwrap();
+    let numbers: Vec<usize> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Step ")?.split_once("/5 : ")?.0.parse().ok())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3, 4, 5], "{text}");
+    env.assert_clean();
+}
+
+#[test]
+fn stages_reading_each_other_fail_instead_of_waiting_forever() {
+    let env = Env::new();
+    let opts = env.options(
+        "FROM fixtures/busybox:1.35 AS a\nCOPY --from=b /bin/true /t\n\
+         FROM fixtures/busybox:1.35 AS b\nCOPY --from=a /bin/true /t\n",
+    );
+    let error = berth_build::engine::build(&env.store, &opts)
+        .map(|r| r.image.id)
+        .expect_err("a cycle");
+    assert!(error.to_string().contains("depends on itself"), "{error}");
+    env.assert_clean();
+}
+
+#[test]
 fn concurrent_stages_number_their_steps_by_place_in_the_dockerfile() {
     use std::sync::{Arc, Mutex};
     let env = Env::new();

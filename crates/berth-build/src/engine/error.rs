@@ -44,6 +44,9 @@ pub enum BuildError {
         stage: usize,
         reference: String,
     },
+    /// Another thread built the stage and failed; that thread reports why.
+    #[error("stage {stage} failed")]
+    StageFailed { stage: usize },
     #[error("base image {reference:?}: {source}")]
     BaseImage {
         line: usize,
@@ -185,6 +188,7 @@ impl BuildError {
             | ContextDir { .. }
             | NoStages { .. }
             | NoSuchTarget { .. }
+            | StageFailed { .. }
             | Tag { .. }
             | Commit { .. }
             | TriggerShape { .. }

@@ -225,10 +225,15 @@ pub fn build_with(
     })?;
     let mut builder = stage::Builder::new(store, opts, &file, ignore, contexts, network);
     builder.announce_meta_args();
-    let built = builder
-        .prebuild_dependencies(target)
-        .and_then(|()| builder.stage(target, &mut Vec::new()))
-        .map_err(|e| e.in_file(&file_name))?;
+    let built = builder.build_target(target);
+    // One sync for every layer the build made, failed or not: what was built is cache.
+    let synced = store
+        .sync_pending(builder.take_pending_blobs())
+        .map_err(|source| BuildError::Commit {
+            source: Box::new(source),
+        });
+    let built = built.map_err(|e| e.in_file(&file_name))?;
+    synced?;
     let image = export::export_image(store, opts, builder.created(), built, tags)?;
     Ok(BuildResult {
         image,

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::BuildOptions;
 pub(super) use named::ReadyContexts;
+mod board;
 mod cache_from;
 mod cached;
 mod copy_step;
@@ -56,7 +57,17 @@ pub struct Builder<'a> {
     /// The named contexts, ready to read.
     pub(super) contexts: std::sync::Arc<ReadyContexts>,
     pub(super) network: Option<&'a dyn super::RunNetwork>,
+    /// Stages this builder has seen built.
     done: HashMap<usize, Built>,
+    /// Stages built or being built by this build's builders on any thread.
+    board: std::sync::Arc<board::StageBoard>,
+    /// Where progress lines go (`opts.output`, held back while earlier stages print theirs).
+    output: Option<super::OutputSink>,
+    /// This builder builds the stages planned for prebuilding (see `build_target`).
+    prebuilding: bool,
+    /// Layer blobs written but not yet synced nor visible, shared by the build's builders:
+    /// the build syncs and publishes them once, at its end.
+    pending_blobs: std::sync::Arc<std::sync::Mutex<Vec<berth_store::content::PendingBlob>>>,
     /// The parent-independent cache key of the COPY/ADD --link step being run.
     pub(super) link_key: Option<CacheKey>,
     /// The inputs of the COPY step being run, for a layer reused on another parent.
@@ -136,6 +147,10 @@ impl<'a> Builder<'a> {
             contexts,
             network,
             done: HashMap::new(),
+            board: Default::default(),
+            output: opts.output.clone(),
+            prebuilding: false,
+            pending_blobs: Default::default(),
             link_key: None,
             rebase_inputs: None,
             fetched: HashMap::new(),
@@ -152,11 +167,41 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Builds stage `index` (and what it needs); `visiting` detects cycles.
+    /// Builds stage `index` (and what it needs) unless it is built or being built on another
+    /// thread (then waits for it); `visiting` detects cycles.
     pub fn stage(&mut self, index: usize, visiting: &mut Vec<usize>) -> Result<Built, BuildError> {
         if let Some(built) = self.done.get(&index) {
             return Ok(built.clone());
         }
+        let board = self.board.clone();
+        let building = match board.claim(index, self.prebuilding) {
+            Ok(board::Claim::Done(built)) => {
+                self.done.insert(index, built.clone());
+                return Ok(built);
+            }
+            Ok(board::Claim::Mine(building)) => building,
+            Err(board::ClaimError::Cycle) => {
+                return Err(BuildError::StageCycle {
+                    line: self.file.stages[index].from_line,
+                    stage: index,
+                    reference: self.file.stages[index]
+                        .name()
+                        .unwrap_or_default()
+                        .to_string(),
+                });
+            }
+            Err(board::ClaimError::Failed) => return Err(BuildError::StageFailed { stage: index }),
+        };
+        let built = self.build_stage(index, visiting)?;
+        building.publish(&built);
+        Ok(built)
+    }
+
+    fn build_stage(
+        &mut self,
+        index: usize,
+        visiting: &mut Vec<usize>,
+    ) -> Result<Built, BuildError> {
         let args = &self.opts.build_args;
         let unresolved = self.file.resolve_stage(index, args, &EnvList::new())?;
         let line = unresolved.from_line;
@@ -187,6 +232,7 @@ impl<'a> Builder<'a> {
         let base_env = EnvList::from_pairs(state.config.env());
         let stage = self.file.resolve_stage(index, args, &base_env)?;
         for (position, step) in stage.instructions.iter().enumerate() {
+            self.await_stages_read_by(&step.instruction, visiting)?;
             let label = self.numbers.label(index, position + 1);
             let vertex = self.step_vertex(index, step, false);
             self.in_vertex(vertex, |b| {
@@ -198,6 +244,31 @@ impl<'a> Builder<'a> {
         Ok(state)
     }
 
+    /// Writes a layer blob for the build's one sync ([`Builder::take_pending_blobs`]); not
+    /// visible (and so not a cache hit) until then.
+    fn write_deferred(
+        &self,
+        digest: &Digest,
+        data: &[u8],
+    ) -> Result<Digest, berth_store::content::ContentError> {
+        if self.store.content.contains(digest) {
+            return Ok(digest.clone());
+        }
+        let mut writer = self.store.content.writer(digest, Some(data.len() as u64))?;
+        writer.write(data)?;
+        let pending = writer.commit_deferred()?;
+        self.pending_blobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(pending);
+        Ok(digest.clone())
+    }
+
+    /// The blobs this build wrote and has not published yet.
+    pub fn take_pending_blobs(&self) -> Vec<berth_store::content::PendingBlob> {
+        std::mem::take(&mut *self.pending_blobs.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// The `created` time of this build's history entries.
     pub fn created(&self) -> &str {
         &self.created
@@ -205,7 +276,7 @@ impl<'a> Builder<'a> {
 
     /// Progress for whoever follows the build (nothing when no one does).
     pub(super) fn say(&self, text: &str) {
-        if let Some(sink) = &self.opts.output {
+        if let Some(sink) = &self.output {
             sink(text.as_bytes());
         }
     }
@@ -446,10 +517,9 @@ impl<'a> Builder<'a> {
             source: Box::new(source),
         };
         let digest = self
-            .store
-            .content
-            .ingest_bytes(&blob.data)
+            .write_deferred(&blob.digest, &blob.data)
             .map_err(|e| store_err(e.into()))?;
+        let blob_written = started.elapsed();
         let chain = if clamp.is_none() {
             // The upper dir is this layer's content: keep it as the snapshot.
             for path in &blob.left_out {
@@ -472,6 +542,7 @@ impl<'a> Builder<'a> {
             change_ms = (changed - opened).as_millis(),
             encode_ms = (encoded - changed).as_millis(),
             commit_ms = (started.elapsed() - encoded).as_millis(),
+            blob_ms = (blob_written - encoded).as_millis(),
             bytes = blob.data.len(),
             "build: layer step"
         );

@@ -40,7 +40,7 @@ impl<'s> Workspace<'s> {
         })?;
         workspace.mount =
             Some(
-                MountGuard::mount(&mount, &rootfs).map_err(|source| SnapshotError::Io {
+                mount_volatile(mount, &rootfs).map_err(|source| SnapshotError::Io {
                     path: rootfs.clone(),
                     source,
                 })?,
@@ -112,7 +112,8 @@ impl<'s> Workspace<'s> {
 
 impl Workspace<'_> {
     /// Keeps the finished upper dir as the layer `diff_id` on top of `parent` (its encoding,
-    /// so unpacking it again is not needed) and returns the chain ID.
+    /// so unpacking it again is not needed) and returns the chain ID. The layer is not synced
+    /// yet: the build syncs all of them once ([`berth_store::Store::sync_pending`]).
     pub fn commit(
         mut self,
         parent: Option<&Digest>,
@@ -120,10 +121,10 @@ impl Workspace<'_> {
         content_size: u64,
     ) -> Result<Digest, SnapshotError> {
         self.mount = None;
-        let chain = self
-            .store
-            .snapshots
-            .commit_active(&self.key, parent, diff_id, content_size)?;
+        let chain =
+            self.store
+                .snapshots
+                .commit_active(&self.key, parent, diff_id, content_size, false)?;
         self.committed = true;
         Ok(chain)
     }
@@ -140,6 +141,25 @@ impl Drop for Workspace<'_> {
             tracing::warn!(key = %self.key, error = %e, "removing a build snapshot failed");
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Mounts a step's overlay with `volatile` (Linux 5.10+), retrying without it on older
+/// kernels. Unmounting an overlay otherwise syncs its upper dir's whole filesystem (a
+/// `syncfs`, tens of milliseconds with a busy journal) for every step; the build syncs its
+/// layers once, at its end ([`berth_store::Store::sync_pending`]), and a step's snapshot
+/// after a crash is removed, not reused.
+fn mount_volatile(mut mount: Mount, target: &Path) -> std::io::Result<MountGuard> {
+    if mount.is_bind() {
+        return MountGuard::mount(&mount, target);
+    }
+    mount.options.push("volatile".to_owned());
+    match MountGuard::mount(&mount, target) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            mount.options.pop();
+            MountGuard::mount(&mount, target)
+        }
+        mounted => mounted,
     }
 }
 

@@ -1,9 +1,10 @@
 //! Independent stages build concurrently: the stages the target needs form a DAG (FROM an
-//! earlier stage, `COPY --from`, `RUN --mount from=`); every wave of two or more stages whose
-//! dependencies are built runs on scoped threads, each with its own builder sharing the
-//! store; a wave of one stage is built on the caller's thread. The target itself, and
-//! anything this analysis missed, is then built in order by the caller's builder (which finds
-//! the waves' results already done).
+//! earlier stage, `COPY --from`, `RUN --mount from=`); they are prebuilt on another thread
+//! while the target's own steps run, and a target step reading a stage not yet built waits
+//! for it (the [`StageBoard`](super::board::StageBoard) builds each stage once). Among the
+//! prebuilt stages, every wave of two or more whose dependencies are built runs on scoped
+//! threads, each with its own builder sharing the store; a wave of one stage is built on the
+//! prebuilding thread. Anything this analysis missed is built by whoever needs it first.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -18,22 +19,102 @@ use crate::instructions::{Instruction, Mount};
 struct WaveStage {
     index: usize,
     built: Built,
+    counts: Counts,
+}
+
+/// What a builder counted, to add up across threads.
+#[derive(Default)]
+struct Counts {
     runs_executed: usize,
     steps_cached: usize,
     layers_created: usize,
     copies_direct: usize,
 }
 
+impl Counts {
+    fn of(builder: &Builder) -> Counts {
+        Counts {
+            runs_executed: builder.runs_executed,
+            steps_cached: builder.steps_cached,
+            layers_created: builder.layers_created,
+            copies_direct: builder.copies_direct,
+        }
+    }
+
+    fn add_to(&self, builder: &mut Builder) {
+        builder.runs_executed += self.runs_executed;
+        builder.steps_cached += self.steps_cached;
+        builder.layers_created += self.layers_created;
+        builder.copies_direct += self.copies_direct;
+    }
+}
+
 impl Builder<'_> {
+    /// Builds `target` while another thread prebuilds the stages it depends on. The target's
+    /// progress lines are held back until the prebuilt stages have printed theirs, so the
+    /// text reads as if the stages were built one after the other.
+    pub fn build_target(&mut self, target: usize) -> Result<Built, BuildError> {
+        let deps = self.dependencies(target);
+        if deps.len() < 2 {
+            return self.stage(target, &mut Vec::new());
+        }
+        self.board
+            .plan(deps.keys().copied().filter(|i| *i != target));
+        let original = self.output.clone();
+        let gate = original.clone().map(OutputGate::hold);
+        self.output = gate.as_ref().map(OutputGate::sink);
+        let (store, opts, file, network) = (self.store, self.opts, self.file, self.network);
+        let (ignore, contexts, board, pending_blobs) = (
+            self.ignore.clone(),
+            self.contexts.clone(),
+            self.board.clone(),
+            self.pending_blobs.clone(),
+        );
+        let (prebuilt, built) = std::thread::scope(|scope| {
+            let prebuilder = scope.spawn(|| {
+                let mut builder = Builder::new(store, opts, file, ignore, contexts, network);
+                builder.board = board;
+                builder.pending_blobs = pending_blobs;
+                builder.prebuilding = true;
+                let result = builder.prebuild_dependencies(target);
+                builder.board.end_plan();
+                if let Some(gate) = &gate {
+                    gate.release();
+                }
+                result.map(|()| Counts::of(&builder))
+            });
+            let built = self.stage(target, &mut Vec::new());
+            if built.is_err() {
+                self.board.abandon();
+            }
+            let prebuilt = match prebuilder.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (prebuilt, built)
+        });
+        self.output = original;
+        match (prebuilt, built) {
+            // "Stage N failed" only says that another thread's error came first.
+            (Err(BuildError::StageFailed { .. }), Err(e)) => Err(e),
+            // Otherwise a dependency's error comes first, as it would have built first.
+            (Err(e), _) => Err(e),
+            (Ok(counts), built) => {
+                counts.add_to(self);
+                built
+            }
+        }
+    }
+
     /// Prebuilds the stages `target` depends on, wave by wave, in parallel.
-    pub fn prebuild_dependencies(&mut self, target: usize) -> Result<(), BuildError> {
+    fn prebuild_dependencies(&mut self, target: usize) -> Result<(), BuildError> {
         let deps = self.dependencies(target);
         let mut waiting: BTreeSet<usize> = deps.keys().copied().filter(|i| *i != target).collect();
-        loop {
+        while !self.board.abandoned() {
             let ready: Vec<usize> = waiting
                 .iter()
                 .copied()
-                .filter(|i| deps[i].iter().all(|d| self.done.contains_key(d)))
+                .filter(|i| deps[i].iter().all(|d| self.board.is_done(*d)))
                 .collect();
             match ready[..] {
                 [] => return Ok(()),
@@ -49,13 +130,11 @@ impl Builder<'_> {
             for stage in self.run_wave(&ready) {
                 let stage = stage?;
                 self.done.insert(stage.index, stage.built);
-                self.runs_executed += stage.runs_executed;
-                self.steps_cached += stage.steps_cached;
-                self.layers_created += stage.layers_created;
-                self.copies_direct += stage.copies_direct;
+                stage.counts.add_to(self);
                 waiting.remove(&stage.index);
             }
         }
+        Ok(())
     }
 
     /// Builds `stages` on one thread each; results in the order given.
@@ -68,6 +147,8 @@ impl Builder<'_> {
                     let ignore = self.ignore.clone();
                     let contexts = self.contexts.clone();
                     let done = self.done.clone();
+                    let board = self.board.clone();
+                    let pending_blobs = self.pending_blobs.clone();
                     let name = file.stages[index]
                         .name()
                         .map_or_else(|| index.to_string(), str::to_string);
@@ -78,14 +159,14 @@ impl Builder<'_> {
                         let mut builder =
                             Builder::new(store, &own, file, ignore, contexts, network);
                         builder.done = done;
+                        builder.board = board;
+                        builder.pending_blobs = pending_blobs;
+                        builder.prebuilding = true;
                         let built = builder.stage(index, &mut Vec::new())?;
                         Ok(WaveStage {
                             index,
                             built,
-                            runs_executed: builder.runs_executed,
-                            steps_cached: builder.steps_cached,
-                            layers_created: builder.layers_created,
-                            copies_direct: builder.copies_direct,
+                            counts: Counts::of(&builder),
                         })
                     })
                 })
@@ -137,21 +218,78 @@ impl Builder<'_> {
             direct.insert(i);
         }
         for step in &stage.instructions {
-            let froms: Vec<&str> = match &step.instruction {
-                Instruction::Copy(c) => c.from.as_deref().into_iter().collect(),
-                Instruction::Run(r) => r
-                    .mounts
-                    .iter()
-                    .filter_map(|m| match m {
-                        Mount::Bind { from, .. } | Mount::Cache { from, .. } => from.as_deref(),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            direct.extend(froms.into_iter().filter_map(earlier));
+            direct.extend(froms(&step.instruction).into_iter().filter_map(earlier));
         }
         direct
+    }
+
+    /// Waits for (or builds) the stages `instruction` reads, so that its step starts with
+    /// its inputs ready, as BuildKit's vertices do.
+    pub(super) fn await_stages_read_by(
+        &mut self,
+        instruction: &Instruction,
+        visiting: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        for from in froms(instruction) {
+            if let super::named::FromRef::Stage(index) = self.resolve_from(from)
+                && !visiting.contains(&index)
+            {
+                self.stage(index, visiting)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `--from` names `instruction` reads (COPY --from, RUN --mount from=).
+fn froms(instruction: &Instruction) -> Vec<&str> {
+    match instruction {
+        Instruction::Copy(c) => c.from.as_deref().into_iter().collect(),
+        Instruction::Run(r) => r
+            .mounts
+            .iter()
+            .filter_map(|m| match m {
+                Mount::Bind { from, .. } | Mount::Cache { from, .. } => from.as_deref(),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Holds what is written to it until released, then passes it on.
+struct OutputGate {
+    sink: OutputSink,
+    held: Mutex<Option<Vec<u8>>>,
+}
+
+impl OutputGate {
+    fn hold(sink: OutputSink) -> Arc<OutputGate> {
+        Arc::new(OutputGate {
+            sink,
+            held: Mutex::new(Some(Vec::new())),
+        })
+    }
+
+    fn sink(self: &Arc<Self>) -> OutputSink {
+        let gate = self.clone();
+        Arc::new(move |chunk: &[u8]| {
+            // Written under the lock, so nothing passes what `release` flushes.
+            let mut held = gate.held.lock().unwrap_or_else(|p| p.into_inner());
+            match held.as_mut() {
+                Some(buffer) => buffer.extend_from_slice(chunk),
+                None => (gate.sink)(chunk),
+            }
+        })
+    }
+
+    fn release(&self) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(buffer) = held.take()
+            && !buffer.is_empty()
+        {
+            (self.sink)(&buffer);
+        }
     }
 }
 
@@ -189,6 +327,23 @@ mod tests {
         assert_eq!(
             String::from_utf8(seen.lock().unwrap().clone()).unwrap(),
             "[gen] Step 1/3 : FROM x\n[gen] partial line\n[gen] next\n"
+        );
+    }
+
+    #[test]
+    fn a_held_output_comes_after_what_is_written_before_release() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let into = seen.clone();
+        let sink: OutputSink = Arc::new(move |c: &[u8]| into.lock().unwrap().extend_from_slice(c));
+        let gate = OutputGate::hold(sink.clone());
+        let held = gate.sink();
+        held(b"target 1\n");
+        sink(b"dependency\n");
+        gate.release();
+        held(b"target 2\n");
+        assert_eq!(
+            String::from_utf8(seen.lock().unwrap().clone()).unwrap(),
+            "dependency\ntarget 1\ntarget 2\n"
         );
     }
 }

@@ -99,7 +99,7 @@ impl Builder<'_> {
 
     /// Where a RUN step's output goes: the classic output and the running vertex's log.
     pub(super) fn step_output(&self) -> Option<OutputSink> {
-        match (self.opts.output.clone(), self.active_log.clone()) {
+        match (self.output.clone(), self.active_log.clone()) {
             (Some(classic), Some(log)) => Some(Arc::new(move |chunk: &[u8]| {
                 classic(chunk);
                 log(chunk);
