@@ -201,6 +201,13 @@ mod tests {
                 .link(Path::new("f"), &meta, &dest.join("f"))
                 .unwrap()
         );
+        // Not even with the whiteout's own metadata.
+        let whiteout = fs::symlink_metadata(dirs[0].join("f")).unwrap();
+        assert!(
+            !LinkSource::new(&dirs)
+                .link(Path::new("f"), &whiteout, &dest.join("f"))
+                .unwrap()
+        );
         assert!(!dest.join("f").exists());
     }
 
