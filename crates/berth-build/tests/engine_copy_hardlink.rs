@@ -98,7 +98,7 @@ fn files_a_link_would_change_are_copied() {
     assert_eq!(meta(&gen_file("same-mode")).mode() & 0o7777, 0o644);
     // An xattr on the layer file itself (busybox has no setfattr).
     rustix::fs::setxattr(
-        &gen_file("xattr"),
+        gen_file("xattr"),
         "user.x",
         b"1",
         rustix::fs::XattrFlags::empty(),
@@ -154,7 +154,7 @@ fn files_a_link_would_change_are_copied() {
     assert_eq!(made("mode", "mode").mode() & 0o7777, 0o600);
     let owner = made("owner", "owner");
     assert_eq!((owner.uid(), owner.gid()), (7, 8));
-    let xattrs = rustix::fs::listxattr_query(&layers[1].join("t/xattr/xattr")).unwrap();
+    let xattrs = rustix::fs::listxattr_query(layers[1].join("t/xattr/xattr")).unwrap();
     assert_eq!(xattrs, 0, "the copy carries no xattr");
     let context = meta(&env.context().join("files/c"));
     assert_ne!(

@@ -189,7 +189,7 @@ mod tests {
         fs::write(&low, "low\n").unwrap();
         rustix::fs::mknodat(
             CWD,
-            &dirs[0].join("f"),
+            dirs[0].join("f"),
             FileType::CharacterDevice,
             Mode::from_raw_mode(0),
             0,
