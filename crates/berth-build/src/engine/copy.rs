@@ -1,6 +1,7 @@
 //! COPY/ADD into a mounted rootfs with Docker's semantics: wildcards, several sources into a
 //! directory, a directory source copies its contents, `.dockerignore` for the context,
 //! `--chown`/`--chmod`, mtimes kept, and ADD extracting a local tar (plain or gzip).
+//! A snapshot's regular files may be hardlinked from their layer instead (`copy_link`).
 
 use std::fs;
 use std::io::{self, Read};

@@ -219,6 +219,7 @@ mod tests {
         symlink("../../../../../../../etc", dirs[1].join("rel")).unwrap();
         let host = fs::metadata("/etc/passwd").unwrap();
         assert_eq!(host.nlink(), 1, "a lookup that escaped would link it");
+        assert_eq!(host.dev(), fs::metadata(&dest).unwrap().dev(), "and could");
         let mut source = LinkSource::new(&dirs);
         for rel in [
             "abs/passwd",
