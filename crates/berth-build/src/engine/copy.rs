@@ -1,12 +1,14 @@
 //! COPY/ADD into a mounted rootfs with Docker's semantics: wildcards, several sources into a
 //! directory, a directory source copies its contents, `.dockerignore` for the context,
 //! `--chown`/`--chmod`, mtimes kept, and ADD extracting a local tar (plain or gzip).
+//! A snapshot's regular files may be hardlinked from their layer instead (`copy_link`).
 
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::copy_link::LinkSource;
 use super::paths::{clean_relative, scoped_resolve};
 use super::sources::{self, SourceMatch};
 use super::users::Ids;
@@ -49,6 +51,10 @@ pub struct CopyRequest<'a> {
     pub exclude: Option<&'a Matcher>,
     /// `--parents`: the sources' directories (below a `/./` pivot) are kept.
     pub parents: bool,
+    /// The layer dirs (top first) of the snapshot chain mounted at `src_root`, when `rootfs`
+    /// is a new layer's own upper dir on their filesystem: regular files may then be
+    /// hardlinked from them (see `copy_link`). Never for files a user or a RUN may write.
+    pub link_layers: Option<&'a [PathBuf]>,
 }
 
 /// Performs the copy into `rootfs`; returns how many entries were written.
@@ -79,6 +85,7 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> Result<usize, CopyError> {
         req,
         written: 0,
         buffer: Vec::new(),
+        link: req.link_layers.map(LinkSource::new),
     };
     for found in matched {
         let path = &found.path;
@@ -160,6 +167,8 @@ struct Writer<'a> {
     written: usize,
     /// Reused for every small file.
     buffer: Vec<u8>,
+    /// Where regular files may be linked from instead of copied.
+    link: Option<LinkSource<'a>>,
 }
 
 impl Writer<'_> {
@@ -288,7 +297,7 @@ impl Writer<'_> {
             let mode = self.req.chmod.unwrap_or(meta.mode() & 0o7777);
             // Most destinations are new: try that first and look at what is there only when
             // creating fails.
-            match copy_regular(src, dest, ids, mode, meta, &mut self.buffer) {
+            match self.place_file(src, dest, ids, mode, meta) {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 done => {
                     self.written += 1;
@@ -321,7 +330,8 @@ impl Writer<'_> {
             std::os::unix::fs::symlink(&target, dest).map_err(io_at(dest))?;
         } else if kind.is_file() {
             let mode = self.req.chmod.unwrap_or(meta.mode() & 0o7777);
-            copy_regular(src, dest, ids, mode, meta, &mut self.buffer).map_err(io_at(dest))?;
+            self.place_file(src, dest, ids, mode, meta)
+                .map_err(io_at(dest))?;
             self.written += 1;
             return Ok(());
         } else {
@@ -331,6 +341,29 @@ impl Writer<'_> {
         std::os::unix::fs::lchown(dest, Some(ids.uid), Some(ids.gid)).map_err(io_at(dest))?;
         self.written += 1;
         set_mtime(dest, meta)
+    }
+
+    /// Regular file `src` as `dest` (which must not exist: `AlreadyExists` otherwise) with
+    /// owner `ids` and `mode`: a hardlink to the layer file behind `src` when that is
+    /// exactly what the copy would make (the owner and mode unchanged, see `copy_link`),
+    /// else a copy. Neither ever opens an existing destination.
+    fn place_file(
+        &mut self,
+        src: &Path,
+        dest: &Path,
+        ids: Ids,
+        mode: u32,
+        meta: &fs::Metadata,
+    ) -> io::Result<()> {
+        if let Some(link) = &mut self.link
+            && (ids.uid, ids.gid) == (meta.uid(), meta.gid())
+            && mode == meta.mode() & 0o7777
+            && let Ok(rel) = src.strip_prefix(self.req.src_root)
+            && link.link(rel, meta, dest)?
+        {
+            return Ok(());
+        }
+        copy_regular(src, dest, ids, mode, meta, &mut self.buffer)
     }
 
     fn extract(&mut self, archive: &Path, dest: &Path) -> Result<(), CopyError> {

@@ -8,6 +8,7 @@ mod cache;
 mod compression;
 mod config;
 mod copy;
+mod copy_link;
 mod dest_facts;
 mod error;
 mod export;

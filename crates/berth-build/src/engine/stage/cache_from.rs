@@ -79,6 +79,7 @@ impl Builder<'_> {
             extract_archives: false,
             exclude: None,
             parents: false,
+            link_layers: None,
         };
         let filled = copy_into(&tmp, &request)
             .map_err(|e| super::copy_step::copy_error(line, "RUN", &root, e))

@@ -72,6 +72,21 @@ impl Builder<'_> {
             },
             Some(from) => self.source_tree(from, line, visiting)?,
         };
+        // A copy into a path the parent lacks writes the upper dir itself (what overlayfs
+        // would copy up, then the copy), without overlayfs' cost per new file.
+        let base = match (&rebase, spec.link) {
+            (_, true) => StepBase::Nothing,
+            (Some(_), false) => StepBase::Direct,
+            (None, false) => StepBase::Chain,
+        };
+        // A snapshot's files may be hardlinked from their layers, into a new layer's own
+        // upper dir only (through an overlay mount a link fails; user files are never linked).
+        let link_layers = match &tree {
+            SourceTree::Chain(Some(chain)) if base == StepBase::Direct => {
+                self.store.snapshots.layer_dirs(chain).ok()
+            }
+            _ => None,
+        };
         let source = tree.open(self.store, line, keyword, "copy-from")?;
         let (src_root, ignore, keep_owner) = (&source.root, &source.ignore, source.keep_owner);
         let workdir = state.config.working_dir();
@@ -84,13 +99,6 @@ impl Builder<'_> {
                 reason,
             }
         })?;
-        // A copy into a path the parent lacks writes the upper dir itself (what overlayfs
-        // would copy up, then the copy), without overlayfs' cost per new file.
-        let base = match (&rebase, spec.link) {
-            (_, true) => StepBase::Nothing,
-            (Some(_), false) => StepBase::Direct,
-            (None, false) => StepBase::Chain,
-        };
         let layer = self.fs_step(state, line, keyword, base, |ws| {
             let rootfs = ws.rootfs();
             if let (Some(plan), StepBase::Direct) = (&rebase, base) {
@@ -120,6 +128,7 @@ impl Builder<'_> {
                     extract_archives: spec.extract,
                     exclude: exclude.as_ref(),
                     parents: spec.parents,
+                    link_layers: link_layers.as_deref(),
                 };
                 copy_into(&rootfs, &request).map_err(|e| copy_error(line, keyword, src_root, e))?;
             }
@@ -138,6 +147,7 @@ impl Builder<'_> {
                     extract_archives: false,
                     exclude: None,
                     parents: false,
+                    link_layers: None,
                 };
                 copy_into(&rootfs, &request)
                     .map_err(|e| copy_error(line, keyword, dir.path(), e))?;
@@ -156,6 +166,7 @@ impl Builder<'_> {
                     extract_archives: false,
                     exclude: None,
                     parents: false,
+                    link_layers: None,
                 };
                 copy_into(&rootfs, &request)
                     .map_err(|e| copy_error(line, keyword, fetched.dir(), e))?;

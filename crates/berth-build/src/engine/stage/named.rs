@@ -339,6 +339,7 @@ impl Builder<'_> {
                 extract_archives: false,
                 exclude: None,
                 parents: false,
+                link_layers: None,
             };
             copy_into(&ws.rootfs(), &request)
                 .map(drop)
