@@ -41,7 +41,10 @@ expect "exec -e -w" "bar /tmp" "$(docker exec -e FOO=bar -w /tmp io sh -c 'echo 
 docker exec -d io sh -c 'echo detached >/tmp/detached'
 sleep 0.3
 expect "exec -d" "detached" "$(docker exec io cat /tmp/detached)"
-expect "exec -it" "40 100" "$(script -qc 'stty cols 100 rows 40; docker exec -it io stty size' /dev/null </dev/null | head -1 | tr -d '\r')"
+# script(1) answers its stdin's EOF by writing the terminal's EOF character, a NUL once the
+# docker CLI has made the terminal raw; it reaches the exec's tty, which may echo it (^@)
+# before stty's line.
+expect "exec -it" "40 100" "$(script -qc 'stty cols 100 rows 40; docker exec -it io stty size' /dev/null </dev/null | head -1 | tr -d '\r' | sed 's/^\^@//')"
 
 # top, stats
 docker top io >"$work/top.out"
