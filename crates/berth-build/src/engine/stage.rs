@@ -57,17 +57,12 @@ pub struct Builder<'a> {
     /// The named contexts, ready to read.
     pub(super) contexts: std::sync::Arc<ReadyContexts>,
     pub(super) network: Option<&'a dyn super::RunNetwork>,
-    /// Stages this builder has seen built.
-    done: HashMap<usize, Built>,
-    /// Stages built or being built by this build's builders on any thread.
-    board: std::sync::Arc<board::StageBoard>,
+    /// What this build's builders on every thread share.
+    shared: std::sync::Arc<BuildShared>,
     /// Where progress lines go (`opts.output`, held back while earlier stages print theirs).
     output: Option<super::OutputSink>,
     /// This builder builds the stages planned for prebuilding (see `build_target`).
     prebuilding: bool,
-    /// Layer blobs written but not yet synced nor visible, shared by the build's builders:
-    /// the build syncs and publishes them once, at its end.
-    pending_blobs: std::sync::Arc<std::sync::Mutex<Vec<berth_store::content::PendingBlob>>>,
     /// The parent-independent cache key of the COPY/ADD --link step being run.
     pub(super) link_key: Option<CacheKey>,
     /// The inputs of the COPY step being run, for a layer reused on another parent.
@@ -89,6 +84,22 @@ pub struct Builder<'a> {
     active_log: Option<super::OutputSink>,
     /// Whether the step just run was taken from the cache.
     cache_hit: bool,
+}
+
+/// What the builders of one build, on any thread, share.
+#[derive(Default)]
+struct BuildShared {
+    /// Stages built or being built.
+    board: board::StageBoard,
+    /// Layer blobs written but not yet synced nor visible: the build syncs and publishes
+    /// them once, at its end.
+    pending_blobs: std::sync::Mutex<Vec<berth_store::content::PendingBlob>>,
+}
+
+impl BuildShared {
+    fn pending_blobs(&self) -> std::sync::MutexGuard<'_, Vec<berth_store::content::PendingBlob>> {
+        self.pending_blobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// What a filesystem step's workspace is.
@@ -146,11 +157,9 @@ impl<'a> Builder<'a> {
             ignore,
             contexts,
             network,
-            done: HashMap::new(),
-            board: Default::default(),
+            shared: Default::default(),
             output: opts.output.clone(),
             prebuilding: false,
-            pending_blobs: Default::default(),
             link_key: None,
             rebase_inputs: None,
             fetched: HashMap::new(),
@@ -170,15 +179,9 @@ impl<'a> Builder<'a> {
     /// Builds stage `index` (and what it needs) unless it is built or being built on another
     /// thread (then waits for it); `visiting` detects cycles.
     pub fn stage(&mut self, index: usize, visiting: &mut Vec<usize>) -> Result<Built, BuildError> {
-        if let Some(built) = self.done.get(&index) {
-            return Ok(built.clone());
-        }
-        let board = self.board.clone();
-        let building = match board.claim(index, self.prebuilding) {
-            Ok(board::Claim::Done(built)) => {
-                self.done.insert(index, built.clone());
-                return Ok(built);
-            }
+        let shared = self.shared.clone();
+        let building = match shared.board.claim(index, self.prebuilding) {
+            Ok(board::Claim::Done(built)) => return Ok(built),
             Ok(board::Claim::Mine(building)) => building,
             Err(board::ClaimError::Cycle) => {
                 return Err(BuildError::StageCycle {
@@ -214,7 +217,6 @@ impl<'a> Builder<'a> {
         let label = self.numbers.label(index, 0);
         self.say(&format!("Step {label} : FROM {}{alias}\n", from.image));
         if let Some(replaced) = self.stage_replacement(index, line)? {
-            self.done.insert(index, replaced.clone());
             return Ok(replaced);
         }
         visiting.push(index);
@@ -240,33 +242,51 @@ impl<'a> Builder<'a> {
             })?;
         }
         visiting.pop();
-        self.done.insert(index, state.clone());
         Ok(state)
     }
 
-    /// Writes a layer blob for the build's one sync ([`Builder::take_pending_blobs`]); not
-    /// visible (and so not a cache hit) until then.
+    /// Writes layer blob `digest` (the hash of `data`, computed by the encoder) for the
+    /// build's one sync ([`Builder::take_pending_blobs`]); not visible (and so not a cache
+    /// hit) until then.
     fn write_deferred(
         &self,
         digest: &Digest,
         data: &[u8],
-    ) -> Result<Digest, berth_store::content::ContentError> {
+    ) -> Result<(), berth_store::content::ContentError> {
         if self.store.content.contains(digest) {
-            return Ok(digest.clone());
+            return Ok(());
         }
-        let mut writer = self.store.content.writer(digest, Some(data.len() as u64))?;
+        let mut writer = self
+            .store
+            .content
+            .writer_verified_by_caller(digest, Some(data.len() as u64))?;
         writer.write(data)?;
         let pending = writer.commit_deferred()?;
-        self.pending_blobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(pending);
-        Ok(digest.clone())
+        self.shared.pending_blobs().push(pending);
+        Ok(())
     }
 
     /// The blobs this build wrote and has not published yet.
     pub fn take_pending_blobs(&self) -> Vec<berth_store::content::PendingBlob> {
-        std::mem::take(&mut *self.pending_blobs.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *self.shared.pending_blobs())
+    }
+
+    /// A builder for another thread of this build, building what is planned for it.
+    fn prebuilder<'b>(&self, opts: &'b BuildOptions) -> Builder<'b>
+    where
+        'a: 'b,
+    {
+        let mut builder = Builder::new(
+            self.store,
+            opts,
+            self.file,
+            self.ignore.clone(),
+            self.contexts.clone(),
+            self.network,
+        );
+        builder.shared = self.shared.clone();
+        builder.prebuilding = true;
+        builder
     }
 
     /// The `created` time of this build's history entries.
@@ -516,9 +536,9 @@ impl<'a> Builder<'a> {
             instruction,
             source: Box::new(source),
         };
-        let digest = self
-            .write_deferred(&blob.digest, &blob.data)
+        self.write_deferred(&blob.digest, &blob.data)
             .map_err(|e| store_err(e.into()))?;
+        let digest = blob.digest.clone();
         let blob_written = started.elapsed();
         let chain = if clamp.is_none() {
             // The upper dir is this layer's content: keep it as the snapshot.

@@ -15,10 +15,9 @@ use crate::engine::error::BuildError;
 use crate::expand::EnvList;
 use crate::instructions::{Instruction, Mount};
 
-/// One stage built on a thread: its result and what its builder counted.
+/// One stage built on a thread (its result is on the board): what its builder counted.
 struct WaveStage {
     index: usize,
-    built: Built,
     counts: Counts,
 }
 
@@ -58,34 +57,25 @@ impl Builder<'_> {
         if deps.len() < 2 {
             return self.stage(target, &mut Vec::new());
         }
-        self.board
+        self.shared
+            .board
             .plan(deps.keys().copied().filter(|i| *i != target));
         let original = self.output.clone();
         let gate = original.clone().map(OutputGate::hold);
         self.output = gate.as_ref().map(OutputGate::sink);
-        let (store, opts, file, network) = (self.store, self.opts, self.file, self.network);
-        let (ignore, contexts, board, pending_blobs) = (
-            self.ignore.clone(),
-            self.contexts.clone(),
-            self.board.clone(),
-            self.pending_blobs.clone(),
-        );
+        let mut prebuilder = self.prebuilder(self.opts);
         let (prebuilt, built) = std::thread::scope(|scope| {
             let prebuilder = scope.spawn(|| {
-                let mut builder = Builder::new(store, opts, file, ignore, contexts, network);
-                builder.board = board;
-                builder.pending_blobs = pending_blobs;
-                builder.prebuilding = true;
-                let result = builder.prebuild_dependencies(target);
-                builder.board.end_plan();
+                let result = prebuilder.prebuild_dependencies(target, &deps);
+                prebuilder.shared.board.end_plan();
                 if let Some(gate) = &gate {
                     gate.release();
                 }
-                result.map(|()| Counts::of(&builder))
+                result.map(|()| Counts::of(&prebuilder))
             });
             let built = self.stage(target, &mut Vec::new());
             if built.is_err() {
-                self.board.abandon();
+                self.shared.board.abandon();
             }
             let prebuilt = match prebuilder.join() {
                 Ok(result) => result,
@@ -106,15 +96,19 @@ impl Builder<'_> {
         }
     }
 
-    /// Prebuilds the stages `target` depends on, wave by wave, in parallel.
-    fn prebuild_dependencies(&mut self, target: usize) -> Result<(), BuildError> {
-        let deps = self.dependencies(target);
+    /// Prebuilds the stages `target` depends on (`deps`: [`Builder::dependencies`]), wave
+    /// by wave, in parallel.
+    fn prebuild_dependencies(
+        &mut self,
+        target: usize,
+        deps: &BTreeMap<usize, BTreeSet<usize>>,
+    ) -> Result<(), BuildError> {
         let mut waiting: BTreeSet<usize> = deps.keys().copied().filter(|i| *i != target).collect();
-        while !self.board.abandoned() {
+        while !self.shared.board.abandoned() {
             let ready: Vec<usize> = waiting
                 .iter()
                 .copied()
-                .filter(|i| deps[i].iter().all(|d| self.board.is_done(*d)))
+                .filter(|i| deps[i].iter().all(|d| self.shared.board.is_done(*d)))
                 .collect();
             match ready[..] {
                 [] => return Ok(()),
@@ -129,7 +123,6 @@ impl Builder<'_> {
             }
             for stage in self.run_wave(&ready) {
                 let stage = stage?;
-                self.done.insert(stage.index, stage.built);
                 stage.counts.add_to(self);
                 waiting.remove(&stage.index);
             }
@@ -139,33 +132,21 @@ impl Builder<'_> {
 
     /// Builds `stages` on one thread each; results in the order given.
     fn run_wave(&self, stages: &[usize]) -> Vec<Result<WaveStage, BuildError>> {
-        let (store, opts, file, network) = (self.store, self.opts, self.file, self.network);
         std::thread::scope(|scope| {
             let handles: Vec<_> = stages
                 .iter()
                 .map(|&index| {
-                    let ignore = self.ignore.clone();
-                    let contexts = self.contexts.clone();
-                    let done = self.done.clone();
-                    let board = self.board.clone();
-                    let pending_blobs = self.pending_blobs.clone();
-                    let name = file.stages[index]
+                    let name = self.file.stages[index]
                         .name()
                         .map_or_else(|| index.to_string(), str::to_string);
+                    // Concurrent stages' progress interleaves: each line names its stage.
+                    let mut own = self.opts.clone();
+                    own.output = self.opts.output.clone().map(|sink| prefixed(sink, &name));
                     scope.spawn(move || {
-                        // Concurrent stages' progress interleaves: each line names its stage.
-                        let mut own = opts.clone();
-                        own.output = opts.output.clone().map(|sink| prefixed(sink, &name));
-                        let mut builder =
-                            Builder::new(store, &own, file, ignore, contexts, network);
-                        builder.done = done;
-                        builder.board = board;
-                        builder.pending_blobs = pending_blobs;
-                        builder.prebuilding = true;
-                        let built = builder.stage(index, &mut Vec::new())?;
+                        let mut builder = self.prebuilder(&own);
+                        builder.stage(index, &mut Vec::new())?;
                         Ok(WaveStage {
                             index,
-                            built,
                             counts: Counts::of(&builder),
                         })
                     })
