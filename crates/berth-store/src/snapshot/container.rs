@@ -180,22 +180,16 @@ impl Snapshotter {
     }
 
     /// Removes container snapshot `key` (it must be unmounted).
+    pub fn remove(&self, key: &str) -> Result<(), SnapshotError> {
+        let dir = self.forget_active(key)?;
+        fsutil::remove_any(&dir).map_err(|source| SnapshotError::Io { path: dir, source })
+    }
+
     /// As [`Snapshotter::remove`], but the files are removed by another thread;
     /// [`Snapshotter::settle`] waits for it. A crash meanwhile leaves an unrecorded directory,
     /// which [`Snapshotter::open`] removes.
     pub fn remove_in_background(&self, key: &str) -> Result<(), SnapshotError> {
-        let record = self
-            .lock()
-            .active
-            .remove(key)
-            .ok_or_else(|| SnapshotError::KeyMissing {
-                key: key.to_owned(),
-            })?;
-        let dir = self.dir(record.id);
-        active::unlink(&dir).map_err(|source| SnapshotError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        let dir = self.forget_active(key)?;
         let removal = std::thread::Builder::new()
             .name("snapshot-rm".into())
             .spawn({
@@ -215,6 +209,24 @@ impl Snapshotter {
         Ok(())
     }
 
+    /// Drops container snapshot `key`'s records (index, then its `active.json`, so a crash
+    /// leaves an unknown directory, never a half-removed snapshot) and returns its directory.
+    fn forget_active(&self, key: &str) -> Result<std::path::PathBuf, SnapshotError> {
+        let record = self
+            .lock()
+            .active
+            .remove(key)
+            .ok_or_else(|| SnapshotError::KeyMissing {
+                key: key.to_owned(),
+            })?;
+        let dir = self.dir(record.id);
+        active::unlink(&dir).map_err(|source| SnapshotError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(dir)
+    }
+
     /// Waits until the removals [`Snapshotter::remove_in_background`] started are done.
     pub fn settle(&self) {
         let pending = std::mem::take(&mut *self.removing());
@@ -225,21 +237,6 @@ impl Snapshotter {
 
     fn removing(&self) -> std::sync::MutexGuard<'_, Vec<std::thread::JoinHandle<()>>> {
         self.removing.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn remove(&self, key: &str) -> Result<(), SnapshotError> {
-        let mut index = self.lock();
-        let record = index
-            .active
-            .remove(key)
-            .ok_or_else(|| SnapshotError::KeyMissing {
-                key: key.to_owned(),
-            })?;
-        drop(index);
-        let dir = self.dir(record.id);
-        active::unlink(&dir)
-            .and_then(|()| fsutil::remove_any(&dir))
-            .map_err(|source| SnapshotError::Io { path: dir, source })
     }
 }
 
