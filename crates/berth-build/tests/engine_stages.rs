@@ -2,7 +2,36 @@
 
 mod engine_support;
 
-use engine_support::Env;
+use std::sync::{Arc, Mutex};
+
+use berth_build::engine::BuildOptions;
+use engine_support::{Env, View};
+
+/// A RUN recording when it started and ended (host uptime, in seconds) in `/<name>-start`
+/// and `/<name>-end`, a second apart: long enough that two run one after the other could
+/// not overlap.
+fn timed_run(name: &str) -> String {
+    format!(
+        "RUN cut -d' ' -f1 /proc/uptime > /{name}-start && sleep 1 && \
+         cut -d' ' -f1 /proc/uptime > /{name}-end\n"
+    )
+}
+
+/// The (start, end) a [`timed_run`] recorded, copied into the image.
+fn interval(view: &View, name: &str) -> (f64, f64) {
+    let at = |p: String| view.read(&p).trim().parse::<f64>().unwrap();
+    (at(format!("/{name}-start")), at(format!("/{name}-end")))
+}
+
+/// Collects the build's text output.
+fn record_output(opts: &mut BuildOptions) -> Arc<Mutex<Vec<u8>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let into = seen.clone();
+    opts.output = Some(Arc::new(move |c: &[u8]| {
+        into.lock().unwrap().extend_from_slice(c)
+    }));
+    seen
+}
 
 #[test]
 fn copy_from_an_earlier_stage_takes_files_its_run_created() {
@@ -33,18 +62,11 @@ fn copy_from_an_earlier_stage_takes_files_its_run_created() {
 #[test]
 fn independent_stages_run_at_the_same_time() {
     let env = Env::new();
-    // Each stage records when its RUN started and ended (host uptime, in seconds); both sleep
-    // long enough that sequential runs could not overlap.
-    let stage = |name: &str| {
-        format!(
-            "FROM fixtures/busybox:1.35 AS {name}\n\
-             RUN cut -d' ' -f1 /proc/uptime > /start && sleep 1 && cut -d' ' -f1 /proc/uptime > /end\n"
-        )
-    };
+    let stage = |name: &str| format!("FROM fixtures/busybox:1.35 AS {name}\n{}", timed_run(name));
     let dockerfile = format!(
         "{}{}FROM fixtures/busybox:1.35\n\
-         COPY --from=left /start /left-start\nCOPY --from=left /end /left-end\n\
-         COPY --from=right /start /right-start\nCOPY --from=right /end /right-end\n",
+         COPY --from=left /left-start /left-end /\n\
+         COPY --from=right /right-start /right-end /\n",
         stage("left"),
         stage("right")
     );
@@ -52,13 +74,7 @@ fn independent_stages_run_at_the_same_time() {
     assert_eq!(result.runs_executed, 2);
     {
         let view = env.view(&result);
-        let ns = |p: &str| view.read(p).trim().parse::<f64>().unwrap();
-        let (ls, le, rs, re) = (
-            ns("/left-start"),
-            ns("/left-end"),
-            ns("/right-start"),
-            ns("/right-end"),
-        );
+        let ((ls, le), (rs, re)) = (interval(&view, "left"), interval(&view, "right"));
         assert!(
             ls < re && rs < le,
             "the stages ran one after the other: left {ls}..{le}, right {rs}..{re}"
@@ -72,37 +88,20 @@ fn independent_stages_run_at_the_same_time() {
 
 #[test]
 fn the_target_runs_its_own_steps_while_a_stage_it_reads_is_built() {
-    use std::sync::{Arc, Mutex};
     let env = Env::new();
-    let timed = |name: &str| {
-        format!(
-            "RUN cut -d' ' -f1 /proc/uptime > /{name}-start && sleep 1 && \
-             cut -d' ' -f1 /proc/uptime > /{name}-end\n"
-        )
-    };
     let dockerfile = format!(
         "FROM fixtures/busybox:1.35 AS gen\n{}FROM fixtures/busybox:1.35\n{}\
          COPY --from=gen /gen-start /gen-end /\n",
-        timed("gen"),
-        timed("own")
+        timed_run("gen"),
+        timed_run("own")
     );
     let mut opts = env.options(&dockerfile);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let into = seen.clone();
-    opts.output = Some(Arc::new(move |c: &[u8]| {
-        into.lock().unwrap().extend_from_slice(c)
-    }));
+    let seen = record_output(&mut opts);
     let result = berth_build::engine::build(&env.store, &opts).unwrap();
     assert_eq!(result.runs_executed, 2);
     {
         let view = env.view(&result);
-        let at = |p: &str| view.read(p).trim().parse::<f64>().unwrap();
-        let (gs, ge, os, oe) = (
-            at("/gen-start"),
-            at("/gen-end"),
-            at("/own-start"),
-            at("/own-end"),
-        );
+        let ((gs, ge), (os, oe)) = (interval(&view, "gen"), interval(&view, "own"));
         assert!(
             gs < oe && os < ge,
             "the target waited for gen: gen {gs}..{ge}, target {os}..{oe}"
@@ -134,7 +133,6 @@ fn stages_reading_each_other_fail_instead_of_waiting_forever() {
 
 #[test]
 fn concurrent_stages_number_their_steps_by_place_in_the_dockerfile() {
-    use std::sync::{Arc, Mutex};
     let env = Env::new();
     let mut opts = env.options(
         "ARG BASE=fixtures/busybox:1.35\n\
@@ -143,11 +141,7 @@ fn concurrent_stages_number_their_steps_by_place_in_the_dockerfile() {
          FROM $BASE AS right\nRUN echo right > /r\n\
          FROM $BASE\nCOPY --from=left /l /l\nCOPY --from=right /r /r\n",
     );
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let into = seen.clone();
-    opts.output = Some(Arc::new(move |c: &[u8]| {
-        into.lock().unwrap().extend_from_slice(c)
-    }));
+    let seen = record_output(&mut opts);
     let result = berth_build::engine::build(&env.store, &opts).unwrap();
     assert_eq!(result.runs_executed, 2);
     let text = String::from_utf8(seen.lock().unwrap().clone()).unwrap();

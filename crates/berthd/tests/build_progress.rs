@@ -8,7 +8,7 @@ mod ctr4_support;
 
 use common::registry::Registry;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use common::Daemon;
 use ctr4_support::{Pty, wait_exit};
@@ -19,26 +19,16 @@ const DOCKERFILE: &str = "FROM fixtures/busybox:1.35 AS gen\n\
                           COPY --from=gen /w /w\n\
                           COPY a.txt /a.txt\n";
 
+/// [`Daemon::berth_cmd`] without the progress settings of the environment the tests run in.
 fn berth_cmd(d: &Daemon, args: &[&str]) -> Command {
-    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_berthd")).with_file_name("berth");
-    assert!(
-        binary.is_file(),
-        "{} is missing: cargo build --bins",
-        binary.display()
-    );
-    let mut cmd = Command::new(binary);
-    cmd.args(args)
-        .env("DOCKER_HOST", format!("unix://{}", d.socket().display()))
-        .env_remove("BUILDKIT_PROGRESS")
+    let mut cmd = d.berth_cmd(args);
+    cmd.env_remove("BUILDKIT_PROGRESS")
         .env_remove("DOCKER_BUILDKIT");
     cmd
 }
 
 fn berth(d: &Daemon, args: &[&str]) -> Output {
-    let out = berth_cmd(d, args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run berth");
+    let out = berth_cmd(d, args).output().expect("run berth");
     assert!(
         out.status.success(),
         "berth {args:?} failed: {}\n{}\nberthd log:\n{}",

@@ -186,37 +186,48 @@ mod tests {
         }
     }
 
+    /// A thread claiming stage `index` (not prebuilding), returned once it waits: what its
+    /// claim then gives, as the stage's cache key.
+    fn waiter(
+        board: &Arc<StageBoard>,
+        index: usize,
+    ) -> thread::JoinHandle<Result<String, ClaimError>> {
+        let handle = {
+            let board = board.clone();
+            thread::spawn(move || {
+                board.claim(index, false).map(|claim| match claim {
+                    Claim::Done(built) => built.cache_key.0,
+                    Claim::Mine(_) => panic!("stage {index} was for another thread to build"),
+                })
+            })
+        };
+        while !board.lock().waiting.contains_key(&handle.thread().id()) {
+            thread::sleep(Duration::from_millis(1));
+        }
+        handle
+    }
+
     #[test]
     fn a_stage_is_built_once_and_waiters_get_it() {
         let board = Arc::new(StageBoard::default());
         let Ok(Claim::Mine(building)) = board.claim(1, false) else {
             panic!("the first claim builds");
         };
-        let (tx, rx) = mpsc::channel();
-        let waiter = {
-            let board = board.clone();
-            thread::spawn(move || {
-                tx.send(()).unwrap();
-                match board.claim(1, false) {
-                    Ok(Claim::Done(b)) => b.cache_key.0,
-                    _ => panic!("the waiter gets the built stage"),
-                }
-            })
-        };
-        rx.recv().unwrap();
-        thread::sleep(Duration::from_millis(20));
+        let waiter = waiter(&board, 1);
         building.publish(&built("k1"));
-        assert_eq!(waiter.join().unwrap(), "k1");
+        assert_eq!(waiter.join().unwrap(), Ok("k1".to_string()));
         assert!(board.is_done(1));
     }
 
     #[test]
     fn a_failed_stage_fails_its_waiters() {
-        let board = StageBoard::default();
-        match board.claim(2, false) {
-            Ok(Claim::Mine(building)) => drop(building),
-            _ => panic!("the first claim builds"),
-        }
+        let board = Arc::new(StageBoard::default());
+        let Ok(Claim::Mine(building)) = board.claim(2, false) else {
+            panic!("the first claim builds");
+        };
+        let waiter = waiter(&board, 2);
+        drop(building);
+        assert_eq!(waiter.join().unwrap(), Err(ClaimError::Failed));
         assert!(matches!(board.claim(2, false), Err(ClaimError::Failed)));
     }
 
@@ -224,35 +235,19 @@ mod tests {
     fn a_planned_stage_waits_for_the_prebuilder() {
         let board = Arc::new(StageBoard::default());
         board.plan([3]);
-        let (tx, rx) = mpsc::channel();
-        let target = {
-            let board = board.clone();
-            thread::spawn(move || {
-                tx.send(()).unwrap();
-                match board.claim(3, false) {
-                    Ok(Claim::Done(b)) => b.cache_key.0,
-                    _ => panic!("the target waits for the planned stage"),
-                }
-            })
-        };
-        rx.recv().unwrap();
-        thread::sleep(Duration::from_millis(20));
+        let target = waiter(&board, 3);
         let Ok(Claim::Mine(building)) = board.claim(3, true) else {
             panic!("the prebuilder builds the planned stage");
         };
         building.publish(&built("k3"));
-        assert_eq!(target.join().unwrap(), "k3");
+        assert_eq!(target.join().unwrap(), Ok("k3".to_string()));
     }
 
     #[test]
     fn a_planned_stage_never_built_fails_its_waiters() {
         let board = Arc::new(StageBoard::default());
         board.plan([4]);
-        let waiter = {
-            let board = board.clone();
-            thread::spawn(move || board.claim(4, false).map(|_| ()))
-        };
-        thread::sleep(Duration::from_millis(20));
+        let waiter = waiter(&board, 4);
         board.end_plan();
         assert_eq!(waiter.join().unwrap(), Err(ClaimError::Failed));
     }
