@@ -22,6 +22,25 @@ fn run_shows_pid_1_isolated_process_tree_and_hostname() {
     c.assert_gone(None);
 }
 
+/// berth-runc starts the init on another CPU than its own (see `container::placement`); the
+/// container must still get exactly the CPU mask berth-runc was started with.
+#[test]
+fn the_container_runs_on_every_cpu_berth_runc_may_use() {
+    let ours = std::fs::read_to_string("/proc/self/status").unwrap();
+    let cpus = |status: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with("Cpus_allowed_list:"))
+            .map(|l| l.split_whitespace().last().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert!(!cpus(&ours).is_empty(), "no Cpus_allowed_list: {ours}");
+    let c = Ctr::new(&["cat", "/proc/self/status"]);
+    let out = c.runc(&["run", "--bundle", c.bundle_path().to_str().unwrap(), &c.id]);
+    assert!(out.status.success(), "run failed: {}", stderr(&out));
+    assert_eq!(cpus(&stdout(&out)), cpus(&ours));
+}
+
 #[test]
 fn run_propagates_the_exit_code() {
     let c = Ctr::new(&["sh", "-c", "exit 7"]);

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use super::cleanup::Teardown;
+use super::placement::Placement;
 use super::record::{self, EXEC_FIFO, Record};
 use super::spawn::{NamespacePlan, SpawnError, spawn};
 use super::{ContainerId, time};
@@ -292,6 +293,10 @@ fn create_in(
     let (parent_end, child_end) = sys::fd::seqpacket_pair().map_err(SpawnError::Clone)?;
     let parent_chan = Channel(parent_end);
     let child_chan = Channel(child_end);
+    // The init has namespaces to make while we make its cgroup: run it beside us.
+    let placement = (unshares.at_start != 0)
+        .then(Placement::elsewhere)
+        .flatten();
     let args = InitArgs {
         spec,
         bundle,
@@ -308,6 +313,7 @@ fn create_in(
         join_cgroup: (!new_userns).then_some(&*cgroup),
         unshares,
         seccomp: seccomp.as_ref(),
+        placement: placement.as_ref(),
     };
     let clone_into = clone_target.as_ref().map(|fd| fd.as_fd());
     let pid = spawn(
@@ -327,6 +333,9 @@ fn create_in(
     )?;
     drop(child_chan);
     teardown.set_pid(pid);
+    if let Some(placement) = &placement {
+        placement.move_init(pid);
+    }
     if clone_target.is_none() {
         cgroup.create().map_err(cgroup_err)?;
     }

@@ -12,6 +12,7 @@ mod kill;
 mod list;
 mod lookup;
 mod pause;
+pub(crate) mod placement;
 mod ps;
 mod record;
 mod run;

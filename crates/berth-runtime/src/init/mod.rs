@@ -1,6 +1,7 @@
 //! The container's init: runs in the new namespaces from `clone` up to `execve`.
 //!
-//! Sequence: wait for the parent's `Go` (ids mapped, cgroup created) → join the cgroup →
+//! Sequence: unshare the namespaces the parent left to us → wait for the parent's `Go` (ids
+//! mapped, cgroup created) → take back the inherited CPU mask → join the cgroup →
 //! unshare the cgroup namespace → hostname → rootfs
 //! prepare → ask the parent to run prestart/createRuntime hooks → createContainer hooks →
 //! pivot → finalize → resolve the program → process settings → `Ready` → block on the exec
@@ -18,6 +19,7 @@ use oci_spec::runtime::Spec;
 pub use error::InitError;
 
 use crate::channel::{Channel, Message};
+use crate::container::placement::Placement;
 use crate::process::hooks;
 use crate::process::seccomp::CompiledFilter;
 use crate::rootfs::{self, RootfsConfig};
@@ -59,6 +61,8 @@ pub(crate) struct InitArgs<'a> {
     pub unshares: InitUnshares,
     /// `linux.seccomp`, compiled by the parent: the init only loads it.
     pub seccomp: Option<&'a CompiledFilter>,
+    /// The CPU mask to take back after `Go` when the parent moved us to another CPU.
+    pub placement: Option<&'a Placement>,
 }
 
 /// Runs the init; never returns. On failure the error goes to the parent and we exit with
@@ -89,6 +93,11 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
             });
         }
     };
+    if let Some(placement) = args.placement {
+        placement
+            .restore()
+            .map_err(InitError::sys("sched_setaffinity"))?;
+    }
     if args.new_user_namespace {
         sys::proc::become_namespace_root()
             .map_err(InitError::sys("become root in the user namespace"))?;
