@@ -127,3 +127,21 @@ fn failure_inside_init_cleans_up() {
         "{err}"
     );
 }
+
+#[test]
+fn failure_in_the_mounts_made_before_go_is_reported_and_cleaned_up() {
+    // Mounts ahead of the cgroup mount are made while the parent still sets up the cgroup:
+    // their failure must still reach the caller as the init's error.
+    let mut c = Ctr::new(&["true"]);
+    c.edit(|s| {
+        s["mounts"].as_array_mut().unwrap().insert(
+            0,
+            serde_json::json!({"destination": "/bogus", "type": "no-such-fs", "source": "none"}),
+        )
+    });
+    let err = create_fails(&c);
+    assert!(
+        err.contains("/bogus") && err.contains("no-such-fs"),
+        "{err}"
+    );
+}

@@ -21,9 +21,13 @@ pub enum Message {
     /// Init → parent: everything up to `execve` is done; the init now waits on the exec fifo
     /// (create) or is about to exec (exec).
     Ready,
-    /// Exec's intermediate child → parent: the pid of the process it forked (in the container's
-    /// pid namespace, seen from ours).
-    Pid { pid: i32 },
+    /// An intermediate child → parent: the pid of the process it forked (in the container's
+    /// pid namespace, seen from ours), and whether that process was born in its cgroup.
+    Pid {
+        pid: i32,
+        #[serde(default)]
+        born_in_cgroup: bool,
+    },
     /// Either side: a step failed. `exit_code` follows the shell convention (127: not found).
     Error { message: String, exit_code: i32 },
 }

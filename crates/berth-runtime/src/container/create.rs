@@ -260,8 +260,8 @@ fn create_in(
         source,
     };
     let new_userns = plan.new_flags & libc::CLONE_NEWUSER as u64 != 0;
-    // On v2 the init is born in the cgroup, which must exist first. On v1 it joins the cgroup
-    // itself after `Go`, so we create it while the init makes its namespaces.
+    // On v2 the init is born in the cgroup, which must exist first. On v1 we create it (and
+    // move the init into it) while the init makes its namespaces.
     let clone_target = if new_userns {
         None
     } else {
@@ -309,28 +309,17 @@ fn create_in(
         has_runtime_hooks,
         console_socket: console.as_ref().map(|(_, via)| via.as_path()),
         fifo: fifo.as_fd(),
-        // In a new user namespace the init cannot write the host's cgroup files: we move it.
-        join_cgroup: (!new_userns).then_some(&*cgroup),
         unshares,
         seccomp: seccomp.as_ref(),
         placement: placement.as_ref(),
     };
     let clone_into = clone_target.as_ref().map(|fd| fd.as_fd());
-    let pid = spawn(
-        plan,
-        clone_into,
-        &parent_chan,
-        &child_chan,
-        |born_in_cgroup| {
-            // In the init: our copy of the parent's end must go, so the parent's death is EOF.
-            sys::fd::close_inherited(parent_chan.0.as_raw_fd());
-            let args = InitArgs {
-                join_cgroup: args.join_cgroup.filter(|_| !born_in_cgroup),
-                ..args
-            };
-            init::run(&args, &child_chan)
-        },
-    )?;
+    let spawned = spawn(plan, clone_into, &parent_chan, &child_chan, || {
+        // In the init: our copy of the parent's end must go, so the parent's death is EOF.
+        sys::fd::close_inherited(parent_chan.0.as_raw_fd());
+        init::run(&args, &child_chan)
+    })?;
+    let pid = spawned.pid;
     drop(child_chan);
     teardown.set_pid(pid);
     if let Some(placement) = &placement {
@@ -354,7 +343,9 @@ fn create_in(
             l.gid_mappings().as_deref(),
         )?;
     }
-    if new_userns {
+    // Unless it was born there (v2), we move the init into its cgroup, while it makes its
+    // namespaces and first mounts (see `init`).
+    if !spawned.born_in_cgroup {
         cgroup.apply(pid).map_err(cgroup_err)?;
     }
 
@@ -375,9 +366,16 @@ fn create_in(
         hooks: spec.hooks().clone(),
     };
     let creating = serde_json::to_string(&record.oci_state("creating")).unwrap_or_default();
-    parent_chan.send(&Message::Go {
+    let go = Message::Go {
         state: creating.clone(),
-    })?;
+    };
+    if let Err(e) = parent_chan.send(&go) {
+        // The init failed before `Go` (its first mounts, say): report its error, not ours.
+        return Err(match recv_from_init(&parent_chan) {
+            Ok(Message::Error { message, exit_code }) => CreateError::Init { message, exit_code },
+            _ => e.into(),
+        });
+    }
     loop {
         match recv_from_init(&parent_chan)? {
             Message::RunRuntimeHooks => {

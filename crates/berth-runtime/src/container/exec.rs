@@ -166,7 +166,7 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
     let reply = parent_chan.recv();
     let _ = sys::proc::wait_exit(intermediate);
     let pid = match reply? {
-        Message::Pid { pid } => pid,
+        Message::Pid { pid, .. } => pid,
         Message::Error { message, exit_code } => {
             return Err(ExecError::Process { message, exit_code });
         }
@@ -358,7 +358,11 @@ fn intermediate_main(
             sys::proc::exit_now(err.exit_code())
         }
         Ok(Forked::Parent { child }) => {
-            let code = i32::from(chan.send(&Message::Pid { pid: child }).is_err());
+            let reply = Message::Pid {
+                pid: child,
+                born_in_cgroup: false,
+            };
+            let code = i32::from(chan.send(&reply).is_err());
             sys::proc::exit_now(code)
         }
         Err(e) => fail(format!("fork into the pid namespace: {e}")),

@@ -74,26 +74,36 @@ impl NamespacePlan {
     }
 }
 
-/// Starts `child` in the planned namespaces and returns its pid (seen from our pid namespace).
-/// `child` runs in the new process and should not return (if it does, the process exits 1).
-/// With `cgroup` (an open cgroup v2 directory) the child is born in that cgroup; `child` is
-/// told whether that happened (kernels before 5.7 cannot). With joins, an intermediate process
-/// `setns`es, clones the child, reports its pid over `chan` (the child's end; we read it on
+/// A started child, seen from our pid namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct Spawned {
+    pub pid: i32,
+    /// It started in the cgroup `spawn` was given (kernels before 5.7 cannot do that).
+    pub born_in_cgroup: bool,
+}
+
+/// Starts `child` in the planned namespaces. `child` runs in the new process and should not
+/// return (if it does, the process exits 1). With `cgroup` (an open cgroup v2 directory) the
+/// child is born in that cgroup when the kernel can. With joins, an intermediate process
+/// `setns`es, clones the child, reports it over `chan` (the child's end; we read it on
 /// `parent_chan`), and exits.
 pub fn spawn(
     plan: &NamespacePlan,
     cgroup: Option<BorrowedFd<'_>>,
     parent_chan: &Channel,
     chan: &Channel,
-    child: impl FnOnce(bool),
-) -> Result<i32, SpawnError> {
+    child: impl FnOnce(),
+) -> Result<Spawned, SpawnError> {
     if plan.joins.is_empty() {
         return match clone_child(plan.new_flags, cgroup).map_err(SpawnError::Clone)? {
-            (Forked::Child, born_in_cgroup) => {
-                child(born_in_cgroup);
+            (Forked::Child, _) => {
+                child();
                 sys::proc::exit_now(1)
             }
-            (Forked::Parent { child }, _) => Ok(child),
+            (Forked::Parent { child }, born_in_cgroup) => Ok(Spawned {
+                pid: child,
+                born_in_cgroup,
+            }),
         };
     }
     let intermediate = match sys::proc::clone_fork(0).map_err(SpawnError::Clone)? {
@@ -103,7 +113,13 @@ pub fn spawn(
     let reply = parent_chan.recv();
     let _ = sys::proc::wait_exit(intermediate);
     match reply? {
-        Message::Pid { pid } => Ok(pid),
+        Message::Pid {
+            pid,
+            born_in_cgroup,
+        } => Ok(Spawned {
+            pid,
+            born_in_cgroup,
+        }),
         Message::Error { message, .. } => Err(SpawnError::Intermediate(message)),
         other => Err(SpawnError::Intermediate(format!(
             "unexpected message {other:?}"
@@ -129,7 +145,7 @@ fn intermediate_main(
     plan: &NamespacePlan,
     cgroup: Option<BorrowedFd<'_>>,
     chan: &Channel,
-    child: impl FnOnce(bool),
+    child: impl FnOnce(),
 ) -> ! {
     for (typ, file) in &plan.joins {
         if let Err(e) = sys::ns::setns(file.as_fd(), clone_flag(*typ)) {
@@ -142,16 +158,16 @@ fn intermediate_main(
         }
     }
     match clone_child(plan.new_flags, cgroup) {
-        Ok((Forked::Child, born_in_cgroup)) => {
-            child(born_in_cgroup);
+        Ok((Forked::Child, _)) => {
+            child();
             sys::proc::exit_now(1)
         }
-        Ok((Forked::Parent { child }, _)) => {
-            let code = if chan.send(&Message::Pid { pid: child }).is_ok() {
-                0
-            } else {
-                1
+        Ok((Forked::Parent { child }, born_in_cgroup)) => {
+            let reply = Message::Pid {
+                pid: child,
+                born_in_cgroup,
             };
+            let code = if chan.send(&reply).is_ok() { 0 } else { 1 };
             sys::proc::exit_now(code)
         }
         Err(e) => {

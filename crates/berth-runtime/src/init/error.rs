@@ -17,8 +17,6 @@ pub enum InitError {
         step: &'static str,
         source: std::io::Error,
     },
-    #[error("joining the container's cgroup: {0}")]
-    JoinCgroup(berth_cgroups::CgroupError),
     #[error("rootfs: {0}")]
     Rootfs(#[from] RootfsError),
     #[error("running {kind} hooks: {source}")]

@@ -1,8 +1,8 @@
 //! The container's init: runs in the new namespaces from `clone` up to `execve`.
 //!
-//! Sequence: unshare the namespaces the parent left to us → wait for the parent's `Go` (ids
-//! mapped, cgroup created) → take back the inherited CPU mask → join the cgroup →
-//! unshare the cgroup namespace → hostname → rootfs
+//! Sequence: unshare the namespaces the parent left to us → the mounts that do not need the
+//! cgroup → wait for the parent's `Go` (ids mapped, cgroup created, us moved into it) → take
+//! back the inherited CPU mask → unshare the cgroup namespace → hostname → rest of the rootfs
 //! prepare → ask the parent to run prestart/createRuntime hooks → createContainer hooks →
 //! pivot → finalize → resolve the program → process settings → `Ready` → block on the exec
 //! fifo until `start` → startContainer hooks → `execve`.
@@ -55,9 +55,6 @@ pub(crate) struct InitArgs<'a> {
     pub console_socket: Option<&'a Path>,
     /// `O_PATH` descriptor of `<state dir>/exec.fifo`.
     pub fifo: BorrowedFd<'a>,
-    /// The container's cgroup (created, limits set) for the init to join itself after `Go`;
-    /// `None` when the parent moves it (new user namespace).
-    pub join_cgroup: Option<&'a dyn berth_cgroups::Manager>,
     pub unshares: InitUnshares,
     /// `linux.seccomp`, compiled by the parent: the init only loads it.
     pub seccomp: Option<&'a CompiledFilter>,
@@ -85,6 +82,23 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         sys::ns::unshare(args.unshares.at_start as libc::c_int)
             .map_err(InitError::sys("unshare of the container's namespaces"))?;
     }
+    let cfg = RootfsConfig {
+        spec: args.spec,
+        bundle: args.bundle,
+        rootfs: args.rootfs,
+        no_pivot: args.no_pivot,
+        in_user_namespace: args.in_user_namespace,
+    };
+    // In a mount namespace of our own (and no user namespace to be mapped first), the mounts
+    // that do not show the cgroup are made while the parent still creates the cgroup.
+    let early = args.unshares.at_start & libc::CLONE_NEWNS as u64 != 0 && !args.in_user_namespace;
+    let preparation = if early {
+        let mut preparation = rootfs::Preparation::begin(&cfg)?;
+        preparation.mount_independent_of_cgroup()?;
+        Some(preparation)
+    } else {
+        None
+    };
     let state = match chan.recv()? {
         Message::Go { state } => state,
         other => {
@@ -102,9 +116,6 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         sys::proc::become_namespace_root()
             .map_err(InitError::sys("become root in the user namespace"))?;
     }
-    if let Some(cgroup) = args.join_cgroup {
-        cgroup.join_self().map_err(InitError::JoinCgroup)?;
-    }
     if args.unshares.cgroup_ns {
         sys::ns::unshare(libc::CLONE_NEWCGROUP)
             .map_err(InitError::sys("unshare(CLONE_NEWCGROUP)"))?;
@@ -119,14 +130,10 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
     if !args.no_new_keyring {
         join_keyring()?;
     }
-    let cfg = RootfsConfig {
-        spec,
-        bundle: args.bundle,
-        rootfs: args.rootfs,
-        no_pivot: args.no_pivot,
-        in_user_namespace: args.in_user_namespace,
-    };
-    rootfs::prepare(&cfg)?;
+    match preparation {
+        Some(preparation) => preparation.finish()?,
+        None => rootfs::prepare(&cfg)?,
+    }
     if args.has_runtime_hooks {
         chan.send(&Message::RunRuntimeHooks)?;
         match chan.recv()? {

@@ -1,12 +1,13 @@
 //! The container's root filesystem: mounts, devices, pivot_root, masked and read-only paths.
 //!
-//! Called by the container's init, in order: [`prepare`] (new mount namespace, before pivot),
-//! [`pivot`], then [`finalize`]. Every path from the spec is resolved inside the rootfs without
+//! Called by the container's init, in order: [`prepare`] (new mount namespace, before pivot;
+//! or [`Preparation`] in steps), [`pivot`], then [`finalize`]. Every path from the spec is resolved inside the rootfs without
 //! escaping it (symlinks and `..` included): see `resolve`.
 //!
 //! Preconditions the caller provides: the process is in its new mount namespace (and user,
 //! PID, network, IPC, cgroup namespaces as the spec asks) and already in its cgroup, because
-//! a cgroup namespace roots the cgroup mounts at the cgroup current at unshare time. The host's
+//! a cgroup namespace roots the cgroup mounts at the cgroup current at unshare time (only
+//! [`Preparation::mount_independent_of_cgroup`] may run earlier). The host's
 //! /proc must be visible until [`pivot`] (targets are reached through /proc/self/fd/N).
 
 mod cgroup;
@@ -44,57 +45,110 @@ pub struct RootfsConfig<'a> {
 /// In the container's fresh mount namespace: sets `/` propagation (rootfsPropagation, default
 /// rslave), bind-mounts the rootfs onto itself, performs `mounts` in order, creates `/dev`.
 pub fn prepare(cfg: &RootfsConfig<'_>) -> Result<(), RootfsError> {
-    let linux = cfg.spec.linux().as_ref();
-    let propagation = root_propagation(cfg.spec)?.unwrap_or(sys::MS_SLAVE | sys::MS_REC);
-    let root_path = Path::new("/");
-    sys::mount_flags("/", propagation, root_path).map_err(|source| RootfsError::Propagation {
-        path: root_path.into(),
-        source,
-    })?;
-    // pivot_root refuses a new root whose parent mount is shared; after a recursive
-    // slave/private/unbindable change nothing is shared, otherwise make the parent private.
-    let nothing_shared = propagation & sys::MS_REC != 0 && propagation & sys::MS_SHARED == 0;
-    if !nothing_shared {
-        make_parent_private(cfg.rootfs)?;
-    }
-    sys::mount(
-        cfg.rootfs.as_os_str(),
-        cfg.rootfs,
-        "",
-        sys::MS_BIND | sys::MS_REC,
-        None,
-        cfg.rootfs,
-    )
-    .map_err(|source| RootfsError::RootfsBind {
-        rootfs: cfg.rootfs.into(),
-        source,
-    })?;
+    Preparation::begin(cfg)?.finish()
+}
 
-    let root = resolve::Root::at(cfg.rootfs).map_err(|source| RootfsError::RootfsBind {
-        rootfs: cfg.rootfs.into(),
-        source,
-    })?;
-    let mut ctx = mounts::MountCtx {
-        cfg,
-        root: &root,
-        dev_bind: false,
-        dev_readonly: None,
-    };
-    for (index, mount) in cfg.spec.mounts().iter().flatten().enumerate() {
-        mounts::perform(&mut ctx, index, mount)?;
-    }
-    if !ctx.dev_bind {
-        let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
-        devices::create(&root, devices, cfg.in_user_namespace)?;
-    }
-    if let Some(flags) = ctx.dev_readonly {
-        let dev = Path::new("/dev");
-        mounts::remount_bind(&root, dev, flags, 0).map_err(|source| RootfsError::DevSetup {
-            path: dev.into(),
+/// [`prepare`] in steps, so that the mounts which do not show the container's cgroup can be
+/// made while the parent is still creating that cgroup (the init is not in it yet).
+pub struct Preparation<'a> {
+    cfg: &'a RootfsConfig<'a>,
+    root: resolve::Root,
+    /// Index of the first spec mount not performed yet.
+    next: usize,
+    dev_bind: bool,
+    dev_readonly: Option<sys::MsFlags>,
+}
+
+impl<'a> Preparation<'a> {
+    /// `/` propagation and the rootfs bind: nothing here depends on the cgroup.
+    pub fn begin(cfg: &'a RootfsConfig<'a>) -> Result<Preparation<'a>, RootfsError> {
+        let propagation = root_propagation(cfg.spec)?.unwrap_or(sys::MS_SLAVE | sys::MS_REC);
+        let root_path = Path::new("/");
+        sys::mount_flags("/", propagation, root_path).map_err(|source| {
+            RootfsError::Propagation {
+                path: root_path.into(),
+                source,
+            }
+        })?;
+        // pivot_root refuses a new root whose parent mount is shared; after a recursive
+        // slave/private/unbindable change nothing is shared, otherwise make the parent private.
+        let nothing_shared = propagation & sys::MS_REC != 0 && propagation & sys::MS_SHARED == 0;
+        if !nothing_shared {
+            make_parent_private(cfg.rootfs)?;
+        }
+        sys::mount(
+            cfg.rootfs.as_os_str(),
+            cfg.rootfs,
+            "",
+            sys::MS_BIND | sys::MS_REC,
+            None,
+            cfg.rootfs,
+        )
+        .map_err(|source| RootfsError::RootfsBind {
+            rootfs: cfg.rootfs.into(),
             source,
         })?;
+        let root = resolve::Root::at(cfg.rootfs).map_err(|source| RootfsError::RootfsBind {
+            rootfs: cfg.rootfs.into(),
+            source,
+        })?;
+        Ok(Preparation {
+            cfg,
+            root,
+            next: 0,
+            dev_bind: false,
+            dev_readonly: None,
+        })
     }
-    Ok(())
+
+    /// The spec mounts, in order, up to the first one that may depend on the container's
+    /// cgroup (see [`mounts::independent_of_cgroup`]).
+    pub fn mount_independent_of_cgroup(&mut self) -> Result<(), RootfsError> {
+        let all = self.cfg.spec.mounts().as_deref().unwrap_or(&[]);
+        let count = all[self.next..]
+            .iter()
+            .take_while(|m| mounts::independent_of_cgroup(m))
+            .count();
+        self.perform_mounts(self.next + count)
+    }
+
+    /// The remaining mounts, then `/dev`'s devices (and its read-only remount).
+    pub fn finish(mut self) -> Result<(), RootfsError> {
+        let all = self.cfg.spec.mounts().as_deref().map_or(0, <[_]>::len);
+        self.perform_mounts(all)?;
+        if !self.dev_bind {
+            let linux = self.cfg.spec.linux().as_ref();
+            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+            devices::create(&self.root, devices, self.cfg.in_user_namespace)?;
+        }
+        if let Some(flags) = self.dev_readonly {
+            let dev = Path::new("/dev");
+            mounts::remount_bind(&self.root, dev, flags, 0).map_err(|source| {
+                RootfsError::DevSetup {
+                    path: dev.into(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    fn perform_mounts(&mut self, end: usize) -> Result<(), RootfsError> {
+        let all = self.cfg.spec.mounts().as_deref().unwrap_or(&[]);
+        let mut ctx = mounts::MountCtx {
+            cfg: self.cfg,
+            root: &self.root,
+            dev_bind: self.dev_bind,
+            dev_readonly: self.dev_readonly,
+        };
+        while self.next < end {
+            mounts::perform(&mut ctx, self.next, &all[self.next])?;
+            self.next += 1;
+        }
+        self.dev_bind = ctx.dev_bind;
+        self.dev_readonly = ctx.dev_readonly;
+        Ok(())
+    }
 }
 
 /// Makes the rootfs the process's `/` (pivot_root, or MS_MOVE + chroot with `no_pivot`).

@@ -91,6 +91,16 @@ impl Entry<'_> {
     }
 }
 
+/// Whether the mount can be made before the init is in the container's cgroup: fresh
+/// filesystems other than cgroup ones. Binds are left for later, as their source might be
+/// (or lead to) the cgroup directory the parent is still creating.
+pub fn independent_of_cgroup(m: &Mount) -> bool {
+    let kind = m.typ().as_deref().unwrap_or("");
+    let bind =
+        kind == "bind" || MountOptions::parse(m.options().as_deref().unwrap_or(&[])).is_bind();
+    !bind && !matches!(kind, "cgroup" | "cgroup2" | "" | "none")
+}
+
 pub fn perform(ctx: &mut MountCtx<'_>, index: usize, m: &Mount) -> Result<(), RootfsError> {
     let kind = m.typ().as_deref().unwrap_or("");
     let mut opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
