@@ -50,16 +50,57 @@ impl Channel {
     pub fn send(&self, msg: &Message) -> Result<(), ChannelError> {
         let bytes = serde_json::to_vec(msg)?;
         match sys::fd::send_packet(self.0.as_fd(), &bytes) {
-            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => Err(ChannelError::Closed),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => {
+                Err(ChannelError::Closed)
+            }
             other => Ok(other?),
         }
     }
 
     pub fn recv(&self) -> Result<Message, ChannelError> {
         let mut buf = vec![0u8; 64 * 1024];
-        match sys::fd::recv_packet(self.0.as_fd(), &mut buf)? {
+        let received = match sys::fd::recv_packet(self.0.as_fd(), &mut buf) {
+            // The peer closed with a message of ours unread. The kernel reports that once,
+            // ahead of what the peer sent before closing (an init's error, say): read on.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                sys::fd::recv_packet(self.0.as_fd(), &mut buf)?
+            }
+            other => other?,
+        };
+        match received {
             0 => Err(ChannelError::Closed),
             n => Ok(serde_json::from_slice(&buf[..n])?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (Channel, Channel) {
+        let (a, b) = sys::fd::seqpacket_pair().unwrap();
+        (Channel(a), Channel(b))
+    }
+
+    #[test]
+    fn a_peer_that_closed_without_reading_still_delivers_what_it_sent() {
+        let (parent, init) = pair();
+        parent.send(&Message::Ready).unwrap();
+        init.send(&Message::Error {
+            message: "mount failed".into(),
+            exit_code: 1,
+        })
+        .unwrap();
+        drop(init); // with our message unread: the kernel flags ECONNRESET first
+        match parent.recv().unwrap() {
+            Message::Error { message, .. } => assert_eq!(message, "mount failed"),
+            other => panic!("got {other:?}"),
+        }
+        assert!(matches!(parent.recv(), Err(ChannelError::Closed)));
+        assert!(matches!(
+            parent.send(&Message::Ready),
+            Err(ChannelError::Closed)
+        ));
     }
 }
