@@ -124,16 +124,32 @@ pub struct Created {
     pub record: Record,
 }
 
-/// Creates the container; on any failure nothing is left behind (process, cgroup, state dir).
-pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
-    let bundle = opts
-        .bundle
-        .canonicalize()
-        .map_err(|source| CreateError::Bundle {
-            path: opts.bundle.clone(),
+/// A bundle directory (canonical) and its parsed `config.json`.
+#[derive(Debug)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub spec: Spec,
+}
+
+impl Bundle {
+    pub fn load(path: &Path) -> Result<Bundle, CreateError> {
+        let dir = path.canonicalize().map_err(|source| CreateError::Bundle {
+            path: path.to_path_buf(),
             source,
         })?;
-    let spec = spec::load(&bundle)?;
+        let spec = spec::load(&dir)?;
+        Ok(Bundle { dir, spec })
+    }
+}
+
+/// Creates the container; on any failure nothing is left behind (process, cgroup, state dir).
+pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
+    create_from(opts, Bundle::load(&opts.bundle)?)
+}
+
+/// [`create`] from the bundle `opts.bundle` names, already loaded.
+pub fn create_from(opts: &CreateOptions, loaded: Bundle) -> Result<Created, CreateError> {
+    let Bundle { dir: bundle, spec } = loaded;
     let rootfs = spec::rootfs_path(&spec, &bundle)?;
     spec::validate(&spec, &rootfs)?;
     let terminal = spec

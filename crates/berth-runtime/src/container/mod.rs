@@ -23,7 +23,7 @@ mod time;
 mod update;
 
 pub use cleanup::{TeardownError, TeardownErrors};
-pub use create::{CreateError, CreateOptions, Created, create};
+pub use create::{Bundle, CreateError, CreateOptions, Created, create, create_from};
 pub use delete::{DeleteError, delete};
 pub use events::{EventsError, EventsOptions, events};
 pub use exec::{ExecError, ExecOptions, ProcessOverrides, ProcessSource, exec};

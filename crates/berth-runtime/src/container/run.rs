@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::create::{CreateError, CreateOptions, create};
+use super::create::{Bundle, CreateError, CreateOptions, create_from};
 use super::delete::{DeleteError, delete};
 use super::foreground::{self, ForegroundError, TtySetup};
 use super::start::{StartError, start};
-use crate::spec;
 use crate::sys;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +46,12 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         source,
     })?;
     let mut create_opts = opts.create.clone();
-    let terminal = spec::load(&opts.create.bundle)
-        .ok()
-        .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
+    let bundle = Bundle::load(&opts.create.bundle)?;
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
         .unwrap_or(false);
     let tty = if opts.detach || create_opts.console_socket.is_some() {
         TtySetup::None
@@ -60,7 +62,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         create_opts.console_socket = Some(path.clone());
     }
     if opts.detach {
-        create(&create_opts)?;
+        create_from(&create_opts, bundle)?;
         if let Err(e) = start(&create_opts.root, &create_opts.id) {
             let _ = delete(&create_opts.root, &create_opts.id, true);
             return Err(e.into());
@@ -69,7 +71,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     }
     sys::proc::set_child_subreaper().map_err(RunError::Subreaper)?;
     let signals = foreground::block_signals()?;
-    let created = create(&create_opts)?;
+    let created = create_from(&create_opts, bundle)?;
     let waited = match start(&create_opts.root, &create_opts.id) {
         Ok(()) => foreground::wait(created.pid, signals, tty).map_err(RunError::from),
         Err(e) => Err(e.into()),
