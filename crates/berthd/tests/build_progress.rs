@@ -57,10 +57,15 @@ fn block<'a>(text: &'a str, name: &str) -> (String, Vec<&'a str>) {
         .find(|l| l.starts_with('#') && l.ends_with(name))
         .unwrap_or_else(|| panic!("no vertex {name:?} in:\n{text}"));
     let number = header.split(' ').next().unwrap().to_string();
-    let lines = text
+    // A vertex interrupted by another's output shows "#N ..." and, when it resumes, its header
+    // again (BuildKit's plain format; stages built side by side interleave): fold those.
+    let interrupted = format!("{number} ...");
+    let mut lines: Vec<&str> = text
         .lines()
-        .filter(|l| l.split(' ').next() == Some(number.as_str()))
+        .filter(|l| l.split(' ').next() == Some(number.as_str()) && *l != interrupted)
         .collect();
+    let mut seen_header = false;
+    lines.retain(|l| *l != header || !std::mem::replace(&mut seen_header, true));
     (number, lines)
 }
 
