@@ -1,14 +1,14 @@
 //! The container's root filesystem: mounts, devices, pivot_root, masked and read-only paths.
 //!
 //! Called by the container's init, in order: [`prepare`] (new mount namespace, before pivot;
-//! or [`Preparation`] in steps), [`pivot`], then [`finalize`]. Every path from the spec is resolved inside the rootfs without
-//! escaping it (symlinks and `..` included): see `resolve`.
+//! or [`Preparation`] in steps), [`pivot`], then [`finalize`]. Every path from the spec is
+//! resolved inside the rootfs without escaping it (symlinks and `..` included): see `resolve`.
 //!
 //! Preconditions the caller provides: the process is in its new mount namespace (and user,
 //! PID, network, IPC, cgroup namespaces as the spec asks) and already in its cgroup, because
 //! a cgroup namespace roots the cgroup mounts at the cgroup current at unshare time (only
-//! [`Preparation::mount_independent_of_cgroup`] may run earlier). The host's
-//! /proc must be visible until [`pivot`] (targets are reached through /proc/self/fd/N).
+//! [`Preparation::mount_independent_of_cgroup`] may run earlier). The host's /proc must be
+//! visible until [`pivot`] (targets are reached through /proc/self/fd/N).
 
 mod cgroup;
 mod devices;
@@ -104,8 +104,7 @@ impl<'a> Preparation<'a> {
     /// The spec mounts, in order, up to the first one that may depend on the container's
     /// cgroup (see [`mounts::independent_of_cgroup`]).
     pub fn mount_independent_of_cgroup(&mut self) -> Result<(), RootfsError> {
-        let all = self.cfg.spec.mounts().as_deref().unwrap_or(&[]);
-        let count = all[self.next..]
+        let count = self.spec_mounts()[self.next..]
             .iter()
             .take_while(|m| mounts::independent_of_cgroup(m))
             .count();
@@ -114,8 +113,7 @@ impl<'a> Preparation<'a> {
 
     /// The remaining mounts, then `/dev`'s devices (and its read-only remount).
     pub fn finish(mut self) -> Result<(), RootfsError> {
-        let all = self.cfg.spec.mounts().as_deref().map_or(0, <[_]>::len);
-        self.perform_mounts(all)?;
+        self.perform_mounts(self.spec_mounts().len())?;
         if !self.dev_bind {
             let linux = self.cfg.spec.linux().as_ref();
             let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
@@ -133,8 +131,13 @@ impl<'a> Preparation<'a> {
         Ok(())
     }
 
+    fn spec_mounts(&self) -> &'a [oci_spec::runtime::Mount] {
+        self.cfg.spec.mounts().as_deref().unwrap_or(&[])
+    }
+
+    /// Performs the spec mounts from `next` up to (not including) `end`.
     fn perform_mounts(&mut self, end: usize) -> Result<(), RootfsError> {
-        let all = self.cfg.spec.mounts().as_deref().unwrap_or(&[]);
+        let all = self.spec_mounts();
         let mut ctx = mounts::MountCtx {
             cfg: self.cfg,
             root: &self.root,
