@@ -45,12 +45,7 @@ fn layer_dirs(env: &Env, result: &BuildResult) -> Vec<PathBuf> {
 /// in different seconds differ there and nowhere else).
 fn top_layer_entries(env: &Env, result: &BuildResult) -> Vec<(String, Vec<u8>, Vec<u8>)> {
     use std::io::Read;
-    let blob = env
-        .store
-        .content
-        .open_blob(&result.image.layers.last().unwrap().digest)
-        .unwrap();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(blob));
+    let mut archive = env.layer_archive(result, result.image.layers.len() - 1);
     archive
         .entries()
         .unwrap()

@@ -82,12 +82,7 @@ fn identical_rebuild_gives_identical_image_id() {
     assert_eq!(first.image.layers, second.image.layers);
     assert_eq!(first.image.layers.len(), 3);
     // The deletion is a whiteout in the RUN layer.
-    let blob = env
-        .store
-        .content
-        .open_blob(&first.image.layers[2].digest)
-        .unwrap();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(blob));
+    let mut archive = env.layer_archive(&first, 2);
     let names: Vec<String> = archive
         .entries()
         .unwrap()

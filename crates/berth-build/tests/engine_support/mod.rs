@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use berth_build::engine::{BuildOptions, BuildResult, build};
@@ -68,6 +69,16 @@ impl Env {
             .read_small(&result.image.id, 1 << 20)
             .expect("config blob");
         serde_json::from_slice(&bytes).expect("config JSON")
+    }
+
+    /// Layer `index` (0: the base) of `result`'s image, as the tar archive its gzip blob holds.
+    pub fn layer_archive(&self, result: &BuildResult, index: usize) -> tar::Archive<impl Read> {
+        let blob = self
+            .store
+            .content
+            .open_blob(&result.image.layers[index].digest)
+            .expect("layer blob");
+        tar::Archive::new(flate2::read::GzDecoder::new(blob))
     }
 
     /// Mounts the image's filesystem (a container snapshot) for inspection.
