@@ -7,23 +7,32 @@ mod log;
 
 use clap::Parser;
 
-/// The commands that start container processes, which must run from a read-only mount of
-/// this binary (CVE-2019-5736, see `berth_runtime::selfexe`).
-const STARTS_PROCESSES: [&str; 3] = ["create", "run", "exec"];
+use berth_runtime::container::Spawner;
 
 fn main() {
-    // Re-exec before parsing anything, so the first image does as little as possible. Any
-    // argument spelled like such a command triggers it (a flag value too: harmless, only
-    // slower). A failure is reported by the command, which checks again.
-    if std::env::args_os()
-        .skip(1)
-        .any(|a| a.to_str().is_some_and(|a| STARTS_PROCESSES.contains(&a)))
-    {
+    // We may be the init's spawner (see `berth_runtime::container::Spawner`).
+    berth_runtime::container::serve_if_spawner();
+    // Container processes must descend from a read-only copy of this binary (CVE-2019-5736).
+    // `create` and `run` start a spawner that execs one while we parse and prepare; `exec`
+    // re-execs through one. Both happen before parsing anything, so any argument spelled
+    // like such a command triggers them (a flag value too: harmless, only slower). A failure
+    // is reported by the command.
+    let spelled = |names: &[&str]| {
+        std::env::args_os()
+            .skip(1)
+            .any(|a| a.to_str().is_some_and(|a| names.contains(&a)))
+    };
+    let spawner = if spelled(&["create", "run"]) {
+        Spawner::launch()
+    } else {
+        Ok(None)
+    };
+    if spelled(&["exec"]) {
         let _ = berth_runtime::selfexe::ensure_read_only();
     }
     let cli = cli::Cli::parse();
     let logger = log::Logger::open(&cli);
-    let code = match commands::dispatch(&cli, &logger) {
+    let code = match commands::dispatch(&cli, &logger, spawner) {
         Ok(code) => code,
         Err(failure) => {
             logger.error(&failure.message);

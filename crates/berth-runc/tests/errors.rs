@@ -145,3 +145,22 @@ fn failure_in_the_mounts_made_before_go_is_reported_and_cleaned_up() {
         "{err}"
     );
 }
+
+#[test]
+fn failure_in_the_spawner_is_reported_and_cleaned_up() {
+    // berth-runc's spawner (a read-only exec of itself) joins namespaces before it clones
+    // the init: joining a UTS namespace as the IPC one fails there, and must reach the caller.
+    let mut c = Ctr::new(&["true"]);
+    c.edit(|s| {
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|ns| ns["type"] != "ipc");
+        s["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "ipc", "path": "/proc/self/ns/uts"}));
+    });
+    let err = create_fails(&c);
+    assert!(err.contains("setns into ipc namespace"), "{err}");
+}

@@ -25,39 +25,65 @@ pub enum SelfExeError {
         how: &'static str,
         source: std::io::Error,
     },
+    #[error("making a read-only copy of ourselves ({how}): {source}")]
+    Copy {
+        how: &'static str,
+        source: std::io::Error,
+    },
     #[error("argument or environment contains a NUL byte")]
     NulByte,
 }
 
 /// Returns when `/proc/self/exe` is read-only; otherwise re-execs (and does not return).
 pub fn ensure_read_only() -> Result<(), SelfExeError> {
-    if std::env::var_os(SEALED_ENV).is_some() {
+    let Some(exe) = read_only_exe()? else {
         return Ok(());
-    }
-    let exe = std::fs::File::open("/proc/self/exe").map_err(SelfExeError::Open)?;
-    if sys::exe::is_on_read_only_mount(exe.as_fd()).map_err(SelfExeError::Open)? {
-        return Ok(());
-    }
-    drop(exe);
+    };
     let argv: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(a.into_vec()))
         .collect::<Result<_, _>>()
         .map_err(|_| SelfExeError::NulByte)?;
-    let mut envp: Vec<CString> = std::env::vars_os()
-        .map(|(k, v)| {
-            let mut kv = k.into_vec();
-            kv.push(b'=');
-            kv.extend(v.into_vec());
-            CString::new(kv)
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|_| SelfExeError::NulByte)?;
+    let mut envp = environment()?;
     envp.push(CString::new(format!("{SEALED_ENV}=1")).map_err(|_| SelfExeError::NulByte)?);
+    Err(SelfExeError::Reexec {
+        how: exe.how,
+        source: sys::exe::execveat_fd(exe.fd.as_fd(), &argv, &envp),
+    })
+}
 
+/// A read-only executable copy of our binary, and how it was made.
+#[derive(Debug)]
+pub struct ReadOnlyExe {
+    pub fd: std::os::fd::OwnedFd,
+    pub how: &'static str,
+}
+
+/// A read-only copy of our binary to exec, or `None` when we already run from one (a
+/// read-only mount, or the re-exec of [`ensure_read_only`]).
+pub fn read_only_exe() -> Result<Option<ReadOnlyExe>, SelfExeError> {
+    if runs_read_only()? {
+        return Ok(None);
+    }
+    read_only_copy().map(Some)
+}
+
+/// Whether our binary is read-only already (a read-only mount, or the re-exec of
+/// [`ensure_read_only`]).
+pub fn runs_read_only() -> Result<bool, SelfExeError> {
+    if std::env::var_os(SEALED_ENV).is_some() {
+        return Ok(true);
+    }
+    let exe = std::fs::File::open("/proc/self/exe").map_err(SelfExeError::Open)?;
+    sys::exe::is_on_read_only_mount(exe.as_fd()).map_err(SelfExeError::Open)
+}
+
+/// A read-only copy of our binary: a read-only bind mount, or a sealed memfd on kernels
+/// without the new mount API.
+pub fn read_only_copy() -> Result<ReadOnlyExe, SelfExeError> {
     match read_only_bind() {
-        Ok(fd) => Err(SelfExeError::Reexec {
+        Ok(fd) => Ok(ReadOnlyExe {
+            fd,
             how: "read-only bind mount",
-            source: sys::exe::execveat_fd(fd.as_fd(), &argv, &envp),
         }),
         Err(e)
             if matches!(
@@ -65,20 +91,28 @@ pub fn ensure_read_only() -> Result<(), SelfExeError> {
                 Some(libc::ENOSYS) | Some(libc::EINVAL) | Some(libc::EPERM)
             ) =>
         {
-            let fd = sealed_copy().map_err(|source| SelfExeError::Reexec {
-                how: "sealed memfd",
-                source,
-            })?;
-            Err(SelfExeError::Reexec {
-                how: "sealed memfd",
-                source: sys::exe::execveat_fd(fd.as_fd(), &argv, &envp),
-            })
+            let how = "sealed memfd";
+            let fd = sealed_copy().map_err(|source| SelfExeError::Copy { how, source })?;
+            Ok(ReadOnlyExe { fd, how })
         }
-        Err(source) => Err(SelfExeError::Reexec {
+        Err(source) => Err(SelfExeError::Copy {
             how: "read-only bind mount",
             source,
         }),
     }
+}
+
+/// Our environment as `KEY=VALUE` C strings, for an exec.
+pub fn environment() -> Result<Vec<CString>, SelfExeError> {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k.into_vec();
+            kv.push(b'=');
+            kv.extend(v.into_vec());
+            CString::new(kv)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|_| SelfExeError::NulByte)
 }
 
 /// A detached, read-only bind mount of our executable, as an `O_PATH`-like fd.

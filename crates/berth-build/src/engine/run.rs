@@ -108,7 +108,7 @@ pub fn run_step(step: &RunStep) -> Result<(), RunStepError> {
     };
     let mut tail: Vec<u8> = Vec::new();
     let captured = run_captured(
-        || match run(&options) {
+        || match run(&options, None) {
             Ok(code) => code,
             Err(e) => {
                 // Straight to fd 2 (the pipe): `eprintln!` may be captured by a test harness.

@@ -125,7 +125,7 @@ pub fn run_script_in(
         detach: false,
         scratch_dir: scratch.path().join("console"),
     };
-    let code = sys::in_child(|| match run(&options) {
+    let code = sys::in_child(|| match run(&options, None) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("runtime error: {e}");

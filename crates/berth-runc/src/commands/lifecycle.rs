@@ -2,9 +2,11 @@
 
 use std::path::Path;
 
-use berth_runtime::container::{self, ContainerId, CreateOptions, RunOptions, Signal};
+use berth_runtime::container::{
+    self, ContainerId, CreateOptions, RunOptions, Signal, Spawner, SpawnerError,
+};
 
-use super::{Failure, Outcome, id, seal_self};
+use super::{Failure, Outcome, id};
 use crate::cli::{CreateArgs, RunArgs};
 
 fn create_options(root: &Path, args: &CreateArgs) -> Result<CreateOptions, Failure> {
@@ -24,10 +26,17 @@ fn absolute(path: &Path) -> std::path::PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-pub fn create(root: &Path, args: &CreateArgs) -> Outcome {
-    seal_self()?;
+pub fn create(
+    root: &Path,
+    args: &CreateArgs,
+    spawner: Result<Option<Spawner>, SpawnerError>,
+) -> Outcome {
+    let spawner = spawner.map_err(Failure::new)?;
     let opts = create_options(root, args)?;
-    container::create(&opts).map_err(|e| Failure::with_code(&e, e.exit_code()))?;
+    let bundle =
+        container::Bundle::load(&opts.bundle).map_err(|e| Failure::with_code(&e, e.exit_code()))?;
+    container::create_from(&opts, bundle, spawner)
+        .map_err(|e| Failure::with_code(&e, e.exit_code()))?;
     Ok(0)
 }
 
@@ -36,14 +45,14 @@ pub fn start(root: &Path, id: &ContainerId) -> Outcome {
     Ok(0)
 }
 
-pub fn run(root: &Path, args: &RunArgs) -> Outcome {
-    seal_self()?;
+pub fn run(root: &Path, args: &RunArgs, spawner: Result<Option<Spawner>, SpawnerError>) -> Outcome {
+    let spawner = spawner.map_err(Failure::new)?;
     let opts = RunOptions {
         create: create_options(root, &args.create)?,
         detach: args.detach,
         scratch_dir: root.to_path_buf(),
     };
-    container::run(&opts).map_err(|e| Failure::with_code(&e, e.exit_code()))
+    container::run(&opts, spawner).map_err(|e| Failure::with_code(&e, e.exit_code()))
 }
 
 pub fn kill(root: &Path, id: &ContainerId, signal: &str, all: bool) -> Outcome {

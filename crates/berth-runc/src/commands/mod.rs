@@ -7,7 +7,7 @@ mod update;
 
 use std::fmt::Display;
 
-use berth_runtime::container::ContainerId;
+use berth_runtime::container::{ContainerId, Spawner, SpawnerError};
 
 use crate::cli::{Cli, Command};
 use crate::log::Logger;
@@ -39,7 +39,12 @@ pub fn id(text: &str) -> Result<ContainerId, Failure> {
     ContainerId::parse(text).map_err(Failure::new)
 }
 
-pub fn dispatch(cli: &Cli, logger: &Logger) -> Outcome {
+/// `spawner`: started in `main` for `create` and `run` (see `berth_runtime::container::Spawner`).
+pub fn dispatch(
+    cli: &Cli,
+    logger: &Logger,
+    spawner: Result<Option<Spawner>, SpawnerError>,
+) -> Outcome {
     if cli.systemd_cgroup {
         return Err(Failure::new(
             "--systemd-cgroup is not supported: berth-runc manages cgroups through cgroupfs only \
@@ -50,9 +55,9 @@ pub fn dispatch(cli: &Cli, logger: &Logger) -> Outcome {
     let root = cli.root.as_path();
     match &cli.command {
         Command::Spec(args) => info::spec(args),
-        Command::Create(args) => lifecycle::create(root, args),
+        Command::Create(args) => lifecycle::create(root, args, spawner),
         Command::Start(args) => lifecycle::start(root, &id(&args.id)?),
-        Command::Run(args) => lifecycle::run(root, args),
+        Command::Run(args) => lifecycle::run(root, args, spawner),
         Command::State(args) => info::state(root, &id(&args.id)?),
         Command::List(args) => info::list(root, args.format, args.quiet),
         Command::Kill(args) => lifecycle::kill(root, &id(&args.id)?, &args.signal, args.all),

@@ -12,7 +12,8 @@ use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 use super::cleanup::Teardown;
 use super::placement::Placement;
 use super::record::{self, EXEC_FIFO, Record};
-use super::spawn::{NamespacePlan, SpawnError, spawn};
+use super::spawn::{NamespacePlan, SpawnError, Spawned, spawn};
+use super::spawner::{SpawnRequest, Spawner, SpawnerError};
 use super::{ContainerId, time};
 use super::{device_rules, foreground};
 use crate::channel::{Channel, ChannelError, Message};
@@ -61,6 +62,8 @@ pub enum CreateError {
         kind: &'static str,
         source: hooks::HookError,
     },
+    #[error(transparent)]
+    Spawner(#[from] SpawnerError),
     #[error("sync with the init: {0}")]
     Channel(#[from] ChannelError),
     #[error("linux.seccomp: {0}")]
@@ -144,11 +147,75 @@ impl Bundle {
 
 /// Creates the container; on any failure nothing is left behind (process, cgroup, state dir).
 pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
-    create_from(opts, Bundle::load(&opts.bundle)?)
+    create_from(opts, Bundle::load(&opts.bundle)?, None)
 }
 
-/// [`create`] from the bundle `opts.bundle` names, already loaded.
-pub fn create_from(opts: &CreateOptions, loaded: Bundle) -> Result<Created, CreateError> {
+/// What the init must do, from the spec alone: the runtime and its spawner both derive it.
+#[derive(Debug)]
+pub(crate) struct InitShape {
+    pub plan: NamespacePlan,
+    pub unshares: InitUnshares,
+    pub in_user_namespace: bool,
+    pub new_user_namespace: bool,
+    pub has_runtime_hooks: bool,
+}
+
+impl InitShape {
+    pub(crate) fn of(spec: &Spec) -> Result<InitShape, SpawnError> {
+        let namespaces = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().clone())
+            .unwrap_or_default();
+        let mut plan = NamespacePlan::from_spec(&namespaces)?;
+        // A new cgroup namespace takes the cgroup its creator is in as its root, so the init
+        // unshares it itself once it is inside the container's cgroup (as runc does), not at
+        // clone.
+        let unshare_cgroupns = plan.new_flags & libc::CLONE_NEWCGROUP as u64 != 0;
+        plan.new_flags &= !(libc::CLONE_NEWCGROUP as u64);
+        // The namespaces the init can make itself, first thing after clone, while we create
+        // the cgroup: a network namespace alone costs ~0.6 ms here, now overlapped instead of
+        // serial. The pid (and time) namespace only applies to children, so clone makes those;
+        // with a new user namespace everything stays at clone (the init is unprivileged until
+        // it is mapped).
+        let new_user_namespace = plan.new_flags & libc::CLONE_NEWUSER as u64 != 0;
+        let unshare_at_start = if new_user_namespace {
+            0
+        } else {
+            plan.new_flags & UNSHARED_BY_INIT
+        };
+        plan.new_flags &= !unshare_at_start;
+        let in_user_namespace = new_user_namespace
+            || plan
+                .joins
+                .iter()
+                .any(|(t, _)| *t == LinuxNamespaceType::User);
+        #[allow(deprecated)]
+        let has_runtime_hooks = spec.hooks().as_ref().is_some_and(|h| {
+            h.prestart().as_ref().is_some_and(|v| !v.is_empty())
+                || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
+        });
+        Ok(InitShape {
+            plan,
+            unshares: InitUnshares {
+                at_start: unshare_at_start,
+                cgroup_ns: unshare_cgroupns,
+            },
+            in_user_namespace,
+            new_user_namespace,
+            has_runtime_hooks,
+        })
+    }
+}
+
+/// [`create`] from the bundle `opts.bundle` names, already loaded. With a `spawner` (see
+/// [`Spawner`]) the init is cloned by it; without, by this process, whose binary must then be
+/// read-only already.
+pub fn create_from(
+    opts: &CreateOptions,
+    loaded: Bundle,
+    spawner: Option<Spawner>,
+) -> Result<Created, CreateError> {
     let Bundle { dir: bundle, spec } = loaded;
     let rootfs = spec::rootfs_path(&spec, &bundle)?;
     spec::validate(&spec, &rootfs)?;
@@ -162,30 +229,7 @@ pub fn create_from(opts: &CreateOptions, loaded: Bundle) -> Result<Created, Crea
         (false, Some(_)) => return Err(CreateError::ConsoleSocketUnused),
         _ => {}
     }
-    let namespaces = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().clone())
-        .unwrap_or_default();
-    let mut plan = NamespacePlan::from_spec(&namespaces)?;
-    // A new cgroup namespace takes the cgroup its creator is in as its root, so the init
-    // unshares it itself once it is inside the container's cgroup (as runc does), not at clone.
-    let unshare_cgroupns = plan.new_flags & libc::CLONE_NEWCGROUP as u64 != 0;
-    plan.new_flags &= !(libc::CLONE_NEWCGROUP as u64);
-    // The namespaces the init can make itself, first thing after clone, while we create the
-    // cgroup: a network namespace alone costs ~0.6 ms here, now overlapped instead of serial.
-    // The pid (and time) namespace only applies to children, so clone makes those; with a new
-    // user namespace everything stays at clone (the init is unprivileged until it is mapped).
-    let unshare_at_start = if plan.new_flags & libc::CLONE_NEWUSER as u64 == 0 {
-        plan.new_flags & UNSHARED_BY_INIT
-    } else {
-        0
-    };
-    plan.new_flags &= !unshare_at_start;
-    let unshares = InitUnshares {
-        at_start: unshare_at_start,
-        cgroup_ns: unshare_cgroupns,
-    };
+    let shape = InitShape::of(&spec)?;
 
     fs::DirBuilder::new()
         .recursive(true)
@@ -206,33 +250,47 @@ pub fn create_from(opts: &CreateOptions, loaded: Bundle) -> Result<Created, Crea
         Err(source) => return Err(CreateError::StateDir { path: dir, source }),
     }
     let mut teardown = Teardown::new(dir.clone());
-    let result = create_in(
-        opts,
-        &spec,
-        &bundle,
-        &rootfs,
-        &plan,
-        unshares,
-        &dir,
-        &mut teardown,
-    );
+    let target = Target {
+        spec: &spec,
+        bundle: &bundle,
+        rootfs: &rootfs,
+        dir: &dir,
+    };
+    let result = create_in(opts, target, &shape, spawner, &mut teardown);
     if result.is_ok() {
         teardown.disarm();
     }
     result
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The container being created: its spec, bundle, rootfs and state dir.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    spec: &'a Spec,
+    bundle: &'a Path,
+    rootfs: &'a Path,
+    dir: &'a Path,
+}
+
+/// The init on its way: cloned by us, or asked of the spawner.
+enum Starting {
+    Cloned(Spawned, Channel),
+    Asked(Box<Spawner>),
+}
+
 fn create_in(
     opts: &CreateOptions,
-    spec: &Spec,
-    bundle: &Path,
-    rootfs: &Path,
-    plan: &NamespacePlan,
-    unshares: InitUnshares,
-    dir: &Path,
+    target: Target<'_>,
+    shape: &InitShape,
+    spawner: Option<Spawner>,
     teardown: &mut Teardown,
 ) -> Result<Created, CreateError> {
+    let Target {
+        spec,
+        bundle,
+        rootfs,
+        dir,
+    } = target;
     let fifo_path = dir.join(EXEC_FIFO);
     let fifo_c = CString::new(fifo_path.as_os_str().as_encoded_bytes()).map_err(|_| {
         CreateError::StateDir {
@@ -254,15 +312,6 @@ fn create_in(
         path: fifo_path.clone(),
         source,
     })?;
-    let fifo: OwnedFd = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH)
-        .open(&fifo_path)
-        .map_err(|source| CreateError::StateDir {
-            path: fifo_path.clone(),
-            source,
-        })?
-        .into();
 
     let linux = spec.linux().as_ref();
     let cgroups_path = cgroups_path(spec, &opts.id);
@@ -275,7 +324,7 @@ fn create_in(
         path: cgroups_path.clone(),
         source,
     };
-    let new_userns = plan.new_flags & libc::CLONE_NEWUSER as u64 != 0;
+    let new_userns = shape.new_user_namespace;
     // On v2 the init is born in the cgroup, which must exist first. On v1 we create it (and
     // move the init into it) while the init makes its namespaces.
     let clone_target = if new_userns {
@@ -283,74 +332,108 @@ fn create_in(
     } else {
         cgroup.create_clone_target().map_err(cgroup_err)?
     };
-    let in_user_namespace = new_userns
-        || plan
-            .joins
-            .iter()
-            .any(|(t, _)| *t == LinuxNamespaceType::User);
-    #[allow(deprecated)]
-    let has_runtime_hooks = spec.hooks().as_ref().is_some_and(|h| {
-        h.prestart().as_ref().is_some_and(|v| !v.is_empty())
-            || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
-    });
-
+    // Checked here, so a bad socket path is our error, before any process exists.
     let console = opts
         .console_socket
         .as_deref()
         .map(foreground::socket_handle)
         .transpose()?;
+    let seccomp_cache = opts.root.join(crate::process::seccomp::CACHE_DIR);
     let seccomp = linux
         .and_then(|l| l.seccomp().as_ref())
-        .map(|profile| {
-            let cache = opts.root.join(crate::process::seccomp::CACHE_DIR);
-            crate::process::seccomp::prepare(profile, Some(&cache))
-        })
+        .map(|profile| crate::process::seccomp::prepare(profile, Some(&seccomp_cache)))
         .transpose()?;
-    let (parent_end, child_end) = sys::fd::seqpacket_pair().map_err(SpawnError::Clone)?;
-    let parent_chan = Channel(parent_end);
-    let child_chan = Channel(child_end);
-    // The init has namespaces to make while we make its cgroup: run it beside us.
-    let placement = (unshares.at_start != 0)
-        .then(Placement::elsewhere)
-        .flatten();
-    let args = InitArgs {
-        spec,
-        bundle,
-        rootfs,
-        no_pivot: opts.no_pivot,
-        no_new_keyring: opts.no_new_keyring,
-        preserve_fds: opts.preserve_fds,
-        in_user_namespace,
-        new_user_namespace: new_userns,
-        has_runtime_hooks,
-        console_socket: console.as_ref().map(|(_, via)| via.as_path()),
-        fifo: fifo.as_fd(),
-        unshares,
-        seccomp: seccomp.as_ref(),
-        placement: placement.as_ref(),
+    let starting = match spawner {
+        Some(mut spawner) => {
+            spawner.request(SpawnRequest {
+                spec: spec.clone(),
+                bundle: bundle.to_path_buf(),
+                rootfs: rootfs.to_path_buf(),
+                no_pivot: opts.no_pivot,
+                no_new_keyring: opts.no_new_keyring,
+                preserve_fds: opts.preserve_fds,
+                console_socket: opts.console_socket.clone(),
+                fifo: fifo_path.clone(),
+                clone_target: clone_target
+                    .is_some()
+                    .then(|| cgroup.paths().into_iter().next().map(|(_, dir)| dir))
+                    .flatten(),
+                seccomp_cache,
+                restore_cpus: None,
+            })?;
+            Starting::Asked(Box::new(spawner))
+        }
+        None => {
+            let fifo: OwnedFd = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_PATH)
+                .open(&fifo_path)
+                .map_err(|source| CreateError::StateDir {
+                    path: fifo_path.clone(),
+                    source,
+                })?
+                .into();
+            let (parent_end, child_end) = sys::fd::seqpacket_pair().map_err(SpawnError::Clone)?;
+            let parent_chan = Channel(parent_end);
+            let child_chan = Channel(child_end);
+            // The init has namespaces to make while we make its cgroup: run it beside us.
+            let placement = (shape.unshares.at_start != 0)
+                .then(Placement::elsewhere)
+                .flatten();
+            let args = InitArgs {
+                spec,
+                bundle,
+                rootfs,
+                no_pivot: opts.no_pivot,
+                no_new_keyring: opts.no_new_keyring,
+                preserve_fds: opts.preserve_fds,
+                in_user_namespace: shape.in_user_namespace,
+                new_user_namespace: new_userns,
+                has_runtime_hooks: shape.has_runtime_hooks,
+                console_socket: console.as_ref().map(|(_, via)| via.as_path()),
+                fifo: fifo.as_fd(),
+                unshares: shape.unshares,
+                seccomp: seccomp.as_ref(),
+                placement: placement.as_ref(),
+            };
+            let clone_into = clone_target.as_ref().map(|fd| fd.as_fd());
+            let spawned = spawn(&shape.plan, clone_into, &parent_chan, &child_chan, || {
+                // In the init: our copy of the parent's end must go, so the parent's death is
+                // EOF.
+                sys::fd::close_inherited(parent_chan.0.as_raw_fd());
+                init::run(&args, &child_chan)
+            })?;
+            teardown.set_pid(spawned.pid);
+            if let Some(placement) = &placement {
+                placement.move_init(spawned.pid);
+            }
+            Starting::Cloned(spawned, parent_chan)
+        }
     };
-    let clone_into = clone_target.as_ref().map(|fd| fd.as_fd());
-    let spawned = spawn(plan, clone_into, &parent_chan, &child_chan, || {
-        // In the init: our copy of the parent's end must go, so the parent's death is EOF.
-        sys::fd::close_inherited(parent_chan.0.as_raw_fd());
-        init::run(&args, &child_chan)
-    })?;
-    let pid = spawned.pid;
-    drop(child_chan);
-    teardown.set_pid(pid);
-    if let Some(placement) = &placement {
-        placement.move_init(pid);
-    }
-    if clone_target.is_none() {
-        cgroup.create().map_err(cgroup_err)?;
-    }
+    let created_for_clone = clone_target.is_some();
+    drop(clone_target);
     let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
     let resources = linux
         .and_then(|l| l.resources().clone())
         .unwrap_or_default();
-    cgroup
-        .set(&device_rules::complete(&resources, &devices))
-        .map_err(cgroup_err)?;
+    let configured = if created_for_clone {
+        Ok(())
+    } else {
+        cgroup.create()
+    }
+    .and_then(|()| cgroup.set(&device_rules::complete(&resources, &devices)));
+    // Learn the init's pid before acting on a cgroup failure, so the teardown can kill it.
+    let (spawned, parent_chan, spawner) = match starting {
+        Starting::Cloned(spawned, chan) => (spawned, chan, None),
+        Starting::Asked(mut spawner) => {
+            let chan = spawner.take_init_channel();
+            let spawned = spawner.spawned()?;
+            teardown.set_pid(spawned.pid);
+            (spawned, chan, Some(spawner))
+        }
+    };
+    let pid = spawned.pid;
+    configured.map_err(cgroup_err)?;
 
     if new_userns && let Some(l) = linux {
         write_id_maps(
@@ -392,6 +475,8 @@ fn create_in(
             _ => e.into(),
         });
     }
+    // Reaped only now: the init needed `Go` sooner.
+    drop(spawner);
     loop {
         match recv_from_init(&parent_chan)? {
             Message::RunRuntimeHooks => {

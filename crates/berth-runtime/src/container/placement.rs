@@ -40,6 +40,30 @@ impl Placement {
         }
     }
 
+    /// Moves us off our CPU, for a child just cloned there. Best effort, like `move_init`.
+    pub(crate) fn step_aside(&self) {
+        let _ = sched_setaffinity(None, &self.elsewhere);
+    }
+
+    /// The CPUs of the mask the init takes back (see [`Placement::restoring`]).
+    pub(crate) fn inherited_cpus(&self) -> Vec<usize> {
+        (0..CpuSet::MAX_CPU)
+            .filter(|cpu| self.inherited.is_set(*cpu))
+            .collect()
+    }
+
+    /// For an init started by a spawner: restores the mask made of `cpus`.
+    pub(crate) fn restoring(cpus: &[usize]) -> Placement {
+        let mut inherited = CpuSet::new();
+        for cpu in cpus.iter().filter(|cpu| **cpu < CpuSet::MAX_CPU) {
+            inherited.set(*cpu);
+        }
+        Placement {
+            inherited,
+            elsewhere: inherited,
+        }
+    }
+
     /// In the init, once `Go` has arrived: back to the mask it inherited from us.
     pub(crate) fn restore(&self) -> std::io::Result<()> {
         sched_setaffinity(None, &self.inherited).map_err(Into::into)

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::create::{Bundle, CreateError, CreateOptions, create_from};
 use super::delete::{DeleteError, delete};
 use super::foreground::{self, ForegroundError, TtySetup};
+use super::spawner::Spawner;
 use super::start::{StartError, start};
 use crate::sys;
 
@@ -39,8 +40,9 @@ pub struct RunOptions {
     pub scratch_dir: PathBuf,
 }
 
-/// Returns the container's exit code (foreground) or 0 once started (detached).
-pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
+/// Returns the container's exit code (foreground) or 0 once started (detached). With a
+/// `spawner` the init is cloned by it (see [`create_from`]).
+pub fn run(opts: &RunOptions, spawner: Option<Spawner>) -> Result<i32, RunError> {
     std::fs::create_dir_all(&opts.scratch_dir).map_err(|source| ForegroundError::Socket {
         path: opts.scratch_dir.clone(),
         source,
@@ -62,7 +64,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         create_opts.console_socket = Some(path.clone());
     }
     if opts.detach {
-        create_from(&create_opts, bundle)?;
+        create_from(&create_opts, bundle, spawner)?;
         if let Err(e) = start(&create_opts.root, &create_opts.id) {
             let _ = delete(&create_opts.root, &create_opts.id, true);
             return Err(e.into());
@@ -71,7 +73,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     }
     sys::proc::set_child_subreaper().map_err(RunError::Subreaper)?;
     let signals = foreground::block_signals()?;
-    let created = create_from(&create_opts, bundle)?;
+    let created = create_from(&create_opts, bundle, spawner)?;
     let waited = match start(&create_opts.root, &create_opts.id) {
         Ok(()) => foreground::wait(created.pid, signals, tty).map_err(RunError::from),
         Err(e) => Err(e.into()),

@@ -108,6 +108,13 @@ pub fn recv_packet(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Sets or clears `FD_CLOEXEC` on `fd`.
+pub fn set_cloexec(fd: std::os::fd::RawFd, cloexec: bool) -> io::Result<()> {
+    let flags = if cloexec { libc::FD_CLOEXEC } else { 0 };
+    // SAFETY: F_SETFD takes an integer argument; an fd that is not open fails with EBADF.
+    check_int(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
+}
+
 /// Closes a descriptor a forked child inherited from an `OwnedFd` the parent still owns.
 ///
 /// Only for the child side of a fork that never returns into the code owning that `OwnedFd`

@@ -1,0 +1,359 @@
+//! The init's spawner: how a runtime whose binary is writable starts a container without
+//! re-executing itself first (CVE-2019-5736, see `selfexe`).
+//!
+//! No container process may reach a writable runtime binary through `/proc/<pid>/exe`, so the
+//! init must descend from an exec of a read-only copy of us. Re-executing the whole runtime
+//! through that copy puts a full exec (~0.5 ms here, most of it glibc's start-up) in front of
+//! everything else. Instead the runtime forks a spawner first thing, before it has even parsed
+//! its arguments. The spawner execs the read-only copy while the runtime parses the command
+//! line, loads the bundle and prepares the state dir and cgroup. Then the runtime sends it a
+//! [`SpawnRequest`] (one JSON line). The spawner clones the init with the same
+//! [`spawn`] as the in-process path, reports the pid (one JSON line) and exits. The init
+//! inherits the sync channel the runtime made at launch and talks to the runtime directly.
+//!
+//! The runtime itself stays non-dumpable from the launch on, so no container process can open
+//! its `/proc/<pid>/exe` either (that would need `CAP_SYS_PTRACE` in the host user namespace).
+
+use std::ffi::{CString, OsString};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
+
+use super::create::InitShape;
+use super::foreground;
+use super::placement::Placement;
+use super::spawn::{SpawnError, Spawned, spawn};
+use crate::channel::{Channel, Message};
+use crate::init::{self, InitArgs};
+use crate::selfexe::{self, SelfExeError};
+use crate::sys;
+use crate::sys::proc::Forked;
+
+/// In the spawner's environment: `<request socket fd>,<init sync channel fd>`.
+const SPAWNER_ENV: &str = "_BERTH_INIT_SPAWNER";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnerError {
+    #[error(transparent)]
+    SelfExe(#[from] SelfExeError),
+    #[error("starting the init's spawner: {0}")]
+    Launch(std::io::Error),
+    #[error("talking to the init's spawner: {0}")]
+    Link(std::io::Error),
+    #[error("the init's spawner exited without starting the init ({status})")]
+    Vanished { status: String },
+    #[error("the init's spawner failed: {0}")]
+    Failed(String),
+    #[error("malformed message from the init's spawner: {0}")]
+    Malformed(serde_json::Error),
+}
+
+/// Everything the spawner needs to clone the init, beyond what it derives from the spec.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SpawnRequest {
+    pub spec: Spec,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub console_socket: Option<PathBuf>,
+    /// `<state dir>/exec.fifo`.
+    pub fifo: PathBuf,
+    /// The cgroup v2 directory to clone the init into, when the runtime made one.
+    pub clone_target: Option<PathBuf>,
+    /// Where the runtime keeps compiled seccomp filters (it has just compiled this spec's).
+    pub seccomp_cache: PathBuf,
+    /// The CPUs the init takes back after `Go` (the runtime's; filled in by [`Spawner`]).
+    pub restore_cpus: Option<Vec<usize>>,
+}
+
+/// A launched spawner, seen from the runtime.
+#[derive(Debug)]
+pub struct Spawner {
+    pid: i32,
+    link: BufReader<UnixStream>,
+    init_chan: Option<Channel>,
+    placement: Option<Placement>,
+}
+
+impl Spawner {
+    /// Forks the spawner and has it exec a read-only copy of our binary. `None` when our
+    /// binary is read-only already: then `create` clones the init itself.
+    ///
+    /// The caller must be single-threaded (as for any `clone` with fork semantics).
+    pub fn launch() -> Result<Option<Spawner>, SpawnerError> {
+        if selfexe::runs_read_only()? {
+            return Ok(None);
+        }
+        let (link, link_theirs) = UnixStream::pair().map_err(SpawnerError::Launch)?;
+        let (init_chan, init_theirs) = sys::fd::seqpacket_pair().map_err(SpawnerError::Launch)?;
+        // From here on a container may exist while we run from a writable binary.
+        sys::proc::set_dumpable(false).map_err(SpawnerError::Launch)?;
+        let pid = match sys::proc::clone_fork(0).map_err(SpawnerError::Launch)? {
+            Forked::Child => {
+                // The read-only copy is made here, beside our parent rather than before it.
+                let failure = exec_spawner(&link_theirs, &init_theirs);
+                let reply = Message::Error {
+                    message: failure.to_string(),
+                    exit_code: 1,
+                };
+                let _ = write_line(&link_theirs, &reply);
+                sys::proc::exit_now(127)
+            }
+            Forked::Parent { child } => child,
+        };
+        // The spawner execs and then clones the init while we prepare: keep it off our CPU
+        // (see `placement`). The init takes back our mask after `Go`.
+        let placement = Placement::elsewhere();
+        if let Some(placement) = &placement {
+            placement.move_init(pid);
+        }
+        Ok(Some(Spawner {
+            pid,
+            link: BufReader::new(link),
+            init_chan: Some(Channel(init_chan)),
+            placement,
+        }))
+    }
+
+    /// Our end of the init's sync channel.
+    pub(crate) fn take_init_channel(&mut self) -> Channel {
+        self.init_chan
+            .take()
+            .expect("the init channel is taken once")
+    }
+
+    /// Sends the request; the spawner clones the init while we go on.
+    pub(crate) fn request(&mut self, mut request: SpawnRequest) -> Result<(), SpawnerError> {
+        request.restore_cpus = self.placement.as_ref().map(Placement::inherited_cpus);
+        let mut line = serde_json::to_vec(&request).map_err(SpawnerError::Malformed)?;
+        line.push(b'\n');
+        self.link
+            .get_mut()
+            .write_all(&line)
+            .map_err(SpawnerError::Link)
+    }
+
+    /// Waits for the spawner's report. The spawner is reaped when dropped.
+    pub(crate) fn spawned(&mut self) -> Result<Spawned, SpawnerError> {
+        let mut line = String::new();
+        if self.link.read_line(&mut line).map_err(SpawnerError::Link)? == 0 {
+            let status = sys::proc::wait_exit(self.pid);
+            self.pid = 0;
+            return Err(SpawnerError::Vanished {
+                status: match status {
+                    Ok(exit) => format!("{exit:?}"),
+                    Err(e) => e.to_string(),
+                },
+            });
+        }
+        match serde_json::from_str(&line).map_err(SpawnerError::Malformed)? {
+            Message::Pid {
+                pid,
+                born_in_cgroup,
+            } => Ok(Spawned {
+                pid,
+                born_in_cgroup,
+            }),
+            Message::Error { message, .. } => Err(SpawnerError::Failed(message)),
+            other => Err(SpawnerError::Failed(format!(
+                "unexpected message {other:?}"
+            ))),
+        }
+    }
+}
+
+/// In the forked child: execs a read-only copy of our binary as the spawner, handing it
+/// `link` and `init_chan`. Returns only on failure.
+fn exec_spawner(link: &UnixStream, init_chan: &OwnedFd) -> SpawnerError {
+    let exe = match selfexe::read_only_copy() {
+        Ok(exe) => exe,
+        Err(e) => return e.into(),
+    };
+    let argv0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| "berth-runc".into());
+    let argv = [argv0, OsString::from("init")]
+        .into_iter()
+        .map(|a| CString::new(a.into_vec()))
+        .collect::<Result<Vec<_>, _>>();
+    let mut envp = match (argv.is_ok(), selfexe::environment()) {
+        (true, Ok(envp)) => envp,
+        _ => return SelfExeError::NulByte.into(),
+    };
+    let (link, init_chan) = (link.as_raw_fd(), init_chan.as_raw_fd());
+    envp.push(CString::new(format!("{SPAWNER_ENV}={link},{init_chan}")).unwrap_or_default());
+    for fd in [link, init_chan] {
+        if let Err(e) = sys::fd::set_cloexec(fd, false) {
+            return SpawnerError::Launch(e);
+        }
+    }
+    let source = sys::exe::execveat_fd(exe.fd.as_fd(), &argv.unwrap_or_default(), &envp);
+    SelfExeError::Reexec {
+        how: exe.how,
+        source,
+    }
+    .into()
+}
+
+/// Writes `msg` as one JSON line.
+fn write_line(mut to: &UnixStream, msg: &Message) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(msg)?;
+    line.push(b'\n');
+    to.write_all(&line)
+}
+
+impl Drop for Spawner {
+    /// Reaps the spawner; one never asked (or abandoned) is killed first.
+    fn drop(&mut self) {
+        if self.pid > 0 {
+            let _ = sys::proc::kill(self.pid, libc::SIGKILL);
+            let _ = sys::proc::wait_exit(self.pid);
+        }
+    }
+}
+
+/// Call first thing in `main`: in a spawner, serves the request and exits; elsewhere returns.
+pub fn serve_if_spawner() {
+    let Some(fds) = std::env::var_os(SPAWNER_ENV) else {
+        return;
+    };
+    let Some((link, init_chan)) = adopt(&fds) else {
+        eprintln!("{SPAWNER_ENV}: malformed descriptor list {fds:?}");
+        sys::proc::exit_now(1)
+    };
+    let link = UnixStream::from(link);
+    let reply = match serve(&link, Channel(init_chan)) {
+        Ok(spawned) => Message::Pid {
+            pid: spawned.pid,
+            born_in_cgroup: spawned.born_in_cgroup,
+        },
+        Err(message) => Message::Error {
+            message,
+            exit_code: 1,
+        },
+    };
+    let code = i32::from(write_line(&link, &reply).is_err());
+    sys::proc::exit_now(code)
+}
+
+/// Takes ownership of the two descriptors the launcher left open for us (close-on-exec again).
+fn adopt(fds: &std::ffi::OsStr) -> Option<(OwnedFd, OwnedFd)> {
+    let (link, chan) = fds.to_str()?.split_once(',')?;
+    let (link, chan): (RawFd, RawFd) = (link.parse().ok()?, chan.parse().ok()?);
+    if link < 3 || chan < 3 || link == chan {
+        return None;
+    }
+    for fd in [link, chan] {
+        sys::fd::set_cloexec(fd, true).ok()?;
+    }
+    // SAFETY: the launcher passed these two descriptors to us and nothing else in this fresh
+    // process knows them; set_cloexec just proved they are open.
+    Some(unsafe { (OwnedFd::from_raw_fd(link), OwnedFd::from_raw_fd(chan)) })
+}
+
+/// Reads the request and clones the init; errors are reported to the runtime as text.
+fn serve(link: &UnixStream, init_chan: Channel) -> Result<Spawned, String> {
+    let mut line = String::new();
+    BufReader::new(link)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the request: {e}"))?;
+    if line.is_empty() {
+        // The runtime exited (or gave up) before asking: nothing to do.
+        sys::proc::exit_now(0);
+    }
+    let request: SpawnRequest =
+        serde_json::from_str(&line).map_err(|e| format!("malformed request: {e}"))?;
+    spawn_requested(&request, link, init_chan).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("opening {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Console(#[from] foreground::ForegroundError),
+    #[error("linux.seccomp: {0}")]
+    Seccomp(#[from] crate::process::seccomp::SeccompError),
+}
+
+fn spawn_requested(
+    req: &SpawnRequest,
+    link: &UnixStream,
+    init_chan: Channel,
+) -> Result<Spawned, ServeError> {
+    let shape = InitShape::of(&req.spec)?;
+    let open = |path: &PathBuf, flags: libc::c_int| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+            .map_err(|source| ServeError::Open {
+                path: path.clone(),
+                source,
+            })
+    };
+    let fifo = open(&req.fifo, libc::O_PATH)?;
+    let clone_target = req
+        .clone_target
+        .as_ref()
+        .map(|dir| open(dir, libc::O_DIRECTORY))
+        .transpose()?;
+    let console = req
+        .console_socket
+        .as_deref()
+        .map(foreground::socket_handle)
+        .transpose()?;
+    let seccomp = req
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|profile| crate::process::seccomp::prepare(profile, Some(&req.seccomp_cache)))
+        .transpose()?;
+    let placement = req.restore_cpus.as_deref().map(Placement::restoring);
+    let args = InitArgs {
+        spec: &req.spec,
+        bundle: &req.bundle,
+        rootfs: &req.rootfs,
+        no_pivot: req.no_pivot,
+        no_new_keyring: req.no_new_keyring,
+        preserve_fds: req.preserve_fds,
+        in_user_namespace: shape.in_user_namespace,
+        new_user_namespace: shape.new_user_namespace,
+        has_runtime_hooks: shape.has_runtime_hooks,
+        console_socket: console.as_ref().map(|(_, via)| via.as_path()),
+        fifo: fifo.as_fd(),
+        unshares: shape.unshares,
+        seccomp: seccomp.as_ref(),
+        placement: placement.as_ref(),
+    };
+    // An intermediate (joined namespaces) reports the init's pid to us on this pair.
+    let (report, report_theirs) = sys::fd::seqpacket_pair().map_err(SpawnError::Clone)?;
+    let (report, report_theirs) = (Channel(report), Channel(report_theirs));
+    let clone_into = clone_target.as_ref().map(|dir| dir.as_fd());
+    let spawned = spawn(&shape.plan, clone_into, &report, &report_theirs, || {
+        // In the init: only the runtime's sync channel stays.
+        sys::fd::close_inherited(report.0.as_raw_fd());
+        sys::fd::close_inherited(link.as_raw_fd());
+        init::run(&args, &init_chan)
+    })?;
+    // The init starts on our CPU, and may wait there until we exit (see `placement`): we
+    // finish elsewhere.
+    if let Some(placement) = Placement::elsewhere() {
+        placement.step_aside();
+    }
+    Ok(spawned)
+}
