@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::ContainerId;
 use super::cleanup::{self, TeardownErrors};
-use super::lookup::{self, LookupError};
+use super::lookup::{self, Found, LookupError};
 use super::record::Status;
 use crate::process::hooks;
 
@@ -24,7 +24,12 @@ pub enum DeleteError {
 }
 
 pub fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<(), DeleteError> {
-    let found = lookup::find(root, id)?;
+    delete_found(lookup::find(root, id)?, force)
+}
+
+/// [`delete`] of a container already looked up.
+pub(crate) fn delete_found(found: Found, force: bool) -> Result<(), DeleteError> {
+    let id = &found.record.id;
     let alive = found.status != Status::Stopped;
     if matches!(found.status, Status::Running | Status::Paused) && !force {
         return Err(DeleteError::Running {

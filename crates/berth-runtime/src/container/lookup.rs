@@ -21,11 +21,19 @@ pub struct Found {
 
 pub fn find(root: &Path, id: &ContainerId) -> Result<Found, LookupError> {
     let record = Record::load(root, id)?;
-    let dir = record::container_dir(root, id);
-    let status = record.status(&dir);
-    Ok(Found {
-        record,
-        dir,
-        status,
-    })
+    Ok(Found::of(record, root, id))
+}
+
+impl Found {
+    /// A container whose record we hold already (`run` right after `create`): only its
+    /// status is read.
+    pub fn of(record: Record, root: &Path, id: &ContainerId) -> Found {
+        let dir = record::container_dir(root, id);
+        let status = record.status(&dir);
+        Found {
+            record,
+            dir,
+            status,
+        }
+    }
 }

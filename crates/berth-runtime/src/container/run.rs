@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use super::create::{Bundle, CreateError, CreateOptions, create_from};
-use super::delete::{DeleteError, delete};
+use super::delete::{DeleteError, delete, delete_found};
 use super::foreground::{self, ForegroundError, TtySetup};
+use super::lookup::Found;
 use super::spawner::Spawner;
-use super::start::{StartError, start};
+use super::start::{StartError, start_found};
 use crate::sys;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,8 +65,9 @@ pub fn run(opts: &RunOptions, spawner: Option<Spawner>) -> Result<i32, RunError>
         create_opts.console_socket = Some(path.clone());
     }
     if opts.detach {
-        create_from(&create_opts, bundle, spawner)?;
-        if let Err(e) = start(&create_opts.root, &create_opts.id) {
+        let created = create_from(&create_opts, bundle, spawner)?;
+        let found = Found::of(created.record, &create_opts.root, &create_opts.id);
+        if let Err(e) = start_found(found) {
             let _ = delete(&create_opts.root, &create_opts.id, true);
             return Err(e.into());
         }
@@ -74,11 +76,13 @@ pub fn run(opts: &RunOptions, spawner: Option<Spawner>) -> Result<i32, RunError>
     sys::proc::set_child_subreaper().map_err(RunError::Subreaper)?;
     let signals = foreground::block_signals()?;
     let created = create_from(&create_opts, bundle, spawner)?;
-    let waited = match start(&create_opts.root, &create_opts.id) {
+    // We hold the record we just saved: no need to read it back for start and delete.
+    let (root, id) = (&create_opts.root, &create_opts.id);
+    let waited = match start_found(Found::of(created.record.clone(), root, id)) {
         Ok(()) => foreground::wait(created.pid, signals, tty).map_err(RunError::from),
         Err(e) => Err(e.into()),
     };
-    let deleted = delete(&create_opts.root, &create_opts.id, true);
+    let deleted = delete_found(Found::of(created.record, root, id), true);
     let code = waited?;
     deleted?;
     Ok(code)

@@ -6,7 +6,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::ContainerId;
-use super::lookup::{self, LookupError};
+use super::lookup::{self, Found, LookupError};
 use super::record::{EXEC_FIFO, Status};
 use crate::process::hooks;
 use crate::sys;
@@ -29,7 +29,11 @@ pub enum StartError {
 }
 
 pub fn start(root: &Path, id: &ContainerId) -> Result<(), StartError> {
-    let found = lookup::find(root, id)?;
+    start_found(lookup::find(root, id)?)
+}
+
+/// [`start`] of a container already looked up.
+pub(crate) fn start_found(found: Found) -> Result<(), StartError> {
     if found.status != Status::Created {
         return Err(StartError::NotCreated {
             status: found.status,
