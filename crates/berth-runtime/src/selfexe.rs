@@ -1,11 +1,13 @@
-//! CVE-2019-5736 defence without copying the binary on every start: before any container
-//! process exists, make sure `/proc/self/exe` lives on a read-only mount, so a container that
-//! reaches it through `/proc/<pid>/exe` can never open it for writing.
+//! CVE-2019-5736 defence without copying the binary on every start: every container process
+//! descends from an exec of a read-only copy of our binary, so a container that reaches it
+//! through `/proc/<pid>/exe` can never open it for writing.
 //!
-//! If our binary is on a writable mount we clone a detached bind mount of it
-//! (`open_tree(OPEN_TREE_CLONE)`), make that mount read-only (`mount_setattr`), and re-exec
-//! through it (`execveat(AT_EMPTY_PATH)`). Kernels without those calls get a sealed memfd
-//! copy instead.
+//! The copy is a detached bind mount of our binary (`open_tree(OPEN_TREE_CLONE)`) made
+//! read-only (`mount_setattr`), exec'd through its fd (`execveat(AT_EMPTY_PATH)`); kernels
+//! without those calls get a sealed memfd copy instead. Two ways to use it: re-exec the whole
+//! process through it ([`ensure_read_only`]: the shim, `berth-runc exec`), or exec only a
+//! spawner that clones the init ([`crate::container::Spawner`]: `berth-runc create` and
+//! `run`, where the exec then overlaps the runtime's own preparation).
 
 use std::ffi::CString;
 use std::os::fd::AsFd;
