@@ -14,13 +14,13 @@
 //! The runtime itself stays non-dumpable from the launch on, so no container process can open
 //! its `/proc/<pid>/exe` either (that would need `CAP_SYS_PTRACE` in the host user namespace).
 
-use std::ffi::{CString, OsString};
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::process::Command;
 
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,6 @@ use crate::channel::{Channel, Message};
 use crate::init::{self, InitArgs};
 use crate::selfexe::{self, SelfExeError};
 use crate::sys;
-use crate::sys::proc::Forked;
 
 /// In the spawner's environment: `<request socket fd>,<init sync channel fd>`.
 const SPAWNER_ENV: &str = "_BERTH_INIT_SPAWNER";
@@ -87,7 +86,8 @@ impl Spawner {
     /// Forks the spawner and has it exec a read-only copy of our binary. `None` when our
     /// binary is read-only already: then `create` clones the init itself.
     ///
-    /// The caller must be single-threaded (as for any `clone` with fork semantics).
+    /// The caller must be single-threaded: the spawner's two descriptors are inheritable
+    /// while it starts, and a fork by another thread would inherit them too.
     pub fn launch() -> Result<Option<Spawner>, SpawnerError> {
         if selfexe::runs_read_only()? {
             return Ok(None);
@@ -96,19 +96,28 @@ impl Spawner {
         let (init_chan, init_theirs) = sys::fd::seqpacket_pair().map_err(SpawnerError::Launch)?;
         // From here on a container may exist while we run from a writable binary.
         sys::proc::set_dumpable(false).map_err(SpawnerError::Launch)?;
-        let pid = match sys::proc::clone_fork(0).map_err(SpawnerError::Launch)? {
-            Forked::Child => {
-                // The read-only copy is made here, beside our parent rather than before it.
-                let failure = exec_spawner(&link_theirs, &init_theirs);
-                let reply = Message::Error {
-                    message: failure.to_string(),
-                    exit_code: 1,
-                };
-                let _ = write_line(&link_theirs, &reply);
-                sys::proc::exit_now(127)
-            }
-            Forked::Parent { child } => child,
-        };
+        let exe = selfexe::read_only_copy()?;
+        // The spawner inherits its two ends (all else we opened is close-on-exec; what our
+        // caller passed, `--preserve-fds` included, goes on to the init). `Command` spawns
+        // with `posix_spawn` (vfork semantics): no page tables copied, cheaper than a fork on
+        // our side and in the spawner's exec.
+        let theirs = [link_theirs.as_raw_fd(), init_theirs.as_raw_fd()];
+        for fd in theirs {
+            sys::fd::set_cloexec(fd, false).map_err(SpawnerError::Launch)?;
+        }
+        let argv0 = std::env::args_os()
+            .next()
+            .unwrap_or_else(|| "berth-runc".into());
+        let child = Command::new(format!("/proc/self/fd/{}", exe.fd.as_raw_fd()))
+            .arg0(argv0)
+            .arg("init")
+            .env(SPAWNER_ENV, format!("{},{}", theirs[0], theirs[1]))
+            .spawn()
+            .map_err(|source| SelfExeError::Reexec {
+                how: exe.how,
+                source,
+            })?;
+        let pid = child.id() as i32;
         // The spawner execs and then clones the init while we prepare: keep it off our CPU
         // (see `placement`). The init takes back our mask after `Go`.
         let placement = Placement::elsewhere();
@@ -168,39 +177,6 @@ impl Spawner {
             ))),
         }
     }
-}
-
-/// In the forked child: execs a read-only copy of our binary as the spawner, handing it
-/// `link` and `init_chan`. Returns only on failure.
-fn exec_spawner(link: &UnixStream, init_chan: &OwnedFd) -> SpawnerError {
-    let exe = match selfexe::read_only_copy() {
-        Ok(exe) => exe,
-        Err(e) => return e.into(),
-    };
-    let argv0 = std::env::args_os()
-        .next()
-        .unwrap_or_else(|| "berth-runc".into());
-    let argv = [argv0, OsString::from("init")]
-        .into_iter()
-        .map(|a| CString::new(a.into_vec()))
-        .collect::<Result<Vec<_>, _>>();
-    let mut envp = match (argv.is_ok(), selfexe::environment()) {
-        (true, Ok(envp)) => envp,
-        _ => return SelfExeError::NulByte.into(),
-    };
-    let (link, init_chan) = (link.as_raw_fd(), init_chan.as_raw_fd());
-    envp.push(CString::new(format!("{SPAWNER_ENV}={link},{init_chan}")).unwrap_or_default());
-    for fd in [link, init_chan] {
-        if let Err(e) = sys::fd::set_cloexec(fd, false) {
-            return SpawnerError::Launch(e);
-        }
-    }
-    let source = sys::exe::execveat_fd(exe.fd.as_fd(), &argv.unwrap_or_default(), &envp);
-    SelfExeError::Reexec {
-        how: exe.how,
-        source,
-    }
-    .into()
 }
 
 /// Writes `msg` as one JSON line.
