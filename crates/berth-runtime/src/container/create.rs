@@ -315,22 +315,22 @@ fn create_in(
 
     let linux = spec.linux().as_ref();
     let cgroups_path = cgroups_path(spec, &opts.id);
-    let cgroup = berth_cgroups::manager(&cgroups_path).map_err(|source| CreateError::Cgroup {
-        path: cgroups_path.clone(),
-        source,
-    })?;
     teardown.set_cgroup(cgroups_path.clone());
     let cgroup_err = |source| CreateError::Cgroup {
         path: cgroups_path.clone(),
         source,
     };
+    let cgroup_manager = || berth_cgroups::manager(&cgroups_path).map_err(cgroup_err);
     let new_userns = shape.new_user_namespace;
-    // On v2 the init is born in the cgroup, which must exist first. On v1 we create it (and
-    // move the init into it) while the init makes its namespaces.
-    let clone_target = if new_userns {
-        None
+    // On v2 the init is born in the cgroup, which must exist first. Elsewhere (v1, or a new
+    // user namespace) we make the manager (it reads the mount table), create the cgroup and
+    // move the init into it while the init makes its namespaces.
+    let (early_cgroup, clone_target) = if !new_userns && berth_cgroups::default_mount_is_v2() {
+        let cgroup = cgroup_manager()?;
+        let target = cgroup.create_clone_target().map_err(cgroup_err)?;
+        (Some(cgroup), target)
     } else {
-        cgroup.create_clone_target().map_err(cgroup_err)?
+        (None, None)
     };
     // Checked here, so a bad socket path is our error, before any process exists.
     let console = opts
@@ -355,9 +355,10 @@ fn create_in(
                 console_socket: opts.console_socket.clone(),
                 fifo: fifo_path.clone(),
                 clone_target: clone_target
-                    .is_some()
-                    .then(|| cgroup.paths().into_iter().next().map(|(_, dir)| dir))
-                    .flatten(),
+                    .as_ref()
+                    .and(early_cgroup.as_ref())
+                    .and_then(|cgroup| cgroup.paths().into_iter().next())
+                    .map(|(_, dir)| dir),
                 seccomp_cache,
                 restore_cpus: None,
             })?;
@@ -416,12 +417,19 @@ fn create_in(
     let resources = linux
         .and_then(|l| l.resources().clone())
         .unwrap_or_default();
-    let configured = if created_for_clone {
-        Ok(())
-    } else {
-        cgroup.create()
+    let configured = match early_cgroup {
+        Some(cgroup) => Ok(cgroup),
+        None => cgroup_manager(),
     }
-    .and_then(|()| cgroup.set(&device_rules::complete(&resources, &devices)));
+    .and_then(|cgroup| {
+        if !created_for_clone {
+            cgroup.create().map_err(cgroup_err)?;
+        }
+        cgroup
+            .set(&device_rules::complete(&resources, &devices))
+            .map_err(cgroup_err)?;
+        Ok(cgroup)
+    });
     // Learn the init's pid before acting on a cgroup failure, so the teardown can kill it.
     let (spawned, parent_chan, spawner) = match starting {
         Starting::Cloned(spawned, chan) => (spawned, chan, None),
@@ -433,7 +441,7 @@ fn create_in(
         }
     };
     let pid = spawned.pid;
-    configured.map_err(cgroup_err)?;
+    let cgroup = configured?;
 
     if new_userns && let Some(l) = linux {
         write_id_maps(
