@@ -31,10 +31,10 @@ pub fn create(
     args: &CreateArgs,
     spawner: Result<Option<Spawner>, SpawnerError>,
 ) -> Outcome {
-    let spawner = spawner.map_err(Failure::new)?;
+    let mut spawner = spawner.map_err(Failure::new)?;
     let opts = create_options(root, args)?;
-    let bundle =
-        container::Bundle::load(&opts.bundle).map_err(|e| Failure::with_code(&e, e.exit_code()))?;
+    let bundle = container::Bundle::load_beside(&opts.bundle, spawner.as_mut())
+        .map_err(|e| Failure::with_code(&e, e.exit_code()))?;
     container::create_from(&opts, bundle, spawner)
         .map_err(|e| Failure::with_code(&e, e.exit_code()))?;
     Ok(0)

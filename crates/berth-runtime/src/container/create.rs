@@ -132,16 +132,31 @@ pub struct Created {
 pub struct Bundle {
     pub dir: PathBuf,
     pub spec: Spec,
+    /// Of the bytes the spec was parsed from (see [`spec::load_with_digest`]).
+    config_digest: u64,
 }
 
 impl Bundle {
     pub fn load(path: &Path) -> Result<Bundle, CreateError> {
+        Bundle::load_beside(path, None)
+    }
+
+    /// [`Bundle::load`]; with a `spawner`, it reads the bundle at the same time (it needs
+    /// the spec too, and would otherwise parse it only once we ask for the init).
+    pub fn load_beside(path: &Path, spawner: Option<&mut Spawner>) -> Result<Bundle, CreateError> {
+        if let Some(spawner) = spawner {
+            spawner.read_bundle(path);
+        }
         let dir = path.canonicalize().map_err(|source| CreateError::Bundle {
             path: path.to_path_buf(),
             source,
         })?;
-        let spec = spec::load(&dir)?;
-        Ok(Bundle { dir, spec })
+        let (spec, config_digest) = spec::load_with_digest(&dir)?;
+        Ok(Bundle {
+            dir,
+            spec,
+            config_digest,
+        })
     }
 }
 
@@ -216,7 +231,11 @@ pub fn create_from(
     loaded: Bundle,
     spawner: Option<Spawner>,
 ) -> Result<Created, CreateError> {
-    let Bundle { dir: bundle, spec } = loaded;
+    let Bundle {
+        dir: bundle,
+        spec,
+        config_digest,
+    } = loaded;
     let rootfs = spec::rootfs_path(&spec, &bundle)?;
     spec::validate(&spec, &rootfs)?;
     let terminal = spec
@@ -252,6 +271,7 @@ pub fn create_from(
     let mut teardown = Teardown::new(dir.clone());
     let target = Target {
         spec: &spec,
+        config_digest,
         bundle: &bundle,
         rootfs: &rootfs,
         dir: &dir,
@@ -267,6 +287,7 @@ pub fn create_from(
 #[derive(Clone, Copy)]
 struct Target<'a> {
     spec: &'a Spec,
+    config_digest: u64,
     bundle: &'a Path,
     rootfs: &'a Path,
     dir: &'a Path,
@@ -287,6 +308,7 @@ fn create_in(
 ) -> Result<Created, CreateError> {
     let Target {
         spec,
+        config_digest,
         bundle,
         rootfs,
         dir,
@@ -346,7 +368,7 @@ fn create_in(
     let starting = match spawner {
         Some(mut spawner) => {
             spawner.request(SpawnRequest {
-                spec: spec.clone(),
+                config_digest,
                 bundle: bundle.to_path_buf(),
                 rootfs: rootfs.to_path_buf(),
                 no_pivot: opts.no_pivot,

@@ -43,13 +43,13 @@ pub struct RunOptions {
 
 /// Returns the container's exit code (foreground) or 0 once started (detached). With a
 /// `spawner` the init is cloned by it (see [`create_from`]).
-pub fn run(opts: &RunOptions, spawner: Option<Spawner>) -> Result<i32, RunError> {
+pub fn run(opts: &RunOptions, mut spawner: Option<Spawner>) -> Result<i32, RunError> {
     std::fs::create_dir_all(&opts.scratch_dir).map_err(|source| ForegroundError::Socket {
         path: opts.scratch_dir.clone(),
         source,
     })?;
     let mut create_opts = opts.create.clone();
-    let bundle = Bundle::load(&opts.create.bundle)?;
+    let bundle = Bundle::load_beside(&opts.create.bundle, spawner.as_mut())?;
     let terminal = bundle
         .spec
         .process()

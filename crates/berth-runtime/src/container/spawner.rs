@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use oci_spec::runtime::Spec;
@@ -32,6 +32,7 @@ use super::spawn::{SpawnError, Spawned, spawn};
 use crate::channel::{Channel, Message};
 use crate::init::{self, InitArgs};
 use crate::selfexe::{self, SelfExeError};
+use crate::spec;
 use crate::sys;
 
 /// In the spawner's environment: `<request socket fd>,<init sync channel fd>`.
@@ -53,10 +54,23 @@ pub enum SpawnerError {
     Malformed(serde_json::Error),
 }
 
+/// What the runtime sends the spawner, one JSON line each.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "order", rename_all = "camelCase")]
+enum Order {
+    /// Read and parse `<dir>/config.json` now, while the runtime does the same.
+    ReadBundle { dir: PathBuf },
+    /// Clone the init.
+    Spawn(Box<SpawnRequest>),
+}
+
 /// Everything the spawner needs to clone the init, beyond what it derives from the spec.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct SpawnRequest {
-    pub spec: Spec,
+    /// Of the `config.json` bytes the runtime parsed and validated: the spawner must have
+    /// read the same.
+    pub config_digest: u64,
+    /// Canonical.
     pub bundle: PathBuf,
     pub rootfs: PathBuf,
     pub no_pivot: bool,
@@ -139,14 +153,19 @@ impl Spawner {
             .expect("the init channel is taken once")
     }
 
+    /// Has the spawner read the bundle at `dir` (relative to our working directory, which it
+    /// shares) while we do. Best effort: if it is gone, [`Spawner::request`] says so.
+    pub(crate) fn read_bundle(&mut self, dir: &Path) {
+        let order = Order::ReadBundle {
+            dir: dir.to_path_buf(),
+        };
+        let _ = write_line(self.link.get_ref(), &order);
+    }
+
     /// Sends the request; the spawner clones the init while we go on.
     pub(crate) fn request(&mut self, mut request: SpawnRequest) -> Result<(), SpawnerError> {
         request.restore_cpus = self.placement.as_ref().map(Placement::inherited_cpus);
-        let mut line = serde_json::to_vec(&request).map_err(SpawnerError::Malformed)?;
-        line.push(b'\n');
-        self.link
-            .get_mut()
-            .write_all(&line)
+        write_line(self.link.get_ref(), &Order::Spawn(Box::new(request)))
             .map_err(SpawnerError::Link)
     }
 
@@ -180,7 +199,7 @@ impl Spawner {
 }
 
 /// Writes `msg` as one JSON line.
-fn write_line(mut to: &UnixStream, msg: &Message) -> std::io::Result<()> {
+fn write_line(mut to: &UnixStream, msg: &impl Serialize) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(msg)?;
     line.push(b'\n');
     to.write_all(&line)
@@ -235,19 +254,38 @@ fn adopt(fds: &std::ffi::OsStr) -> Option<(OwnedFd, OwnedFd)> {
     Some(unsafe { (OwnedFd::from_raw_fd(link), OwnedFd::from_raw_fd(chan)) })
 }
 
-/// Reads the request and clones the init; errors are reported to the runtime as text.
+/// Reads the orders and clones the init; errors are reported to the runtime as text.
 fn serve(link: &UnixStream, init_chan: Channel) -> Result<Spawned, String> {
-    let mut line = String::new();
-    BufReader::new(link)
-        .read_line(&mut line)
-        .map_err(|e| format!("reading the request: {e}"))?;
-    if line.is_empty() {
-        // The runtime exited (or gave up) before asking: nothing to do.
-        sys::proc::exit_now(0);
+    let mut orders = BufReader::new(link);
+    let mut read_early = None;
+    loop {
+        let mut line = String::new();
+        orders
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the request: {e}"))?;
+        if line.is_empty() {
+            // The runtime exited (or gave up) before asking: nothing to do.
+            sys::proc::exit_now(0);
+        }
+        match serde_json::from_str(&line).map_err(|e| format!("malformed request: {e}"))? {
+            Order::ReadBundle { dir } => read_early = Some(spec::load_with_digest(&dir)),
+            Order::Spawn(request) => {
+                // What we read early, unless that failed: the runtime read it fine.
+                let loaded = match read_early {
+                    Some(Ok(loaded)) => loaded,
+                    _ => spec::load_with_digest(&request.bundle).map_err(|e| e.to_string())?,
+                };
+                if loaded.1 != request.config_digest {
+                    return Err(format!(
+                        "{}/config.json changed while berth-runc read it",
+                        request.bundle.display()
+                    ));
+                }
+                return spawn_requested(&request, &loaded.0, link, init_chan)
+                    .map_err(|e| e.to_string());
+            }
+        }
     }
-    let request: SpawnRequest =
-        serde_json::from_str(&line).map_err(|e| format!("malformed request: {e}"))?;
-    spawn_requested(&request, link, init_chan).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -267,10 +305,11 @@ enum ServeError {
 
 fn spawn_requested(
     req: &SpawnRequest,
+    spec: &Spec,
     link: &UnixStream,
     init_chan: Channel,
 ) -> Result<Spawned, ServeError> {
-    let shape = InitShape::of(&req.spec)?;
+    let shape = InitShape::of(spec)?;
     let open = |path: &PathBuf, flags: libc::c_int| {
         std::fs::OpenOptions::new()
             .read(true)
@@ -292,8 +331,7 @@ fn spawn_requested(
         .as_deref()
         .map(foreground::socket_handle)
         .transpose()?;
-    let seccomp = req
-        .spec
+    let seccomp = spec
         .linux()
         .as_ref()
         .and_then(|l| l.seccomp().as_ref())
@@ -301,7 +339,7 @@ fn spawn_requested(
         .transpose()?;
     let placement = req.restore_cpus.as_deref().map(Placement::restoring);
     let args = InitArgs {
-        spec: &req.spec,
+        spec,
         bundle: &req.bundle,
         rootfs: &req.rootfs,
         no_pivot: req.no_pivot,
@@ -332,4 +370,46 @@ fn spawn_requested(
         placement.step_aside();
     }
     Ok(spawned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_config(dir: &Path, hostname: &str) {
+        let mut config = spec::default_spec();
+        config["hostname"] = hostname.into();
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    }
+
+    #[test]
+    fn a_config_that_changed_between_the_two_reads_is_refused() {
+        let bundle = tempfile::tempdir().unwrap();
+        write_config(bundle.path(), "first");
+        let (_, digest) = spec::load_with_digest(bundle.path()).unwrap();
+        write_config(bundle.path(), "second");
+
+        let (runtime, spawner) = UnixStream::pair().unwrap();
+        let read = Order::ReadBundle {
+            dir: bundle.path().to_path_buf(),
+        };
+        write_line(&runtime, &read).unwrap();
+        let request = SpawnRequest {
+            config_digest: digest,
+            bundle: bundle.path().to_path_buf(),
+            rootfs: bundle.path().join("rootfs"),
+            no_pivot: false,
+            no_new_keyring: false,
+            preserve_fds: 0,
+            console_socket: None,
+            fifo: bundle.path().join("exec.fifo"),
+            clone_target: None,
+            seccomp_cache: bundle.path().join("seccomp"),
+            restore_cpus: None,
+        };
+        write_line(&runtime, &Order::Spawn(Box::new(request))).unwrap();
+        let (init_end, _runtime_end) = sys::fd::seqpacket_pair().unwrap();
+        let err = serve(&spawner, Channel(init_end)).unwrap_err();
+        assert!(err.contains("config.json changed while"), "{err}");
+    }
 }

@@ -39,17 +39,31 @@ impl SpecError {
 
 /// Reads `<bundle>/config.json`. A type error names the JSON path of the field (`process.args`).
 pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
+    load_with_digest(bundle).map(|(spec, _)| spec)
+}
+
+/// [`load`], and a digest of the bytes read: two processes that each read the file can tell
+/// whether they read the same (it is no defence against a bundle's owner, who can write
+/// any config they like anyway).
+pub(crate) fn load_with_digest(bundle: &Path) -> Result<(Spec, u64), SpecError> {
     let path = bundle.join("config.json");
     let bytes = std::fs::read(&path).map_err(|source| SpecError::Read {
         path: path.clone(),
         source,
     })?;
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        hasher.finish()
+    };
     let mut de = serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| SpecError::Parse {
+    let spec = serde_path_to_error::deserialize(&mut de).map_err(|e| SpecError::Parse {
         path,
         field: e.path().to_string(),
         message: e.inner().to_string(),
-    })
+    })?;
+    Ok((spec, digest))
 }
 
 /// The rootfs directory named by `root.path` (relative paths are relative to the bundle).
