@@ -4,14 +4,19 @@
 //! No container process may reach a writable runtime binary through `/proc/<pid>/exe`, so the
 //! init must descend from an exec of a read-only copy of us. Re-executing the whole runtime
 //! through that copy puts a full exec (~0.5 ms here, most of it glibc's start-up) in front of
-//! everything else. Instead the runtime forks a spawner first thing, before it has even parsed
-//! its arguments. The spawner execs the read-only copy while the runtime parses the command
-//! line, loads the bundle and prepares the state dir and cgroup. Then the runtime sends it a
-//! [`SpawnRequest`] (one JSON line). The spawner clones the init with the same
-//! [`spawn`] as the in-process path, reports the pid (one JSON line) and exits. The init
-//! inherits the sync channel the runtime made at launch and talks to the runtime directly.
+//! everything else. Instead the runtime starts a spawner from the copy first thing, before it
+//! has even parsed its arguments, and goes on while the spawner starts up:
 //!
-//! The runtime itself stays non-dumpable from the launch on, so no container process can open
+//! 1. runtime: parses the command line, then orders [`Order::ReadBundle`]; both processes
+//!    parse `config.json` at the same time.
+//! 2. runtime: validates the spec, makes the state dir and exec fifo, then orders
+//!    [`Order::Spawn`] with a digest of the bytes it parsed (the spawner refuses a
+//!    `config.json` that changed in between) and creates the cgroup meanwhile.
+//! 3. spawner: clones the init with the same [`spawn`] as the in-process path, reports the
+//!    pid (one JSON line) and exits. The init inherits the sync channel the runtime made at
+//!    launch and talks to the runtime directly from then on.
+//!
+//! The runtime itself is non-dumpable from the launch on, so no container process can open
 //! its `/proc/<pid>/exe` either (that would need `CAP_SYS_PTRACE` in the host user namespace).
 
 use std::io::{BufRead, BufReader, Write};
@@ -97,8 +102,8 @@ pub struct Spawner {
 }
 
 impl Spawner {
-    /// Forks the spawner and has it exec a read-only copy of our binary. `None` when our
-    /// binary is read-only already: then `create` clones the init itself.
+    /// Starts the spawner from a read-only copy of our binary. `None` when our binary is
+    /// read-only already: then `create` clones the init itself.
     ///
     /// The caller must be single-threaded: the spawner's two descriptors are inheritable
     /// while it starts, and a fork by another thread would inherit them too.
