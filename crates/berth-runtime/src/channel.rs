@@ -58,19 +58,22 @@ impl Channel {
     }
 
     pub fn recv(&self) -> Result<Message, ChannelError> {
-        let mut buf = vec![0u8; 64 * 1024];
-        let received = match sys::fd::recv_packet(self.0.as_fd(), &mut buf) {
+        // Sized to the packet: a fresh 64 KiB buffer costs a dozen page faults in a newly
+        // forked init, where every message waits on the critical path.
+        let len = match sys::fd::next_packet_len(self.0.as_fd()) {
             // The peer closed with a message of ours unread. The kernel reports that once,
             // ahead of what the peer sent before closing (an init's error, say): read on.
             Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
-                sys::fd::recv_packet(self.0.as_fd(), &mut buf)?
+                sys::fd::next_packet_len(self.0.as_fd())?
             }
             other => other?,
         };
-        match received {
-            0 => Err(ChannelError::Closed),
-            n => Ok(serde_json::from_slice(&buf[..n])?),
+        if len == 0 {
+            return Err(ChannelError::Closed);
         }
+        let mut buf = vec![0u8; len];
+        let n = sys::fd::recv_packet(self.0.as_fd(), &mut buf)?;
+        Ok(serde_json::from_slice(&buf[..n])?)
     }
 }
 

@@ -95,9 +95,19 @@ pub fn send_packet(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<()> {
 
 /// Receives one packet into `buf`; 0 means the peer closed (retries on EINTR).
 pub fn recv_packet(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    recv_with(fd, buf, 0)
+}
+
+/// The length of the next packet, left queued (`MSG_PEEK | MSG_TRUNC`); 0 at end of stream.
+pub fn next_packet_len(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    recv_with(fd, &mut [], libc::MSG_PEEK | libc::MSG_TRUNC)
+}
+
+fn recv_with(fd: BorrowedFd<'_>, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
     loop {
-        // SAFETY: the pointer/length pair describes the writable `buf`; fd is valid.
-        let ret = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        // SAFETY: the pointer/length pair describes the writable `buf` (possibly empty); fd
+        // is valid.
+        let ret = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) };
         if ret >= 0 {
             return Ok(ret as usize);
         }
