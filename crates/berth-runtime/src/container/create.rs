@@ -354,7 +354,7 @@ fn create_in(
     } else {
         (None, None)
     };
-    // Checked here, so a bad socket path is our error, before any process exists.
+    // Checked here, so a bad socket path is our error, before any container process exists.
     let console = opts
         .console_socket
         .as_deref()
