@@ -27,6 +27,9 @@ fn cp_refuses_to_replace_a_directory_with_a_file_and_back() {
     // A local directory named like the container's file.
     std::fs::create_dir(local.path().join("isfile")).unwrap();
     std::fs::write(local.path().join("isfile/new"), "new").unwrap();
+    // Still being uploaded when the daemon rejects the first entry: the CLI must get the
+    // daemon's answer, not a broken pipe.
+    std::fs::write(local.path().join("isfile/large"), vec![7u8; 4 << 20]).unwrap();
 
     let src = local.path().join("isdir");
     let out = d.docker(&["cp", src.to_str().unwrap(), "cp:/tmp/"]);

@@ -66,6 +66,9 @@ pub async fn get(ctx: &Ctx, id: &str, req: &Req) -> http::Result<Resp> {
     ))
 }
 
+/// How much of a rejected upload is still read before answering (see `put`).
+const DRAIN_LIMIT: u64 = 16 << 20;
+
 /// `PUT …/archive?path=&noOverwriteDirNonDir=&copyUIDGID=`: extracts the request's tar into
 /// the directory `path`.
 pub async fn put(ctx: &Ctx, id: &str, req: Req) -> http::Result<Resp> {
@@ -77,7 +80,7 @@ pub async fn put(ctx: &Ctx, id: &str, req: Req) -> http::Result<Resp> {
     let no_overwrite_dir_non_dir = http::query_bool(&q, "noOverwriteDirNonDir");
     let copy_uid_gid = http::query_bool(&q, "copyUIDGID");
     let user = c.snapshot().config.user.unwrap_or_default();
-    let reader = http::body_reader(req);
+    let mut reader = http::body_reader(req);
     blocking(move || {
         let owner = if copy_uid_gid {
             engine_archive::copy_owner(&rootfs_path, &user).map_err(ApiError::from_engine)?
@@ -88,9 +91,17 @@ pub async fn put(ctx: &Ctx, id: &str, req: Req) -> http::Result<Resp> {
             no_overwrite_dir_non_dir,
             owner,
         };
-        rootfs
-            .extract(&path, reader, opts)
-            .map_err(ApiError::from_engine)
+        let extracted = rootfs.extract(&path, &mut reader, opts);
+        if extracted.is_err() {
+            // Read what the client is still sending (tar padding, say) before we answer: a
+            // reply and close while it writes reaches the docker CLI as "broken pipe" instead
+            // of our error. Bounded, so a huge rejected upload is cut off.
+            let _ = std::io::copy(
+                &mut std::io::Read::take(&mut reader, DRAIN_LIMIT),
+                &mut std::io::sink(),
+            );
+        }
+        extracted.map_err(ApiError::from_engine)
     })
     .await?;
     Ok(http::status(StatusCode::OK))
