@@ -82,6 +82,37 @@ pub struct Spawned {
     pub born_in_cgroup: bool,
 }
 
+impl Spawned {
+    /// How a process that started the init (an intermediate, the spawner) reports it.
+    pub(crate) fn report(started: Result<Spawned, String>) -> Message {
+        match started {
+            Ok(spawned) => Message::Pid {
+                pid: spawned.pid,
+                born_in_cgroup: spawned.born_in_cgroup,
+            },
+            Err(message) => Message::Error {
+                message,
+                exit_code: 1,
+            },
+        }
+    }
+
+    /// Reads such a report back; `Err` carries the reporter's error text.
+    pub(crate) fn from_report(reply: Message) -> Result<Spawned, String> {
+        match reply {
+            Message::Pid {
+                pid,
+                born_in_cgroup,
+            } => Ok(Spawned {
+                pid,
+                born_in_cgroup,
+            }),
+            Message::Error { message, .. } => Err(message),
+            other => Err(format!("unexpected message {other:?}")),
+        }
+    }
+}
+
 /// Starts `child` in the planned namespaces. `child` runs in the new process and should not
 /// return (if it does, the process exits 1). With `cgroup` (an open cgroup v2 directory) the
 /// child is born in that cgroup when the kernel can. With joins, an intermediate process
@@ -112,19 +143,7 @@ pub fn spawn(
     };
     let reply = parent_chan.recv();
     let _ = sys::proc::wait_exit(intermediate);
-    match reply? {
-        Message::Pid {
-            pid,
-            born_in_cgroup,
-        } => Ok(Spawned {
-            pid,
-            born_in_cgroup,
-        }),
-        Message::Error { message, .. } => Err(SpawnError::Intermediate(message)),
-        other => Err(SpawnError::Intermediate(format!(
-            "unexpected message {other:?}"
-        ))),
-    }
+    Spawned::from_report(reply?).map_err(SpawnError::Intermediate)
 }
 
 /// `clone` with `flags`, into `cgroup` when given and the kernel can (`true` when it did).
@@ -149,33 +168,24 @@ fn intermediate_main(
 ) -> ! {
     for (typ, file) in &plan.joins {
         if let Err(e) = sys::ns::setns(file.as_fd(), clone_flag(*typ)) {
-            let message = format!("setns into {typ} namespace: {e}");
-            let _ = chan.send(&Message::Error {
-                message,
-                exit_code: 1,
-            });
+            let _ = chan.send(&Spawned::report(Err(format!(
+                "setns into {typ} namespace: {e}"
+            ))));
             sys::proc::exit_now(1);
         }
     }
-    match clone_child(plan.new_flags, cgroup) {
+    let started = match clone_child(plan.new_flags, cgroup) {
         Ok((Forked::Child, _)) => {
             child();
             sys::proc::exit_now(1)
         }
-        Ok((Forked::Parent { child }, born_in_cgroup)) => {
-            let reply = Message::Pid {
-                pid: child,
-                born_in_cgroup,
-            };
-            let code = if chan.send(&reply).is_ok() { 0 } else { 1 };
-            sys::proc::exit_now(code)
-        }
-        Err(e) => {
-            let _ = chan.send(&Message::Error {
-                message: format!("clone: {e}"),
-                exit_code: 1,
-            });
-            sys::proc::exit_now(1)
-        }
-    }
+        Ok((Forked::Parent { child }, born_in_cgroup)) => Ok(Spawned {
+            pid: child,
+            born_in_cgroup,
+        }),
+        Err(e) => Err(format!("clone: {e}")),
+    };
+    let failed = started.is_err();
+    let sent = chan.send(&Spawned::report(started)).is_ok();
+    sys::proc::exit_now(if sent && !failed { 0 } else { 1 })
 }

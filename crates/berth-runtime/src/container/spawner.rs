@@ -34,7 +34,7 @@ use super::create::InitShape;
 use super::foreground;
 use super::placement::Placement;
 use super::spawn::{SpawnError, Spawned, spawn};
-use crate::channel::{Channel, Message};
+use crate::channel::Channel;
 use crate::init::{self, InitArgs};
 use crate::selfexe::{self, SelfExeError};
 use crate::spec;
@@ -187,19 +187,8 @@ impl Spawner {
                 },
             });
         }
-        match serde_json::from_str(&line).map_err(SpawnerError::Malformed)? {
-            Message::Pid {
-                pid,
-                born_in_cgroup,
-            } => Ok(Spawned {
-                pid,
-                born_in_cgroup,
-            }),
-            Message::Error { message, .. } => Err(SpawnerError::Failed(message)),
-            other => Err(SpawnerError::Failed(format!(
-                "unexpected message {other:?}"
-            ))),
-        }
+        let reply = serde_json::from_str(&line).map_err(SpawnerError::Malformed)?;
+        Spawned::from_report(reply).map_err(SpawnerError::Failed)
     }
 }
 
@@ -230,16 +219,7 @@ pub fn serve_if_spawner() {
         sys::proc::exit_now(1)
     };
     let link = UnixStream::from(link);
-    let reply = match serve(&link, Channel(init_chan)) {
-        Ok(spawned) => Message::Pid {
-            pid: spawned.pid,
-            born_in_cgroup: spawned.born_in_cgroup,
-        },
-        Err(message) => Message::Error {
-            message,
-            exit_code: 1,
-        },
-    };
+    let reply = Spawned::report(serve(&link, Channel(init_chan)));
     let code = i32::from(write_line(&link, &reply).is_err());
     sys::proc::exit_now(code)
 }
