@@ -17,7 +17,7 @@ use super::spawner::{SpawnRequest, Spawner, SpawnerError};
 use super::{ContainerId, time};
 use super::{device_rules, foreground};
 use crate::channel::{Channel, ChannelError, Message};
-use crate::init::{self, InitArgs, InitUnshares, UNSHARED_BY_INIT};
+use crate::init::{self, InitArgs, InitSteps, InitUnshares, UNSHARED_BY_INIT};
 use crate::process::hooks;
 use crate::spec::{self, SpecError};
 use crate::sys;
@@ -169,10 +169,7 @@ pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
 #[derive(Debug)]
 pub(crate) struct InitShape {
     pub plan: NamespacePlan,
-    pub unshares: InitUnshares,
-    pub in_user_namespace: bool,
-    pub new_user_namespace: bool,
-    pub has_runtime_hooks: bool,
+    pub steps: InitSteps,
 }
 
 impl InitShape {
@@ -210,8 +207,7 @@ impl InitShape {
             h.prestart().as_ref().is_some_and(|v| !v.is_empty())
                 || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
         });
-        Ok(InitShape {
-            plan,
+        let steps = InitSteps {
             unshares: InitUnshares {
                 at_start: unshare_at_start,
                 cgroup_ns: unshare_cgroupns,
@@ -219,7 +215,8 @@ impl InitShape {
             in_user_namespace,
             new_user_namespace,
             has_runtime_hooks,
-        })
+        };
+        Ok(InitShape { plan, steps })
     }
 }
 
@@ -343,7 +340,7 @@ fn create_in(
         source,
     };
     let cgroup_manager = || berth_cgroups::manager(&cgroups_path).map_err(cgroup_err);
-    let new_userns = shape.new_user_namespace;
+    let new_userns = shape.steps.new_user_namespace;
     // On v2 the init is born in the cgroup, which must exist first. Elsewhere (v1, or a new
     // user namespace) we make the manager (it reads the mount table), create the cgroup and
     // move the init into it while the init makes its namespaces.
@@ -400,7 +397,7 @@ fn create_in(
             let parent_chan = Channel(parent_end);
             let child_chan = Channel(child_end);
             // The init has namespaces to make while we make its cgroup: run it beside us.
-            let placement = (shape.unshares.at_start != 0)
+            let placement = (shape.steps.unshares.at_start != 0)
                 .then(Placement::elsewhere)
                 .flatten();
             let args = InitArgs {
@@ -410,12 +407,9 @@ fn create_in(
                 no_pivot: opts.no_pivot,
                 no_new_keyring: opts.no_new_keyring,
                 preserve_fds: opts.preserve_fds,
-                in_user_namespace: shape.in_user_namespace,
-                new_user_namespace: new_userns,
-                has_runtime_hooks: shape.has_runtime_hooks,
+                steps: shape.steps,
                 console_socket: console.as_ref().map(|(_, via)| via.as_path()),
                 fifo: fifo.as_fd(),
-                unshares: shape.unshares,
                 seccomp: seccomp.as_ref(),
                 placement: placement.as_ref(),
             };

@@ -330,12 +330,9 @@ fn spawn_requested(
         no_pivot: req.no_pivot,
         no_new_keyring: req.no_new_keyring,
         preserve_fds: req.preserve_fds,
-        in_user_namespace: shape.in_user_namespace,
-        new_user_namespace: shape.new_user_namespace,
-        has_runtime_hooks: shape.has_runtime_hooks,
+        steps: shape.steps,
         console_socket: console.as_ref().map(|(_, via)| via.as_path()),
         fifo: fifo.as_fd(),
-        unshares: shape.unshares,
         seccomp: seccomp.as_ref(),
         placement: placement.as_ref(),
     };

@@ -39,6 +39,17 @@ pub(crate) struct InitUnshares {
     pub cgroup_ns: bool,
 }
 
+/// What the init does beyond the spec's own fields, derived from the spec (by
+/// `container::create::InitShape`, in the runtime and in its spawner alike).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct InitSteps {
+    pub unshares: InitUnshares,
+    pub in_user_namespace: bool,
+    /// We were cloned into a new user namespace (our ids are mapped once `Go` arrives).
+    pub new_user_namespace: bool,
+    pub has_runtime_hooks: bool,
+}
+
 /// Everything the init needs; it lives in the parent's memory, which the init inherits.
 #[derive(Debug)]
 pub(crate) struct InitArgs<'a> {
@@ -48,14 +59,10 @@ pub(crate) struct InitArgs<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
-    pub in_user_namespace: bool,
-    /// We were cloned into a new user namespace (our ids are mapped once `Go` arrives).
-    pub new_user_namespace: bool,
-    pub has_runtime_hooks: bool,
+    pub steps: InitSteps,
     pub console_socket: Option<&'a Path>,
     /// `O_PATH` descriptor of `<state dir>/exec.fifo`.
     pub fifo: BorrowedFd<'a>,
-    pub unshares: InitUnshares,
     /// `linux.seccomp`, compiled by the parent: the init only loads it.
     pub seccomp: Option<&'a CompiledFilter>,
     /// The CPU mask to take back after `Go` when the parent moved us to another CPU.
@@ -78,8 +85,8 @@ pub(crate) fn run(args: &InitArgs<'_>, chan: &Channel) -> ! {
 
 fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible, InitError> {
     sys::proc::set_dumpable(false).map_err(InitError::sys("prctl(PR_SET_DUMPABLE)"))?;
-    if args.unshares.at_start != 0 {
-        sys::ns::unshare(args.unshares.at_start as libc::c_int)
+    if args.steps.unshares.at_start != 0 {
+        sys::ns::unshare(args.steps.unshares.at_start as libc::c_int)
             .map_err(InitError::sys("unshare of the container's namespaces"))?;
     }
     let cfg = RootfsConfig {
@@ -87,11 +94,12 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         bundle: args.bundle,
         rootfs: args.rootfs,
         no_pivot: args.no_pivot,
-        in_user_namespace: args.in_user_namespace,
+        in_user_namespace: args.steps.in_user_namespace,
     };
     // In a mount namespace of our own (and no user namespace to be mapped first), the mounts
     // that do not show the cgroup are made while the parent still creates the cgroup.
-    let early = args.unshares.at_start & libc::CLONE_NEWNS as u64 != 0 && !args.in_user_namespace;
+    let early = args.steps.unshares.at_start & libc::CLONE_NEWNS as u64 != 0
+        && !args.steps.in_user_namespace;
     let preparation = if early {
         let mut preparation = rootfs::Preparation::begin(&cfg)?;
         preparation.mount_independent_of_cgroup()?;
@@ -112,11 +120,11 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
             .restore()
             .map_err(InitError::sys("sched_setaffinity"))?;
     }
-    if args.new_user_namespace {
+    if args.steps.new_user_namespace {
         sys::proc::become_namespace_root()
             .map_err(InitError::sys("become root in the user namespace"))?;
     }
-    if args.unshares.cgroup_ns {
+    if args.steps.unshares.cgroup_ns {
         sys::ns::unshare(libc::CLONE_NEWCGROUP)
             .map_err(InitError::sys("unshare(CLONE_NEWCGROUP)"))?;
     }
@@ -134,7 +142,7 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         Some(preparation) => preparation.finish()?,
         None => rootfs::prepare(&cfg)?,
     }
-    if args.has_runtime_hooks {
+    if args.steps.has_runtime_hooks {
         chan.send(&Message::RunRuntimeHooks)?;
         match chan.recv()? {
             Message::RuntimeHooksDone => {}
