@@ -379,7 +379,6 @@ fn create_in(
                     .and_then(|cgroup| cgroup.paths().into_iter().next())
                     .map(|(_, dir)| dir),
                 seccomp_cache,
-                restore_cpus: None,
             })?;
             Starting::Asked(Box::new(spawner))
         }

@@ -66,7 +66,11 @@ enum Order {
     /// Read and parse `<dir>/config.json` now, while the runtime does the same.
     ReadBundle { dir: PathBuf },
     /// Clone the init.
-    Spawn(Box<SpawnRequest>),
+    Spawn {
+        request: Box<SpawnRequest>,
+        /// The CPUs the init takes back after `Go`: the runtime's, before it moved us.
+        restore_cpus: Option<Vec<usize>>,
+    },
 }
 
 /// Everything the spawner needs to clone the init, beyond what it derives from the spec.
@@ -88,8 +92,6 @@ pub(crate) struct SpawnRequest {
     pub clone_target: Option<PathBuf>,
     /// Where the runtime keeps compiled seccomp filters (it has just compiled this spec's).
     pub seccomp_cache: PathBuf,
-    /// The CPUs the init takes back after `Go` (the runtime's; filled in by [`Spawner`]).
-    pub restore_cpus: Option<Vec<usize>>,
 }
 
 /// A launched spawner, seen from the runtime.
@@ -168,10 +170,12 @@ impl Spawner {
     }
 
     /// Sends the request; the spawner clones the init while we go on.
-    pub(crate) fn request(&mut self, mut request: SpawnRequest) -> Result<(), SpawnerError> {
-        request.restore_cpus = self.placement.as_ref().map(Placement::inherited_cpus);
-        write_line(self.link.get_ref(), &Order::Spawn(Box::new(request)))
-            .map_err(SpawnerError::Link)
+    pub(crate) fn request(&mut self, request: SpawnRequest) -> Result<(), SpawnerError> {
+        let order = Order::Spawn {
+            request: Box::new(request),
+            restore_cpus: self.placement.as_ref().map(Placement::inherited_cpus),
+        };
+        write_line(self.link.get_ref(), &order).map_err(SpawnerError::Link)
     }
 
     /// Waits for the spawner's report. The spawner is reaped when dropped.
@@ -254,7 +258,10 @@ fn serve(link: &UnixStream, init_chan: Channel) -> Result<Spawned, String> {
         }
         match serde_json::from_str(&line).map_err(|e| format!("malformed request: {e}"))? {
             Order::ReadBundle { dir } => read_early = Some(spec::load_with_digest(&dir)),
-            Order::Spawn(request) => {
+            Order::Spawn {
+                request,
+                restore_cpus,
+            } => {
                 // What we read early, unless that failed: the runtime read it fine.
                 let loaded = match read_early {
                     Some(Ok(loaded)) => loaded,
@@ -266,7 +273,8 @@ fn serve(link: &UnixStream, init_chan: Channel) -> Result<Spawned, String> {
                         request.bundle.display()
                     ));
                 }
-                return spawn_requested(&request, &loaded.0, link, init_chan)
+                let placement = restore_cpus.as_deref().map(Placement::restoring);
+                return spawn_requested(&request, &loaded.0, placement, link, init_chan)
                     .map_err(|e| e.to_string());
             }
         }
@@ -291,6 +299,7 @@ enum ServeError {
 fn spawn_requested(
     req: &SpawnRequest,
     spec: &Spec,
+    placement: Option<Placement>,
     link: &UnixStream,
     init_chan: Channel,
 ) -> Result<Spawned, ServeError> {
@@ -322,7 +331,6 @@ fn spawn_requested(
         .and_then(|l| l.seccomp().as_ref())
         .map(|profile| crate::process::seccomp::prepare(profile, Some(&req.seccomp_cache)))
         .transpose()?;
-    let placement = req.restore_cpus.as_deref().map(Placement::restoring);
     let args = InitArgs {
         spec,
         bundle: &req.bundle,
@@ -387,9 +395,12 @@ mod tests {
             fifo: bundle.path().join("exec.fifo"),
             clone_target: None,
             seccomp_cache: bundle.path().join("seccomp"),
+        };
+        let order = Order::Spawn {
+            request: Box::new(request),
             restore_cpus: None,
         };
-        write_line(&runtime, &Order::Spawn(Box::new(request))).unwrap();
+        write_line(&runtime, &order).unwrap();
         let (init_end, _runtime_end) = sys::fd::seqpacket_pair().unwrap();
         let err = serve(&spawner, Channel(init_end)).unwrap_err();
         assert!(err.contains("config.json changed while"), "{err}");
