@@ -47,8 +47,13 @@ const SPAWNER_ENV: &str = "_BERTH_INIT_SPAWNER";
 pub enum SpawnerError {
     #[error(transparent)]
     SelfExe(#[from] SelfExeError),
-    #[error("starting the init's spawner: {0}")]
-    Launch(std::io::Error),
+    #[error("starting the init's spawner from a {how} of berth-runc: {source}")]
+    Launch {
+        how: &'static str,
+        source: std::io::Error,
+    },
+    #[error("setting up the init's spawner: {0}")]
+    Setup(std::io::Error),
     #[error("talking to the init's spawner: {0}")]
     Link(std::io::Error),
     #[error("the init's spawner exited without starting the init ({status})")]
@@ -113,10 +118,10 @@ impl Spawner {
         if selfexe::runs_read_only()? {
             return Ok(None);
         }
-        let (link, link_theirs) = UnixStream::pair().map_err(SpawnerError::Launch)?;
-        let (init_chan, init_theirs) = sys::fd::seqpacket_pair().map_err(SpawnerError::Launch)?;
+        let (link, link_theirs) = UnixStream::pair().map_err(SpawnerError::Setup)?;
+        let (init_chan, init_theirs) = sys::fd::seqpacket_pair().map_err(SpawnerError::Setup)?;
         // From here on a container may exist while we run from a writable binary.
-        sys::proc::set_dumpable(false).map_err(SpawnerError::Launch)?;
+        sys::proc::set_dumpable(false).map_err(SpawnerError::Setup)?;
         let exe = selfexe::read_only_copy()?;
         // The spawner inherits its two ends (all else we opened is close-on-exec; what our
         // caller passed, `--preserve-fds` included, goes on to the init). `Command` spawns
@@ -124,7 +129,7 @@ impl Spawner {
         // our side and in the spawner's exec.
         let theirs = [link_theirs.as_raw_fd(), init_theirs.as_raw_fd()];
         for fd in theirs {
-            sys::fd::set_cloexec(fd, false).map_err(SpawnerError::Launch)?;
+            sys::fd::set_cloexec(fd, false).map_err(SpawnerError::Setup)?;
         }
         let argv0 = std::env::args_os()
             .next()
@@ -134,7 +139,7 @@ impl Spawner {
             .arg("init")
             .env(SPAWNER_ENV, format!("{},{}", theirs[0], theirs[1]))
             .spawn()
-            .map_err(|source| SelfExeError::Reexec {
+            .map_err(|source| SpawnerError::Launch {
                 how: exe.how,
                 source,
             })?;
