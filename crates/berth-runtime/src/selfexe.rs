@@ -62,7 +62,7 @@ pub struct ReadOnlyExe {
 
 /// A read-only copy of our binary to exec, or `None` when we already run from one (a
 /// read-only mount, or the re-exec of [`ensure_read_only`]).
-pub fn read_only_exe() -> Result<Option<ReadOnlyExe>, SelfExeError> {
+fn read_only_exe() -> Result<Option<ReadOnlyExe>, SelfExeError> {
     if runs_read_only()? {
         return Ok(None);
     }
@@ -105,7 +105,7 @@ pub fn read_only_copy() -> Result<ReadOnlyExe, SelfExeError> {
 }
 
 /// Our environment as `KEY=VALUE` C strings, for an exec.
-pub fn environment() -> Result<Vec<CString>, SelfExeError> {
+fn environment() -> Result<Vec<CString>, SelfExeError> {
     std::env::vars_os()
         .map(|(k, v)| {
             let mut kv = k.into_vec();
