@@ -66,8 +66,16 @@ pub(crate) fn host() -> Result<&'static HostCgroups, CgroupError> {
     Ok(HOST.get_or_init(|| detected))
 }
 
+/// Reads a proc file in one `read` or two: proc files report size 0, and a read from an empty
+/// buffer starts with a 32-byte probe and doubles from there (eight reads of mountinfo here,
+/// each one regenerating the text up to its offset).
 fn read_proc(path: &str) -> Result<String, CgroupError> {
-    std::fs::read_to_string(path).map_err(|source| CgroupError::read(path, source))
+    use std::io::Read;
+    let mut text = String::with_capacity(16 * 1024);
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_to_string(&mut text))
+        .map_err(|source| CgroupError::read(path, source))?;
+    Ok(text)
 }
 
 /// Decides the layout from the two proc files' contents. A host with any real v1 controller

@@ -41,7 +41,12 @@ pub enum FreezerState {
 /// One container's cgroup, in whatever hierarchy the host has.
 pub trait Manager: Send + Sync {
     /// Creates the cgroup (in every controller on v1) and moves `pid` into it.
-    fn apply(&self, pid: i32) -> Result<(), CgroupError>;
+    fn apply(&self, pid: i32) -> Result<(), CgroupError> {
+        self.create()?;
+        self.enter(pid)
+    }
+    /// Moves `pid` into the cgroup, which [`Manager::create`] made.
+    fn enter(&self, pid: i32) -> Result<(), CgroupError>;
     /// Creates the cgroup's directories without moving any process (limits can then be `set`
     /// before the first process joins).
     fn create(&self) -> Result<(), CgroupError>;

@@ -77,8 +77,7 @@ impl V1Manager {
 }
 
 impl Manager for V1Manager {
-    fn apply(&self, pid: i32) -> Result<(), CgroupError> {
-        self.create()?;
+    fn enter(&self, pid: i32) -> Result<(), CgroupError> {
         let pid = pid.to_string();
         for entry in &self.dirs {
             fs::write(&entry.dir, "cgroup.procs", &pid)?;

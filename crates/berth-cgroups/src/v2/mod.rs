@@ -66,8 +66,7 @@ fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 }
 
 impl Manager for V2Manager {
-    fn apply(&self, pid: i32) -> Result<(), CgroupError> {
-        self.create_levels()?;
+    fn enter(&self, pid: i32) -> Result<(), CgroupError> {
         fs::write(&self.dir, "cgroup.procs", &pid.to_string())
     }
 

@@ -162,7 +162,11 @@ pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
     if pid <= 0 {
         return None;
     }
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Into a buffer that holds it whole: from an empty one, std probes 32 bytes and doubles.
+    let mut text = String::with_capacity(1024);
+    fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut file| std::io::Read::read_to_string(&mut file, &mut text))
+        .ok()?;
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     let rest = &text[text.rfind(')')? + 2..];
     let mut fields = rest.split(' ');
