@@ -13,7 +13,7 @@ mod sys;
 mod v1;
 mod v2;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oci_spec::runtime::LinuxResources;
 
@@ -91,18 +91,6 @@ pub fn v1_mounts() -> Result<&'static [V1Mount], CgroupError> {
     Ok(&detect::host()?.v1)
 }
 
-/// Whether `/sys/fs/cgroup` is a cgroup v2 mount (a v2-only host), from one `statfs`, before
-/// [`manager`] reads the mount table: a caller can tell early whether a child will be born
-/// in its cgroup. `false` on v1 and hybrid hosts (there `/sys/fs/cgroup` is a tmpfs).
-pub fn default_mount_is_v2() -> bool {
-    is_cgroup2_mount(Path::new("/sys/fs/cgroup"))
-}
-
-fn is_cgroup2_mount(path: &Path) -> bool {
-    const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
-    rustix::fs::statfs(path).is_ok_and(|fs| fs.f_type as u64 == CGROUP2_SUPER_MAGIC)
-}
-
 /// The manager for `cgroups_path` (the spec's `linux.cgroupsPath`: absolute paths are relative
 /// to the hierarchy root, relative ones to this process's own cgroup), on the host's hierarchy.
 /// Paths that would leave the hierarchy (`..`) or name its root are rejected.
@@ -139,29 +127,5 @@ impl std::fmt::Debug for dyn Manager + '_ {
         f.debug_struct("Manager")
             .field("paths", &self.paths())
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_statfs_check_agrees_with_the_mount_table() {
-        let host = detect::host().unwrap();
-        let v2 = host
-            .v2
-            .as_ref()
-            .expect("a cgroup2 mount (hybrid or unified host)");
-        assert!(is_cgroup2_mount(v2), "{}", v2.display());
-        for v1 in &host.v1 {
-            assert!(
-                !is_cgroup2_mount(&v1.mountpoint),
-                "{}",
-                v1.mountpoint.display()
-            );
-        }
-        let unified_at_default = matches!(&host.hierarchy, Hierarchy::V2 { root } if root == Path::new("/sys/fs/cgroup"));
-        assert_eq!(default_mount_is_v2(), unified_at_default);
     }
 }

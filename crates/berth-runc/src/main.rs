@@ -7,32 +7,20 @@ mod log;
 
 use clap::Parser;
 
-use berth_runtime::container::Spawner;
-
 fn main() {
-    // We may be the init's spawner (see `berth_runtime::container::Spawner`).
+    // We may be the init's spawner, started by `create` or `run` from a read-only copy of
+    // this binary when the exec trampoline cannot guard a container (CVE-2019-5736, see
+    // `berth_runtime::container::Spawner`).
     berth_runtime::container::serve_if_spawner();
-    // Container processes must descend from a read-only copy of this binary (CVE-2019-5736).
-    // `create` and `run` start a spawner that execs one while we parse and prepare; `exec`
-    // re-execs through one. Both happen before parsing anything, so any argument spelled
-    // like such a command triggers them (a flag value too: harmless, only slower). A failure
-    // is reported by the command.
-    let spelled = |names: &[&str]| {
-        std::env::args_os()
-            .skip(1)
-            .any(|a| a.to_str().is_some_and(|a| names.contains(&a)))
-    };
-    let spawner = if spelled(&["create", "run"]) {
-        Spawner::launch()
-    } else {
-        Ok(None)
-    };
-    if spelled(&["exec"]) {
+    // `exec` re-execs through such a copy, before parsing anything: any argument spelled
+    // `exec` triggers it (a flag value too: harmless, only slower). A failure is reported by
+    // the command.
+    if std::env::args_os().skip(1).any(|a| a == "exec") {
         let _ = berth_runtime::selfexe::ensure_read_only();
     }
     let cli = cli::Cli::parse();
     let logger = log::Logger::open(&cli);
-    let code = match commands::dispatch(&cli, &logger, spawner) {
+    let code = match commands::dispatch(&cli, &logger) {
         Ok(code) => code,
         Err(failure) => {
             logger.error(&failure.message);

@@ -147,20 +147,24 @@ fn failure_in_the_mounts_made_before_go_is_reported_and_cleaned_up() {
 }
 
 #[test]
-fn failure_in_the_spawner_is_reported_and_cleaned_up() {
-    // berth-runc's spawner (a read-only exec of itself) joins namespaces before it clones
-    // the init: joining a UTS namespace as the IPC one fails there, and must reach the caller.
-    let mut c = Ctr::new(&["true"]);
-    c.edit(|s| {
-        s["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|ns| ns["type"] != "ipc");
-        s["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(serde_json::json!({"type": "ipc", "path": "/proc/self/ns/uts"}));
-    });
-    let err = create_fails(&c);
-    assert!(err.contains("setns into ipc namespace"), "{err}");
+fn a_failed_namespace_join_is_reported_and_cleaned_up() {
+    // Joined namespaces are entered by an intermediate process before it clones the init:
+    // berth-runc's own (the init execs through the trampoline), or, when the PID namespace
+    // is shared too, the spawner's (a read-only exec of berth-runc). Joining a UTS namespace
+    // as the IPC one fails there, and must reach the caller either way.
+    for share_pid_namespace in [false, true] {
+        let mut c = Ctr::new(&["true"]);
+        c.edit(|s| {
+            let namespaces = s["linux"]["namespaces"].as_array_mut().unwrap();
+            namespaces.retain(|ns| ns["type"] != "ipc");
+            namespaces.push(serde_json::json!({"type": "ipc", "path": "/proc/self/ns/uts"}));
+            if share_pid_namespace {
+                namespaces.retain(|ns| ns["type"] != "pid");
+                namespaces.push(serde_json::json!({"type": "pid", "path": "/proc/self/ns/pid"}));
+            }
+        });
+        let err = create_fails(&c);
+        assert!(err.contains("setns into ipc namespace"), "{err}");
+        assert_eq!(err.contains("spawner"), share_pid_namespace, "{err}");
+    }
 }

@@ -1,13 +1,15 @@
-//! CVE-2019-5736 defence without copying the binary on every start: every container process
-//! descends from an exec of a read-only copy of our binary, so a container that reaches it
-//! through `/proc/<pid>/exe` can never open it for writing.
+//! CVE-2019-5736 defence without copying the binary on every start, for processes that a
+//! container can see while they still run our binary: they descend from an exec of a
+//! read-only copy of it, so a container that reaches it through `/proc/<pid>/exe` can never
+//! open it for writing. (A container's init in a PID namespace of its own needs none of this:
+//! it execs the program through the trampoline, see `init::trampoline`.)
 //!
 //! The copy is a detached bind mount of our binary (`open_tree(OPEN_TREE_CLONE)`) made
 //! read-only (`mount_setattr`), exec'd through its fd (`execveat(AT_EMPTY_PATH)`); kernels
 //! without those calls get a sealed memfd copy instead. Two ways to use it: re-exec the whole
 //! process through it ([`ensure_read_only`]: the shim, `berth-runc exec`), or exec only a
 //! spawner that clones the init ([`crate::container::Spawner`]: `berth-runc create` and
-//! `run`, where the exec then overlaps the runtime's own preparation).
+//! `run` of a container the trampoline cannot guard).
 
 use std::ffi::CString;
 use std::os::fd::AsFd;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_runtime::container::{ContainerId, CreateOptions, RunOptions, run};
+use berth_runtime::container::{ContainerId, CreateOptions, InitOrigin, RunOptions, run};
 use serde_json::{Value, json};
 
 use super::sys::run_captured;
@@ -108,7 +108,7 @@ pub fn run_step(step: &RunStep) -> Result<(), RunStepError> {
     };
     let mut tail: Vec<u8> = Vec::new();
     let captured = run_captured(
-        || match run(&options, None) {
+        || match run(&options, InitOrigin::Here) {
             Ok(code) => code,
             Err(e) => {
                 // Straight to fd 2 (the pipe): `eprintln!` may be captured by a test harness.

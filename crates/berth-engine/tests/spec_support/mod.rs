@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use berth_engine::spec::{EtcFiles, SpecInput, build, merge_image_config};
-use berth_runtime::container::{ContainerId, CreateOptions, RunOptions, delete, run};
+use berth_runtime::container::{ContainerId, CreateOptions, InitOrigin, RunOptions, delete, run};
 use berth_testutil::Bundle;
 use bollard_stubs::models::{ContainerConfig, HostConfig};
 
@@ -125,7 +125,7 @@ pub fn run_script_in(
         detach: false,
         scratch_dir: scratch.path().join("console"),
     };
-    let code = sys::in_child(|| match run(&options, None) {
+    let code = sys::in_child(|| match run(&options, InitOrigin::Here) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("runtime error: {e}");

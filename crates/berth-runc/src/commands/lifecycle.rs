@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use berth_runtime::container::{
-    self, ContainerId, CreateOptions, RunOptions, Signal, Spawner, SpawnerError,
-};
+use berth_runtime::container::{self, ContainerId, CreateOptions, InitOrigin, RunOptions, Signal};
 
 use super::{Failure, Outcome, id};
 use crate::cli::{CreateArgs, RunArgs};
@@ -26,16 +24,13 @@ fn absolute(path: &Path) -> std::path::PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-pub fn create(
-    root: &Path,
-    args: &CreateArgs,
-    spawner: Result<Option<Spawner>, SpawnerError>,
-) -> Outcome {
-    let mut spawner = spawner.map_err(Failure::new)?;
+// Our binary may be writable: the init execs through the trampoline, or comes from a spawner
+// (a read-only copy of us, see `main`).
+pub fn create(root: &Path, args: &CreateArgs) -> Outcome {
     let opts = create_options(root, args)?;
-    let bundle = container::Bundle::load_beside(&opts.bundle, spawner.as_mut())
-        .map_err(|e| Failure::with_code(&e, e.exit_code()))?;
-    container::create_from(&opts, bundle, spawner)
+    let bundle =
+        container::Bundle::load(&opts.bundle).map_err(|e| Failure::with_code(&e, e.exit_code()))?;
+    container::create_from(&opts, bundle, InitOrigin::HereOrSpawner)
         .map_err(|e| Failure::with_code(&e, e.exit_code()))?;
     Ok(0)
 }
@@ -45,14 +40,14 @@ pub fn start(root: &Path, id: &ContainerId) -> Outcome {
     Ok(0)
 }
 
-pub fn run(root: &Path, args: &RunArgs, spawner: Result<Option<Spawner>, SpawnerError>) -> Outcome {
-    let spawner = spawner.map_err(Failure::new)?;
+pub fn run(root: &Path, args: &RunArgs) -> Outcome {
     let opts = RunOptions {
         create: create_options(root, &args.create)?,
         detach: args.detach,
         scratch_dir: root.to_path_buf(),
     };
-    container::run(&opts, spawner).map_err(|e| Failure::with_code(&e, e.exit_code()))
+    container::run(&opts, InitOrigin::HereOrSpawner)
+        .map_err(|e| Failure::with_code(&e, e.exit_code()))
 }
 
 pub fn kill(root: &Path, id: &ContainerId, signal: &str, all: bool) -> Outcome {

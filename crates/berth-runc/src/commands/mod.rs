@@ -7,7 +7,7 @@ mod update;
 
 use std::fmt::Display;
 
-use berth_runtime::container::{ContainerId, Spawner, SpawnerError};
+use berth_runtime::container::ContainerId;
 
 use crate::cli::{Cli, Command};
 use crate::log::Logger;
@@ -39,12 +39,7 @@ pub fn id(text: &str) -> Result<ContainerId, Failure> {
     ContainerId::parse(text).map_err(Failure::new)
 }
 
-/// `spawner`: started in `main` for `create` and `run` (see `berth_runtime::container::Spawner`).
-pub fn dispatch(
-    cli: &Cli,
-    logger: &Logger,
-    spawner: Result<Option<Spawner>, SpawnerError>,
-) -> Outcome {
+pub fn dispatch(cli: &Cli, logger: &Logger) -> Outcome {
     if cli.systemd_cgroup {
         return Err(Failure::new(
             "--systemd-cgroup is not supported: berth-runc manages cgroups through cgroupfs only \
@@ -55,9 +50,9 @@ pub fn dispatch(
     let root = cli.root.as_path();
     match &cli.command {
         Command::Spec(args) => info::spec(args),
-        Command::Create(args) => lifecycle::create(root, args, spawner),
+        Command::Create(args) => lifecycle::create(root, args),
         Command::Start(args) => lifecycle::start(root, &id(&args.id)?),
-        Command::Run(args) => lifecycle::run(root, args, spawner),
+        Command::Run(args) => lifecycle::run(root, args),
         Command::State(args) => info::state(root, &id(&args.id)?),
         Command::List(args) => info::list(root, args.format, args.quiet),
         Command::Kill(args) => lifecycle::kill(root, &id(&args.id)?, &args.signal, args.all),

@@ -17,7 +17,7 @@ use super::spawner::{SpawnRequest, Spawner, SpawnerError};
 use super::{ContainerId, time};
 use super::{device_rules, foreground};
 use crate::channel::{Channel, ChannelError, Message};
-use crate::init::{self, InitArgs, InitSteps, InitUnshares, UNSHARED_BY_INIT};
+use crate::init::{self, InitArgs, InitSteps, InitUnshares, UNSHARED_BY_INIT, trampoline};
 use crate::process::hooks;
 use crate::spec::{self, SpecError};
 use crate::sys;
@@ -64,6 +64,8 @@ pub enum CreateError {
     },
     #[error(transparent)]
     Spawner(#[from] SpawnerError),
+    #[error("making the exec trampoline (a sealed memfd): {0}")]
+    Trampoline(std::io::Error),
     #[error("sync with the init: {0}")]
     Channel(#[from] ChannelError),
     #[error("linux.seccomp: {0}")]
@@ -138,15 +140,6 @@ pub struct Bundle {
 
 impl Bundle {
     pub fn load(path: &Path) -> Result<Bundle, CreateError> {
-        Bundle::load_beside(path, None)
-    }
-
-    /// [`Bundle::load`]; with a `spawner`, it reads the bundle at the same time (it needs
-    /// the spec too, and would otherwise parse it only once we ask for the init).
-    pub fn load_beside(path: &Path, spawner: Option<&mut Spawner>) -> Result<Bundle, CreateError> {
-        if let Some(spawner) = spawner {
-            spawner.read_bundle(path);
-        }
         let dir = path.canonicalize().map_err(|source| CreateError::Bundle {
             path: path.to_path_buf(),
             source,
@@ -160,9 +153,22 @@ impl Bundle {
     }
 }
 
+/// Where the container's init comes from. No container process may reach a writable runtime
+/// binary through `/proc/<pid>/exe` (CVE-2019-5736).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitOrigin {
+    /// Cloned by this process; the program is exec'd through the trampoline (see
+    /// `init::trampoline`), or directly where there is none for this architecture.
+    Here,
+    /// [`InitOrigin::Here`] where the trampoline guards the container, else cloned by a
+    /// [`Spawner`] started from a read-only copy of this binary, which must then call
+    /// [`super::serve_if_spawner`] first thing in `main` (berth-runc does).
+    HereOrSpawner,
+}
+
 /// Creates the container; on any failure nothing is left behind (process, cgroup, state dir).
 pub fn create(opts: &CreateOptions) -> Result<Created, CreateError> {
-    create_from(opts, Bundle::load(&opts.bundle)?, None)
+    create_from(opts, Bundle::load(&opts.bundle)?, InitOrigin::Here)
 }
 
 /// What the init must do, from the spec alone: the runtime and its spawner both derive it.
@@ -220,13 +226,11 @@ impl InitShape {
     }
 }
 
-/// [`create`] from the bundle `opts.bundle` names, already loaded. With a `spawner` (see
-/// [`Spawner`]) the init is cloned by it; without, by this process, whose binary must then be
-/// read-only already.
+/// [`create`] from the bundle `opts.bundle` names, already loaded, with the init from `origin`.
 pub fn create_from(
     opts: &CreateOptions,
     loaded: Bundle,
-    spawner: Option<Spawner>,
+    origin: InitOrigin,
 ) -> Result<Created, CreateError> {
     let Bundle {
         dir: bundle,
@@ -246,6 +250,7 @@ pub fn create_from(
         _ => {}
     }
     let shape = InitShape::of(&spec)?;
+    let (spawner, trampoline) = init_origin(origin, &spec)?;
 
     fs::DirBuilder::new()
         .recursive(true)
@@ -273,11 +278,34 @@ pub fn create_from(
         rootfs: &rootfs,
         dir: &dir,
     };
-    let result = create_in(opts, target, &shape, spawner, &mut teardown);
+    let result = create_in(opts, target, &shape, (spawner, trampoline), &mut teardown);
     if result.is_ok() {
         teardown.disarm();
     }
     result
+}
+
+/// A spawner, or the trampoline for an init we clone (`(None, None)`: our binary is read-only,
+/// or there is no trampoline for this architecture).
+type Origin = (Option<Spawner>, Option<OwnedFd>);
+
+fn init_origin(origin: InitOrigin, spec: &Spec) -> Result<Origin, CreateError> {
+    let here = || -> Result<Origin, CreateError> {
+        if !trampoline::AVAILABLE {
+            return Ok((None, None));
+        }
+        let fd = trampoline::load().map_err(CreateError::Trampoline)?;
+        Ok((None, Some(fd)))
+    };
+    match origin {
+        InitOrigin::Here => here(),
+        // Where memfds may not be executed (`vm.memfd_noexec = 2`), the spawner it is.
+        InitOrigin::HereOrSpawner if trampoline::guards(spec) => match here() {
+            Ok(origin) => Ok(origin),
+            Err(_) => Ok((Spawner::launch()?, None)),
+        },
+        InitOrigin::HereOrSpawner => Ok((Spawner::launch()?, None)),
+    }
 }
 
 /// The container being created: its spec, bundle, rootfs and state dir.
@@ -300,7 +328,7 @@ fn create_in(
     opts: &CreateOptions,
     target: Target<'_>,
     shape: &InitShape,
-    spawner: Option<Spawner>,
+    (spawner, trampoline): Origin,
     teardown: &mut Teardown,
 ) -> Result<Created, CreateError> {
     let Target {
@@ -339,17 +367,17 @@ fn create_in(
         path: cgroups_path.clone(),
         source,
     };
-    let cgroup_manager = || berth_cgroups::manager(&cgroups_path).map_err(cgroup_err);
     let new_userns = shape.steps.new_user_namespace;
-    // On v2 the init is born in the cgroup, which must exist first. Elsewhere (v1, or a new
-    // user namespace) we make the manager (it reads the mount table), create the cgroup and
-    // move the init into it while the init makes its namespaces.
-    let (early_cgroup, clone_target) = if !new_userns && berth_cgroups::default_mount_is_v2() {
-        let cgroup = cgroup_manager()?;
-        let target = cgroup.create_clone_target().map_err(cgroup_err)?;
-        (Some(cgroup), target)
+    // The manager (it reads the mount table) before the clone: once the init runs, its
+    // namespaces take longer than our cgroup work, so this is off the critical path. On v2 the
+    // init is born in the cgroup, which must exist first; elsewhere (v1, or a new user
+    // namespace) we create the cgroup and move the init into it while it makes its
+    // namespaces.
+    let cgroup = berth_cgroups::manager(&cgroups_path).map_err(cgroup_err)?;
+    let clone_target = if new_userns {
+        None
     } else {
-        (None, None)
+        cgroup.create_clone_target().map_err(cgroup_err)?
     };
     // Checked here, so a bad socket path is our error, before any container process exists.
     let console = opts
@@ -375,8 +403,7 @@ fn create_in(
                 fifo: fifo_path.clone(),
                 clone_target: clone_target
                     .as_ref()
-                    .and(early_cgroup.as_ref())
-                    .and_then(|cgroup| cgroup.paths().into_iter().next())
+                    .and_then(|_| cgroup.paths().into_iter().next())
                     .map(|(_, dir)| dir),
                 seccomp_cache,
             })?;
@@ -411,7 +438,10 @@ fn create_in(
                 fifo: fifo.as_fd(),
                 seccomp: seccomp.as_ref(),
                 placement: placement.as_ref(),
+                trampoline: trampoline.as_ref().map(|fd| fd.as_fd()),
             };
+            // Born non-dumpable: until the init execs, nothing may open its exe (our binary).
+            sys::proc::set_dumpable(false).map_err(SpawnError::Clone)?;
             let clone_into = clone_target.as_ref().map(|fd| fd.as_fd());
             let spawned = spawn(&shape.plan, clone_into, &parent_chan, &child_chan, || {
                 // In the init: our copy of the parent's end must go, so the parent's death is
@@ -432,19 +462,14 @@ fn create_in(
     let resources = linux
         .and_then(|l| l.resources().clone())
         .unwrap_or_default();
-    let configured = match early_cgroup {
-        Some(cgroup) => Ok(cgroup),
-        None => cgroup_manager(),
-    }
-    .and_then(|cgroup| {
+    let configured = (|| {
         if !created_for_clone {
             cgroup.create().map_err(cgroup_err)?;
         }
         cgroup
             .set(&device_rules::complete(&resources, &devices))
-            .map_err(cgroup_err)?;
-        Ok(cgroup)
-    });
+            .map_err(cgroup_err)
+    })();
     // Learn the init's pid before acting on a cgroup failure, so the teardown can kill it.
     let (spawned, parent_chan, spawner) = match starting {
         Starting::Cloned(spawned, chan) => (spawned, chan, None),
@@ -456,7 +481,7 @@ fn create_in(
         }
     };
     let pid = spawned.pid;
-    let cgroup = configured?;
+    configured?;
 
     if new_userns && let Some(l) = linux {
         write_id_maps(
@@ -468,7 +493,7 @@ fn create_in(
     // Unless it was born there (v2), we move the init into its cgroup, while it makes its
     // namespaces and first mounts (see `init`).
     if !spawned.born_in_cgroup {
-        cgroup.apply(pid).map_err(cgroup_err)?;
+        cgroup.enter(pid).map_err(cgroup_err)?;
     }
 
     let start_time = record::proc_stat(pid)

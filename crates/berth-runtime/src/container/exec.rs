@@ -390,5 +390,5 @@ fn exec_main(
     sys::signal::SigSet::empty()
         .set_mask()
         .map_err(InitError::sys("sigprocmask"))?;
-    Err(settings::exec(&program, preserve_fds))
+    Err(settings::exec(&program, preserve_fds, None))
 }

@@ -24,7 +24,7 @@ mod time;
 mod update;
 
 pub use cleanup::{TeardownError, TeardownErrors};
-pub use create::{Bundle, CreateError, CreateOptions, Created, create, create_from};
+pub use create::{Bundle, CreateError, CreateOptions, Created, InitOrigin, create, create_from};
 pub use delete::{DeleteError, delete};
 pub use events::{EventsError, EventsOptions, events};
 pub use exec::{ExecError, ExecOptions, ProcessOverrides, ProcessSource, exec};

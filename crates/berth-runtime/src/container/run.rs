@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::create::{Bundle, CreateError, CreateOptions, create_from};
+use super::create::{Bundle, CreateError, CreateOptions, InitOrigin, create_from};
 use super::delete::{DeleteError, delete, delete_found};
 use super::foreground::{self, ForegroundError, TtySetup};
 use super::lookup::Found;
-use super::spawner::Spawner;
 use super::start::{StartError, start_found};
 use crate::sys;
 
@@ -41,15 +40,15 @@ pub struct RunOptions {
     pub scratch_dir: PathBuf,
 }
 
-/// Returns the container's exit code (foreground) or 0 once started (detached). With a
-/// `spawner` the init is cloned by it (see [`create_from`]).
-pub fn run(opts: &RunOptions, mut spawner: Option<Spawner>) -> Result<i32, RunError> {
+/// Returns the container's exit code (foreground) or 0 once started (detached); the init
+/// comes from `origin` (see [`create_from`]).
+pub fn run(opts: &RunOptions, origin: InitOrigin) -> Result<i32, RunError> {
     std::fs::create_dir_all(&opts.scratch_dir).map_err(|source| ForegroundError::Socket {
         path: opts.scratch_dir.clone(),
         source,
     })?;
     let mut create_opts = opts.create.clone();
-    let bundle = Bundle::load_beside(&opts.create.bundle, spawner.as_mut())?;
+    let bundle = Bundle::load(&opts.create.bundle)?;
     let terminal = bundle
         .spec
         .process()
@@ -65,7 +64,7 @@ pub fn run(opts: &RunOptions, mut spawner: Option<Spawner>) -> Result<i32, RunEr
         create_opts.console_socket = Some(path.clone());
     }
     if opts.detach {
-        let created = create_from(&create_opts, bundle, spawner)?;
+        let created = create_from(&create_opts, bundle, origin)?;
         let found = Found::of(created.record, &create_opts.root, &create_opts.id);
         if let Err(e) = start_found(found) {
             let _ = delete(&create_opts.root, &create_opts.id, true);
@@ -75,7 +74,7 @@ pub fn run(opts: &RunOptions, mut spawner: Option<Spawner>) -> Result<i32, RunEr
     }
     sys::proc::set_child_subreaper().map_err(RunError::Subreaper)?;
     let signals = foreground::block_signals()?;
-    let created = create_from(&create_opts, bundle, spawner)?;
+    let created = create_from(&create_opts, bundle, origin)?;
     // We hold the record we just saved: no need to read it back for start and delete.
     let (root, id) = (&create_opts.root, &create_opts.id);
     let waited = match start_found(Found::of(created.record.clone(), root, id)) {

@@ -1,18 +1,16 @@
-//! The init's spawner: how a runtime whose binary is writable starts a container without
-//! re-executing itself first (CVE-2019-5736, see `selfexe`).
+//! The init's spawner: how a runtime whose binary is writable starts a container that the exec
+//! trampoline cannot guard (CVE-2019-5736; see `init::trampoline` for when it can).
 //!
-//! No container process may reach a writable runtime binary through `/proc/<pid>/exe`, so the
-//! init must descend from an exec of a read-only copy of us. Re-executing the whole runtime
-//! through that copy puts a full exec (~0.5 ms here, most of it glibc's start-up) in front of
-//! everything else. Instead the runtime starts a spawner from the copy first thing, before it
-//! has even parsed its arguments, and goes on while the spawner starts up:
+//! No container process may reach a writable runtime binary through `/proc/<pid>/exe`. When
+//! another container's processes could see the init before it execs (a shared PID
+//! namespace), or an LSM label or the seccomp profile rules out the trampoline, the init must
+//! descend from an exec of a read-only copy of us. The runtime starts a spawner from the copy
+//! and goes on while the spawner starts up:
 //!
-//! 1. runtime: parses the command line, then orders [`Order::ReadBundle`]; both processes
-//!    parse `config.json` at the same time.
-//! 2. runtime: validates the spec, makes the state dir and exec fifo, then orders
-//!    [`Order::Spawn`] with a digest of the bytes it parsed (the spawner refuses a
-//!    `config.json` that changed in between) and creates the cgroup meanwhile.
-//! 3. spawner: clones the init with the same [`spawn`] as the in-process path, reports the
+//! 1. runtime: orders [`Order::Spawn`] with a digest of the `config.json` bytes it parsed
+//!    (the spawner reads the bundle again and refuses a `config.json` that changed in
+//!    between), then creates the cgroup meanwhile.
+//! 2. spawner: clones the init with the same [`spawn`] as the in-process path, reports the
 //!    pid (one JSON line) and exits. The init inherits the sync channel the runtime made at
 //!    launch and talks to the runtime directly from then on.
 //!
@@ -24,7 +22,7 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use oci_spec::runtime::Spec;
@@ -64,12 +62,10 @@ pub enum SpawnerError {
     Malformed(serde_json::Error),
 }
 
-/// What the runtime sends the spawner, one JSON line each.
+/// What the runtime sends the spawner (one JSON line).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "order", rename_all = "camelCase")]
 enum Order {
-    /// Read and parse `<dir>/config.json` now, while the runtime does the same.
-    ReadBundle { dir: PathBuf },
     /// Clone the init.
     Spawn {
         request: Box<SpawnRequest>,
@@ -165,15 +161,6 @@ impl Spawner {
             .expect("the init channel is taken once")
     }
 
-    /// Has the spawner read the bundle at `dir` (relative to our working directory, which it
-    /// shares) while we do. Best effort: if it is gone, [`Spawner::request`] says so.
-    pub(crate) fn read_bundle(&mut self, dir: &Path) {
-        let order = Order::ReadBundle {
-            dir: dir.to_path_buf(),
-        };
-        let _ = write_line(self.link.get_ref(), &order);
-    }
-
     /// Sends the request; the spawner clones the init while we go on.
     pub(crate) fn request(&mut self, request: SpawnRequest) -> Result<(), SpawnerError> {
         let order = Order::Spawn {
@@ -248,42 +235,29 @@ fn adopt(fds: &std::ffi::OsStr) -> Option<(OwnedFd, OwnedFd)> {
     Some(unsafe { (OwnedFd::from_raw_fd(link), OwnedFd::from_raw_fd(chan)) })
 }
 
-/// Reads the orders and clones the init; errors are reported to the runtime as text.
+/// Reads the order and clones the init; errors are reported to the runtime as text.
 fn serve(link: &UnixStream, init_chan: Channel) -> Result<Spawned, String> {
-    let mut orders = BufReader::new(link);
-    let mut read_early = None;
-    loop {
-        let mut line = String::new();
-        orders
-            .read_line(&mut line)
-            .map_err(|e| format!("reading the request: {e}"))?;
-        if line.is_empty() {
-            // The runtime exited (or gave up) before asking: nothing to do.
-            sys::proc::exit_now(0);
-        }
-        match serde_json::from_str(&line).map_err(|e| format!("malformed request: {e}"))? {
-            Order::ReadBundle { dir } => read_early = Some(spec::load_with_digest(&dir)),
-            Order::Spawn {
-                request,
-                restore_cpus,
-            } => {
-                // What we read early, unless that failed: the runtime read it fine.
-                let loaded = match read_early {
-                    Some(Ok(loaded)) => loaded,
-                    _ => spec::load_with_digest(&request.bundle).map_err(|e| e.to_string())?,
-                };
-                if loaded.1 != request.config_digest {
-                    return Err(format!(
-                        "{}/config.json changed while berth-runc read it",
-                        request.bundle.display()
-                    ));
-                }
-                let placement = restore_cpus.as_deref().map(Placement::restoring);
-                return spawn_requested(&request, &loaded.0, placement, link, init_chan)
-                    .map_err(|e| e.to_string());
-            }
-        }
+    let mut line = String::new();
+    BufReader::new(link)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the request: {e}"))?;
+    if line.is_empty() {
+        // The runtime exited (or gave up) before asking: nothing to do.
+        sys::proc::exit_now(0);
     }
+    let Order::Spawn {
+        request,
+        restore_cpus,
+    } = serde_json::from_str(&line).map_err(|e| format!("malformed request: {e}"))?;
+    let (spec, digest) = spec::load_with_digest(&request.bundle).map_err(|e| e.to_string())?;
+    if digest != request.config_digest {
+        return Err(format!(
+            "{}/config.json changed while berth-runc read it",
+            request.bundle.display()
+        ));
+    }
+    let placement = restore_cpus.as_deref().map(Placement::restoring);
+    spawn_requested(&request, &spec, placement, link, init_chan).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -348,6 +322,8 @@ fn spawn_requested(
         fifo: fifo.as_fd(),
         seccomp: seccomp.as_ref(),
         placement: placement.as_ref(),
+        // We run from a read-only copy: the init may exec the program itself.
+        trampoline: None,
     };
     // An intermediate (joined namespaces) reports the init's pid to us on this pair.
     let (report, report_theirs) = sys::fd::seqpacket_pair().map_err(SpawnError::Clone)?;
@@ -370,6 +346,7 @@ fn spawn_requested(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn write_config(dir: &Path, hostname: &str) {
         let mut config = spec::default_spec();
@@ -385,10 +362,6 @@ mod tests {
         write_config(bundle.path(), "second");
 
         let (runtime, spawner) = UnixStream::pair().unwrap();
-        let read = Order::ReadBundle {
-            dir: bundle.path().to_path_buf(),
-        };
-        write_line(&runtime, &read).unwrap();
         let request = SpawnRequest {
             config_digest: digest,
             bundle: bundle.path().to_path_buf(),

@@ -10,6 +10,7 @@
 mod error;
 mod lookup;
 pub(crate) mod settings;
+pub(crate) mod trampoline;
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::Path;
@@ -67,6 +68,8 @@ pub(crate) struct InitArgs<'a> {
     pub seccomp: Option<&'a CompiledFilter>,
     /// The CPU mask to take back after `Go` when the parent moved us to another CPU.
     pub placement: Option<&'a Placement>,
+    /// The exec trampoline, when our binary may be writable (see [`trampoline`]).
+    pub trampoline: Option<BorrowedFd<'a>>,
 }
 
 /// Runs the init; never returns. On failure the error goes to the parent and we exit with
@@ -181,7 +184,7 @@ fn steps(args: &InitArgs<'_>, chan: &Channel) -> Result<std::convert::Infallible
         &state,
     )?;
     release_start(&mut fifo)?;
-    Err(settings::exec(&program, args.preserve_fds))
+    Err(settings::exec(&program, args.preserve_fds, args.trampoline))
 }
 
 fn run_hooks(

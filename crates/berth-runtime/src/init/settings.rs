@@ -2,6 +2,7 @@
 //! container's init and by `exec`). See `crate::process` for the order and why.
 
 use std::ffi::CString;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Process;
@@ -117,7 +118,8 @@ fn setup_terminal(process: &Process, console_socket: Option<&Path>) -> Result<()
 
 /// Replaces the process with `program`; returns only on failure. Descriptors 3..3+`preserve_fds`
 /// (runc's `--preserve-fds`, e.g. socket activation) stay open.
-pub fn exec(program: &Program, preserve_fds: u32) -> InitError {
+/// With a `trampoline` (see `init::trampoline`), through it.
+pub fn exec(program: &Program, preserve_fds: u32, trampoline: Option<BorrowedFd<'_>>) -> InitError {
     // Nothing of the runtime's may leak into the container: no descriptors (the exec fifo and
     // sync socket are already close-on-exec) and no ignored signals (Rust ignores SIGPIPE).
     if let Err(source) = sys::fd::cloexec_from(3 + preserve_fds) {
@@ -127,7 +129,10 @@ pub fn exec(program: &Program, preserve_fds: u32) -> InitError {
         };
     }
     sys::signal::reset_dispositions();
-    let source = sys::exe::execve(&program.path, &program.argv, &program.envp);
+    let source = match trampoline {
+        Some(fd) => super::trampoline::exec(fd, &program.path, &program.argv, &program.envp),
+        None => sys::exe::execve(&program.path, &program.argv, &program.envp),
+    };
     match source.raw_os_error() {
         Some(libc::ENOENT) => InitError::NotFound {
             program: program.display.display().to_string(),

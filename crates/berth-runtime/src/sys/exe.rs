@@ -97,6 +97,23 @@ pub fn memfd_sealable(name: &CStr) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// [`memfd_sealable`] that may be executed: `MFD_EXEC` where the kernel knows it (6.3+,
+/// where `vm.memfd_noexec = 1` would otherwise make it non-executable).
+pub fn memfd_executable(name: &CStr) -> io::Result<OwnedFd> {
+    const MFD_EXEC: libc::c_uint = 0x10;
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: `name` is NUL-terminated and valid for the call.
+    let fd = match check_int(unsafe { libc::memfd_create(name.as_ptr(), flags | MFD_EXEC) }) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            // SAFETY: as above; an older kernel, where every memfd is executable.
+            check_int(unsafe { libc::memfd_create(name.as_ptr(), flags) })?
+        }
+        other => other?,
+    };
+    // SAFETY: memfd_create returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// Seals a memfd against any further change (write, grow, shrink, re-seal).
 pub fn seal_all(fd: BorrowedFd<'_>) -> io::Result<()> {
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
