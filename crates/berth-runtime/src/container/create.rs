@@ -232,6 +232,35 @@ pub fn create_from(
     loaded: Bundle,
     origin: InitOrigin,
 ) -> Result<Created, CreateError> {
+    create_with(opts, loaded, origin, false).map(|(created, _)| created)
+}
+
+/// [`create_from`] for a container started right away (`run`): the exec fifo is opened for
+/// reading before the init is ready, so the init goes on to its program the moment it is,
+/// without a round trip through us. Returns the open fifo for `start::start_opened`.
+pub(crate) fn create_to_start(
+    opts: &CreateOptions,
+    loaded: Bundle,
+    origin: InitOrigin,
+) -> Result<(Created, fs::File), CreateError> {
+    let (created, fifo) = create_with(opts, loaded, origin, true)?;
+    let dir = record::container_dir(&opts.root, &opts.id);
+    let fifo = match fifo {
+        Some(fifo) => fifo,
+        None => super::start::open_fifo(&dir).map_err(|source| CreateError::StateDir {
+            path: dir.join(EXEC_FIFO),
+            source,
+        })?,
+    };
+    Ok((created, fifo))
+}
+
+fn create_with(
+    opts: &CreateOptions,
+    loaded: Bundle,
+    origin: InitOrigin,
+    open_start: bool,
+) -> Result<(Created, Option<fs::File>), CreateError> {
     let Bundle {
         dir: bundle,
         spec,
@@ -278,7 +307,8 @@ pub fn create_from(
         rootfs: &rootfs,
         dir: &dir,
     };
-    let result = create_in(opts, target, &shape, (spawner, trampoline), &mut teardown);
+    let origin = (spawner, trampoline);
+    let result = create_in(opts, target, &shape, origin, open_start, &mut teardown);
     if result.is_ok() {
         teardown.disarm();
     }
@@ -329,8 +359,9 @@ fn create_in(
     target: Target<'_>,
     shape: &InitShape,
     (spawner, trampoline): Origin,
+    open_start: bool,
     teardown: &mut Teardown,
-) -> Result<Created, CreateError> {
+) -> Result<(Created, Option<fs::File>), CreateError> {
     let Target {
         spec,
         config_digest,
@@ -525,6 +556,17 @@ fn create_in(
     }
     // Reaped only now: the init needed `Go` sooner.
     drop(spawner);
+    // Saved while the init works alone, not after `Ready`. Until then the state reads
+    // `created`: a `start` meanwhile waits on the exec fifo like one after `create`; a
+    // failure removes the state dir with the rest (`teardown`).
+    record.save(dir)?;
+    let start_end = open_start
+        .then(|| super::start::open_fifo(dir))
+        .transpose()
+        .map_err(|source| CreateError::StateDir {
+            path: dir.join(EXEC_FIFO),
+            source,
+        })?;
     loop {
         match recv_from_init(&parent_chan)? {
             Message::RunRuntimeHooks => {
@@ -555,11 +597,10 @@ fn create_in(
             }
         }
     }
-    record.save(dir)?;
     if let Some(path) = &opts.pid_file {
         write_pid_file(path, pid)?;
     }
-    Ok(Created { pid, record })
+    Ok((Created { pid, record }, start_end))
 }
 
 /// `linux.cgroupsPath`, or `/<id>` like runc's cgroupfs driver; relative paths become absolute.

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use super::create::{Bundle, CreateError, CreateOptions, InitOrigin, create_from};
+use super::create::{Bundle, CreateError, CreateOptions, InitOrigin, create_to_start};
 use super::delete::{DeleteError, delete, delete_found};
 use super::foreground::{self, ForegroundError, TtySetup};
 use super::lookup::Found;
-use super::start::{StartError, start_found};
+use super::start::{StartError, start_opened};
 use crate::sys;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +64,9 @@ pub fn run(opts: &RunOptions, origin: InitOrigin) -> Result<i32, RunError> {
         create_opts.console_socket = Some(path.clone());
     }
     if opts.detach {
-        let created = create_from(&create_opts, bundle, origin)?;
+        let (created, fifo) = create_to_start(&create_opts, bundle, origin)?;
         let found = Found::of(created.record, &create_opts.root, &create_opts.id);
-        if let Err(e) = start_found(found) {
+        if let Err(e) = start_opened(found, fifo) {
             let _ = delete(&create_opts.root, &create_opts.id, true);
             return Err(e.into());
         }
@@ -74,10 +74,10 @@ pub fn run(opts: &RunOptions, origin: InitOrigin) -> Result<i32, RunError> {
     }
     sys::proc::set_child_subreaper().map_err(RunError::Subreaper)?;
     let signals = foreground::block_signals()?;
-    let created = create_from(&create_opts, bundle, origin)?;
+    let (created, fifo) = create_to_start(&create_opts, bundle, origin)?;
     // We hold the record we just saved: no need to read it back for start and delete.
     let (root, id) = (&create_opts.root, &create_opts.id);
-    let waited = match start_found(Found::of(created.record.clone(), root, id)) {
+    let waited = match start_opened(Found::of(created.record.clone(), root, id), fifo) {
         Ok(()) => foreground::wait(created.pid, signals, tty).map_err(RunError::from),
         Err(e) => Err(e.into()),
     };

@@ -39,18 +39,31 @@ pub(crate) fn start_found(found: Found) -> Result<(), StartError> {
             status: found.status,
         });
     }
+    let fifo = open_fifo(&found.dir).map_err(|source| StartError::Fifo {
+        path: found.dir.join(EXEC_FIFO),
+        source,
+    })?;
+    start_opened(found, fifo)
+}
+
+/// Opens `<dir>/exec.fifo` for reading. Non-blocking, so it never hangs; the init's open for
+/// writing then completes (or, if the init has not reached it yet, will not block) and it
+/// writes its one byte.
+pub(crate) fn open_fifo(dir: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(dir.join(EXEC_FIFO))
+}
+
+/// [`start_found`] with the exec fifo already open ([`open_fifo`]): waits for the init's
+/// byte, polling so an init that died meanwhile is noticed.
+pub(crate) fn start_opened(found: Found, mut fifo: std::fs::File) -> Result<(), StartError> {
     let path = found.dir.join(EXEC_FIFO);
     let err = |source| StartError::Fifo {
         path: path.clone(),
         source,
     };
-    // Non-blocking open never hangs; the init's blocked open for writing then completes and
-    // it writes one byte. Poll so an init that died meanwhile is noticed.
-    let mut fifo = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&path)
-        .map_err(err)?;
     let mut byte = [0u8; 1];
     let n = loop {
         if sys::fd::wait_readable(fifo.as_fd(), 100).map_err(err)? {
