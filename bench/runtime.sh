@@ -10,10 +10,16 @@ work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 # costs ~0.3 ms, which no real host pays.
 state=$(mktemp -d /run/berth-bench.XXXXXX)
 mount -t tmpfs -o mode=0700 berth-bench-state "$state"
-# A PID namespace for the third table's bundle to join (see below); killed on exit.
-unshare --pid --fork sleep 3600 &
+# A PID namespace for the third table's bundle to join (see below). unshare ignores SIGTERM
+# while it waits for its child, so it gets SIGKILL on exit; --kill-child takes the child along.
+unshare --pid --fork --kill-child sleep 3600 &
 holder=$!
-trap 'kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; umount "$state"; rm -rf "$work" "$state"' EXIT
+cleanup() {
+  kill -KILL "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  umount "$state" && rm -rf "$work" "$state"
+}
+trap cleanup EXIT
 "$REPO/target/release/examples/make-bundle" "$SHARED/images/busybox.oci-archive.tar" "$work/bundle" /bin/true
 berth="$REPO/target/release/berth-runc"
 # The same bundle under the seccomp filter every Docker container gets (Docker's default
