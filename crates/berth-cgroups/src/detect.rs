@@ -28,7 +28,7 @@ pub(crate) struct HostCgroups {
 }
 
 impl V1Mount {
-    /// Whether this hierarchy carries every controller of a /proc/<pid>/cgroup line
+    /// Whether this hierarchy carries every controller of a `/proc/<pid>/cgroup` line
     /// (`cpu,cpuacct`, `name=systemd`, ...).
     pub fn serves(&self, controllers: &str) -> bool {
         controllers
@@ -36,7 +36,7 @@ impl V1Mount {
             .all(|c| self.controllers.iter().any(|have| have == c))
     }
 
-    /// The host directory of cgroup `path` (as /proc/<pid>/cgroup shows it) in this mount.
+    /// The host directory of cgroup `path` (as `/proc/<pid>/cgroup` shows it) in this mount.
     pub fn dir_of(&self, path: &str) -> PathBuf {
         let rel = path.strip_prefix(self.root.as_str()).unwrap_or("");
         self.mountpoint.join(rel.trim_start_matches('/'))

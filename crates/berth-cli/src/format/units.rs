@@ -108,7 +108,7 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-/// "<duration> ago" for a Unix timestamp, as `docker ps`/`docker images` print CREATED.
+/// `"<duration> ago"` for a Unix timestamp, as `docker ps`/`docker images` print CREATED.
 pub fn since(created_unix: i64) -> String {
     format!("{} ago", human_duration(now_unix() - created_unix))
 }

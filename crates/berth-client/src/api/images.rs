@@ -76,7 +76,7 @@ impl Client {
             .into_reader())
     }
 
-    /// POST /images/create?fromImage=<repository>&tag= (empty): every tag, as `pull -a`.
+    /// `POST /images/create?fromImage=<repository>&tag=` (empty): every tag, as `pull -a`.
     pub fn image_pull_all_tags(
         &self,
         repository: &str,

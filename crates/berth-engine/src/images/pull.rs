@@ -1,6 +1,6 @@
 //! `docker pull`: the manifest is resolved first (so a missing image is a clean HTTP error),
 //! then blobs download in parallel straight into the content store, each layer unpacked by
-//! its own thread while it streams in (see [`super::sink`]). When all are there, one
+//! its own thread while it streams in (see `super::sink`). When all are there, one
 //! filesystem sync makes blobs and layers durable, the layers are recorded in order and the
 //! image registered. The coordinating thread holds a [`berth_store::Store::lease`] for the
 //! whole pull, so garbage collection never sweeps a blob that is downloaded but not recorded.

@@ -95,7 +95,7 @@ const REAP_GRACE: Duration = Duration::from_secs(2);
 /// For veth pairs whose container namespace was just removed: the kernel deletes them as it
 /// tears the namespace down, in the background, which spares the caller the synchronous
 /// `RTM_DELLINK` (the larger part of a container's network teardown). Should anything still
-/// hold the namespace, a background thread deletes the host ends after [`REAP_GRACE`].
+/// hold the namespace, a background thread deletes the host ends after `REAP_GRACE`.
 pub fn reap_later(host_ifnames: Vec<String>) {
     if host_ifnames.is_empty() {
         return;

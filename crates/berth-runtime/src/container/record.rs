@@ -42,7 +42,7 @@ pub struct Record {
     #[serde(rename = "ociVersion")]
     pub oci_version: String,
     pub pid: i32,
-    /// Field 22 of /proc/<pid>/stat when the init started: a recycled pid has another.
+    /// Field 22 of `/proc/<pid>/stat` when the init started: a recycled pid has another.
     pub pid_start_time: u64,
     pub bundle: PathBuf,
     pub rootfs: PathBuf,

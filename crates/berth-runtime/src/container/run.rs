@@ -41,7 +41,7 @@ pub struct RunOptions {
 }
 
 /// Returns the container's exit code (foreground) or 0 once started (detached); the init
-/// comes from `origin` (see [`create_from`]).
+/// comes from `origin` (see [`create_from`](super::create_from)).
 pub fn run(opts: &RunOptions, origin: InitOrigin) -> Result<i32, RunError> {
     std::fs::create_dir_all(&opts.scratch_dir).map_err(|source| ForegroundError::Socket {
         path: opts.scratch_dir.clone(),

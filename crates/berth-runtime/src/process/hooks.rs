@@ -1,6 +1,6 @@
 //! OCI hooks: run each with its args/env, the container state as JSON on stdin, and its timeout.
 //!
-//! `args[0]` is the hook's argv[0] (the spec's execv semantics), its environment is exactly
+//! `args[0]` is the hook's `argv[0]` (the spec's execv semantics), its environment is exactly
 //! `env`, stdout is discarded and stderr is kept (capped) for the error report.
 
 use std::io::{self, Read, Write};

@@ -102,7 +102,7 @@ impl<'a> Preparation<'a> {
     }
 
     /// The spec mounts, in order, up to the first one that may depend on the container's
-    /// cgroup (see [`mounts::independent_of_cgroup`]).
+    /// cgroup (see `mounts::independent_of_cgroup`).
     pub fn mount_independent_of_cgroup(&mut self) -> Result<(), RootfsError> {
         let count = self.spec_mounts()[self.next..]
             .iter()
