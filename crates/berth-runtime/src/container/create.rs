@@ -244,15 +244,10 @@ pub(crate) fn create_to_start(
     origin: InitOrigin,
 ) -> Result<(Created, fs::File), CreateError> {
     let (created, fifo) = create_with(opts, loaded, origin, true)?;
-    let dir = record::container_dir(&opts.root, &opts.id);
-    let fifo = match fifo {
-        Some(fifo) => fifo,
-        None => super::start::open_fifo(&dir).map_err(|source| CreateError::StateDir {
-            path: dir.join(EXEC_FIFO),
-            source,
-        })?,
-    };
-    Ok((created, fifo))
+    Ok((
+        created,
+        fifo.expect("create_in opens the exec fifo when asked to"),
+    ))
 }
 
 fn create_with(
@@ -279,7 +274,7 @@ fn create_with(
         _ => {}
     }
     let shape = InitShape::of(&spec)?;
-    let (spawner, trampoline) = init_origin(origin, &spec)?;
+    let origin = init_origin(origin, &spec)?;
 
     fs::DirBuilder::new()
         .recursive(true)
@@ -307,7 +302,6 @@ fn create_with(
         rootfs: &rootfs,
         dir: &dir,
     };
-    let origin = (spawner, trampoline);
     let result = create_in(opts, target, &shape, origin, open_start, &mut teardown);
     if result.is_ok() {
         teardown.disarm();
@@ -315,26 +309,37 @@ fn create_with(
     result
 }
 
-/// A spawner, or the trampoline for an init we clone (`(None, None)`: our binary is read-only,
-/// or there is no trampoline for this architecture).
-type Origin = (Option<Spawner>, Option<OwnedFd>);
+/// [`InitOrigin`] resolved for one container.
+enum Origin {
+    /// We clone the init; it execs the program through `trampoline`, or directly without one
+    /// (our binary is read-only, or there is no trampoline for this architecture).
+    Here { trampoline: Option<OwnedFd> },
+    /// A spawner (a read-only exec of our binary) clones it.
+    Spawner(Box<Spawner>),
+}
 
 fn init_origin(origin: InitOrigin, spec: &Spec) -> Result<Origin, CreateError> {
     let here = || -> Result<Origin, CreateError> {
         if !trampoline::AVAILABLE {
-            return Ok((None, None));
+            return Ok(Origin::Here { trampoline: None });
         }
         let fd = trampoline::load().map_err(CreateError::Trampoline)?;
-        Ok((None, Some(fd)))
+        Ok(Origin::Here {
+            trampoline: Some(fd),
+        })
+    };
+    // No spawner when our binary is read-only already: then the init may exec directly.
+    let spawner = || -> Result<Origin, CreateError> {
+        Ok(match Spawner::launch()? {
+            Some(spawner) => Origin::Spawner(Box::new(spawner)),
+            None => Origin::Here { trampoline: None },
+        })
     };
     match origin {
         InitOrigin::Here => here(),
         // Where memfds may not be executed (`vm.memfd_noexec = 2`), the spawner it is.
-        InitOrigin::HereOrSpawner if trampoline::guards(spec) => match here() {
-            Ok(origin) => Ok(origin),
-            Err(_) => Ok((Spawner::launch()?, None)),
-        },
-        InitOrigin::HereOrSpawner => Ok((Spawner::launch()?, None)),
+        InitOrigin::HereOrSpawner if trampoline::guards(spec) => here().or_else(|_| spawner()),
+        InitOrigin::HereOrSpawner => spawner(),
     }
 }
 
@@ -358,7 +363,7 @@ fn create_in(
     opts: &CreateOptions,
     target: Target<'_>,
     shape: &InitShape,
-    (spawner, trampoline): Origin,
+    origin: Origin,
     open_start: bool,
     teardown: &mut Teardown,
 ) -> Result<(Created, Option<fs::File>), CreateError> {
@@ -421,8 +426,8 @@ fn create_in(
         .and_then(|l| l.seccomp().as_ref())
         .map(|profile| crate::process::seccomp::prepare(profile, Some(&seccomp_cache)))
         .transpose()?;
-    let starting = match spawner {
-        Some(mut spawner) => {
+    let starting = match origin {
+        Origin::Spawner(mut spawner) => {
             spawner.request(SpawnRequest {
                 config_digest,
                 bundle: bundle.to_path_buf(),
@@ -438,9 +443,9 @@ fn create_in(
                     .map(|(_, dir)| dir),
                 seccomp_cache,
             })?;
-            Starting::Asked(Box::new(spawner))
+            Starting::Asked(spawner)
         }
-        None => {
+        Origin::Here { trampoline } => {
             let fifo: OwnedFd = fs::OpenOptions::new()
                 .read(true)
                 .custom_flags(libc::O_PATH)

@@ -9,8 +9,8 @@
 //! libc, made anew for each container, and all it can do is exec its first argument.
 //!
 //! Before that exec the init runs our binary, but nothing of the container runs yet: the init
-//! has a new PID namespace (callers check, see `container::spawner`) and is non-dumpable, so
-//! only a host process with `CAP_SYS_PTRACE` could open its `/proc/<pid>/exe`.
+//! has a new PID namespace (see [`guards`]; otherwise a spawner starts it) and is
+//! non-dumpable, so only a host process with `CAP_SYS_PTRACE` could open its `/proc/<pid>/exe`.
 //!
 //! Compared with starting the init from a read-only copy of the runtime (an exec of the whole
 //! runtime, ~0.4 ms of glibc start-up here before any work), this costs one exec of a binary
